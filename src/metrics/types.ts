@@ -1,0 +1,76 @@
+/**
+ * The contract of src/metrics, the only module that touches hdr-histogram-js.
+ * Protocol and executor code import only these types; workers hold a Recorder,
+ * the coordinator holds an Aggregator.
+ */
+import type { MetricSummary } from '../report/schema.ts';
+
+/** What a worker sends once a second: the interval's samples, encoded. */
+export interface MetricsSnapshot {
+  /** Metric name -> HDR histogram of the interval's samples (compressed, base64). Empty histograms are left out. */
+  histograms: Record<string, string>;
+  /** Counter name -> increment during the interval. Zero counters are left out. */
+  counters: Record<string, number>;
+}
+
+/** Per-worker sample sink. Every latency is in integer microseconds. */
+export interface Recorder {
+  /** Record one latency sample, in microseconds (fractions are rounded; values below 1 count as 1). */
+  record(name: string, valueUs: number): void;
+  /**
+   * Record a latency from an open-model (rate-driven) loop, correcting coordinated
+   * omission: adds the samples a stalled loop would have taken (HDR `recordValueWithExpectedInterval`).
+   */
+  recordCorrected(name: string, valueUs: number, expectedIntervalUs: number): void;
+  /** Add to a counter (default 1). */
+  count(name: string, n?: number): void;
+  /** Encode everything recorded since the last snapshot and start a new interval. */
+  snapshot(): MetricsSnapshot;
+}
+
+/** One closed second of the run. */
+export interface SecondRow {
+  /** Second index since the run started (0-based). */
+  second: number;
+  counters: Record<string, number>;
+  /** Metric name -> p50/p99 of that second, in microseconds. */
+  p50: Record<string, number>;
+  p99: Record<string, number>;
+  gauges: Record<string, number>;
+}
+
+/** Coordinator-side: merges worker snapshots into per-second series and run totals, exactly. */
+export interface Aggregator {
+  /**
+   * Fold one worker snapshot into the current second. With `measured: false`
+   * (warm-up, cool-down) the samples go into the series but not into the run totals.
+   */
+  add(snapshot: MetricsSnapshot, opts?: { measured?: boolean }): void;
+  /** Close the current second; gauges (e.g. `connections`) are stored as series of their own. */
+  tick(gauges?: Record<string, number>): SecondRow;
+  /** Percentile of a metric over the measured samples so far, in microseconds (0 when empty). For the live progress line. */
+  percentileSoFar(name: string, percentile: number): number;
+  /** Counter totals so far over every sample, measured or not. */
+  countersSoFar(): Record<string, number>;
+  /** Run totals over the measured window. */
+  totals(): { metrics: Record<string, MetricSummary>; counters: Record<string, number> };
+  /**
+   * Per-second series: each counter as `<name>` (per-second increments), each gauge
+   * as `<name>`, each metric as `<name>.p50` and `<name>.p99`; arrays all of equal length.
+   */
+  series(): Record<string, number[]>;
+}
+
+/** Self-health of one generator process. */
+export interface HealthSample {
+  /** p99 event-loop delay over the window since the last sample, microseconds. */
+  eventLoopDelayP99Us: number;
+  /** CPU used since the last sample, percent of one core (may exceed 100 with threads). */
+  cpuPercent: number;
+  rssBytes: number;
+}
+
+export interface HealthMonitor {
+  sample(): HealthSample;
+  stop(): void;
+}

@@ -1,0 +1,151 @@
+/**
+ * The JSON report (`wsbench.report/1`): the source of truth of a run. Every other
+ * output (console table, HTML, JUnit, Markdown, compare) is rendered from it.
+ *
+ * Stable fields (never renamed without a schema bump): schema, tool, scenario,
+ * target, startedAt, endedAt, durationMs, metrics, counters, ledger, checks,
+ * gates, generator, series. Everything else may be added freely.
+ *
+ * This module holds types only; any module may import it.
+ */
+
+export const REPORT_SCHEMA = 'wsbench.report/1' as const;
+
+/** Summary of one latency histogram. Every value is in integer microseconds. */
+export interface MetricSummary {
+  unit: 'us';
+  count: number;
+  min: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  /** The whole histogram, HDR-encoded (compressed, base64), so reports merge and compare exactly. */
+  hdr: string;
+}
+
+/** Delivery ledger of a run (or one room). */
+export interface Ledger {
+  /** Deliveries that should have happened: for every publish, the members of its room at ack time. */
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  reordered: number;
+}
+
+export interface RoomLedger extends Ledger {
+  room: string;
+}
+
+export interface CheckResult {
+  name: string;
+  passed: boolean;
+  /** One human sentence: what was expected and what was seen. */
+  detail: string;
+  /** Numbers and a few example client ids behind the verdict. */
+  evidence?: Record<string, unknown>;
+}
+
+export interface GateResult {
+  /** The expression as the user wrote it, e.g. `fanout.p99 < 50ms`. */
+  expr: string;
+  passed: boolean;
+  /** The measured value in the expression's base unit (us for times, ratio 0..1 for %, per second for /s). */
+  actual: number | boolean | null;
+  detail?: string;
+}
+
+export interface WorkerHealth {
+  id: number;
+  clients: number;
+  eventLoopDelayP99Us: number;
+  cpuPercent: number;
+  rssBytesPeak: number;
+}
+
+export interface GeneratorHealth {
+  processes: number;
+  saturated: boolean;
+  /** Why the run was marked saturated, when it was. */
+  reason?: string;
+  eventLoopDelayP99Us: number;
+  /** Busiest worker's CPU, percent of one core. */
+  cpuPercent: number;
+  rssBytesPeak: number;
+  workers: WorkerHealth[];
+}
+
+export type TimelineKind = 'phase' | 'fault' | 'note';
+
+export interface TimelineEvent {
+  /** Milliseconds since the run started. */
+  atMs: number;
+  kind: TimelineKind;
+  name: string;
+  detail?: string;
+}
+
+export interface TargetInfo {
+  kind: 'bundled' | 'external';
+  protocol: 'ws' | 'socketio';
+  nodes: number;
+  urls: string[];
+}
+
+export interface NodeReport {
+  id: string;
+  url: string;
+  /** The node's own /stats, scraped at the end of the run, when available. */
+  stats?: Record<string, unknown>;
+  /** Clients the harness attached to this node. */
+  clients?: number;
+}
+
+export type RunStatus = 'completed' | 'interrupted' | 'failed';
+
+export interface Report {
+  schema: typeof REPORT_SCHEMA;
+  tool: { name: string; version: string };
+  git?: { sha: string };
+  machine: {
+    hostname: string;
+    platform: string;
+    arch: string;
+    cpus: number;
+    cpuModel: string;
+    totalMemBytes: number;
+    node: string;
+  };
+  scenario: { name: string; description?: string; options: Record<string, unknown> };
+  target: TargetInfo;
+  /** ISO 8601. */
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  status: RunStatus;
+  /** Phases, faults and notes, in order. */
+  timeline: TimelineEvent[];
+  metrics: Record<string, MetricSummary>;
+  counters: Record<string, number>;
+  /** Whole-run rates over the measured (non-warm-up) window, per second. */
+  rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number };
+  ledger: Ledger;
+  /** Per-room ledger, only rooms with a problem plus a bounded sample of the rest. */
+  rooms?: RoomLedger[];
+  checks: CheckResult[];
+  gates: GateResult[];
+  generator: GeneratorHealth;
+  /**
+   * Per-second series, index i = second i of the run. Names used by the engine:
+   * `connections` (open at the end of the second), `messages.sent`, `messages.received`,
+   * `errors`, `<metric>.p50`, `<metric>.p99` (us), e.g. `fanout.p99`.
+   */
+  series: Record<string, number[]>;
+  nodes?: NodeReport[];
+  /** Things the engine decided or noticed, in plain words (worker split, source addresses, ...). */
+  notes: string[];
+}

@@ -1,0 +1,54 @@
+/**
+ * The contract of src/topology: start and stop what a run targets (bundled
+ * reference nodes as child processes, a redis-server, or external URLs) and
+ * inject faults into it.
+ */
+import type { NodeReport, TargetInfo } from '../report/schema.ts';
+
+export type Protocol = 'ws' | 'socketio';
+
+export interface TopologySpec {
+  protocol: Protocol;
+  /** External server URLs. When absent or empty the bundled reference server is started. */
+  targets?: string[];
+  /** Bundled only: number of reference nodes (processes), default 1. More than 1 needs Redis. */
+  nodes?: number;
+  /** Bundled only: server options as `wsbench serve` flag names without dashes -> raw string values. */
+  server?: Record<string, string>;
+  /** Use this Redis instead of starting a redis-server (bundled multi-node only). */
+  redisUrl?: string;
+  /** Called with every line a bundled node or redis-server prints on stderr (for diagnostics). */
+  log?: (line: string) => void;
+}
+
+export interface NodeHandle {
+  /** Node id, as the node reports it in its welcome frame (`n0`, `n1`, ... for bundled nodes). */
+  id: string;
+  index: number;
+  url: string;
+  pid?: number;
+  alive: boolean;
+}
+
+export type FaultAction =
+  | { kind: 'kill-node'; node: number }
+  | { kind: 'restart-node'; node: number; durationMs?: number }
+  | { kind: 'pause-node'; node: number; durationMs: number }
+  | { kind: 'restart-redis'; durationMs?: number }
+  | { kind: 'drop-all'; node?: number };
+
+export interface Topology {
+  target: TargetInfo;
+  nodes: NodeHandle[];
+  redis?: { url: string; pid?: number };
+  /** Secret for minting HS256 tokens for the bundled server (undefined for external targets unless given). */
+  secret?: string;
+  /** Carry out a fault now; resolves when it has been applied (and, with a duration, undone). */
+  fault(action: FaultAction): Promise<void>;
+  /** Every node's /stats, for the report. Never throws: unreachable nodes come back without stats. */
+  scrapeStats(): Promise<NodeReport[]>;
+  /** Called when a bundled node or the redis-server exits without being asked to. */
+  onUnexpectedExit(cb: (what: string, code: number | null, signal: string | null) => void): void;
+  /** Stop everything this topology started (SIGTERM, then SIGKILL after a grace period). Idempotent. */
+  stop(): Promise<void>;
+}
