@@ -1,0 +1,136 @@
+/**
+ * The command line: argument parsing, help and exit codes only. Every command
+ * hands over to src/run or src/output at once.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import pc from 'picocolors';
+import { EXIT, isWsbenchError, usageError } from '../errors.ts';
+import { toolInfo } from '../run/tool.ts';
+import { runCommand } from './run-command.ts';
+import { listCommand } from './list-command.ts';
+import { serveCommand, addServerOptions } from './serve-command.ts';
+import { reportCommand, compareCommand, mergeCommand } from './report-commands.ts';
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(): Command {
+  const program = new Command('wsbench')
+    .description('Load-testing and conformance harness for realtime WebSocket and Socket.IO servers')
+    .version(toolInfo().version, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureHelp({ sortOptions: false })
+    .exitOverride();
+
+  program
+    .command('run')
+    .argument('<scenario>', 'a bundled scenario name (see `wsbench list`) or a path to a .ts/.js scenario file')
+    .description('run a scenario against the bundled reference server or your own (--target)')
+    .option('--clients <n>', 'virtual clients (default 1000; 10k style suffixes work)')
+    .option('--rooms <n>', 'rooms the clients are spread over (default 10)')
+    .option('--duration <time>', 'measured steady phase, e.g. 20s, 2m (default 20s)')
+    .option('--warmup <time>', 'unmeasured warm-up after the ramp (default 2s)')
+    .option('--cooldown <time>', 'drain time after publishing stops (default 1.5s)')
+    .option('--ramp <rate>', 'new connections per second (default 1000)')
+    .option('--rate <rate>', 'publishes per second, all publishers together, open model (default 100)')
+    .option('--payload-bytes <size>', 'padding bytes per published payload (default 100)')
+    .option('--publishers <n>', 'publishers per room (default 1)')
+    .option('--seed <n>', 'seed for every random choice (default: random, recorded in the report)')
+    .addOption(new Option('--protocol <name>', 'wire protocol').choices(['ws', 'socketio']).default('ws'))
+    .option('--target <url>', 'an external server instead of the bundled one (repeatable: clients are spread round robin)', collect, [])
+    .option('--token <jwt>', 'one token for every client (external servers)')
+    .option('--token-file <file>', 'tokens, one per line, one per client')
+    .option('--secret <secret>', 'mint HS256 tokens (sub user-<i>) with this secret')
+    .option('--server <key=value>', 'an option of the bundled server, as `wsbench serve` flags (repeatable), e.g. heartbeat-ms=0', collect, [])
+    .option('--nodes <n>', 'bundled server nodes (processes) sharing a Redis', '1')
+    .option('--redis <url>', 'use this Redis for a multi-node bundled server instead of starting redis-server')
+    .option('--fault <spec>', 'inject a fault: ACTION[:NODE]@TIME[+DURATION], e.g. drop-all@5s (repeatable)', collect, [])
+    .option('--set <key=value>', 'a scenario option (repeatable), e.g. --set jitter=full', collect, [])
+    .option('--workers <n>', 'generator worker processes (default: as many as the descriptor limit needs)')
+    .option('--out <file>', 'JSON report path (default reports/<scenario>-<timestamp>.json)')
+    .option('--json', 'print the JSON report on stdout (progress and table go to stderr)')
+    .option('--html <file>', 'also write a self-contained HTML report')
+    .option('--junit <file>', 'also write JUnit XML (one testcase per check and gate)')
+    .option('--summary-md <file>', 'also write a Markdown summary (for CI job pages)')
+    .option('--gate <expr>', 'a pass/fail gate, e.g. "fanout.p99 < 50ms" (repeatable)', collect, [])
+    .option('--gates <file>', 'gates from a file, one per line')
+    .option('--baseline <file>', 'a saved report to compare against (for `regress` gates)')
+    .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
+    .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
+    .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
+    .action(runCommand);
+
+  program.command('list').description('list the bundled scenarios').action(listCommand);
+
+  addServerOptions(program.command('serve').description('start the bundled reference server in the foreground (prints its URL and a development token)')).action(serveCommand);
+
+  program
+    .command('report')
+    .argument('<run.json>', 'a JSON report written by `wsbench run`')
+    .description('re-render a saved report: console table, and HTML/JUnit/Markdown files')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--junit <file>', 'write JUnit XML')
+    .option('--summary-md <file>', 'write a Markdown summary')
+    .action(reportCommand);
+
+  program
+    .command('compare')
+    .argument('<base.json>', 'the baseline report')
+    .argument('<new.json>', 'the report to compare')
+    .description('side-by-side table with deltas; exit 1 when a latency regressed more than --max-regression')
+    .option('--max-regression <pct>', 'largest allowed regression of any latency percentile, e.g. 10%', '10%')
+    .action(compareCommand);
+
+  program
+    .command('merge')
+    .argument('<reports...>', 'reports of the shards of one run (`--shard i/N`)')
+    .description('merge shard reports exactly (HDR histograms add) into one')
+    .requiredOption('--out <file>', 'where to write the merged report')
+    .action(mergeCommand);
+
+  return program;
+}
+
+/** Print a WsbenchError (or anything) the way users should see it, and return the exit code. */
+export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.pass;
+    return EXIT.usage;
+  }
+  if (isWsbenchError(e)) {
+    stderr.write(`${pc.red('error')}: ${e.message}\n`);
+    for (const p of e.problems) stderr.write(`  - ${p}\n`);
+    if (e.hint) stderr.write(`${pc.dim('hint')}: ${e.hint}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  stderr.write(`${pc.red('wsbench failed')} (this is a bug in wsbench; please report it): ${err?.stack ?? String(e)}\n`);
+  return EXIT.harness;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    process.exitCode = reportError(e);
+  }
+}
+
+/** Read a token file: one token per line, blank lines and # comments ignored. */
+export function readTokenFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw usageError('WSB_ERR_TOKEN_FILE', `cannot read --token-file ${path}: ${(e as Error).message}`);
+  }
+  const tokens = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  if (!tokens.length) throw usageError('WSB_ERR_TOKEN_FILE', `--token-file ${path} has no tokens`, 'put one token per line');
+  return tokens;
+}

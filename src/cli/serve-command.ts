@@ -1,0 +1,38 @@
+/** `wsbench serve`: the bundled reference server in the foreground. Its flags are data from servers/core/options.ts. */
+import type { Command } from 'commander';
+import { SERVER_OPTION_SPECS, parseServerOptions, startServer } from '../../servers/main.ts';
+import { usageError } from '../errors.ts';
+
+/** Flags the harness sets itself (hidden from `serve --help`). */
+const INTERNAL = new Set(['die-with-parent']);
+
+export function addServerOptions(cmd: Command): Command {
+  for (const spec of SERVER_OPTION_SPECS) {
+    if (INTERNAL.has(spec.key)) continue;
+    if (spec.type === 'bool') cmd.option(`--${spec.key}`, spec.description);
+    else cmd.option(`--${spec.key} <${spec.type === 'int' ? 'n' : 'value'}>`, spec.description);
+  }
+  return cmd;
+}
+
+export async function serveCommand(opts: Record<string, string | boolean | undefined>): Promise<void> {
+  const raw: Record<string, string> = {};
+  for (const spec of SERVER_OPTION_SPECS) {
+    const key = spec.key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = opts[key];
+    if (v !== undefined) raw[spec.key] = String(v);
+  }
+  const { options, errors } = parseServerOptions(raw);
+  if (errors.length) throw usageError('WSB_ERR_SERVER_OPTIONS', errors.length === 1 ? errors[0]! : 'bad server options', 'see `wsbench serve --help`', errors.length > 1 ? errors : undefined);
+  let started;
+  try {
+    started = await startServer(options);
+  } catch (e) {
+    const err = e as Error & { problems?: string[]; code?: string };
+    if (err.problems) throw usageError(err.code ?? 'WSB_ERR_SERVER_OPTIONS', err.problems.join('; '));
+    throw e;
+  }
+  process.stdout.write(`${started.url}\n`);
+  process.stdout.write(`token: ${started.token ?? '(auth off)'}\n`);
+  // startServer installed the signal handlers: SIGTERM/SIGINT drain and exit 0.
+}

@@ -1,0 +1,141 @@
+/**
+ * The built-in `wsbench/1` codec (PROTOCOL.md section 1) and the fast path that
+ * reads a room message straight from the frame's bytes.
+ *
+ * The receive path is the bottleneck of a load generator on a small machine: a
+ * delivery is recognised and its room, seq and tag read without JSON.parse and
+ * without allocating, when the frame carries our tag. Anything else goes through
+ * `decode` (JSON.parse), which is rare by comparison (acks, joins, pongs, errors).
+ */
+import type { DecodedFrame, FrameCodec } from './types.ts';
+
+export const nativeCodec: FrameCodec = {
+  name: 'wsbench/1',
+  awaitsWelcome: true,
+  encodeJoin: (room, id, since) =>
+    since === undefined ? `{"type":"join","id":${id},"room":${JSON.stringify(room)}}` : `{"type":"join","id":${id},"room":${JSON.stringify(room)},"since":${since}}`,
+  encodeLeave: (room, id) => `{"type":"leave","id":${id},"room":${JSON.stringify(room)}}`,
+  encodePublish: (room, id, payload) =>
+    `{"type":"publish","id":${id},"room":${JSON.stringify(room)},"payload":{"wsb":"${payload.wsb}","pad":"${payload.pad}"}}`,
+  encodePing: (id) => `{"type":"ping","id":${id}}`,
+  decode: decodeNative,
+};
+
+function decodeNative(text: string): DecodedFrame | null {
+  let f: any;
+  try {
+    f = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (f === null || typeof f !== 'object' || typeof f.type !== 'string') return null;
+  switch (f.type) {
+    case 'welcome':
+      return { kind: 'welcome', node: typeof f.node === 'string' || typeof f.node === 'number' ? String(f.node) : undefined };
+    case 'joined':
+      return { kind: 'joined', id: f.id, room: String(f.room), members: num(f.members), seq: num(f.seq) };
+    case 'left':
+      return { kind: 'left', id: f.id };
+    case 'ack':
+      return { kind: 'ack', id: f.id, seq: num(f.seq) };
+    case 'message':
+      return {
+        kind: 'message',
+        room: String(f.room),
+        seq: num(f.seq),
+        tag: f.payload && typeof f.payload.wsb === 'string' ? f.payload.wsb : undefined,
+        replay: f.replay === true,
+      };
+    case 'gap':
+      return { kind: 'gap', room: String(f.room), from: Number(f.from), to: Number(f.to) };
+    case 'pong':
+      return { kind: 'pong', id: f.id };
+    case 'error':
+      return { kind: 'error', id: f.id, code: String(f.code ?? 'unknown'), message: typeof f.message === 'string' ? f.message : undefined };
+    default:
+      return { kind: 'other', name: f.type };
+  }
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+const WSB = Buffer.from('"wsb":"');
+const SEQ = Buffer.from('"seq":');
+const ROOM = Buffer.from('"room":"');
+const TYPE_MESSAGE = Buffer.from('"type":"message"');
+const REPLAY = Buffer.from('"replay":true');
+
+const vals = [0, 0, 0, 0];
+
+/** Reusable result of `scanDelivery` (one per process: the receive path is single-threaded). */
+export interface ScannedDelivery {
+  roomStart: number;
+  roomEnd: number;
+  seq: number;
+  node: number;
+  pub: number;
+  counter: number;
+  sendUs: number;
+  replay: boolean;
+}
+
+/**
+ * Reads a `message` frame carrying our tag from its bytes into `out`. Returns false
+ * when the frame is anything else (or has an escaped room name), so the caller
+ * falls back to the codec's `decode`.
+ */
+export function scanDelivery(buf: Buffer, out: ScannedDelivery): boolean {
+  const w = buf.indexOf(WSB);
+  if (w < 0 || buf.indexOf(TYPE_MESSAGE) < 0) return false;
+  // Tag: four dot-separated decimal integers then a quote.
+  let i = w + WSB.length;
+  const len = buf.length;
+  for (let k = 0; k < 4; k++) {
+    let v = 0;
+    let digits = 0;
+    while (i < len) {
+      const c = buf[i]!;
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+      digits++;
+    }
+    if (digits === 0) return false;
+    vals[k] = v;
+    const sep = buf[i];
+    if (k < 3 ? sep !== 46 /* . */ : sep !== 34 /* " */) return false;
+    i++;
+  }
+  const s = buf.indexOf(SEQ);
+  let seq = -1;
+  if (s >= 0) {
+    let j = s + SEQ.length;
+    while (buf[j] === 32) j++;
+    let v = 0;
+    let digits = 0;
+    while (j < len) {
+      const c = buf[j]!;
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      j++;
+      digits++;
+    }
+    if (digits > 0) seq = v;
+  }
+  const r = buf.indexOf(ROOM);
+  if (r < 0) return false;
+  const roomStart = r + ROOM.length;
+  const roomEnd = buf.indexOf(34, roomStart);
+  if (roomEnd < 0 || buf.lastIndexOf(92 /* \ */, roomEnd) >= roomStart) return false;
+  out.roomStart = roomStart;
+  out.roomEnd = roomEnd;
+  out.seq = seq;
+  out.node = vals[0]!;
+  out.pub = vals[1]!;
+  out.counter = vals[2]!;
+  out.sendUs = vals[3]!;
+  out.replay = buf.indexOf(REPLAY) >= 0;
+  return true;
+}

@@ -1,0 +1,87 @@
+/**
+ * The contract of src/protocol: HOW a virtual client talks to a server.
+ * Adapters only parse and emit events; they never touch histograms or reports.
+ */
+
+/** A frame decoded by an adapter into what the harness needs. */
+export type DecodedFrame =
+  | { kind: 'welcome'; node?: string }
+  | { kind: 'joined'; id: string | number; room: string; members?: number; seq?: number }
+  | { kind: 'left'; id: string | number }
+  | { kind: 'ack'; id: string | number; seq?: number }
+  /** A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when present. */
+  | { kind: 'message'; room: string; seq?: number; tag?: string; replay?: boolean }
+  | { kind: 'gap'; room: string; from: number; to: number }
+  | { kind: 'pong'; id: string | number }
+  | { kind: 'error'; id?: string | number; code: string; message?: string }
+  /** Anything else the server pushes (presence, typing, ...), counted by `name`. */
+  | { kind: 'other'; name: string };
+
+/**
+ * A frame codec for servers that speak a JSON dialect over plain WebSocket: how to
+ * encode the harness's requests and decode what comes back. The built-in `wsbench/1`
+ * codec is one of these; a scenario may bring its own (see `adapter` in defineScenario).
+ */
+export interface FrameCodec {
+  /** Name shown in reports, e.g. `wsbench/1` or `acme-chat`. */
+  name: string;
+  /** The URL a client connects to, given the target URL and its token (default: `?token=` appended when a token exists). */
+  url?(target: string, token: string | undefined): string;
+  /** Extra handshake headers (default: none; the token goes in the URL). */
+  headers?(token: string | undefined): Record<string, string>;
+  encodeJoin(room: string, id: number, since?: number): string;
+  encodeLeave(room: string, id: number): string;
+  /**
+   * Encode a publish. `payload` is an object carrying the harness's tag in `wsb` (a string)
+   * and padding in `pad`; send it as the message body so receivers get it back unchanged.
+   */
+  encodePublish(room: string, id: number, payload: { wsb: string; pad: string }): string;
+  /** Application ping; undefined when the dialect has none (the `rtt` metric is then not measured). */
+  encodePing?(id: number): string;
+  /** Decode one incoming text frame; null when it is not understood (counted as `errors.bad_frame`). */
+  decode(text: string): DecodedFrame | null;
+  /** Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for custom). */
+  awaitsWelcome?: boolean;
+}
+
+/** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
+export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => FrameCodec;
+
+/** Events a client connection reports to the engine. */
+export interface ConnectionEvents {
+  onOpen(): void;
+  onFrame(frame: DecodedFrame): void;
+  /** A room message on the fast path: the engine gets the parsed fields without a decoded object. */
+  onDelivery(room: string, seq: number, tagNode: number, tagPub: number, tagCounter: number, sendUs: number, replay: boolean): void;
+  /** A failure before or after open: `code` is a short stable token (ECONNREFUSED, http_401, timeout, ...). */
+  onError(code: string, message: string): void;
+  onClose(code: number, reason: string): void;
+}
+
+export interface ConnectOptions {
+  url: string;
+  token?: string;
+  localAddress?: string;
+  /** Opening handshake timeout, ms. */
+  handshakeTimeoutMs: number;
+}
+
+/** One live connection of one virtual client, whatever the transport. */
+export interface ClientConnection {
+  join(room: string, id: number, since?: number): void;
+  leave(room: string, id: number): void;
+  publish(room: string, id: number, tag: string, pad: string): void;
+  /** Returns false when the protocol has no application ping. */
+  ping(id: number): boolean;
+  close(code?: number): void;
+  /** Drop the TCP connection without a close handshake. */
+  terminate(): void;
+  /** Stop answering the server's heartbeats (zombie client for conformance scenarios). */
+  stopHeartbeat(): void;
+  readonly isOpen: boolean;
+}
+
+export interface Transport {
+  name: string;
+  connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;
+}

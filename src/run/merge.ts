@@ -1,0 +1,64 @@
+/**
+ * Merging the reports of the shards of one run (`--shard i/N` on several machines):
+ * histograms add exactly (HDR snapshots), counters and ledgers add, series add
+ * second by second, the generator is saturated when any shard was.
+ */
+import type { Report } from '../report/schema.ts';
+import { mergeEncoded, summarize } from '../metrics/index.ts';
+import { usageError } from '../errors.ts';
+
+export function mergeReports(reports: Report[]): Report {
+  if (reports.length === 0) throw usageError('WSB_ERR_MERGE', 'nothing to merge');
+  const names = new Set(reports.map((r) => r.scenario.name));
+  if (names.size > 1) throw usageError('WSB_ERR_MERGE', `the reports are of different scenarios (${[...names].join(', ')})`, 'merge only the shards of one run');
+  const first = reports[0]!;
+  const metricNames = new Set(reports.flatMap((r) => Object.keys(r.metrics)));
+  const metrics: Report['metrics'] = {};
+  for (const name of metricNames) {
+    const hdrs = reports.map((r) => r.metrics[name]?.hdr).filter((h): h is string => Boolean(h));
+    if (hdrs.length) metrics[name] = summarize(mergeEncoded(hdrs));
+  }
+  const add = (maps: Array<Record<string, number>>) => {
+    const out: Record<string, number> = {};
+    for (const m of maps) for (const [k, v] of Object.entries(m)) out[k] = (out[k] ?? 0) + v;
+    return out;
+  };
+  const series: Report['series'] = {};
+  for (const r of reports) {
+    for (const [k, arr] of Object.entries(r.series)) {
+      // Percentile series cannot be added; keep the worst shard's value per second.
+      const worst = /\.p\d+$/.test(k);
+      const cur = (series[k] ??= []);
+      arr.forEach((v, i) => (cur[i] = cur[i] === undefined ? v : worst ? Math.max(cur[i]!, v) : cur[i]! + v));
+    }
+  }
+  const startedAt = reports.map((r) => r.startedAt).sort()[0]!;
+  const endedAt = reports.map((r) => r.endedAt).sort().at(-1)!;
+  const sumRates = (k: keyof Report['rates']) => reports.reduce((a, r) => a + r.rates[k], 0);
+  return {
+    ...first,
+    startedAt,
+    endedAt,
+    durationMs: Date.parse(endedAt) - Date.parse(startedAt),
+    status: reports.every((r) => r.status === 'completed') ? 'completed' : reports.some((r) => r.status === 'failed') ? 'failed' : 'interrupted',
+    timeline: reports.flatMap((r, i) => r.timeline.map((e) => ({ ...e, detail: `shard ${i}${e.detail ? `: ${e.detail}` : ''}` }))).sort((a, b) => a.atMs - b.atMs),
+    metrics,
+    counters: add(reports.map((r) => r.counters)),
+    rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec') },
+    ledger: add(reports.map((r) => ({ ...r.ledger }))) as unknown as Report['ledger'],
+    rooms: undefined,
+    checks: reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))),
+    gates: [],
+    generator: {
+      processes: reports.reduce((a, r) => a + r.generator.processes, 0),
+      saturated: reports.some((r) => r.generator.saturated),
+      reason: reports.find((r) => r.generator.saturated)?.generator.reason,
+      eventLoopDelayP99Us: Math.max(...reports.map((r) => r.generator.eventLoopDelayP99Us)),
+      cpuPercent: Math.max(...reports.map((r) => r.generator.cpuPercent)),
+      rssBytesPeak: Math.max(...reports.map((r) => r.generator.rssBytesPeak)),
+      workers: reports.flatMap((r) => r.generator.workers),
+    },
+    series,
+    notes: [`merged from ${reports.length} shard reports`, ...reports.flatMap((r) => r.notes)],
+  };
+}

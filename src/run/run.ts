@@ -1,0 +1,414 @@
+/**
+ * One run, end to end: load the scenario -> start the topology -> fork workers ->
+ * ramp, warm up, measure, cool down -> collect -> checks and gates -> report.
+ * Returns the report and the exit code; printing and files are the caller's
+ * (src/cli) business, through the `io` callbacks.
+ */
+import os from 'node:os';
+import { isIP } from 'node:net';
+import type { CheckResult, Report, TimelineEvent, WorkerHealth } from '../report/schema.ts';
+import { REPORT_SCHEMA } from '../report/schema.ts';
+import type { CommonOptions, ScenarioDefinition } from '../scenario/types.ts';
+import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
+import type { HealthSample } from '../metrics/types.ts';
+import type { ProgressState } from '../output/types.ts';
+import type { FaultAction, Topology } from '../topology/types.ts';
+import { createAggregator, judgeSaturation, summarizeWorkerHealth } from '../metrics/index.ts';
+import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
+import { resolveOptions } from '../scenario/options.ts';
+import { startTopology, parseFault, formatFault } from '../topology/index.ts';
+import { createWorkerPool } from '../workers/pool.ts';
+import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
+import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
+import { builtinChecks } from '../checks/builtin.ts';
+import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
+import { DEV_SECRET } from '../../servers/core/jwt.ts';
+import { toolInfo, gitSha } from './tool.ts';
+
+export interface RunRequest {
+  /** Bundled scenario name or path to a scenario file. */
+  scenario: string;
+  /** Common options from CLI flags (camelCase, raw strings). */
+  flags: Partial<Record<keyof CommonOptions, string>>;
+  /** `--set KEY=VALUE` pairs. */
+  sets: string[];
+  protocol: 'ws' | 'socketio';
+  /** External targets; empty = the bundled server. */
+  targets: string[];
+  /** `--server KEY=VALUE` pairs for the bundled server. */
+  server: string[];
+  nodes: number;
+  redisUrl?: string;
+  token?: string;
+  tokens?: string[];
+  secret?: string;
+  /** Worker processes; undefined = decided from --clients. */
+  workers?: number;
+  faults: string[];
+  /** Exit 4 when the generator was saturated. */
+  refuseSaturated: boolean;
+  /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
+  judge?: (report: Report) => Report['gates'];
+}
+
+export interface RunIO {
+  progress(state: ProgressState): void;
+  /** One line of information for the user (what the engine chose, faults, ...). */
+  info(line: string): void;
+  /** Resolves when the user asked to stop (Ctrl-C). */
+  interrupted: Promise<void>;
+}
+
+export interface RunOutcome {
+  report: Report;
+  exitCode: ExitCode | 130;
+}
+
+/** Validate everything about a request that can be checked without starting anything. */
+export async function prepareRun(req: RunRequest): Promise<{ path: string; def: ScenarioDefinition; options: Record<string, unknown> & CommonOptions; server: Record<string, string>; faults: Array<{ atMs: number; action: FaultAction; text: string }> }> {
+  const path = resolveScenarioPath(req.scenario);
+  const def = await loadScenarioFile(path);
+  const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
+  const server: Record<string, string> = { ...(def.server ?? {}) };
+  for (const kv of req.server) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) problems.push(`--server "${kv}": expected KEY=VALUE, e.g. --server heartbeat-ms=0`);
+    else server[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
+  }
+  if (req.targets.length && req.server.length) problems.push('--server sets options of the bundled server and cannot be used with --target');
+  if (req.targets.length && req.nodes > 1) problems.push('--nodes starts bundled nodes and cannot be used with --target (give several --target URLs instead)');
+  for (const t of req.targets) {
+    let u: URL | undefined;
+    try {
+      u = new URL(t);
+    } catch {
+      problems.push(`--target "${t}" is not a URL (e.g. ws://127.0.0.1:8080/ws)`);
+      continue;
+    }
+    const ok = req.protocol === 'ws' ? ['ws:', 'wss:'] : ['http:', 'https:', 'ws:', 'wss:'];
+    if (!ok.includes(u.protocol)) problems.push(`--target "${t}": scheme ${u.protocol} is not usable with --protocol ${req.protocol} (use ${ok.join(' or ')})`);
+  }
+  if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
+  const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
+  for (const text of [...(def.faults ?? []), ...req.faults]) {
+    try {
+      const f = parseFault(text);
+      faults.push({ ...f, text });
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all')) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections');
+  if (problems.length) {
+    throw usageError('WSB_ERR_CONFIG', problems.length === 1 ? problems[0]! : `${problems.length} problems with the run's options`, 'fix the options above; `wsbench run --help` lists them', problems.length > 1 ? problems : undefined);
+  }
+  return { path, def, options, server, faults };
+}
+
+export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcome> {
+  const prepared = await prepareRun(req);
+  const { path, def, options, server, faults } = prepared;
+  const startedAt = new Date();
+  const t0 = Date.now();
+  const timeline: TimelineEvent[] = [];
+  const notes: string[] = [];
+  const mark = (kind: TimelineEvent['kind'], name: string, detail?: string) => timeline.push({ atMs: Date.now() - t0, kind, name, detail });
+  const note = (line: string) => {
+    notes.push(line);
+    io.info(line);
+  };
+
+  // 1. Target.
+  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.nodes, server, redisUrl: req.redisUrl });
+  let unexpectedExit: string | undefined;
+  topology.onUnexpectedExit((what, code, signal) => {
+    unexpectedExit ??= `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
+    mark('note', 'target-exit', unexpectedExit);
+    io.info(`! ${unexpectedExit}; clients keep trying to reconnect and the failures are counted`);
+  });
+
+  try {
+    return await drive();
+  } finally {
+    await topology.stop();
+  }
+
+  async function drive(): Promise<RunOutcome> {
+    const urls = topology.target.urls;
+    const tokens = tokenSource(req, topology, server);
+
+    // 2. Workers: each process holds at most clientsPerWorker() clients.
+    const perWorker = clientsPerWorker(readFdLimit());
+    const workers = Math.min(options.clients, req.workers ?? Math.max(1, Math.ceil(options.clients / perWorker)));
+    const sourceAddresses = planSourceAddresses(options.clients, urls);
+    note(`${options.clients} clients over ${workers} worker process${workers > 1 ? 'es' : ''} (at most ${perWorker} each by this machine's descriptor limit)${sourceAddresses.length ? `, from ${sourceAddresses.length} source addresses ${sourceAddresses[0]}..${sourceAddresses.at(-1)}` : ''}`);
+
+    const agg = createAggregator();
+    const connected = new Array<number>(workers).fill(0);
+    const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
+    const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
+    const tallies = new Map<string, RoomTally>();
+    const nodeClients = new Array<number>(urls.length).fill(0);
+    const examples: Record<string, number[]> = {};
+    let fatal: string | undefined;
+    let workerDied: string | undefined;
+
+    const waitFor = (type: FromWorker['type'], timeoutMs: number) =>
+      new Promise<FromWorker[]>((resolve) => {
+        const w = { need: workers, got: [] as FromWorker[], resolve };
+        waiters.set(type, w);
+        setTimeout(() => {
+          if (waiters.get(type) === w) {
+            waiters.delete(type);
+            resolve(w.got);
+          }
+        }, timeoutMs).unref();
+      });
+
+    const onMessage = (m: FromWorker) => {
+      switch (m.type) {
+        case 'snapshot':
+          agg.add(m.metrics, { measured: m.measured });
+          connected[m.workerId] = m.status.connected;
+          if (m.measured) healthSamples[m.workerId]!.push(m.health);
+          break;
+        case 'final':
+          mergeTallies(tallies, m.tallies);
+          m.nodeClients.forEach((n, i) => (nodeClients[i] = (nodeClients[i] ?? 0) + n));
+          for (const [k, v] of Object.entries(m.examples)) (examples[k] ??= []).push(...v.slice(0, 5 - (examples[k]?.length ?? 0)));
+          break;
+        case 'fatal':
+          fatal ??= m.message;
+          break;
+      }
+      const w = waiters.get(m.type);
+      if (w) {
+        w.got.push(m);
+        if (w.got.length >= w.need) {
+          waiters.delete(m.type);
+          w.resolve(w.got);
+        }
+      }
+      if (m.type === 'fatal') for (const w2 of waiters.values()) w2.resolve(w2.got);
+    };
+    const pool = createWorkerPool(workers, onMessage, (id, code, signal) => {
+      workerDied ??= `worker ${id} exited (${signal ?? `code ${code}`})`;
+      for (const w of waiters.values()) w.resolve(w.got);
+    });
+
+    let interrupted = false;
+    let wake: (() => void) | undefined;
+    void io.interrupted.then(() => {
+      interrupted = true;
+      mark('note', 'interrupted', 'stopped by the user (Ctrl-C)');
+      wake?.();
+    });
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        if (interrupted) return resolve();
+        const t = setTimeout(done, ms);
+        function done() {
+          clearTimeout(t);
+          wake = undefined;
+          resolve();
+        }
+        wake = done;
+      });
+
+    let phase: Phase = 'ramp';
+    const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
+    const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
+    const ticker = setInterval(() => {
+      const connections = connected.reduce((a, b) => a + b, 0);
+      const row = agg.tick({ connections });
+      const so = agg.countersSoFar();
+      io.progress({
+        scenario: def.name,
+        phase,
+        elapsedMs: Date.now() - t0,
+        totalMs,
+        clientsConnected: connections,
+        clientsTarget: options.clients,
+        sentPerSec: row.counters['messages.sent'] ?? 0,
+        receivedPerSec: row.counters['messages.received'] ?? 0,
+        fanoutP99Us: agg.percentileSoFar('fanout', 99),
+        errors: sumPrefix(so, 'errors.'),
+      });
+    }, 1000);
+
+    const faultTimers: NodeJS.Timeout[] = [];
+    let measuredStart = 0;
+    let measuredEnd = 0;
+    try {
+      // 3. Start the workers.
+      const share = (i: number) => [Math.floor((options.clients * i) / workers), Math.floor((options.clients * (i + 1)) / workers)] as const;
+      for (let i = 0; i < workers; i++) {
+        const [fromClient, toClient] = share(i);
+        pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses });
+      }
+      const ready = await waitFor('ready', 30_000);
+      if (fatal || ready.length < workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${fatal ?? workerDied ?? 'timed out after 30 s'}`);
+
+      // 4. Ramp.
+      mark('phase', 'ramp');
+      pool.broadcast({ type: 'phase', phase: 'ramp' });
+      const rampDone = (await Promise.race([waitFor('ramp-done', rampEstimateMs * 2 + options.requestTimeoutMs + 30_000), io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
+      const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0);
+      if (!interrupted && rampConnected === 0) {
+        const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? 'no connection succeeded';
+        throw harnessError('WSB_ERR_UNREACHABLE', `could not connect any client to ${urls.join(', ')}: ${first}`, req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; see its log above');
+      }
+      const rampFailed = options.clients - rampConnected;
+      mark('phase', 'ramp-done', `${rampConnected} connected, ${rampFailed} failed`);
+
+      // 5. Warm-up, steady (measured), cool-down. Faults are timed from the start of the warm-up.
+      for (const f of faults) {
+        faultTimers.push(
+          setTimeout(() => {
+            mark('fault', formatFault(f.action), f.text);
+            io.info(`fault: ${f.text}`);
+            topology.fault(f.action).catch((e: Error) => {
+              mark('note', 'fault-failed', `${f.text}: ${e.message}`);
+              io.info(`! fault ${f.text} failed: ${e.message}`);
+            });
+          }, f.atMs),
+        );
+      }
+      for (const [p, ms] of [
+        ['warmup', options.warmup],
+        ['steady', options.duration],
+        ['cooldown', options.cooldown],
+      ] as const) {
+        if (interrupted) break;
+        phase = p;
+        mark('phase', p);
+        pool.broadcast({ type: 'phase', phase: p });
+        if (p === 'steady') measuredStart = Date.now();
+        await sleep(ms);
+        if (p === 'steady') measuredEnd = Date.now();
+      }
+      if (!measuredEnd && measuredStart) measuredEnd = Date.now();
+
+      // 6. Collect.
+      phase = 'finish';
+      mark('phase', 'finish');
+      pool.broadcast({ type: 'phase', phase: 'finish' });
+      const finals = await waitFor('final', 20_000);
+      if (finals.length < workers) notes.push(`only ${finals.length} of ${workers} workers reported their ledger: ${fatal ?? workerDied ?? 'timed out'}`);
+      // Let the last snapshots (sent just before `final`) arrive.
+      clearInterval(ticker);
+      agg.tick({ connections: 0 });
+      const nodes = await topology.scrapeStats();
+      const totals = agg.totals();
+      const ledger = closeLedger(tallies.values());
+      if (!ledger.exact) notes.push('some deliveries carried no sequence number, so losses could not be proven either way (ledger counts deliveries only)');
+      const measuredMs = Math.max(1, measuredEnd - measuredStart);
+      const counters = totals.counters;
+      const workerHealth: WorkerHealth[] = healthSamples.map((s, i) => {
+        const [a, b] = share(i);
+        return summarizeWorkerHealth(i, b - a, s);
+      });
+      const verdict = judgeSaturation(workerHealth);
+      const generatorHealth = {
+        processes: workers,
+        saturated: verdict.saturated,
+        reason: verdict.reason,
+        eventLoopDelayP99Us: Math.max(0, ...workerHealth.map((w) => w.eventLoopDelayP99Us)),
+        cpuPercent: Math.max(0, ...workerHealth.map((w) => w.cpuPercent)),
+        rssBytesPeak: Math.max(0, ...workerHealth.map((w) => w.rssBytesPeak)),
+        workers: workerHealth.map(({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak }) => ({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak })),
+      };
+      const status: Report['status'] = interrupted ? 'interrupted' : fatal || workerDied ? 'failed' : 'completed';
+      if (fatal) notes.push(`worker error: ${fatal}`);
+      if (workerDied) notes.push(workerDied);
+      const rates = {
+        messagesSentPerSec: round1(((counters['messages.sent'] ?? 0) * 1000) / measuredMs),
+        deliveriesPerSec: round1(((counters['messages.received'] ?? 0) * 1000) / measuredMs),
+        connectsPerSec: round1((rampConnected * 1000) / Math.max(1, timeline.find((e) => e.name === 'ramp-done')!.atMs - timeline.find((e) => e.name === 'ramp')!.atMs)),
+      };
+      const endedAt = new Date();
+      const report: Report = {
+        schema: REPORT_SCHEMA,
+        tool: toolInfo(),
+        ...(gitSha() ? { git: { sha: gitSha()! } } : {}),
+        machine: { hostname: os.hostname(), platform: process.platform, arch: process.arch, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemBytes: os.totalmem(), node: process.version },
+        scenario: { name: def.name, description: def.description, options: { ...options, protocol: req.protocol, server, faults: faults.map((f) => f.text) } },
+        target: topology.target,
+        startedAt: startedAt.toISOString(),
+        endedAt: endedAt.toISOString(),
+        durationMs: endedAt.getTime() - startedAt.getTime(),
+        status,
+        timeline,
+        metrics: totals.metrics,
+        counters: { ...counters, 'clients.connected.ramp': rampConnected, 'clients.failed.ramp': rampFailed },
+        rates,
+        ledger: ledger.total,
+        rooms: ledger.rooms.slice(0, 50),
+        checks: [],
+        gates: [],
+        generator: generatorHealth,
+        series: agg.series(),
+        nodes: nodes.map((n, i) => ({ ...n, clients: nodeClients[i] ?? 0 })),
+        notes,
+      };
+      const checks: CheckResult[] = builtinChecks({ report, options, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
+      if (def.checks) {
+        try {
+          checks.push(...def.checks({ options, metrics: report.metrics, counters: report.counters, ledger: report.ledger, rooms: ledger.rooms, rates, durationMs: measuredMs }));
+        } catch (e) {
+          checks.push({ name: 'scenario.checks', passed: false, detail: `the scenario's checks threw: ${(e as Error).message}` });
+        }
+      }
+      report.checks = checks;
+      report.gates = req.judge ? req.judge(report) : [];
+      let exitCode: ExitCode | 130 = EXIT.pass;
+      if (checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed)) exitCode = EXIT.failed;
+      if (req.refuseSaturated && generatorHealth.saturated) exitCode = EXIT.saturated;
+      if (status === 'failed') exitCode = EXIT.harness;
+      if (interrupted) exitCode = 130;
+      return { report, exitCode };
+    } finally {
+      clearInterval(ticker);
+      for (const t of faultTimers) clearTimeout(t);
+      await pool.stop();
+    }
+  }
+}
+
+function tokenSource(req: RunRequest, topology: Topology, server: Record<string, string>): TokenSource {
+  if (req.token) return { mode: 'single', token: req.token };
+  if (req.tokens?.length) return { mode: 'list', tokens: req.tokens };
+  if (req.targets.length) return req.secret ? { mode: 'mint', secret: req.secret, expiresInSec: 3600 } : { mode: 'none' };
+  if (server.auth === 'off') return { mode: 'none' };
+  return { mode: 'mint', secret: req.secret ?? server.secret ?? topology.secret ?? DEV_SECRET, expiresInSec: 3600 };
+}
+
+/**
+ * Past about 28,000 connections per (source, destination) the ephemeral ports run
+ * out, and binds slow past ~7,000 per source address (LOOPBACK.md): for large runs
+ * against loopback, spread clients over 127.R.x.y source addresses, a few thousand
+ * each, with a random second octet per run so TIME_WAIT sockets of a previous run
+ * do not slow this one.
+ */
+export function planSourceAddresses(clients: number, urls: string[]): string[] {
+  const perUrl = clients / Math.max(1, urls.length);
+  const loopback = urls.every((u) => {
+    const host = new URL(u).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'));
+  });
+  if (!loopback || perUrl <= 20_000) return [];
+  const n = Math.ceil(clients / 4000);
+  const octet = 2 + Math.floor(Math.random() * 250);
+  return Array.from({ length: n }, (_, i) => `127.${octet}.${Math.floor(i / 250)}.${(i % 250) + 2}`);
+}
+
+function sumPrefix(c: Record<string, number>, prefix: string): number {
+  let s = 0;
+  for (const [k, v] of Object.entries(c)) if (k.startsWith(prefix)) s += v;
+  return s;
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+

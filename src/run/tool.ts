@@ -1,0 +1,25 @@
+/** What the report says about the tool itself. */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let pkg: { name: string; version: string } | undefined;
+
+export function toolInfo(): { name: string; version: string } {
+  pkg ??= JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { name: string; version: string };
+  return { name: pkg.name, version: pkg.version };
+}
+
+let sha: string | null | undefined;
+/** The git commit of the current directory's checkout, if any (what was tested, usually). */
+export function gitSha(): string | undefined {
+  if (sha === undefined) {
+    try {
+      sha = execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 2000 }).toString().trim() || null;
+    } catch {
+      sha = null;
+    }
+  }
+  return sha ?? undefined;
+}

@@ -1,0 +1,68 @@
+/**
+ * Finds and loads scenarios: a bundled name (scenarios/<name>.ts) or a path to a
+ * user's .ts/.js file (loaded through tsx, no build step). Syntax errors are
+ * reported with the file and line, shape errors all at once.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ScenarioDefinition } from './types.ts';
+import { validateScenarioShape } from './define.ts';
+import { usageError } from '../errors.ts';
+
+export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
+
+/** Bundled scenario names (files in scenarios/ not starting with `_` or `example-`). */
+export function bundledScenarioNames(): string[] {
+  return readdirSync(SCENARIO_DIR)
+    .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -3))
+    .sort();
+}
+
+/** Resolve a name or path to a file, or throw a usage error listing the bundled names. */
+export function resolveScenarioPath(nameOrPath: string): string {
+  const looksLikePath = /[\\/]/.test(nameOrPath) || ['.ts', '.js', '.mjs', '.mts'].includes(extname(nameOrPath));
+  if (looksLikePath) {
+    const p = resolve(nameOrPath);
+    if (!existsSync(p)) throw usageError('WSB_ERR_SCENARIO', `scenario file not found: ${p}`, 'check the path, or run `wsbench list` for the bundled scenarios');
+    return p;
+  }
+  const p = join(SCENARIO_DIR, `${nameOrPath}.ts`);
+  if (!existsSync(p)) {
+    throw usageError('WSB_ERR_SCENARIO', `unknown scenario "${nameOrPath}"`, `bundled scenarios: ${bundledScenarioNames().join(', ')}; or give a path to a .ts/.js file`);
+  }
+  return p;
+}
+
+const cache = new Map<string, ScenarioDefinition>();
+
+export async function loadScenarioFile(path: string): Promise<ScenarioDefinition> {
+  const hit = cache.get(path);
+  if (hit) return hit;
+  let mod: { default?: unknown };
+  try {
+    mod = await import(pathToFileURL(path).href);
+  } catch (e) {
+    throw usageError('WSB_ERR_SCENARIO', `could not load scenario ${path}: ${describeLoadError(e)}`, 'fix the file and run again');
+  }
+  const problems = validateScenarioShape(mod.default, path);
+  if (problems.length) throw usageError('WSB_ERR_SCENARIO', `scenario ${path} is not valid`, 'export default defineScenario({ name, description, ... })', problems);
+  const def = mod.default as ScenarioDefinition;
+  cache.set(path, def);
+  return def;
+}
+
+/** esbuild/tsx errors carry file:line:column; keep the first useful lines only. */
+function describeLoadError(e: unknown): string {
+  const err = e as Error & { errors?: Array<{ text: string; location?: { file: string; line: number; column: number; lineText?: string } }> };
+  if (Array.isArray(err.errors) && err.errors.length) {
+    return err.errors
+      .slice(0, 5)
+      .map((x) => (x.location ? `${x.location.file}:${x.location.line}:${x.location.column}: ${x.text}${x.location.lineText ? `\n    ${x.location.lineText}` : ''}` : x.text))
+      .join('\n  ');
+  }
+  const lines = String(err?.message ?? e).split('\n').slice(0, 6).join('\n  ');
+  const at = /\((\/[^)]+:\d+:\d+)\)/.exec(String(err?.stack ?? ''));
+  return at && !lines.includes(at[1]!) ? `${lines}\n  at ${at[1]}` : lines;
+}

@@ -1,0 +1,153 @@
+/**
+ * Option merging: built-in defaults < scenario defaults < CLI flags and `--set`.
+ * Every problem is collected and reported at once, each with what is allowed.
+ */
+import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
+import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from './units.ts';
+
+/** Built-in defaults of the common options. */
+export const DEFAULT_OPTIONS: CommonOptions = {
+  clients: 1000,
+  rooms: 10,
+  duration: 20_000,
+  warmup: 2000,
+  cooldown: 1500,
+  ramp: 1000,
+  maxInflight: 256,
+  rate: 100,
+  payloadBytes: 100,
+  publishers: 1,
+  seed: 0,
+  reconnect: true,
+  backoffBaseMs: 100,
+  backoffCapMs: 5000,
+  jitter: 'full',
+  requestTimeoutMs: 10_000,
+};
+
+/** The common options as option specs: how each is parsed from a flag or `--set` value. */
+export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
+  clients: { type: 'count', default: DEFAULT_OPTIONS.clients, description: 'virtual clients', min: 1 },
+  rooms: { type: 'count', default: DEFAULT_OPTIONS.rooms, description: 'rooms the clients are spread over', min: 1 },
+  duration: { type: 'duration', default: DEFAULT_OPTIONS.duration, description: 'measured steady phase', min: 1 },
+  warmup: { type: 'duration', default: DEFAULT_OPTIONS.warmup, description: 'unmeasured warm-up after the ramp' },
+  cooldown: { type: 'duration', default: DEFAULT_OPTIONS.cooldown, description: 'drain time after publishing stops' },
+  ramp: { type: 'rate', default: DEFAULT_OPTIONS.ramp, description: 'new connections per second', min: 0.001 },
+  maxInflight: { type: 'count', default: DEFAULT_OPTIONS.maxInflight, description: 'handshakes in flight per worker', min: 1 },
+  rate: { type: 'rate', default: DEFAULT_OPTIONS.rate, description: 'publishes per second (open model)', min: 0 },
+  payloadBytes: { type: 'bytes', default: DEFAULT_OPTIONS.payloadBytes, description: 'padding per payload', min: 0, max: 16 * 1024 * 1024 },
+  publishers: { type: 'count', default: DEFAULT_OPTIONS.publishers, description: 'publishers per room', min: 0 },
+  seed: { type: 'count', default: DEFAULT_OPTIONS.seed, description: 'random seed (0 = pick one)' },
+  reconnect: { type: 'bool', default: DEFAULT_OPTIONS.reconnect, description: 'reconnect after unexpected closes' },
+  backoffBaseMs: { type: 'duration', default: DEFAULT_OPTIONS.backoffBaseMs, description: 'reconnect backoff base', min: 1 },
+  backoffCapMs: { type: 'duration', default: DEFAULT_OPTIONS.backoffCapMs, description: 'reconnect backoff cap', min: 1 },
+  jitter: { type: 'string', default: DEFAULT_OPTIONS.jitter, description: 'backoff jitter', values: ['none', 'full', 'equal', 'decorrelated'] },
+  requestTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.requestTimeoutMs, description: 'timeout of joins, acks and pings', min: 1 },
+};
+
+/** kebab-case <-> camelCase, for `--set payload-bytes=200`. */
+export function camel(key: string): string {
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** Parse one value per its spec. Durations count bare numbers as seconds unless the key ends in Ms. */
+export function parseOptionValue(key: string, spec: OptionSpec, raw: unknown): Parsed<number | string | boolean> {
+  if (typeof raw === 'number' || typeof raw === 'boolean') {
+    return checkBounds(key, spec, { ok: true, value: raw });
+  }
+  const text = String(raw);
+  let r: Parsed<number | string | boolean>;
+  switch (spec.type) {
+    case 'number': {
+      const v = Number(text);
+      r = text.trim() !== '' && Number.isFinite(v) ? { ok: true, value: v } : { ok: false, error: `"${text}" is not a number` };
+      break;
+    }
+    case 'count':
+      r = parseCount(text);
+      break;
+    case 'duration':
+      r = /Ms$/.test(key) && /^\s*\d+(\.\d+)?\s*$/.test(text) ? { ok: true, value: Number(text) } : parseDuration(text);
+      break;
+    case 'rate':
+      r = parseRate(text);
+      break;
+    case 'share':
+      r = parseShare(text);
+      break;
+    case 'bool':
+      r = parseBool(text);
+      break;
+    case 'bytes':
+      r = parseBytes(text);
+      break;
+    case 'string':
+      r = spec.values && !spec.values.includes(text) ? { ok: false, error: `"${text}" is not one of ${spec.values.join(', ')}` } : { ok: true, value: text };
+      break;
+  }
+  return checkBounds(key, spec, r);
+}
+
+function checkBounds(key: string, spec: OptionSpec, r: Parsed<number | string | boolean>): Parsed<number | string | boolean> {
+  if (!r.ok || typeof r.value !== 'number') return r;
+  if (spec.min !== undefined && r.value < spec.min) return { ok: false, error: `${r.value} is below the minimum ${spec.min}` };
+  if (spec.max !== undefined && r.value > spec.max) return { ok: false, error: `${r.value} is above the maximum ${spec.max}` };
+  return r;
+}
+
+export interface ResolvedOptions {
+  options: Record<string, unknown> & CommonOptions;
+  problems: string[];
+}
+
+/**
+ * Merge the layers. `flags` are common options from CLI flags (camelCase keys, raw
+ * strings); `sets` are `--set key=value` pairs for common or scenario options.
+ */
+export function resolveOptions(scenario: ScenarioDefinition, flags: Record<string, string | undefined>, sets: string[]): ResolvedOptions {
+  const problems: string[] = [];
+  const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(scenario.options ?? {}) };
+  const out: Record<string, unknown> = {};
+  for (const [k, spec] of Object.entries(specs)) out[k] = spec.default;
+  for (const [k, v] of Object.entries(scenario.defaults ?? {})) {
+    if (v === undefined) continue;
+    const spec = specs[k];
+    if (!spec) {
+      problems.push(`scenario "${scenario.name}" sets a default for unknown option "${k}"`);
+      continue;
+    }
+    const r = parseOptionValue(k, spec, v);
+    if (r.ok) out[k] = r.value;
+    else problems.push(`scenario default ${k}: ${r.error}`);
+  }
+  const apply = (origin: string, key: string, raw: string) => {
+    const k = camel(key);
+    const spec = specs[k];
+    if (!spec) {
+      const known = Object.keys(specs).map(kebab).sort().join(', ');
+      problems.push(`${origin}: unknown option "${key}". Known options: ${known}`);
+      return;
+    }
+    const r = parseOptionValue(k, spec, raw);
+    if (r.ok) out[k] = r.value;
+    else problems.push(`${origin}: ${r.error}${spec.values ? '' : ` (${spec.description})`}`);
+  };
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined) apply(`--${kebab(k)}`, k, v);
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) {
+      problems.push(`--set "${s}": expected KEY=VALUE, e.g. --set rooms=20`);
+      continue;
+    }
+    const key = s.slice(0, eq).trim();
+    apply(`--set ${key}`, key, s.slice(eq + 1).trim());
+  }
+  const options = out as Record<string, unknown> & CommonOptions;
+  if (!options.seed) options.seed = 1 + Math.floor(Math.random() * 2 ** 31);
+  if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
+  if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
+  return { options, problems };
+}

@@ -1,0 +1,54 @@
+/**
+ * Messages between the coordinator and its worker processes: a discriminated
+ * union on `type`. Histograms cross as encoded snapshots (src/metrics).
+ */
+import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
+import type { RoomTally } from '../checks/ledger.ts';
+import type { CommonOptions } from '../scenario/types.ts';
+
+export type ScenarioRef = { kind: 'file'; path: string };
+
+export type TokenSource =
+  | { mode: 'none' }
+  | { mode: 'single'; token: string }
+  | { mode: 'list'; tokens: string[] }
+  | { mode: 'mint'; secret: string; expiresInSec: number; claims?: string };
+
+export interface WorkerInit {
+  type: 'init';
+  workerId: number;
+  scenario: ScenarioRef;
+  options: Record<string, unknown> & CommonOptions;
+  protocol: 'ws' | 'socketio';
+  /** Global client indices [from, to) this worker runs. */
+  fromClient: number;
+  toClient: number;
+  /** Target URLs; client i attaches to urls[nodeOf(i)]. */
+  urls: string[];
+  /** Node index of client i is i mod urls.length (round robin). */
+  tokens: TokenSource;
+  /** Source addresses to spread connections over (loopback targets only), or empty. */
+  sourceAddresses: string[];
+  /** Index of the first publisher-eligible client per room: clients with i < rooms * publishers publish. */
+}
+
+export type Phase = 'ramp' | 'warmup' | 'steady' | 'cooldown' | 'finish';
+
+export type ToWorker =
+  | WorkerInit
+  | { type: 'phase'; phase: Phase }
+  /** Make a share of this worker's clients stop answering heartbeats (zombies). */
+  | { type: 'zombify'; clients: number[] };
+
+export interface WorkerStatus {
+  connected: number;
+  /** Clients waiting to reconnect. */
+  reconnecting: number;
+}
+
+export type FromWorker =
+  | { type: 'ready'; workerId: number; fdLimit: number }
+  | { type: 'snapshot'; workerId: number; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
+  | { type: 'ramp-done'; workerId: number; connected: number; failed: number; firstError?: string }
+  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: number[]; examples: Record<string, number[]> }
+  | { type: 'fatal'; workerId: number; message: string; code?: string };

@@ -1,0 +1,559 @@
+/**
+ * The inside of one worker process: its slice of the virtual clients, their
+ * connections, the open-model publisher loop, the ledger and the samples.
+ * Everything here reports through a Recorder (samples) and the ledger state;
+ * failures of the network are counted, never thrown.
+ */
+import type { Recorder } from '../metrics/types.ts';
+import type { ClientConnection, DecodedFrame, Transport } from '../protocol/types.ts';
+import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenario/types.ts';
+import type { Phase, TokenSource, WorkerStatus } from './messages.ts';
+import { encodeTag, nowUs, padding } from '../protocol/tag.ts';
+import { createRamp, type Ramp } from '../executor/ramp.ts';
+import { createArrival, type Arrival } from '../executor/arrival.ts';
+import { realClock } from '../executor/clock.ts';
+import { backoffDelayMs } from '../executor/backoff.ts';
+import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
+import { createRng, type Rng } from '../executor/random.ts';
+import { signToken } from '../../servers/core/jwt.ts';
+
+export interface RuntimeConfig {
+  workerId: number;
+  options: Record<string, unknown> & CommonOptions;
+  scenario: ScenarioDefinition;
+  transport: Transport;
+  fromClient: number;
+  toClient: number;
+  urls: string[];
+  tokens: TokenSource;
+  sourceAddresses: string[];
+  recorder: Recorder;
+}
+
+type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void };
+
+/** Room name of a client index: client i is a member of room (i mod rooms). */
+export function roomName(i: number): string {
+  return `room-${i}`;
+}
+
+export function roomsOf(index: number, o: CommonOptions & Record<string, unknown>): string[] {
+  const perClient = Math.max(1, Number(o.roomsPerClient ?? 1));
+  const out: string[] = [];
+  for (let k = 0; k < perClient && k < o.rooms; k++) out.push(roomName((index + k * Math.ceil(o.rooms / perClient)) % o.rooms));
+  return out;
+}
+
+/** Client i publishes when it is one of the first `publishers` members of its room. */
+export function isPublisher(index: number, o: CommonOptions): boolean {
+  return Math.floor(index / o.rooms) < o.publishers;
+}
+
+class Client implements VirtualClient {
+  readonly index: number;
+  readonly rooms: string[];
+  readonly options: Readonly<Record<string, unknown>> & CommonOptions;
+  node: number;
+  conn: ClientConnection | undefined;
+  state: 'idle' | 'connecting' | 'open' | 'closed' = 'idle';
+  recv = new Map<string, ReceiverRoom>();
+  attempts = 0;
+  lastBackoffMs = 0;
+  dropUs = 0;
+  closingByUs = false;
+  counter = 0;
+  rng: Rng;
+  onWelcome: (() => void) | undefined;
+  onOpenOrFail: ((ok: boolean) => void) | undefined;
+  zombie = false;
+  everConnected = false;
+
+  constructor(
+    readonly rt: WorkerRuntime,
+    index: number,
+  ) {
+    this.index = index;
+    this.options = rt.cfg.options;
+    this.rooms = roomsOf(index, rt.cfg.options);
+    this.node = index % rt.cfg.urls.length;
+    this.rng = createRng(rt.cfg.options.seed * 1_000_003 + index);
+  }
+
+  get running(): boolean {
+    return this.rt.loopsRunning;
+  }
+
+  random(): number {
+    return this.rng();
+  }
+
+  join(room: string, since?: number): Promise<number | null> {
+    let r = this.recv.get(room);
+    if (!r) this.recv.set(room, (r = createReceiverRoom(room)));
+    else if (since === undefined) closeWindow(r);
+    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
+  }
+
+  leave(room: string): Promise<boolean> {
+    const r = this.recv.get(room);
+    if (r) r.active = false;
+    return this.rt.request(this, 'leave', room, (id) => this.conn!.leave(room, id)).then((v) => v !== null);
+  }
+
+  ping(): Promise<number | null> {
+    return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
+  }
+
+  publish(room: string): Promise<number | null> {
+    return this.rt.publishFrom(this, room, nowUs(), true);
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.rt.sleep(ms);
+  }
+}
+
+export class WorkerRuntime {
+  readonly clients: Client[] = [];
+  readonly publishers: Client[] = [];
+  readonly pending = new Map<number, Pending>();
+  phase: Phase | 'init' = 'init';
+  loopsRunning = false;
+  private nextId = 1;
+  private pubCursor = 0;
+  private ramp: Ramp | undefined;
+  private arrival: Arrival | undefined;
+  private sweepTimer: NodeJS.Timeout;
+  private sleepers = new Set<() => void>();
+  private reconnectTimers = new Set<NodeJS.Timeout>();
+  private roomMaxAck = new Map<string, number>();
+  private readonly pad: string;
+  private readonly multiNode: boolean;
+  private readonly rec: Recorder;
+  private firstError: string | undefined;
+  readonly examples: Record<string, number[]> = {};
+
+  constructor(readonly cfg: RuntimeConfig) {
+    this.rec = cfg.recorder;
+    this.pad = padding(cfg.options.payloadBytes);
+    this.multiNode = cfg.urls.length > 1;
+    for (let i = cfg.fromClient; i < cfg.toClient; i++) {
+      const c = new Client(this, i);
+      this.clients.push(c);
+      if (isPublisher(i, cfg.options)) this.publishers.push(c);
+    }
+    this.sweepTimer = setInterval(() => this.sweep(), 250);
+    this.sweepTimer.unref();
+  }
+
+  status(): WorkerStatus {
+    let connected = 0;
+    let reconnecting = 0;
+    for (const c of this.clients) {
+      if (c.state === 'open') connected++;
+      else if (c.everConnected && c.state !== 'closed') reconnecting++;
+    }
+    return { connected, reconnecting };
+  }
+
+  private example(kind: string, index: number): void {
+    const list = (this.examples[kind] ??= []);
+    if (list.length < 5) list.push(index);
+  }
+
+  /** Ramp: connect every client at this worker's share of the ramp rate. */
+  async runRamp(ratePerSec: number): Promise<{ connected: number; failed: number; firstError?: string }> {
+    this.ramp = createRamp({
+      total: this.clients.length,
+      ratePerSec,
+      maxInflight: this.cfg.options.maxInflight,
+      clock: realClock,
+      start: (k) => this.connect(this.clients[k]!),
+    });
+    await this.ramp.done;
+    const { connected } = this.status();
+    return { connected, failed: this.clients.length - connected, firstError: this.firstError };
+  }
+
+  /** Open one client's connection, await the welcome (when the codec has one) and join its rooms. */
+  connect(c: Client, resume = false): Promise<boolean> {
+    if (this.phase === 'finish') return Promise.resolve(false);
+    c.state = 'connecting';
+    c.attempts++;
+    const startUs = nowUs();
+    const url = this.cfg.urls[c.node]!;
+    return new Promise<boolean>((resolve) => {
+      let settled = false;
+      const settle = (ok: boolean) => {
+        if (settled) return;
+        settled = true;
+        resolve(ok);
+      };
+      c.onOpenOrFail = (ok) => {
+        if (!ok) return settle(false);
+      };
+      const afterOpen = async () => {
+        c.state = 'open';
+        c.everConnected = true;
+        c.attempts = 0;
+        this.rec.count('connections.opened');
+        this.rec.record('connect', nowUs() - startUs);
+        if (c.zombie) c.conn?.stopHeartbeat();
+        const joins = c.rooms.map((room) => {
+          const r = c.recv.get(room);
+          const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
+          return c.join(room, since);
+        });
+        const results = await Promise.all(joins);
+        if (resume && results.every((x) => x !== null)) {
+          this.rec.record('reconnect', nowUs() - c.dropUs);
+          this.rec.count('reconnects');
+        }
+        settle(c.state === 'open');
+      };
+      const awaitsWelcome = this.cfg.transport.name === 'wsbench/1' ? true : false;
+      c.onWelcome = awaitsWelcome ? () => void afterOpen() : undefined;
+      c.conn = this.cfg.transport.connect(
+        {
+          url,
+          token: this.tokenFor(c.index),
+          localAddress: this.cfg.sourceAddresses.length ? this.cfg.sourceAddresses[c.index % this.cfg.sourceAddresses.length] : undefined,
+          handshakeTimeoutMs: this.cfg.options.requestTimeoutMs,
+        },
+        {
+          onOpen: () => {
+            if (!awaitsWelcome) void afterOpen();
+          },
+          onFrame: (f) => this.onFrame(c, f),
+          onDelivery: (room, seq, node, pub, counter, sendUs, replay) => this.deliver(c, room, seq, node, sendUs, replay),
+          onError: (code, message) => {
+            this.rec.count(`errors.${code}`);
+            if (c.state === 'connecting') {
+              this.rec.count('connections.failed');
+              this.firstError ??= `${code}: ${message} (${url})`;
+              this.example(`connect:${code}`, c.index);
+            }
+          },
+          onClose: (code) => {
+            const wasOpen = c.state === 'open';
+            c.state = 'closed';
+            this.failPendingOf(c);
+            if (!c.closingByUs) this.rec.count(`close.${code}`);
+            settle(false);
+            if (wasOpen && !c.closingByUs) this.onDropped(c, code);
+            else if (!wasOpen && c.everConnected && !c.closingByUs) this.scheduleReconnect(c);
+          },
+        },
+      );
+    });
+  }
+
+  private tokenFor(i: number): string | undefined {
+    const t = this.cfg.tokens;
+    switch (t.mode) {
+      case 'none':
+        return undefined;
+      case 'single':
+        return t.token;
+      case 'list':
+        return t.tokens[(i - this.cfg.fromClient) % t.tokens.length];
+      case 'mint':
+        return signToken({ sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
+    }
+  }
+
+  private onDropped(c: Client, code: number): void {
+    this.example(`dropped:${code}`, c.index);
+    c.dropUs = nowUs();
+    if (!this.cfg.options.reconnect || this.phase === 'finish') {
+      for (const r of c.recv.values()) r.active = false;
+      return;
+    }
+    this.scheduleReconnect(c);
+  }
+
+  private scheduleReconnect(c: Client): void {
+    if (this.phase === 'finish' || !this.cfg.options.reconnect) {
+      for (const r of c.recv.values()) r.active = false;
+      return;
+    }
+    const o = this.cfg.options;
+    const delay = backoffDelayMs(c.attempts, { baseMs: o.backoffBaseMs, capMs: o.backoffCapMs, jitter: o.jitter, previousMs: c.lastBackoffMs }, c.rng);
+    c.lastBackoffMs = delay;
+    // After two failed attempts on the same node, try the next one (its node may be gone).
+    if (c.attempts >= 2 && this.cfg.urls.length > 1) c.node = (c.node + 1) % this.cfg.urls.length;
+    c.state = 'idle';
+    const t = setTimeout(() => {
+      this.reconnectTimers.delete(t);
+      this.rec.count('reconnect.attempts');
+      void this.connect(c, true);
+    }, delay);
+    this.reconnectTimers.add(t);
+  }
+
+  private deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
+    this.rec.count('messages.received');
+    const r = c.recv.get(room);
+    if (r === undefined) {
+      this.rec.count('errors.unexpected_message');
+      return;
+    }
+    const verdict = onDelivery(r, seq);
+    if (verdict === 'dup') this.rec.count('ledger.duplicated');
+    else if (verdict === 'reorder') this.rec.count('ledger.reordered');
+    if (replay) {
+      this.rec.count('messages.replayed');
+      return;
+    }
+    const lat = nowUs() - sendUs;
+    this.rec.record('fanout', lat);
+    if (this.multiNode) this.rec.record(pubNode === c.node ? 'fanout.local' : 'fanout.remote', lat);
+  }
+
+  private onFrame(c: Client, f: DecodedFrame): void {
+    switch (f.kind) {
+      case 'welcome':
+        c.onWelcome?.();
+        return;
+      case 'joined': {
+        const p = this.take(f.id);
+        const r = c.recv.get(f.room) ?? c.recv.set(f.room, createReceiverRoom(f.room)).get(f.room)!;
+        onJoined(r, f.seq);
+        if (f.seq !== undefined) this.noteSeq(f.room, f.seq);
+        if (p) this.finish(p, 'join');
+        return;
+      }
+      case 'left': {
+        const p = this.take(f.id);
+        if (p) this.finish(p, undefined);
+        return;
+      }
+      case 'ack': {
+        const p = this.take(f.id);
+        if (p) {
+          this.finish(p, 'ack');
+          if (f.seq !== undefined && p.room) this.noteSeq(p.room, f.seq);
+        }
+        return;
+      }
+      case 'pong': {
+        const p = this.take(f.id);
+        if (p) this.finish(p, 'rtt');
+        return;
+      }
+      case 'message': {
+        if (f.tag) {
+          const parts = f.tag.split('.');
+          this.deliver(c, f.room, f.seq ?? -1, Number(parts[0]), Number(parts[3]), f.replay === true);
+        } else this.rec.count('messages.untagged');
+        return;
+      }
+      case 'gap':
+        this.rec.count('ledger.gaps', Math.max(0, f.to - f.from + 1));
+        return;
+      case 'error': {
+        this.rec.count(`errors.${f.code}`);
+        if (f.id !== undefined) {
+          const p = this.take(f.id);
+          if (p) p.resolve?.(null);
+        }
+        return;
+      }
+      case 'other':
+        this.rec.count(`events.${f.name}`);
+        return;
+    }
+  }
+
+  private noteSeq(room: string, seq: number): void {
+    if (seq > (this.roomMaxAck.get(room) ?? 0)) this.roomMaxAck.set(room, seq);
+  }
+
+  private take(id: string | number): Pending | undefined {
+    const key = typeof id === 'number' ? id : Number(id);
+    const p = this.pending.get(key);
+    if (p) this.pending.delete(key);
+    return p;
+  }
+
+  private finish(p: Pending, metric: string | undefined): void {
+    const lat = nowUs() - p.startUs;
+    if (metric) this.rec.record(metric, lat);
+    p.resolve?.(lat);
+  }
+
+  /** Send a request that expects a reply correlated by id; resolves with the latency or null. */
+  request(c: Client, kind: Pending['kind'], room: string | undefined, send: (id: number) => unknown): Promise<number | null> {
+    if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, { kind, startUs: nowUs(), client: c, room, resolve });
+      if (send(id) === false) {
+        this.pending.delete(id);
+        resolve(null);
+      }
+    });
+  }
+
+  publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean): Promise<number | null> {
+    if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
+    const id = this.nextId++;
+    const tag = encodeTag(c.node, c.index, c.counter++, scheduledUs);
+    this.rec.count('messages.sent');
+    if (!wantResult) {
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room });
+      c.conn.publish(room, id, tag, this.pad);
+      return Promise.resolve(null);
+    }
+    return new Promise((resolve) => {
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve });
+      c.conn!.publish(room, id, tag, this.pad);
+    });
+  }
+
+  private failPendingOf(c: Client): void {
+    for (const [id, p] of this.pending) {
+      if (p.client === c) {
+        this.pending.delete(id);
+        this.rec.count(`errors.${p.kind}_lost`);
+        p.resolve?.(null);
+      }
+    }
+  }
+
+  /** Time out requests that waited longer than requestTimeoutMs. */
+  private sweep(): void {
+    const limit = nowUs() - this.cfg.options.requestTimeoutMs * 1000;
+    for (const [id, p] of this.pending) {
+      if (p.startUs < limit) {
+        this.pending.delete(id);
+        this.rec.count(`errors.${p.kind}_timeout`);
+        p.resolve?.(null);
+      }
+    }
+  }
+
+  /** Open-model publishing at this worker's share of the rate. */
+  startPublishing(ratePerSec: number): void {
+    if (this.arrival || ratePerSec <= 0 || this.publishers.length === 0) return;
+    this.arrival = createArrival({
+      ratePerSec,
+      clock: realClock,
+      fire: (scheduledUs) => {
+        // Round robin over publishers that are connected; none free = dropped.
+        for (let tries = 0; tries < this.publishers.length; tries++) {
+          const c = this.publishers[this.pubCursor++ % this.publishers.length]!;
+          if (c.state === 'open') {
+            void this.publishFrom(c, c.rooms[0]!, scheduledUs, false);
+            return true;
+          }
+        }
+        return false;
+      },
+      onDropped: (n) => this.rec.count('messages.dropped', n),
+    });
+  }
+
+  stopPublishing(): void {
+    this.arrival?.stop();
+    this.arrival = undefined;
+  }
+
+  startLoops(): void {
+    const loop = this.cfg.scenario.loop;
+    if (!loop || this.loopsRunning) return;
+    this.loopsRunning = true;
+    for (const c of this.clients) {
+      const run = async () => {
+        while (this.loopsRunning) {
+          if (c.state !== 'open') {
+            await this.sleep(200);
+            continue;
+          }
+          try {
+            await loop(c);
+          } catch (e) {
+            this.rec.count('errors.scenario_loop');
+            this.firstError ??= `scenario loop threw: ${(e as Error).message}`;
+            await this.sleep(1000);
+          }
+          // A loop that returns while running is restarted; give the event loop a turn.
+          if (this.loopsRunning) await this.sleep(0);
+        }
+      };
+      void run();
+    }
+  }
+
+  stopLoops(): void {
+    this.loopsRunning = false;
+    for (const wake of this.sleepers) wake();
+    this.sleepers.clear();
+  }
+
+  sleep(ms: number): Promise<void> {
+    if (!this.loopsRunning && ms > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(t);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const t = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
+  }
+
+  zombify(indices: number[]): void {
+    for (const i of indices) {
+      const c = this.clients[i - this.cfg.fromClient];
+      if (!c) continue;
+      c.zombie = true;
+      c.conn?.stopHeartbeat();
+    }
+  }
+
+  /** The per-room tallies of every receiver, for the coordinator's ledger. */
+  tallies(): RoomTally[] {
+    const byRoom = new Map<string, RoomTally>();
+    for (const c of this.clients) {
+      for (const r of c.recv.values()) {
+        let t = byRoom.get(r.room);
+        if (!t) byRoom.set(r.room, (t = emptyTally(r.room)));
+        addReceiver(t, r);
+      }
+    }
+    for (const [room, seq] of this.roomMaxAck) {
+      let t = byRoom.get(room);
+      if (!t) byRoom.set(room, (t = emptyTally(room)));
+      if (seq > t.maxSeq) t.maxSeq = seq;
+    }
+    return [...byRoom.values()];
+  }
+
+  nodeClients(): number[] {
+    const counts = new Array<number>(this.cfg.urls.length).fill(0);
+    for (const c of this.clients) if (c.state === 'open') counts[c.node]!++;
+    return counts;
+  }
+
+  /** Close every connection and wait (bounded) for the closes to finish. */
+  async closeAll(timeoutMs = 3000): Promise<void> {
+    this.phase = 'finish';
+    this.stopPublishing();
+    this.stopLoops();
+    this.ramp?.stop();
+    for (const t of this.reconnectTimers) clearTimeout(t);
+    this.reconnectTimers.clear();
+    for (const c of this.clients) {
+      c.closingByUs = true;
+      if (c.conn && c.state !== 'closed') c.conn.close(1000);
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && this.clients.some((c) => c.state === 'open' || c.state === 'connecting')) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    for (const c of this.clients) if (c.state !== 'closed') c.conn?.terminate();
+    clearInterval(this.sweepTimer);
+  }
+}

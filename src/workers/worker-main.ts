@@ -1,0 +1,117 @@
+/**
+ * Entry of a worker process (forked by src/workers/pool.ts with the tsx loader).
+ * Receives `init` and phase messages, runs its slice of the virtual clients, and
+ * reports an encoded metrics snapshot once a second.
+ */
+import { createHealthMonitor, createRecorder } from '../metrics/index.ts';
+import { loadScenarioFile } from '../scenario/loader.ts';
+import { createTransport } from '../protocol/index.ts';
+import { WorkerRuntime } from './runtime.ts';
+import { readFdLimit } from './limits.ts';
+import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
+
+let rt: WorkerRuntime | undefined;
+let init: WorkerInit | undefined;
+let measured = false;
+const recorder = createRecorder();
+const health = createHealthMonitor();
+let snapshotTimer: NodeJS.Timeout | undefined;
+
+function send(msg: FromWorker): void {
+  if (process.connected) process.send!(msg);
+}
+
+function flush(): void {
+  if (!init || !rt) return;
+  send({ type: 'snapshot', workerId: init.workerId, measured, metrics: recorder.snapshot(), health: health.sample(), status: rt.status() });
+}
+
+async function onInit(msg: WorkerInit): Promise<void> {
+  init = msg;
+  const scenario = await loadScenarioFile(msg.scenario.path);
+  const transport = await createTransport(msg.protocol, scenario, msg.options);
+  rt = new WorkerRuntime({
+    workerId: msg.workerId,
+    options: msg.options,
+    scenario,
+    transport,
+    fromClient: msg.fromClient,
+    toClient: msg.toClient,
+    urls: msg.urls,
+    tokens: msg.tokens,
+    sourceAddresses: msg.sourceAddresses,
+    recorder,
+  });
+  snapshotTimer = setInterval(flush, 1000);
+  send({ type: 'ready', workerId: msg.workerId, fdLimit: readFdLimit() });
+}
+
+async function onPhase(phase: Phase): Promise<void> {
+  if (!rt || !init) return;
+  flush();
+  rt.phase = phase;
+  const o = init.options;
+  const share = (init.toClient - init.fromClient) / Math.max(1, o.clients);
+  switch (phase) {
+    case 'ramp': {
+      measured = false;
+      const r = await rt.runRamp(o.ramp * share);
+      send({ type: 'ramp-done', workerId: init.workerId, ...r });
+      return;
+    }
+    case 'warmup':
+    case 'steady': {
+      measured = phase === 'steady';
+      if (rt.cfg.scenario.publish !== false) {
+        const totalPublishers = Math.min(o.clients, o.rooms * o.publishers);
+        rt.startPublishing(totalPublishers > 0 ? (o.rate * rt.publishers.length) / totalPublishers : 0);
+      }
+      rt.startLoops();
+      return;
+    }
+    case 'cooldown':
+      measured = false;
+      rt.stopPublishing();
+      rt.stopLoops();
+      return;
+    case 'finish': {
+      measured = false;
+      const tallies = rt.tallies();
+      const nodeClients = rt.nodeClients();
+      await rt.closeAll();
+      flush();
+      if (snapshotTimer) clearInterval(snapshotTimer);
+      health.stop();
+      send({ type: 'final', workerId: init.workerId, tallies, nodeClients, examples: rt.examples });
+      return;
+    }
+  }
+}
+
+process.on('message', (msg: ToWorker) => {
+  const run = async () => {
+    switch (msg.type) {
+      case 'init':
+        return onInit(msg);
+      case 'phase':
+        return onPhase(msg.phase);
+      case 'zombify':
+        return rt?.zombify(msg.clients);
+    }
+  };
+  run().catch((e: Error & { code?: string }) => {
+    send({ type: 'fatal', workerId: init?.workerId ?? -1, message: e.message, code: e.code });
+  });
+});
+
+// The coordinator going away (crash, Ctrl-C) must not leave this process behind.
+process.on('disconnect', () => process.exit(0));
+// A client failure must never take the worker down: count it and carry on.
+let reportedUncaught = false;
+process.on('uncaughtException', (e) => {
+  recorder.count('errors.uncaught');
+  if (!reportedUncaught) {
+    reportedUncaught = true;
+    process.stderr.write(`wsbench worker ${init?.workerId ?? '?'}: unexpected error, counted as errors.uncaught: ${e.stack ?? e.message}\n`);
+  }
+});
