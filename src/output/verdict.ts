@@ -1,0 +1,86 @@
+/**
+ * The verdict every renderer shows on its first line, derived from a report the
+ * same way everywhere, plus the formatting of gate values.
+ */
+import type { GateResult, Report } from '../report/schema.ts';
+import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
+
+export interface Verdict {
+  /** Completed, every check and every gate passed. A saturated generator does not fail the verdict by itself. */
+  passed: boolean;
+  failedChecks: number;
+  failedGates: number;
+  saturated: boolean;
+  status: Report['status'];
+  /** One short sentence: `passed`, `failed: 1 check, 2 gates`, `interrupted`, ... */
+  summary: string;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** Work out whether a run passed and why not. */
+export function verdictOf(report: Report): Verdict {
+  const failedChecks = report.checks.filter((c) => !c.passed).length;
+  const failedGates = report.gates.filter((g) => !g.passed).length;
+  const saturated = report.generator.saturated;
+  const passed = report.status === 'completed' && failedChecks === 0 && failedGates === 0;
+  const reasons: string[] = [];
+  if (report.status !== 'completed') reasons.push(`run ${report.status}`);
+  if (failedChecks > 0) reasons.push(`${plural(failedChecks, 'check')} failed`);
+  if (failedGates > 0) reasons.push(`${plural(failedGates, 'gate')} failed`);
+  const summary = passed ? 'passed' : `failed: ${reasons.join(', ')}`;
+  return { passed, failedChecks, failedGates, saturated, status: report.status, summary };
+}
+
+/**
+ * A gate's measured value in the unit its expression reads in: `%` gates hold a
+ * ratio (0..1), `/s` gates a rate, percentile/min/max/mean gates microseconds.
+ */
+export function formatGateActual(gate: GateResult): string {
+  const { actual, expr } = gate;
+  if (actual === null || actual === undefined) return 'n/a';
+  if (typeof actual === 'boolean') return actual ? 'true' : 'false';
+  if (/%/.test(expr)) return formatPercent(actual * 100);
+  if (/\/s\b|\.rate\b/.test(expr) && !/errors\.rate/.test(expr)) return formatRate(actual);
+  if (/\.(p\d+(\.\d+)?|min|max|mean|avg)\b|\d\s*(us|µs|ms|s|m)\b/.test(expr)) return formatDuration(actual);
+  return formatCount(actual);
+}
+
+/** Sum of every `errors.<code>` counter. */
+export function totalErrors(counters: Record<string, number>): number {
+  let sum = 0;
+  for (const [name, value] of Object.entries(counters)) if (name.startsWith('errors.')) sum += value;
+  return sum;
+}
+
+/** Counters whose name starts with `prefix`, prefix removed, largest first. */
+export function countersByPrefix(counters: Record<string, number>, prefix: string): Array<[string, number]> {
+  return Object.entries(counters)
+    .filter(([name]) => name.startsWith(prefix))
+    .map(([name, value]): [string, number] => [name.slice(prefix.length), value])
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+/** Metric names in a stable, meaningful order: the documented ones first, then the rest alphabetically. */
+export function orderedMetricNames(metrics: Record<string, unknown>): string[] {
+  const known = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction'];
+  const names = Object.keys(metrics);
+  const rank = (n: string) => {
+    const i = known.indexOf(n);
+    return i === -1 ? known.length : i;
+  };
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** Up to `max` numeric top-level `/stats` keys, in first-seen order across nodes. */
+export function nodeStatKeys(report: Report, max = 6): string[] {
+  const keys: string[] = [];
+  for (const n of report.nodes ?? []) {
+    for (const [k, v] of Object.entries(n.stats ?? {})) {
+      if (typeof v === 'number' && !keys.includes(k)) keys.push(k);
+    }
+  }
+  return keys.slice(0, max);
+}
