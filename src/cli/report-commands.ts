@@ -27,10 +27,11 @@ export async function compareCommand(baseFile: string, nextFile: string, opts: {
   if (!limit.ok) throw usageError('WSB_ERR_FLAG', `--max-regression ${opts.maxRegression}: ${limit.error}`);
   const base = await readJsonReport(baseFile);
   const next = await readJsonReport(nextFile);
-  checkBaselineCompatible(base, next);
-  const rows = compareReports(base, next, { maxRegressionPct: limit.value * 100 });
-  process.stdout.write(`${renderCompare(rows, { baseLabel: baseFile, nextLabel: nextFile, maxRegressionPct: limit.value * 100 })}\n`);
-  process.exitCode = rows.some((r) => r.regressed) ? EXIT.failed : EXIT.pass;
+  const problems = checkBaselineCompatible(base, next);
+  if (problems.length) throw usageError('WSB_ERR_BASELINE', `${baseFile} and ${nextFile} cannot be compared`, 'compare reports of the same scenario and schema', problems);
+  const rows = compareReports(base, next, { thresholdPct: limit.value * 100 });
+  process.stdout.write(`${renderCompare(rows, { baseLabel: baseFile, nextLabel: nextFile })}\n`);
+  process.exitCode = rows.some((r) => r.regression) ? EXIT.failed : EXIT.pass;
 }
 
 export async function mergeCommand(files: string[], opts: { out: string }): Promise<void> {

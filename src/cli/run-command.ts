@@ -58,7 +58,7 @@ function wholeNumber(flag: string, text: string, min: number): number {
 export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req: RunRequest; gates: Gate[]; baseline?: Report; repeat: number }> {
   const flags: RunRequest['flags'] = {};
   for (const k of COMMON_FLAGS) if (f[k] !== undefined) flags[k] = f[k] as string;
-  const exprs = [...f.gate];
+  const { gates, errors } = parseGates(f.gate);
   if (f.gates) {
     let text: string;
     try {
@@ -66,11 +66,16 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     } catch (e) {
       throw usageError('WSB_ERR_GATES_FILE', `cannot read --gates ${f.gates}: ${(e as Error).message}`);
     }
-    exprs.push(...parseGatesFile(text).map((g) => g.expr));
+    const fromFile = parseGatesFile(text);
+    gates.push(...fromFile.gates);
+    errors.push(...fromFile.errors);
   }
-  const { gates, errors } = parseGates(exprs);
   if (errors.length) throw usageError('WSB_ERR_GATE_SYNTAX', errors.length === 1 ? errors[0]!.message : `${errors.length} gates could not be read`, 'gates read like "fanout.p99 < 50ms" or "errors.rate < 0.1%"', errors.length > 1 ? errors.map((e) => e.message) : undefined);
   const baseline = f.baseline ? await readJsonReport(f.baseline) : undefined;
+  if (baseline && baseline.scenario.name !== scenario && !scenario.endsWith(`${baseline.scenario.name}.ts`)) {
+    // The full compatibility check runs on the finished report; refuse an obvious mismatch before starting.
+    throw usageError('WSB_ERR_BASELINE', `--baseline ${f.baseline} is a report of scenario "${baseline.scenario.name}", not "${scenario}"`, 'compare runs of the same scenario');
+  }
   if (gates.some((g) => g.regress) && !baseline) throw usageError('WSB_ERR_BASELINE', 'a `regress` gate needs --baseline FILE (a saved report)');
   const req: RunRequest = {
     scenario,
@@ -137,7 +142,8 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   const report = last.report;
   if (gates.length) {
     const unknown = validateGateMetrics(gates, report);
-    if (baseline) checkBaselineCompatible(baseline, report);
+    const incompatible = baseline ? checkBaselineCompatible(baseline, report) : [];
+    if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${f.baseline} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
     report.gates = unknown.length
       ? unknown.map((e) => ({ expr: e.message, passed: false, actual: null, detail: e.hint }))
       : evaluateGates(

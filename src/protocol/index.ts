@@ -3,11 +3,17 @@ import type { Transport } from './types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
 import { createWsTransport } from './ws-transport.ts';
 import { nativeCodec } from './native.ts';
+import { createSocketIoTransport, parseSocketIoNames } from './socketio-transport.ts';
 import { usageError } from '../errors.ts';
 
 export async function createTransport(protocol: 'ws' | 'socketio', scenario: ScenarioDefinition, options: Readonly<Record<string, unknown>>): Promise<Transport> {
   if (protocol === 'socketio') {
-    throw usageError('WSB_ERR_PROTOCOL', 'the socketio protocol is not available yet', 'use --protocol ws for now');
+    const { names, problems } = parseSocketIoNames(options.sioNames as string | undefined);
+    if (problems.length) throw usageError('WSB_ERR_SOCKETIO_NAMES', problems.join('; '));
+    const transports = String(options.transports ?? 'websocket')
+      .split(',')
+      .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
+    return createSocketIoTransport({ names, transports });
   }
   return createWsTransport(scenario.adapter ? scenario.adapter(options) : nativeCodec);
 }

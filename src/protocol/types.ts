@@ -55,7 +55,8 @@ export interface ConnectionEvents {
   onDelivery(room: string, seq: number, tagNode: number, tagPub: number, tagCounter: number, sendUs: number, replay: boolean): void;
   /** A failure before or after open: `code` is a short stable token (ECONNREFUSED, http_401, timeout, ...). */
   onError(code: string, message: string): void;
-  onClose(code: number, reason: string): void;
+  /** The connection closed: a WebSocket close code, or a short token for Socket.IO disconnect reasons. */
+  onClose(code: number | string, reason: string): void;
 }
 
 export interface ConnectOptions {
@@ -83,5 +84,7 @@ export interface ClientConnection {
 
 export interface Transport {
   name: string;
+  /** Whether a client waits for the server's welcome frame before joining. */
+  awaitsWelcome: boolean;
   connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;
 }

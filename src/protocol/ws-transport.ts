@@ -22,6 +22,7 @@ export function createWsTransport(codec: FrameCodec): Transport {
   const fast = codec.name === 'wsbench/1';
   return {
     name: codec.name,
+    awaitsWelcome: codec.awaitsWelcome ?? false,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
       const ws = new WebSocket(url, {

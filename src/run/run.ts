@@ -170,7 +170,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         case 'snapshot':
           agg.add(m.metrics, { measured: m.measured });
           connected[m.workerId] = m.status.connected;
-          if (m.measured) healthSamples[m.workerId]!.push(m.health);
+          if (m.phase === 'steady') healthSamples[m.workerId]!.push(m.health);
           break;
         case 'final':
           mergeTallies(tallies, m.tallies);
@@ -216,6 +216,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       });
 
     let phase: Phase = 'ramp';
+    let loadT0 = Date.now();
     const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
     const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
     const ticker = setInterval(() => {
@@ -225,7 +226,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       io.progress({
         scenario: def.name,
         phase,
-        elapsedMs: Date.now() - t0,
+        elapsedMs: Date.now() - loadT0,
         totalMs,
         clientsConnected: connections,
         clientsTarget: options.clients,
@@ -251,6 +252,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
 
       // 4. Ramp.
       mark('phase', 'ramp');
+      loadT0 = Date.now();
       pool.broadcast({ type: 'phase', phase: 'ramp' });
       const rampDone = (await Promise.race([waitFor('ramp-done', rampEstimateMs * 2 + options.requestTimeoutMs + 30_000), io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
       const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0);
@@ -303,7 +305,9 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       const ledger = closeLedger(tallies.values());
       if (!ledger.exact) notes.push('some deliveries carried no sequence number, so losses could not be proven either way (ledger counts deliveries only)');
       const measuredMs = Math.max(1, measuredEnd - measuredStart);
-      const counters = totals.counters;
+      // Whole-run counts for the report; measured-window counts for the rates.
+      const counters = agg.countersSoFar();
+      const measuredCounters = totals.counters;
       const workerHealth: WorkerHealth[] = healthSamples.map((s, i) => {
         const [a, b] = share(i);
         return summarizeWorkerHealth(i, b - a, s);
@@ -322,8 +326,8 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       if (fatal) notes.push(`worker error: ${fatal}`);
       if (workerDied) notes.push(workerDied);
       const rates = {
-        messagesSentPerSec: round1(((counters['messages.sent'] ?? 0) * 1000) / measuredMs),
-        deliveriesPerSec: round1(((counters['messages.received'] ?? 0) * 1000) / measuredMs),
+        messagesSentPerSec: round1(((measuredCounters['messages.sent'] ?? 0) * 1000) / measuredMs),
+        deliveriesPerSec: round1(((measuredCounters['messages.received'] ?? 0) * 1000) / measuredMs),
         connectsPerSec: round1((rampConnected * 1000) / Math.max(1, timeline.find((e) => e.name === 'ramp-done')!.atMs - timeline.find((e) => e.name === 'ramp')!.atMs)),
       };
       const endedAt = new Date();

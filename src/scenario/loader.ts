@@ -3,7 +3,9 @@
  * user's .ts/.js file (loaded through tsx, no build step). Syntax errors are
  * reported with the file and line, shape errors all at once.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
+import { tsImport } from 'tsx/esm/api';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ScenarioDefinition } from './types.ts';
@@ -40,9 +42,15 @@ const cache = new Map<string, ScenarioDefinition>();
 export async function loadScenarioFile(path: string): Promise<ScenarioDefinition> {
   const hit = cache.get(path);
   if (hit) return hit;
+  const syntax = syntaxProblems(path);
+  if (syntax) throw usageError('WSB_ERR_SCENARIO', `scenario ${path} has a syntax error:\n  ${syntax}`, 'fix the file and run again');
   let mod: { default?: unknown };
   try {
-    mod = await import(pathToFileURL(path).href);
+    // tsImport loads the file in its own namespace, as ESM or CommonJS by its package
+    // (a user's .ts in a CommonJS project must not require() our ESM modules in a cycle).
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
+    const inner = mod.default as { default?: unknown; name?: unknown } | undefined;
+    if (inner && typeof inner === 'object' && inner.name === undefined && inner.default !== undefined) mod = inner;
   } catch (e) {
     throw usageError('WSB_ERR_SCENARIO', `could not load scenario ${path}: ${describeLoadError(e)}`, 'fix the file and run again');
   }
@@ -51,6 +59,17 @@ export async function loadScenarioFile(path: string): Promise<ScenarioDefinition
   const def = mod.default as ScenarioDefinition;
   cache.set(path, def);
   return def;
+}
+
+/** Syntax errors with file:line:column, found before the module is imported (tsx's own are less clear). */
+function syntaxProblems(path: string): string | undefined {
+  if (!/\.(ts|mts|cts|js|mjs|cjs)$/.test(path)) return undefined;
+  try {
+    transformSync(readFileSync(path, 'utf8'), { loader: /\.[mc]?ts$/.test(path) ? 'ts' : 'js', sourcefile: path, format: 'esm', logLevel: 'silent' });
+    return undefined;
+  } catch (e) {
+    return describeLoadError(e);
+  }
 }
 
 /** esbuild/tsx errors carry file:line:column; keep the first useful lines only. */

@@ -3,6 +3,7 @@
  * Every problem is collected and reported at once, each with what is allowed.
  */
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
+import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from './units.ts';
 
 /** Built-in defaults of the common options. */
@@ -23,6 +24,8 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   backoffCapMs: 5000,
   jitter: 'full',
   requestTimeoutMs: 10_000,
+  transports: 'websocket',
+  sioNames: '',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -43,6 +46,8 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   backoffCapMs: { type: 'duration', default: DEFAULT_OPTIONS.backoffCapMs, description: 'reconnect backoff cap', min: 1 },
   jitter: { type: 'string', default: DEFAULT_OPTIONS.jitter, description: 'backoff jitter', values: ['none', 'full', 'equal', 'decorrelated'] },
   requestTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.requestTimeoutMs, description: 'timeout of joins, acks and pings', min: 1 },
+  transports: { type: 'string', default: DEFAULT_OPTIONS.transports, description: 'Socket.IO transports', values: ['websocket', 'polling', 'polling,websocket', 'websocket,polling'] },
+  sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */
@@ -148,6 +153,7 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   const options = out as Record<string, unknown> & CommonOptions;
   if (!options.seed) options.seed = 1 + Math.floor(Math.random() * 2 ** 31);
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
+  if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);
   if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
   return { options, problems };
 }

@@ -38,6 +38,10 @@ export interface CommonOptions {
   jitter: JitterPolicy;
   /** How long a join, publish ack or ping may take before it counts as a timeout, ms. Default 10000. */
   requestTimeoutMs: number;
+  /** Socket.IO only: Engine.IO transports, comma-separated (`websocket`, `polling,websocket`). Default `websocket`. */
+  transports: string;
+  /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
+  sioNames: string;
 }
 
 export type JitterPolicy = 'none' | 'full' | 'equal' | 'decorrelated';

@@ -48,7 +48,7 @@ export interface WorkerStatus {
 
 export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
-  | { type: 'snapshot'; workerId: number; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
+  | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
   | { type: 'ramp-done'; workerId: number; connected: number; failed: number; firstError?: string }
   | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: number[]; examples: Record<string, number[]> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

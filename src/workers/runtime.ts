@@ -211,7 +211,7 @@ export class WorkerRuntime {
         }
         settle(c.state === 'open');
       };
-      const awaitsWelcome = this.cfg.transport.name === 'wsbench/1' ? true : false;
+      const awaitsWelcome = this.cfg.transport.awaitsWelcome;
       c.onWelcome = awaitsWelcome ? () => void afterOpen() : undefined;
       c.conn = this.cfg.transport.connect(
         {
@@ -262,7 +262,7 @@ export class WorkerRuntime {
     }
   }
 
-  private onDropped(c: Client, code: number): void {
+  private onDropped(c: Client, code: number | string): void {
     this.example(`dropped:${code}`, c.index);
     c.dropUs = nowUs();
     if (!this.cfg.options.reconnect || this.phase === 'finish') {

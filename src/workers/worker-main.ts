@@ -23,7 +23,7 @@ function send(msg: FromWorker): void {
 
 function flush(): void {
   if (!init || !rt) return;
-  send({ type: 'snapshot', workerId: init.workerId, measured, metrics: recorder.snapshot(), health: health.sample(), status: rt.status() });
+  send({ type: 'snapshot', workerId: init.workerId, phase: rt.phase, measured, metrics: recorder.snapshot(), health: health.sample(), status: rt.status() });
 }
 
 async function onInit(msg: WorkerInit): Promise<void> {
@@ -54,7 +54,8 @@ async function onPhase(phase: Phase): Promise<void> {
   const share = (init.toClient - init.fromClient) / Math.max(1, o.clients);
   switch (phase) {
     case 'ramp': {
-      measured = false;
+      // Connect and join latencies are the ramp's measurements; no messages flow yet.
+      measured = true;
       const r = await rt.runRamp(o.ramp * share);
       send({ type: 'ramp-done', workerId: init.workerId, ...r });
       return;
@@ -104,7 +105,10 @@ process.on('message', (msg: ToWorker) => {
   });
 });
 
-// The coordinator going away (crash, Ctrl-C) must not leave this process behind.
+// Ctrl-C in a terminal signals the whole process group: the coordinator drives a clean
+// stop (final snapshot and ledger), so the worker ignores SIGINT and waits to be told.
+process.on('SIGINT', () => {});
+// The coordinator going away (crash, second Ctrl-C) must not leave this process behind.
 process.on('disconnect', () => process.exit(0));
 // A client failure must never take the worker down: count it and carry on.
 let reportedUncaught = false;

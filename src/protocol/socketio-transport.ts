@@ -1,0 +1,162 @@
+/**
+ * Socket.IO transport on socket.io-client (PROTOCOL.md section 2): the chat
+ * vocabulary by default, with event and field names configurable per run so a
+ * server with the same shape but other names needs no code.
+ *
+ * Acks are timed only for emits that asked for one; an emit without an ack is
+ * never timed (a frequent flaw of other tools, which report such emits as 0 ms).
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { ClientConnection, ConnectionEvents, ConnectOptions, Transport } from './types.ts';
+
+/** Event names of the chat vocabulary, overridable with `--set sio-events=join=subscribe,publish=send`. */
+export interface SocketIoNames {
+  connected: string;
+  join: string;
+  leave: string;
+  publish: string;
+  message: string;
+  /** Payload field names of `message` / `new-message`. */
+  room: string;
+  content: string;
+  seq: string;
+  /** Field of the `connected` event naming the node, for per-node breakdowns behind a load balancer. */
+  node: string;
+}
+
+export const DEFAULT_SOCKETIO_NAMES: SocketIoNames = {
+  connected: 'connected',
+  join: 'join-room',
+  leave: 'leave-room',
+  publish: 'message',
+  message: 'new-message',
+  room: 'roomId',
+  content: 'content',
+  seq: 'seq',
+  node: 'node',
+};
+
+/** Parse `key=value,key=value` overrides; returns problems for unknown keys. */
+export function parseSocketIoNames(text: string | undefined): { names: SocketIoNames; problems: string[] } {
+  const names = { ...DEFAULT_SOCKETIO_NAMES };
+  const problems: string[] = [];
+  for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    const key = part.slice(0, eq) as keyof SocketIoNames;
+    if (eq <= 0 || !(key in names) || !part.slice(eq + 1)) {
+      problems.push(`socket.io name "${part}": expected KEY=NAME with KEY one of ${Object.keys(names).join(', ')}`);
+      continue;
+    }
+    names[key] = part.slice(eq + 1);
+  }
+  return { names, problems };
+}
+
+export interface SocketIoTransportOptions {
+  names: SocketIoNames;
+  /** Engine.IO transports in order of preference; default websocket only. */
+  transports: Array<'websocket' | 'polling'>;
+}
+
+export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
+  const n = o.names;
+  return {
+    name: 'socket.io',
+    // Join as soon as the handshake is done; the `connected` event only tells the node.
+    awaitsWelcome: false,
+    connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
+      const u = new URL(opts.url.replace(/^ws/, 'http'));
+      const path = u.pathname && u.pathname !== '/' ? u.pathname : '/socket.io';
+      const socket: Socket = io(`${u.protocol}//${u.host}${u.search}`, {
+        path,
+        transports: o.transports,
+        auth: opts.token ? { token: opts.token } : undefined,
+        reconnection: false,
+        forceNew: true,
+        timeout: opts.handshakeTimeoutMs,
+        localAddress: opts.localAddress,
+      } as Parameters<typeof io>[1]);
+      let open = false;
+      let closed = false;
+      socket.on('connect', () => {
+        open = true;
+        ev.onOpen();
+      });
+      socket.on(n.connected, (info: Record<string, unknown> | undefined) => {
+        const node = info?.[n.node];
+        ev.onFrame({ kind: 'welcome', node: node === undefined ? undefined : String(node) });
+      });
+      socket.on(n.message, (m: Record<string, unknown>) => {
+        const content = m?.[n.content] as { wsb?: unknown } | undefined;
+        const seq = m?.[n.seq];
+        ev.onFrame({
+          kind: 'message',
+          room: String(m?.[n.room]),
+          seq: typeof seq === 'number' ? seq : undefined,
+          tag: content && typeof content.wsb === 'string' ? content.wsb : undefined,
+          replay: m?.replay === true,
+        });
+      });
+      socket.onAny((event: string) => {
+        if (event !== n.message && event !== n.connected) ev.onFrame({ kind: 'other', name: event });
+      });
+      socket.on('connect_error', (err: Error & { description?: unknown; data?: unknown }) => {
+        if (closed) return;
+        closed = true;
+        const msg = err.message || 'connect_error';
+        const code = /websocket error|xhr poll error|timeout/i.test(msg) ? (/timeout/i.test(msg) ? 'handshake_timeout' : 'connect_failed') : 'handshake_refused';
+        ev.onError(code, code === 'handshake_refused' ? `the server refused the handshake: ${msg}` : `${msg} (${opts.url})`);
+        socket.close();
+        ev.onClose('connect_error', msg);
+      });
+      socket.on('disconnect', (reason: string) => {
+        if (closed) return;
+        closed = true;
+        open = false;
+        ev.onClose(reason.replace(/\s+/g, '_'), reason);
+      });
+      const ackHandler = (kind: 'joined' | 'left' | 'ack', id: number, room: string) => (res: Record<string, unknown> | undefined) => {
+        if (!res || res.error !== undefined || res.success === false) {
+          ev.onFrame({ kind: 'error', id, code: String(res?.error ?? 'refused') });
+          return;
+        }
+        if (kind === 'joined') ev.onFrame({ kind, id, room, members: numberOr(res.members), seq: numberOr(res.seq) });
+        else if (kind === 'left') ev.onFrame({ kind, id });
+        else ev.onFrame({ kind, id, seq: numberOr(res.seq) });
+      };
+      return {
+        join: (room, id) => void socket.emit(n.join, room, ackHandler('joined', id, room)),
+        leave: (room, id) => void socket.emit(n.leave, room, ackHandler('left', id, room)),
+        publish: (room, id, tag, pad) => void socket.emit(n.publish, { [n.room]: room, [n.content]: { wsb: tag, pad } }, ackHandler('ack', id, room)),
+        ping: () => false,
+        close: () => {
+          closed = true;
+          socket.disconnect();
+          ev.onClose(1000, 'client close');
+        },
+        terminate: () => {
+          closed = true;
+          socket.io.engine?.close();
+          socket.disconnect();
+          ev.onClose(1006, 'terminated');
+        },
+        stopHeartbeat: () => {
+          // Engine.IO answers server pings itself; a zombie stops sending its pongs.
+          const engine = socket.io.engine as unknown as { _sendPacket: (type: string, ...a: unknown[]) => void } | undefined;
+          if (!engine) return;
+          const send = engine._sendPacket.bind(engine);
+          engine._sendPacket = (type: string, ...rest: unknown[]) => {
+            if (type !== 'pong') send(type, ...rest);
+          };
+        },
+        get isOpen() {
+          return open && socket.connected;
+        },
+      };
+    },
+  };
+}
+
+function numberOr(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}

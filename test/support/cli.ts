@@ -1,0 +1,34 @@
+/** Runs the real CLI as a child process and captures everything. */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/wsbench.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (pid: number) => void; env?: Record<string, string> } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`wsbench ${args.join(' ')} timed out\n${stderr}`));
+    }, opts.timeoutMs ?? 90_000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(t);
+      resolve({ code, signal, stdout, stderr });
+    });
+    opts.onSpawn?.(child.pid!);
+  });
+}
+
+/** Fast settings for test runs: short phases, few clients. */
+export const QUICK = ['--warmup', '300ms', '--cooldown', '500ms', '--duration', '2s'];
