@@ -1,0 +1,253 @@
+/**
+ * `--workers N`: several processes share one port under Node cluster. The
+ * primary owns the room sequences and the retention buffers (a RoomLog) and
+ * relays fan-out between workers; each worker's Bus is a thin IPC client of it.
+ * The same channel carries control (drop-all, shutdown) and /stats aggregation.
+ *
+ * Every IPC message of ours carries `wsb: 1` so other users of the channel are ignored.
+ */
+import type { Worker } from 'node:cluster';
+import { RoomLog, type Bus, type BusMessage, type HistoryResult, type RetainedMessage } from './bus.ts';
+import type { ServerStats } from './metrics.ts';
+
+type Rid = number;
+
+/** Worker -> primary. */
+export type ToPrimary =
+  | { wsb: 1; op: 'next' | 'last'; rid: Rid; room: string }
+  | { wsb: 1; op: 'append'; rid: Rid; room: string; entry: RetainedMessage }
+  | { wsb: 1; op: 'history'; rid: Rid; room: string; after: number }
+  | { wsb: 1; op: 'pub'; msg: BusMessage }
+  | { wsb: 1; op: 'stats'; rid: Rid }
+  | { wsb: 1; op: 'stats-res'; rid: Rid; stats: ServerStats }
+  | { wsb: 1; op: 'ready'; url: string; port: number };
+
+/** Primary -> worker. */
+export type ToWorker =
+  | { wsb: 1; op: 'res'; rid: Rid; value?: unknown; error?: string }
+  | { wsb: 1; op: 'pub'; msg: BusMessage }
+  | { wsb: 1; op: 'stats-req'; rid: Rid }
+  | { wsb: 1; op: 'drop-all'; code?: number }
+  | { wsb: 1; op: 'shutdown' };
+
+function isOurs(m: unknown): m is { wsb: 1; op: string } {
+  return typeof m === 'object' && m !== null && (m as { wsb?: unknown }).wsb === 1;
+}
+
+/** Aggregated /stats of a cluster: sums over workers, plus each worker's own. */
+export interface ClusterStats extends Omit<ServerStats, 'eventLoopDelayP99Ms' | 'eventLoopDelayMaxMs'> {
+  /** Worst worker's value. */
+  eventLoopDelayP99Ms: number;
+  eventLoopDelayMaxMs: number;
+  /** The primary's own RSS is included in rssBytes. */
+  primaryRssBytes: number;
+  workers: ServerStats[];
+}
+
+export interface ClusterHub {
+  attach(worker: Worker): void;
+  detach(worker: Worker): void;
+  /** Send a control message to every attached worker. */
+  broadcast(msg: ToWorker): void;
+  close(): void;
+}
+
+const STATS_TIMEOUT_MS = 2000;
+
+/** The primary's side: sequences, retention, relay, stats aggregation. */
+export function createClusterHub(opts: { retention: number; node: string }): ClusterHub {
+  const log = new RoomLog(opts.retention);
+  const workers = new Map<Worker, (m: unknown) => void>();
+  let statsRid = 0;
+  const statsWaits = new Map<Rid, { got: ServerStats[]; want: number; done: () => void }>();
+
+  const send = (w: Worker, m: ToWorker) => {
+    if (w.isConnected()) w.send(m);
+  };
+
+  const aggregate = async (): Promise<ClusterStats> => {
+    const rid = ++statsRid;
+    const got: ServerStats[] = [];
+    const targets = [...workers.keys()].filter((w) => w.isConnected());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STATS_TIMEOUT_MS);
+      statsWaits.set(rid, { got, want: targets.length, done: () => { clearTimeout(timer); resolve(); } });
+      if (targets.length === 0) resolve();
+      for (const w of targets) send(w, { wsb: 1, op: 'stats-req', rid });
+    });
+    statsWaits.delete(rid);
+    const sum = (k: keyof ServerStats) => got.reduce((a, s) => a + (s[k] as number), 0);
+    const max = (k: keyof ServerStats) => got.reduce((a, s) => Math.max(a, s[k] as number), 0);
+    const primaryRss = process.memoryUsage().rss;
+    return {
+      node: opts.node,
+      pid: process.pid,
+      bus: 'ipc',
+      connections: sum('connections'),
+      rooms: sum('rooms'),
+      framesIn: sum('framesIn'),
+      framesOut: sum('framesOut'),
+      deliveries: sum('deliveries'),
+      rateLimited: sum('rateLimited'),
+      heartbeatTerminations: sum('heartbeatTerminations'),
+      connectionsOpened: sum('connectionsOpened'),
+      upgradesRejected: sum('upgradesRejected'),
+      badRequests: sum('badRequests'),
+      slowConsumerTerminations: sum('slowConsumerTerminations'),
+      rssBytes: sum('rssBytes') + primaryRss,
+      heapUsedBytes: sum('heapUsedBytes'),
+      eventLoopDelayP99Ms: max('eventLoopDelayP99Ms'),
+      eventLoopDelayMaxMs: max('eventLoopDelayMaxMs'),
+      uptimeMs: max('uptimeMs'),
+      primaryRssBytes: primaryRss,
+      workers: got.sort((a, b) => a.pid - b.pid),
+    };
+  };
+
+  const onMessage = (w: Worker, raw: unknown) => {
+    if (!isOurs(raw)) return;
+    const m = raw as ToPrimary;
+    switch (m.op) {
+      case 'next':
+        return send(w, { wsb: 1, op: 'res', rid: m.rid, value: log.next(m.room) });
+      case 'last':
+        return send(w, { wsb: 1, op: 'res', rid: m.rid, value: log.last(m.room) });
+      case 'append':
+        log.append(m.room, m.entry);
+        return send(w, { wsb: 1, op: 'res', rid: m.rid });
+      case 'history':
+        return send(w, { wsb: 1, op: 'res', rid: m.rid, value: log.history(m.room, m.after) });
+      case 'pub':
+        for (const other of workers.keys()) if (other !== w) send(other, { wsb: 1, op: 'pub', msg: m.msg });
+        return;
+      case 'stats':
+        aggregate().then((value) => send(w, { wsb: 1, op: 'res', rid: m.rid, value }));
+        return;
+      case 'stats-res': {
+        const wait = statsWaits.get(m.rid);
+        if (!wait) return;
+        wait.got.push(m.stats);
+        if (wait.got.length >= wait.want) wait.done();
+        return;
+      }
+      default:
+        return;
+    }
+  };
+
+  return {
+    attach(w) {
+      const h = (m: unknown) => onMessage(w, m);
+      workers.set(w, h);
+      w.on('message', h);
+    },
+    detach(w) {
+      const h = workers.get(w);
+      if (h) w.off('message', h);
+      workers.delete(w);
+    },
+    broadcast(msg) {
+      for (const w of workers.keys()) send(w, msg);
+    },
+    close() {
+      for (const [w, h] of workers) w.off('message', h);
+      workers.clear();
+    },
+  };
+}
+
+export interface IpcBus extends Bus {
+  /** Ask the primary for the aggregated /stats. */
+  clusterStats(): Promise<ClusterStats>;
+  /** Answer the primary's stats requests and control messages. */
+  onControl(handlers: { stats(): ServerStats; dropAll(code?: number): void; shutdown(): void }): void;
+}
+
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** A worker's Bus: every operation is a request to the cluster primary over the IPC channel. */
+export function createIpcBus(): IpcBus {
+  if (typeof process.send !== 'function') throw new Error('createIpcBus() needs an IPC channel (run as a cluster worker)');
+  const id = `ipc-${process.pid}`;
+  let rid = 0;
+  const waits = new Map<Rid, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  const subscribers = new Set<(m: BusMessage) => void>();
+  let control: Parameters<IpcBus['onControl']>[0] | null = null;
+  let connected = true;
+
+  const request = <T>(m: Record<string, unknown>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      if (!connected) return reject(new Error('cluster primary is gone'));
+      const r = ++rid;
+      const timer = setTimeout(() => {
+        waits.delete(r);
+        reject(new Error(`cluster primary did not answer ${String(m.op)} in ${REQUEST_TIMEOUT_MS} ms`));
+      }, REQUEST_TIMEOUT_MS);
+      waits.set(r, { resolve: resolve as (v: unknown) => void, reject, timer });
+      process.send!({ wsb: 1, rid: r, ...m });
+    });
+
+  const onMessage = (raw: unknown) => {
+    if (!isOurs(raw)) return;
+    const m = raw as ToWorker;
+    switch (m.op) {
+      case 'res': {
+        const w = waits.get(m.rid);
+        if (!w) return;
+        waits.delete(m.rid);
+        clearTimeout(w.timer);
+        if (m.error) w.reject(new Error(m.error));
+        else w.resolve(m.value);
+        return;
+      }
+      case 'pub':
+        for (const s of subscribers) s(m.msg);
+        return;
+      case 'stats-req':
+        if (control) process.send!({ wsb: 1, op: 'stats-res', rid: m.rid, stats: control.stats() });
+        return;
+      case 'drop-all':
+        control?.dropAll(m.code);
+        return;
+      case 'shutdown':
+        control?.shutdown();
+        return;
+    }
+  };
+  process.on('message', onMessage);
+  const onDisconnect = () => {
+    connected = false;
+    for (const [, w] of waits) {
+      clearTimeout(w.timer);
+      w.reject(new Error('cluster primary is gone'));
+    }
+    waits.clear();
+  };
+  process.on('disconnect', onDisconnect);
+
+  return {
+    kind: 'ipc',
+    id,
+    nextSeq: (room) => request<number>({ op: 'next', room }),
+    lastSeq: (room) => request<number>({ op: 'last', room }),
+    append: (room, entry) => request<void>({ op: 'append', room, entry }),
+    history: (room, after) => request<HistoryResult>({ op: 'history', room, after }),
+    publish(msg) {
+      if (connected) process.send!({ wsb: 1, op: 'pub', msg });
+    },
+    subscribe(handler) {
+      subscribers.add(handler);
+      return () => subscribers.delete(handler);
+    },
+    health: () => (connected ? { ok: true } : { ok: false, reason: 'cluster primary is gone' }),
+    async close() {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+      subscribers.clear();
+    },
+    clusterStats: () => request<ClusterStats>({ op: 'stats' }),
+    onControl(h) {
+      control = h;
+    },
+  };
+}

@@ -1,0 +1,22 @@
+/**
+ * Typed errors of the reference server. servers/ is a product of its own and
+ * never imports src/, so it carries its own small error type with a stable code.
+ */
+
+/** A configuration problem: bad option values or an unavailable feature (exit 2 in the CLI). */
+export class ServerConfigError extends Error {
+  readonly code: string;
+  /** Every problem found, each naming the option, the bad value and what is allowed. */
+  readonly problems: string[];
+
+  constructor(code: string, problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ServerConfigError';
+    this.code = code;
+    this.problems = problems;
+  }
+}
+
+export function isServerConfigError(e: unknown): e is ServerConfigError {
+  return e instanceof ServerConfigError;
+}

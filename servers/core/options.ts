@@ -1,0 +1,188 @@
+/**
+ * Options of the reference server: one spec per option (the `wsbench serve`
+ * flags and `servers/main.ts` flags are exactly these keys), defaults in one
+ * place, and a parser that reports every problem at once.
+ */
+import { DEV_SECRET } from './jwt.ts';
+
+export type ServerProtocol = 'ws' | 'socketio';
+
+/** Resolved server options (camelCase of the spec keys). */
+export interface ServerOptions {
+  /** TCP port, 0 = ephemeral. Default 0. */
+  port: number;
+  /** Interface to bind. Default 127.0.0.1. */
+  host: string;
+  /** HS256 secret for tokens. Default DEV_SECRET. */
+  secret: string;
+  /** Check tokens in the upgrade. Default true. */
+  auth: boolean;
+  /** WebSocket ping interval in milliseconds, 0 = no heartbeat. Default 30000. */
+  heartbeatMs: number;
+  /** Token-bucket refill in frames per second per connection, 0 = no limit. Default 100. */
+  rate: number;
+  /** Token-bucket capacity in frames. Default 200. */
+  burst: number;
+  /** Dropped frames within 10 s after which the connection is closed with 1008. Default 2 x burst. */
+  abuse: number;
+  /** Largest inbound frame in bytes; larger closes with 1009. Default 65536. */
+  maxPayload: number;
+  /** Messages retained per room for resume, 0 = keep nothing. Default 1000. */
+  retention: number;
+  /** Send presence frames on join and leave. Default false. */
+  presence: boolean;
+  /** Processes sharing the port (Node cluster). Default 1. */
+  workers: number;
+  /** Node id reported in the welcome frame and /stats. Default `n0`. */
+  nodeId: string;
+  /** Artificial delay in milliseconds before each publish is acked and fanned out. Default 0. */
+  delayMs: number;
+  /** Rooms one connection may be in at once. Default 1000. */
+  maxRoomsPerConn: number;
+  /** Longest room name in UTF-8 bytes. Default 128. */
+  maxRoomName: number;
+  /** Flavour: `ws` (wsbench/1) or `socketio`. Default ws. */
+  protocol: ServerProtocol;
+  /** Redis URL for several nodes; undefined = single node. */
+  redis?: string;
+  /** Exit when stdin reaches EOF (no orphan when the parent dies). Default false. */
+  dieWithParent: boolean;
+  /** Time in milliseconds a client has to send complete HTTP (upgrade) request headers. Default 10000. */
+  headersTimeoutMs: number;
+  /** On SIGTERM or close(), time in milliseconds to wait for connections to close before cutting them. Default 5000. */
+  drainTimeoutMs: number;
+}
+
+export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
+
+export interface ServerOptionSpec {
+  /** Kebab-case key, the same as the `wsbench serve` / servers/main.ts flag. */
+  key: string;
+  /** The ServerOptions field it sets. */
+  field: keyof ServerOptions;
+  type: OptionType;
+  /** Allowed values for `enum`. */
+  values?: readonly string[];
+  /** Inclusive bounds for `int`. */
+  min?: number;
+  max?: number;
+  /** Default value; undefined when the default is derived (see description) or absent. */
+  default: string | number | boolean | undefined;
+  /** One line, with the unit and the default. */
+  description: string;
+}
+
+export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
+  { key: 'port', field: 'port', type: 'int', min: 0, max: 65535, default: 0, description: 'TCP port to listen on, 0 = ephemeral (default 0)' },
+  { key: 'host', field: 'host', type: 'string', default: '127.0.0.1', description: 'interface to bind (default 127.0.0.1)' },
+  { key: 'secret', field: 'secret', type: 'string', default: DEV_SECRET, description: 'HS256 secret for JWTs (default: the development secret the harness knows)' },
+  { key: 'auth', field: 'auth', type: 'onoff', default: true, description: 'check the JWT in the HTTP upgrade, on|off (default on)' },
+  { key: 'heartbeat-ms', field: 'heartbeatMs', type: 'int', min: 0, max: 3_600_000, default: 30000, description: 'WebSocket ping interval in ms, 0 = off; a peer silent for a whole interval is dropped (default 30000)' },
+  { key: 'rate', field: 'rate', type: 'int', min: 0, max: 10_000_000, default: 100, description: 'inbound frames per second per connection (token refill), 0 = no limit (default 100)' },
+  { key: 'burst', field: 'burst', type: 'int', min: 1, max: 10_000_000, default: 200, description: 'token-bucket capacity in frames (default 200)' },
+  { key: 'abuse', field: 'abuse', type: 'int', min: 1, max: 100_000_000, default: undefined, description: 'dropped frames within 10 s before closing with 1008 (default 2 x burst)' },
+  { key: 'max-payload', field: 'maxPayload', type: 'int', min: 64, max: 104_857_600, default: 65536, description: 'largest inbound frame in bytes, larger closes with 1009 (default 65536)' },
+  { key: 'retention', field: 'retention', type: 'int', min: 0, max: 1_000_000, default: 1000, description: 'messages kept per room for resume, 0 = keep nothing (default 1000)' },
+  { key: 'presence', field: 'presence', type: 'bool', default: false, description: 'send presence frames on join and leave (default off)' },
+  { key: 'workers', field: 'workers', type: 'int', min: 1, max: 64, default: 1, description: 'processes sharing the port under Node cluster (default 1)' },
+  { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
+  { key: 'delay-ms', field: 'delayMs', type: 'int', min: 0, max: 60_000, default: 0, description: 'artificial delay in ms before each publish is acked and fanned out, to simulate a slow server (default 0)' },
+  { key: 'max-rooms-per-conn', field: 'maxRoomsPerConn', type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'rooms one connection may be in at once (default 1000)' },
+  { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },
+  { key: 'protocol', field: 'protocol', type: 'enum', values: ['ws', 'socketio'], default: 'ws', description: 'server flavour: ws (wsbench/1) or socketio (default ws)' },
+  { key: 'redis', field: 'redis', type: 'string', default: undefined, description: 'Redis URL shared by several nodes (redis://HOST:PORT); default none = single node' },
+  { key: 'die-with-parent', field: 'dieWithParent', type: 'bool', default: false, description: 'exit when stdin reaches EOF, so a dead harness leaves no orphan (default off)' },
+  { key: 'headers-timeout-ms', field: 'headersTimeoutMs', type: 'int', min: 100, max: 600_000, default: 10000, description: 'time in ms a client has to send complete upgrade request headers (default 10000)' },
+  { key: 'drain-timeout-ms', field: 'drainTimeoutMs', type: 'int', min: 0, max: 600_000, default: 5000, description: 'on SIGTERM, time in ms to wait for connections to close before cutting them (default 5000)' },
+];
+
+/** Defaults of every option (abuse derived from burst by resolveServerOptions). */
+export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
+  port: 0,
+  host: '127.0.0.1',
+  secret: DEV_SECRET,
+  auth: true,
+  heartbeatMs: 30000,
+  rate: 100,
+  burst: 200,
+  abuse: 400,
+  maxPayload: 65536,
+  retention: 1000,
+  presence: false,
+  workers: 1,
+  nodeId: 'n0',
+  delayMs: 0,
+  maxRoomsPerConn: 1000,
+  maxRoomName: 128,
+  protocol: 'ws',
+  redis: undefined,
+  dieWithParent: false,
+  headersTimeoutMs: 10000,
+  drainTimeoutMs: 5000,
+});
+
+/** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */
+export function resolveServerOptions(partial: Partial<ServerOptions> = {}): ServerOptions {
+  const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<ServerOptions>;
+  const burst = defined.burst ?? DEFAULT_SERVER_OPTIONS.burst;
+  return { ...DEFAULT_SERVER_OPTIONS, abuse: 2 * burst, ...defined };
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+const NODE_ID_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * Parse raw option strings (keys as the flags, without dashes). Returns the
+ * resolved options and every problem found; options are only meaningful when
+ * `errors` is empty.
+ */
+export function parseServerOptions(raw: Record<string, string>): { options: ServerOptions; errors: string[] } {
+  const errors: string[] = [];
+  const out: Partial<ServerOptions> = {};
+  const known = SERVER_OPTION_SPECS.map((s) => s.key);
+  for (const [key, value] of Object.entries(raw)) {
+    const spec = SERVER_OPTION_SPECS.find((s) => s.key === key);
+    if (!spec) {
+      errors.push(`unknown option "${key}" (value ${JSON.stringify(value)}); known options: ${known.join(', ')}`);
+      continue;
+    }
+    const v = String(value).trim();
+    const set = (x: unknown) => ((out as Record<string, unknown>)[spec.field] = x);
+    switch (spec.type) {
+      case 'int': {
+        const n = /^-?\d+$/.test(v) ? Number(v) : NaN;
+        const min = spec.min ?? Number.MIN_SAFE_INTEGER;
+        const max = spec.max ?? Number.MAX_SAFE_INTEGER;
+        if (!Number.isSafeInteger(n) || n < min || n > max) {
+          errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected an integer from ${min} to ${max}`);
+        } else set(n);
+        break;
+      }
+      case 'bool':
+      case 'onoff': {
+        const w = v.toLowerCase();
+        if (TRUE_WORDS.has(w)) set(true);
+        else if (FALSE_WORDS.has(w)) set(false);
+        else errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected ${spec.type === 'onoff' ? 'on or off' : 'true or false (or on/off, yes/no, 1/0)'}`);
+        break;
+      }
+      case 'enum': {
+        if (spec.values?.includes(v)) set(v);
+        else errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected one of ${spec.values?.join(', ')}`);
+        break;
+      }
+      case 'string': {
+        if (v === '') {
+          errors.push(`${key}: an empty value is not allowed; expected a non-empty string`);
+        } else if (key === 'node-id' && !NODE_ID_RE.test(v)) {
+          errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected 1-64 characters from A-Z a-z 0-9 _ . -`);
+        } else if (key === 'redis' && !/^rediss?:\/\/\S+$/.test(v)) {
+          errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected a URL like redis://127.0.0.1:6379`);
+        } else set(v);
+        break;
+      }
+    }
+  }
+  return { options: resolveServerOptions(out), errors };
+}

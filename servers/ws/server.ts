@@ -1,0 +1,648 @@
+/**
+ * The reference realtime server, native flavour: wsbench/1 over `ws`
+ * (docs/SERVER.md, PROTOCOL.md section 1).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
+import { verifyToken, roomAllowed, type VerifiedClaims } from '../core/jwt.ts';
+import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
+import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
+import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
+
+export type { ServerStats } from '../core/metrics.ts';
+
+export interface ReferenceServer {
+  /** `ws://HOST:PORT/ws`. */
+  url: string;
+  port: number;
+  host: string;
+  nodeId: string;
+  /** This process's statistics (in cluster mode, /stats aggregates all workers; this does not). */
+  stats(): ServerStats;
+  /** Close every connection with `code` (default 1012, "server restarting"); keeps listening. */
+  dropAll(code?: number): void;
+  /** Stop listening, close every connection with 1001, wait for them (drainTimeoutMs, default the option), release everything. Idempotent. */
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+export interface ServerDeps {
+  /** Cross-process bus; default a local bus owned (and closed) by the server. */
+  bus?: Bus;
+  /** Answers GET /stats instead of this process's stats (cluster mode aggregates workers). */
+  statsProvider?: () => Promise<unknown>;
+  /** Broadcast strategy: `preframed` (default) or `send` (ws.send per member; for the benchmark's comparison). */
+  broadcast?: 'preframed' | 'send';
+  /** Where diagnostics go (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** Bytes queued on one socket after which a member that does not read is cut (slow consumer). */
+const MAX_SOCKET_BUFFER = 16 * 1024 * 1024;
+/** How long a room waits for a missing seq before asking the bus's history and reporting a gap. */
+const REORDER_WAIT_MS = 1000;
+const ABUSE_WINDOW_MS = 10_000;
+const RATE_ERROR_INTERVAL_MS = 1000;
+/**
+ * ws lets the server construct its sockets from a subclass: declaring the back
+ * pointer as a class field keeps every socket on one hidden class (adding a
+ * property later would push 10,000s of sockets into slower, larger shapes).
+ */
+class ConnSocket extends WebSocket {
+  wsbConn: Conn | null = null;
+}
+
+type Id = string | number;
+
+/** Per-connection state: kept small (no request object, lazy room set). */
+class Conn {
+  rooms: Set<string> | null = null;
+  /** The connection's join/leave operations still running (null when none). */
+  chain: Promise<void> | null = null;
+  tokens: number;
+  refillAt: number;
+  rateErrorAt = -Infinity;
+  abuseStart = 0;
+  abuseCount = 0;
+  alive = true;
+  constructor(
+    readonly ws: WebSocket,
+    readonly sid: string,
+    readonly user: string,
+    readonly allowed: string[] | undefined,
+    /** Token expiry in ms since the epoch (Infinity with auth off). */
+    readonly expMs: number,
+    readonly direct: boolean,
+    burst: number,
+    now: number,
+  ) {
+    this.tokens = burst;
+    this.refillAt = now;
+  }
+}
+
+/** A message waiting for its turn (or buffered for a member whose join is in progress). */
+interface Held {
+  seq: number;
+  text: string;
+  /** The sender, when it published with echo:false. */
+  except: Conn | null;
+}
+
+interface PendingJoin {
+  buffer: Held[];
+}
+
+class Room {
+  readonly members = new Set<Conn>();
+  readonly pending = new Map<Conn, PendingJoin>();
+  /** Next seq to deliver locally; 0 until the first join tells us where the room stands. */
+  next = 0;
+  readonly held = new Map<number, Held>();
+  gapTimer: NodeJS.Timeout | null = null;
+  constructor(readonly name: string, readonly nameJson: string) {}
+  size(): number {
+    return this.members.size + this.pending.size;
+  }
+}
+
+function isId(v: unknown): v is Id {
+  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
+}
+
+/** Start a reference server; resolves once it is listening. */
+export async function createReferenceServer(options: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<ReferenceServer> {
+  const opts = resolveServerOptions(options);
+  const log = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const ownBus = !deps.bus;
+  const bus = deps.bus ?? createLocalBus({ retention: opts.retention });
+  const preframed = (deps.broadcast ?? 'preframed') === 'preframed';
+  const writer = createCorkingWriter();
+  const counters = createCounters();
+  const conns = new Set<Conn>();
+  const rooms = new Map<string, Room>();
+  let sidCounter = 0;
+  let closing = false;
+  const drainWaiters: Array<() => void> = [];
+  const sidPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
+  const welcomeLimits = JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload });
+
+  const metrics = createServerMetrics({
+    node: opts.nodeId,
+    bus: bus.kind,
+    counters,
+    connections: () => conns.size,
+    rooms: () => rooms.size,
+  });
+
+  // ---- sending --------------------------------------------------------------
+
+  const sendText = (c: Conn, text: string) => {
+    if (c.ws.readyState !== 1) return;
+    c.ws.send(text);
+    counters.framesOut++;
+  };
+  const send = (c: Conn, obj: object) => sendText(c, JSON.stringify(obj));
+  const sendError = (c: Conn, id: Id | undefined, code: string, message: string) => {
+    if (code === 'bad_request') counters.badRequests++;
+    send(c, id === undefined ? { type: 'error', code, message } : { type: 'error', id, code, message });
+  };
+
+  /** Deliver one room message to every live member (pre-framed) and buffer it for joining ones. */
+  const fanout = (room: Room, h: Held) => {
+    let frame: Buffer | null = null;
+    let n = 0;
+    for (const m of room.members) {
+      if (m === h.except) continue;
+      const ws = m.ws;
+      if (ws.readyState !== 1) continue;
+      if (preframed) {
+        frame ??= preframe(h.text);
+        if (writer.write(ws, m.direct, frame, h.text) > MAX_SOCKET_BUFFER) {
+          counters.slowConsumerTerminations++;
+          ws.terminate();
+        }
+      } else {
+        ws.send(h.text);
+      }
+      n++;
+    }
+    for (const [m, p] of room.pending) if (m !== h.except) p.buffer.push(h);
+    counters.deliveries += n;
+    counters.framesOut += n;
+  };
+
+  const drain = (room: Room) => {
+    let h: Held | undefined;
+    while ((h = room.held.get(room.next)) !== undefined) {
+      room.held.delete(room.next);
+      room.next++;
+      fanout(room, h);
+    }
+    if (room.held.size === 0) {
+      if (room.gapTimer) clearTimeout(room.gapTimer);
+      room.gapTimer = null;
+    } else if (!room.gapTimer) {
+      room.gapTimer = setTimeout(() => void fillGap(room), REORDER_WAIT_MS);
+      room.gapTimer.unref();
+    }
+  };
+
+  /** Put a room message in its place: delivered now if it is the next seq, else held until the missing ones arrive. */
+  const deliver = (roomName: string, seq: number, text: string, except: Conn | null) => {
+    const room = rooms.get(roomName);
+    if (!room) return;
+    if (room.next !== 0 && seq < room.next) return;
+    room.held.set(seq, { seq, text, except });
+    if (room.next !== 0) drain(room);
+  };
+
+  /** A seq has not arrived in time: take it from the retention buffer, or report it as a gap to the members. */
+  const fillGap = async (room: Room) => {
+    room.gapTimer = null;
+    if (rooms.get(room.name) !== room || room.held.size === 0) return;
+    const from = room.next;
+    let to = Infinity;
+    for (const s of room.held.keys()) to = Math.min(to, s - 1);
+    try {
+      const { entries } = await bus.history(room.name, from - 1);
+      for (const e of entries) if (e.seq >= room.next && e.seq <= to && !room.held.has(e.seq)) room.held.set(e.seq, { seq: e.seq, text: e.text, except: null });
+    } catch (err) {
+      log(`wsbench server: history of room ${room.name} failed: ${(err as Error).message}`);
+    }
+    if (rooms.get(room.name) !== room) return;
+    // Whatever is still missing below the lowest held seq is reported, never silently skipped.
+    let lowest = Infinity;
+    for (const s of room.held.keys()) if (s >= room.next) lowest = Math.min(lowest, s);
+    if (lowest !== Infinity && lowest > room.next && !room.held.has(room.next)) {
+      const gap = JSON.stringify({ type: 'gap', room: room.name, from: room.next, to: lowest - 1 });
+      for (const m of room.members) sendText(m, gap);
+      room.next = lowest;
+    }
+    drain(room);
+  };
+
+  const unsubscribe = bus.subscribe((msg: BusMessage) => {
+    if (msg.origin === bus.id) return;
+    if (msg.kind === 'message') deliver(msg.room, msg.seq, msg.text, null);
+    else {
+      const room = rooms.get(msg.room);
+      if (room) for (const m of room.members) sendText(m, msg.text);
+    }
+  });
+
+  const presence = (room: Room, subject: Conn, state: 'join' | 'leave') => {
+    if (!opts.presence) return;
+    const text = JSON.stringify({ type: 'presence', room: room.name, user: subject.user, state });
+    for (const m of room.members) if (m !== subject) sendText(m, text);
+    bus.publish({ kind: 'presence', room: room.name, text, origin: bus.id });
+  };
+
+  // ---- rooms ----------------------------------------------------------------
+
+  const removeFromRoom = (c: Conn, name: string) => {
+    const room = rooms.get(name);
+    c.rooms?.delete(name);
+    if (!room) return;
+    const wasLive = room.members.delete(c);
+    room.pending.delete(c);
+    if (room.size() === 0) {
+      if (room.gapTimer) clearTimeout(room.gapTimer);
+      rooms.delete(name);
+    } else if (wasLive) presence(room, c, 'leave');
+  };
+
+  const handleJoin = async (c: Conn, id: Id, name: string, since: number | undefined) => {
+    let room = rooms.get(name);
+    if (!room) rooms.set(name, (room = new Room(name, JSON.stringify(name))));
+    const already = c.rooms?.has(name) ?? false;
+    if (!already) (c.rooms ??= new Set()).add(name);
+    room.members.delete(c);
+    const pend: PendingJoin = { buffer: [] };
+    room.pending.set(c, pend);
+
+    let latest: number;
+    let entries: RetainedMessage[] = [];
+    try {
+      if (since === undefined) latest = await bus.lastSeq(name);
+      else ({ latest, entries } = await bus.history(name, since));
+    } catch (err) {
+      if (room.pending.get(c) === pend) removeFromRoom(c, name);
+      sendError(c, id, 'internal', `join failed: ${(err as Error).message}`);
+      return;
+    }
+    // Left, re-joined or disconnected while we waited: that later action wins.
+    if (rooms.get(name) !== room || room.pending.get(c) !== pend || c.ws.readyState !== 1) return;
+
+    let seq: number;
+    const replay = new Map<number, string>();
+    if (since !== undefined) for (const e of entries) replay.set(e.seq, e.text);
+    if (room.next === 0) {
+      // First member of this room in this process: start the local order at the bus's latest seq.
+      seq = latest;
+      room.next = latest + 1;
+      for (const [s, h] of room.held) {
+        if (s <= latest) {
+          room.held.delete(s);
+          if (since !== undefined) replay.set(s, h.text);
+        }
+      }
+    } else {
+      // The local delivered point: everything up to it reached this process, either
+      // before the join started (so it is in the bus history) or since (so it is in the buffer).
+      seq = room.next - 1;
+      if (since !== undefined) for (const h of pend.buffer) if (h.seq <= seq) replay.set(h.seq, h.text);
+    }
+
+    room.pending.delete(c);
+    room.members.add(c);
+    send(c, { type: 'joined', id, room: name, members: room.size(), seq });
+    if (since !== undefined && since < seq) {
+      let expect = since + 1;
+      const seqs = [...replay.keys()].filter((s) => s > since && s <= seq).sort((a, b) => a - b);
+      for (const s of seqs) {
+        if (s > expect) sendText(c, JSON.stringify({ type: 'gap', room: name, from: expect, to: s - 1 }));
+        const text = replay.get(s)!;
+        sendText(c, `${text.slice(0, -1)},"replay":true}`);
+        expect = s + 1;
+      }
+      if (expect <= seq) sendText(c, JSON.stringify({ type: 'gap', room: name, from: expect, to: seq }));
+    }
+    // Live messages delivered while the join was in progress and newer than its seq.
+    for (const h of pend.buffer) if (h.seq > seq) sendText(c, h.text);
+    if (!already) presence(room, c, 'join');
+    if (room.held.size) drain(room);
+  };
+
+  const handlePublish = async (c: Conn, id: Id, name: string, payload: unknown, echo: boolean) => {
+    const payloadJson = JSON.stringify(payload);
+    const seq = await bus.nextSeq(name);
+    const text = `{"type":"message","room":${JSON.stringify(name)},"seq":${seq},"from":${JSON.stringify(c.user)},"payload":${payloadJson}}`;
+    if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
+    const appended = bus.append(name, { seq, text });
+    bus.publish({ kind: 'message', room: name, seq, text, origin: bus.id });
+    try {
+      await appended;
+    } catch (err) {
+      log(`wsbench server: retention append for room ${name} failed: ${(err as Error).message}`);
+    }
+    send(c, { type: 'ack', id, room: name, seq });
+    deliver(name, seq, text, echo ? null : c);
+  };
+
+  /**
+   * Joins and leaves of one connection run one after the other, in the order sent, so a
+   * join followed at once by a leave or a second join gets every reply, in order.
+   */
+  const serially = (c: Conn, op: () => Promise<void> | undefined) => {
+    const run = (): Promise<void> | undefined => {
+      if (c.ws.readyState !== 1) return undefined;
+      return op();
+    };
+    const p = c.chain ? c.chain.then(run) : run();
+    if (!p) return;
+    const tracked: Promise<void> = p.catch((err) => log(`wsbench server: join/leave failed: ${(err as Error).message}`)).finally(() => {
+      if (c.chain === tracked) c.chain = null;
+    });
+    c.chain = tracked;
+  };
+
+  // ---- frames ---------------------------------------------------------------
+
+  /** Token bucket; true when the frame may proceed. */
+  const admit = (c: Conn, now: number): boolean => {
+    if (opts.rate <= 0) return true;
+    c.tokens = Math.min(opts.burst, c.tokens + ((now - c.refillAt) * opts.rate) / 1000);
+    c.refillAt = now;
+    if (c.tokens >= 1) {
+      c.tokens -= 1;
+      return true;
+    }
+    counters.rateLimited++;
+    if (now - c.abuseStart > ABUSE_WINDOW_MS) {
+      c.abuseStart = now;
+      c.abuseCount = 0;
+    }
+    if (++c.abuseCount > opts.abuse) {
+      c.ws.close(1008, 'rate limit exceeded');
+      return false;
+    }
+    if (now - c.rateErrorAt >= RATE_ERROR_INTERVAL_MS) {
+      c.rateErrorAt = now;
+      sendError(c, undefined, 'rate_limited', `frame dropped: over ${opts.rate} frames/s (burst ${opts.burst})`);
+    }
+    return false;
+  };
+
+  const handleFrame = (c: Conn, data: RawData, isBinary: boolean) => {
+    counters.framesIn++;
+    const now = Date.now();
+    if (now >= c.expMs) {
+      c.ws.close(1008, 'token expired');
+      return;
+    }
+    if (!admit(c, now)) return;
+    if (isBinary) return sendError(c, undefined, 'bad_request', 'binary frames are not supported: send JSON text');
+    let msg: unknown;
+    try {
+      msg = JSON.parse(data.toString());
+    } catch {
+      return sendError(c, undefined, 'bad_request', 'frame is not valid JSON');
+    }
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return sendError(c, undefined, 'bad_request', 'frame must be a JSON object');
+    const m = msg as Record<string, unknown>;
+    const id = isId(m.id) ? m.id : undefined;
+    const bad = (why: string) => sendError(c, id, 'bad_request', why);
+    if (typeof m.type !== 'string') return bad('missing or non-string field "type"');
+    if (m.type !== 'join' && m.type !== 'leave' && m.type !== 'publish' && m.type !== 'ping') {
+      return bad(`unknown type ${JSON.stringify(m.type).slice(0, 64)}; expected join, leave, publish or ping`);
+    }
+    if (id === undefined) return bad('missing field "id" (a string or a number)');
+    if (m.type === 'ping') {
+      send(c, m.payload === undefined ? { type: 'pong', id } : { type: 'pong', id, payload: m.payload });
+      return;
+    }
+    const room = m.room;
+    if (typeof room !== 'string' || room.length === 0) return bad('missing or non-string field "room"');
+    if (Buffer.byteLength(room) > opts.maxRoomName) return bad(`room name longer than ${opts.maxRoomName} bytes`);
+    if (m.type === 'leave') {
+      serially(c, () => {
+        if (c.rooms?.has(room)) removeFromRoom(c, room);
+        send(c, { type: 'left', id, room });
+        return undefined;
+      });
+      return;
+    }
+    if (m.type === 'join') {
+      const since = m.since;
+      if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
+        return bad('field "since" must be a non-negative integer');
+      }
+      if (!roomAllowed({ rooms: c.allowed }, room)) return sendError(c, id, 'forbidden', `room ${JSON.stringify(room)} is not allowed by the token`);
+      serially(c, () => {
+        if (!c.rooms?.has(room) && (c.rooms?.size ?? 0) >= opts.maxRoomsPerConn) {
+          sendError(c, id, 'bad_request', `too many rooms: at most ${opts.maxRoomsPerConn} per connection`);
+          return undefined;
+        }
+        return handleJoin(c, id, room, since as number | undefined);
+      });
+      return;
+    }
+    // publish
+    if (!('payload' in m)) return bad('missing field "payload"');
+    if (m.echo !== undefined && typeof m.echo !== 'boolean') return bad('field "echo" must be a boolean');
+    if (!c.rooms?.has(room)) return sendError(c, id, 'not_joined', `not a member of room ${JSON.stringify(room)}`);
+    handlePublish(c, id, room, m.payload, m.echo !== false).catch((err) => {
+      log(`wsbench server: publish to room ${room} failed: ${(err as Error).message}`);
+      sendError(c, id, 'internal', 'publish failed');
+    });
+  };
+
+  // ---- connections ----------------------------------------------------------
+
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+    const c = (this as ConnSocket).wsbConn;
+    if (!c) return;
+    try {
+      handleFrame(c, data, isBinary);
+    } catch (err) {
+      // Never crash on client input: report and carry on.
+      log(`wsbench server: frame handling failed: ${(err as Error).stack ?? err}`);
+      sendError(c, undefined, 'internal', 'internal error');
+    }
+  }
+  function onPong(this: WebSocket) {
+    const c = (this as ConnSocket).wsbConn;
+    if (c) c.alive = true;
+  }
+  function onClose(this: WebSocket) {
+    const c = (this as ConnSocket).wsbConn;
+    if (!c || !conns.delete(c)) return;
+    if (c.rooms) for (const r of [...c.rooms]) removeFromRoom(c, r);
+    c.rooms = null;
+    if (conns.size === 0) for (const w of drainWaiters.splice(0)) w();
+  }
+  function onError() {
+    // ws closes the connection itself (1007 invalid UTF-8, 1009 too big, 1002 protocol error).
+  }
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    WebSocket: ConnSocket,
+    perMessageDeflate: false,
+    maxPayload: opts.maxPayload,
+  });
+
+  const accept = (ws: WebSocket, user: string, claims: VerifiedClaims | undefined) => {
+    const now = Date.now();
+    const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, claims?.rooms, claims && opts.auth ? claims.exp * 1000 : Infinity, canWriteDirect(ws), opts.burst, now);
+    (ws as ConnSocket).wsbConn = c;
+    ws.on('message', onMessage);
+    ws.on('pong', onPong);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    conns.add(c);
+    counters.connectionsOpened++;
+    sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
+  };
+
+  const reject = (socket: Duplex, status: number, reason: string) => {
+    counters.upgradesRejected++;
+    const text = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+    const body = `${reason}\n`;
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    setTimeout(() => socket.destroy(), 1000).unref();
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', onError);
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (closing) return reject(socket, 503, 'server shutting down');
+    if (path !== '/ws') return reject(socket, 404, `no WebSocket endpoint at ${path.slice(0, 64)}; use /ws`);
+    let token: string | undefined;
+    const authz = req.headers.authorization;
+    if (authz && /^Bearer\s+/i.test(authz)) token = authz.replace(/^Bearer\s+/i, '').trim();
+    else if (q !== -1) token = new URLSearchParams(url.slice(q + 1)).get('token') ?? undefined;
+    let user: string;
+    let claims: VerifiedClaims | undefined;
+    const verified = token ? verifyToken(token, opts.secret) : ({ ok: false, reason: 'missing token' } as const);
+    if (verified.ok) {
+      claims = verified.claims;
+      user = claims.sub;
+    } else if (opts.auth) {
+      return reject(socket, 401, verified.reason);
+    } else {
+      user = `anon-${sidCounter + 1}`;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, user, claims));
+  };
+
+  // ---- HTTP -----------------------------------------------------------------
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0];
+    const json = (status: number, obj: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(obj));
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
+    if (path === '/healthz') {
+      const h = bus.health();
+      return h.ok ? json(200, { status: 'ok', node: opts.nodeId }) : json(503, { status: 'degraded', node: opts.nodeId, reason: h.reason });
+    }
+    if (path === '/stats') {
+      if (!deps.statsProvider) return json(200, metrics.stats());
+      deps.statsProvider().then(
+        (s) => json(200, s),
+        (err) => json(500, { error: (err as Error).message }),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (err) => json(500, { error: (err as Error).message }),
+      );
+      return;
+    }
+    json(404, { error: `not found: ${path}`, endpoints: ['/ws', '/healthz', '/stats', '/metrics'] });
+  };
+
+  const http = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.headersTimeoutMs + 5000,
+      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
+      keepAliveTimeout: 5000,
+    },
+    onRequest,
+  );
+  http.on('upgrade', onUpgrade);
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  // ---- timers ---------------------------------------------------------------
+
+  const sweepHeartbeat = () => {
+    for (const c of conns) {
+      if (c.ws.readyState !== 1) continue;
+      if (!c.alive) {
+        counters.heartbeatTerminations++;
+        c.ws.terminate();
+        continue;
+      }
+      c.alive = false;
+      c.ws.ping();
+    }
+  };
+  // setImmediate: pongs that already reached the socket are read (poll phase) before the sweep, so a
+  // late timer after a busy stretch never evicts a healthy peer.
+  const heartbeat = opts.heartbeatMs > 0 ? setInterval(() => setImmediate(sweepHeartbeat), opts.heartbeatMs) : null;
+  heartbeat?.unref();
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const c of conns) if (now >= c.expMs && c.ws.readyState === 1) c.ws.close(1008, 'token expired');
+  }, 1000);
+  expiry.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('error', (err) => log(`wsbench server: ${err.message}`));
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  let closed: Promise<void> | null = null;
+
+  return {
+    url: `ws://${hostInUrl}:${port}/ws`,
+    port,
+    host: opts.host,
+    nodeId: opts.nodeId,
+    stats: metrics.stats,
+    dropAll(code = 1012) {
+      const reason = code === 1012 ? 'server restarting' : code === 1001 ? 'server shutting down' : '';
+      for (const c of conns) c.ws.close(code, reason);
+    },
+    close(closeOpts = {}) {
+      closed ??= (async () => {
+        closing = true;
+        if (heartbeat) clearInterval(heartbeat);
+        clearInterval(expiry);
+        const stopped = new Promise<void>((r) => http.close(() => r()));
+        for (const c of conns) c.ws.close(1001, 'server shutting down');
+        if (conns.size > 0) {
+          const timeout = closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs;
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((r) => {
+            drainWaiters.push(r);
+            timer = setTimeout(r, timeout);
+          });
+          clearTimeout(timer);
+          for (const c of conns) c.ws.terminate();
+        }
+        http.closeAllConnections();
+        await stopped;
+        for (const r of rooms.values()) if (r.gapTimer) clearTimeout(r.gapTimer);
+        rooms.clear();
+        unsubscribe();
+        wss.close();
+        metrics.close();
+        if (ownBus) await bus.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * Cluster worker entry (`--workers N`): started by startServer() in
+ * servers/main.ts through `cluster.setupPrimary({ exec: this file })`. Runs one
+ * reference server on the shared port with an IPC bus to the primary.
+ */
+import { createIpcBus } from '../core/cluster.ts';
+import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
+import { createReferenceServer } from './server.ts';
+
+const options = resolveServerOptions(JSON.parse(process.env.WSBENCH_SERVER_OPTIONS ?? '{}') as Partial<ServerOptions>);
+const bus = createIpcBus();
+const server = await createReferenceServer(options, { bus, statsProvider: () => bus.clusterStats() });
+
+let stopping = false;
+const shutdown = () => {
+  if (stopping) return;
+  stopping = true;
+  server.close().then(
+    () => process.exit(0),
+    (err) => {
+      process.stderr.write(`wsbench worker ${process.pid}: close failed: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+};
+bus.onControl({ stats: server.stats, dropAll: (code) => server.dropAll(code), shutdown });
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGUSR2', () => server.dropAll(1012));
+// The primary is gone (killed): leave no orphan.
+process.on('disconnect', shutdown);
+process.send?.({ wsb: 1, op: 'ready', url: server.url, port: server.port });
