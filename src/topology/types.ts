@@ -19,6 +19,17 @@ export interface TopologySpec {
   redisUrl?: string;
   /** Called with every line a bundled node or redis-server prints on stderr (for diagnostics). */
   log?: (line: string) => void;
+  /**
+   * Entry point of the bundled server, a .ts or .js file run as
+   * `node --import tsx FILE --key value ...` (default: this package's servers/main.ts).
+   * For testing the harness against stand-in servers.
+   */
+  serverEntry?: string;
+  /**
+   * Bundled only: how long a node may take to print its URL, and then again to
+   * answer /healthz with 200, in milliseconds (default 15000 each).
+   */
+  startTimeoutMs?: number;
 }
 
 export interface NodeHandle {
@@ -28,6 +39,8 @@ export interface NodeHandle {
   url: string;
   pid?: number;
   alive: boolean;
+  /** Bundled only: a ready-made token the node printed at start (stdout line 2), signed with its secret. */
+  token?: string;
 }
 
 export type FaultAction =

@@ -1,0 +1,40 @@
+import http from 'node:http';
+
+export interface HttpResult {
+  status: number;
+  body: string;
+}
+
+/**
+ * GET `url` over plain HTTP without keep-alive (a pooled idle socket would hold
+ * a draining node open), with an overall timeout in milliseconds. Rejects on
+ * network errors and timeouts; any HTTP status resolves.
+ */
+export function httpGet(url: string, timeoutMs: number): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+      res.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+/** `http://host:port` of a ws/wss/http/https URL (the node's HTTP endpoints live on the same port). */
+export function httpBase(url: string): string {
+  const u = new URL(url);
+  const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:';
+  return `${scheme}//${u.host}`;
+}
