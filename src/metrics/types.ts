@@ -37,6 +37,8 @@ export interface SecondRow {
   p50: Record<string, number>;
   p99: Record<string, number>;
   gauges: Record<string, number>;
+  /** Whether any snapshot of this second was measured (outside warm-up and cool-down). */
+  measured?: boolean;
 }
 
 /** Coordinator-side: merges worker snapshots into per-second series and run totals, exactly. */

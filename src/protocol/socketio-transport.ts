@@ -78,6 +78,9 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       } as Parameters<typeof io>[1]);
       let open = false;
       let closed = false;
+      let answerPings = true;
+      // Engine.IO pings arrive as a `ping` event on the manager.
+      socket.io.on('ping', () => ev.onHeartbeat(answerPings));
       socket.on('connect', () => {
         open = true;
         ev.onOpen();
@@ -142,6 +145,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         },
         stopHeartbeat: () => {
           // Engine.IO answers server pings itself; a zombie stops sending its pongs.
+          answerPings = false;
           const engine = socket.io.engine as unknown as { _sendPacket: (type: string, ...a: unknown[]) => void } | undefined;
           if (!engine) return;
           const send = engine._sendPacket.bind(engine);

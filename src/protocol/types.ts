@@ -50,6 +50,8 @@ export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => Fra
 /** Events a client connection reports to the engine. */
 export interface ConnectionEvents {
   onOpen(): void;
+  /** The server's heartbeat reached this client; `answered` says whether the client replied (zombies do not). */
+  onHeartbeat(answered: boolean): void;
   onFrame(frame: DecodedFrame): void;
   /** A room message on the fast path: the engine gets the parsed fields without a decoded object. */
   onDelivery(room: string, seq: number, tagNode: number, tagPub: number, tagCounter: number, sendUs: number, replay: boolean): void;

@@ -35,7 +35,9 @@ export function createWsTransport(codec: FrameCodec): Transport {
       let answerPings = true;
       let failed = false;
       ws.on('ping', (data) => {
-        if (answerPings && ws.readyState === WebSocket.OPEN) ws.pong(data);
+        const answer = answerPings && ws.readyState === WebSocket.OPEN;
+        if (answer) ws.pong(data);
+        ev.onHeartbeat(answer);
       });
       ws.on('open', () => ev.onOpen());
       ws.on('message', (data: Buffer, isBinary: boolean) => {

@@ -126,6 +126,8 @@ export interface Report {
   startedAt: string;
   endedAt: string;
   durationMs: number;
+  /** Length of the measured (steady) window the rates are computed over, ms. */
+  measuredMs?: number;
   status: RunStatus;
   /** Phases, faults and notes, in order. */
   timeline: TimelineEvent[];

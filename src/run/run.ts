@@ -341,6 +341,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         startedAt: startedAt.toISOString(),
         endedAt: endedAt.toISOString(),
         durationMs: endedAt.getTime() - startedAt.getTime(),
+        measuredMs,
         status,
         timeline,
         metrics: totals.metrics,

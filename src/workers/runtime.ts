@@ -30,7 +30,17 @@ export interface RuntimeConfig {
   recorder: Recorder;
 }
 
-type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void };
+/** Aggregate of one per-client observation key. */
+export interface Observation {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  minClient: number;
+  maxClient: number;
+}
+
+type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void; quiet?: boolean };
 
 /** Room name of a client index: client i is a member of room (i mod rooms). */
 export function roomName(i: number): string {
@@ -67,6 +77,18 @@ class Client implements VirtualClient {
   onOpenOrFail: ((ok: boolean) => void) | undefined;
   zombie = false;
   everConnected = false;
+  /** When this client last answered a server heartbeat, and last heard anything from the server (us). */
+  lastPongUs = 0;
+  lastActivityUs = 0;
+  sawHeartbeat = false;
+  /** The next close was caused by this client's own liveness timeout: not counted as a server close. */
+  timedOut = false;
+  noReconnect = false;
+  readonly stats = { acked: 0, rateLimited: 0, errors: 0, reconnectAttempts: 0 };
+  lastClose: { code: number | string; atUs: number } | undefined;
+  closeWaiters: Array<(v: { code: number | string; atUs: number } | null) => void> = [];
+  /** Ids of this client's requests awaiting a reply (so a close fails only its own). */
+  readonly pendingIds = new Set<number>();
 
   constructor(
     readonly rt: WorkerRuntime,
@@ -104,8 +126,47 @@ class Client implements VirtualClient {
     return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
   }
 
-  publish(room: string): Promise<number | null> {
-    return this.rt.publishFrom(this, room, nowUs(), true);
+  publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
+    return this.rt.publishFrom(this, room, nowUs(), opts.ack !== false, opts.ack === false);
+  }
+
+  get connected(): boolean {
+    return this.state === 'open';
+  }
+
+  stopHeartbeat(): void {
+    if (this.zombie) return;
+    this.zombie = true;
+    this.noReconnect = true;
+    this.rt.count('zombies');
+    this.conn?.stopHeartbeat();
+  }
+
+  waitClosed(timeoutMs: number): Promise<{ code: number | string; atUs: number } | null> {
+    if (this.state === 'closed' && this.lastClose) return Promise.resolve(this.lastClose);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.closeWaiters = this.closeWaiters.filter((w) => w !== done);
+        resolve(null);
+      }, timeoutMs);
+      const done = (v: { code: number | string; atUs: number } | null) => {
+        clearTimeout(t);
+        resolve(v);
+      };
+      this.closeWaiters.push(done);
+    });
+  }
+
+  observe(key: string, value: number): void {
+    this.rt.observe(key, value, this.index);
+  }
+
+  count(name: string, n = 1): void {
+    this.rt.count(name, n);
+  }
+
+  nowUs(): number {
+    return nowUs();
   }
 
   sleep(ms: number): Promise<void> {
@@ -132,6 +193,7 @@ export class WorkerRuntime {
   private readonly rec: Recorder;
   private firstError: string | undefined;
   readonly examples: Record<string, number[]> = {};
+  readonly observations = new Map<string, Observation>();
 
   constructor(readonly cfg: RuntimeConfig) {
     this.rec = cfg.recorder;
@@ -154,6 +216,26 @@ export class WorkerRuntime {
       else if (c.everConnected && c.state !== 'closed') reconnecting++;
     }
     return { connected, reconnecting };
+  }
+
+  count(name: string, n = 1): void {
+    this.rec.count(name, n);
+  }
+
+  /** A per-client observation (e.g. accepted rate): kept as count/min/max/sum with the clients at the extremes. */
+  observe(key: string, value: number, client: number): void {
+    let o = this.observations.get(key);
+    if (!o) this.observations.set(key, (o = { count: 0, sum: 0, min: Infinity, max: -Infinity, minClient: client, maxClient: client }));
+    o.count++;
+    o.sum += value;
+    if (value < o.min) {
+      o.min = value;
+      o.minClient = client;
+    }
+    if (value > o.max) {
+      o.max = value;
+      o.maxClient = client;
+    }
   }
 
   private example(kind: string, index: number): void {
@@ -208,6 +290,8 @@ export class WorkerRuntime {
         if (resume && results.every((x) => x !== null)) {
           this.rec.record('reconnect', nowUs() - c.dropUs);
           this.rec.count('reconnects');
+          this.observe('reconnect.attempts', c.stats.reconnectAttempts, c.index);
+          c.stats.reconnectAttempts = 0;
         }
         settle(c.state === 'open');
       };
@@ -222,7 +306,14 @@ export class WorkerRuntime {
         },
         {
           onOpen: () => {
+            c.lastActivityUs = nowUs();
             if (!awaitsWelcome) void afterOpen();
+          },
+          onHeartbeat: (answered) => {
+            const now = nowUs();
+            c.lastActivityUs = now;
+            c.sawHeartbeat = true;
+            if (answered) c.lastPongUs = now;
           },
           onFrame: (f) => this.onFrame(c, f),
           onDelivery: (room, seq, node, pub, counter, sendUs, replay) => this.deliver(c, room, seq, node, sendUs, replay),
@@ -235,10 +326,22 @@ export class WorkerRuntime {
             }
           },
           onClose: (code) => {
+            const now = nowUs();
             const wasOpen = c.state === 'open';
             c.state = 'closed';
+            c.lastClose = { code, atUs: now };
+            for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
             this.failPendingOf(c);
-            if (!c.closingByUs) this.rec.count(`close.${code}`);
+            const byServer = !c.closingByUs && !c.timedOut;
+            c.timedOut = false;
+            if (byServer) this.rec.count(`close.${code}`);
+            if (byServer && wasOpen) {
+              if (c.zombie) {
+                // Eviction: from the last heartbeat this client answered to the server's close.
+                this.rec.record('eviction', now - (c.lastPongUs || c.lastActivityUs));
+                this.rec.count('evictions');
+              } else this.rec.count('healthy.dropped');
+            }
             settle(false);
             if (wasOpen && !c.closingByUs) this.onDropped(c, code);
             else if (!wasOpen && c.everConnected && !c.closingByUs) this.scheduleReconnect(c);
@@ -265,7 +368,7 @@ export class WorkerRuntime {
   private onDropped(c: Client, code: number | string): void {
     this.example(`dropped:${code}`, c.index);
     c.dropUs = nowUs();
-    if (!this.cfg.options.reconnect || this.phase === 'finish') {
+    if (!this.cfg.options.reconnect || this.phase === 'finish' || c.noReconnect) {
       for (const r of c.recv.values()) r.active = false;
       return;
     }
@@ -273,7 +376,7 @@ export class WorkerRuntime {
   }
 
   private scheduleReconnect(c: Client): void {
-    if (this.phase === 'finish' || !this.cfg.options.reconnect) {
+    if (this.phase === 'finish' || !this.cfg.options.reconnect || c.noReconnect) {
       for (const r of c.recv.values()) r.active = false;
       return;
     }
@@ -286,12 +389,15 @@ export class WorkerRuntime {
     const t = setTimeout(() => {
       this.reconnectTimers.delete(t);
       this.rec.count('reconnect.attempts');
+      c.stats.reconnectAttempts++;
       void this.connect(c, true);
     }, delay);
     this.reconnectTimers.add(t);
   }
 
   private deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
+    const now = nowUs();
+    c.lastActivityUs = now;
     this.rec.count('messages.received');
     const r = c.recv.get(room);
     if (r === undefined) {
@@ -305,12 +411,13 @@ export class WorkerRuntime {
       this.rec.count('messages.replayed');
       return;
     }
-    const lat = nowUs() - sendUs;
+    const lat = now - sendUs;
     this.rec.record('fanout', lat);
     if (this.multiNode) this.rec.record(pubNode === c.node ? 'fanout.local' : 'fanout.remote', lat);
   }
 
   private onFrame(c: Client, f: DecodedFrame): void {
+    if (f.kind !== 'message') c.lastActivityUs = nowUs();
     switch (f.kind) {
       case 'welcome':
         c.onWelcome?.();
@@ -330,8 +437,9 @@ export class WorkerRuntime {
       }
       case 'ack': {
         const p = this.take(f.id);
+        c.stats.acked++;
         if (p) {
-          this.finish(p, 'ack');
+          this.finish(p, p.quiet ? undefined : 'ack');
           if (f.seq !== undefined && p.room) this.noteSeq(p.room, f.seq);
         }
         return;
@@ -353,6 +461,8 @@ export class WorkerRuntime {
         return;
       case 'error': {
         this.rec.count(`errors.${f.code}`);
+        c.stats.errors++;
+        if (f.code === 'rate_limited') c.stats.rateLimited++;
         if (f.id !== undefined) {
           const p = this.take(f.id);
           if (p) p.resolve?.(null);
@@ -372,7 +482,10 @@ export class WorkerRuntime {
   private take(id: string | number): Pending | undefined {
     const key = typeof id === 'number' ? id : Number(id);
     const p = this.pending.get(key);
-    if (p) this.pending.delete(key);
+    if (p) {
+      this.pending.delete(key);
+      p.client.pendingIds.delete(key);
+    }
     return p;
   }
 
@@ -388,47 +501,72 @@ export class WorkerRuntime {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, { kind, startUs: nowUs(), client: c, room, resolve });
+      c.pendingIds.add(id);
       if (send(id) === false) {
         this.pending.delete(id);
+        c.pendingIds.delete(id);
         resolve(null);
       }
     });
   }
 
-  publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean): Promise<number | null> {
+  /**
+   * Publish a tagged message. `quiet`: the caller expects some publishes to go
+   * unanswered (rate-limit probing), so no ack latency is recorded and a missing
+   * ack is not an error.
+   */
+  publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet = false): Promise<number | null> {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.nextId++;
     const tag = encodeTag(c.node, c.index, c.counter++, scheduledUs);
     this.rec.count('messages.sent');
+    c.pendingIds.add(id);
     if (!wantResult) {
-      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room });
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, quiet });
       c.conn.publish(room, id, tag, this.pad);
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {
-      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve });
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve, quiet });
       c.conn!.publish(room, id, tag, this.pad);
     });
   }
 
   private failPendingOf(c: Client): void {
-    for (const [id, p] of this.pending) {
-      if (p.client === c) {
-        this.pending.delete(id);
-        this.rec.count(`errors.${p.kind}_lost`);
-        p.resolve?.(null);
-      }
+    for (const id of c.pendingIds) {
+      const p = this.pending.get(id);
+      if (!p) continue;
+      this.pending.delete(id);
+      if (!p.quiet) this.rec.count(`errors.${p.kind}_lost`);
+      p.resolve?.(null);
     }
+    c.pendingIds.clear();
   }
 
-  /** Time out requests that waited longer than requestTimeoutMs. */
+  /** Time out requests that waited longer than requestTimeoutMs; detect silent servers. */
   private sweep(): void {
-    const limit = nowUs() - this.cfg.options.requestTimeoutMs * 1000;
+    const now = nowUs();
+    const limit = now - this.cfg.options.requestTimeoutMs * 1000;
     for (const [id, p] of this.pending) {
-      if (p.startUs < limit) {
-        this.pending.delete(id);
-        this.rec.count(`errors.${p.kind}_timeout`);
-        p.resolve?.(null);
+      // Entries are in insertion order, so the first young one ends the scan.
+      if (p.startUs >= limit) break;
+      this.pending.delete(id);
+      p.client.pendingIds.delete(id);
+      if (!p.quiet) this.rec.count(`errors.${p.kind}_timeout`);
+      p.resolve?.(null);
+    }
+    const timeoutUs = Number(this.cfg.options.clientTimeoutMs ?? 0) * 1000;
+    if (timeoutUs > 0 && this.phase !== 'finish') {
+      for (const c of this.clients) {
+        if (c.state !== 'open' || !c.sawHeartbeat || c.zombie) continue;
+        const silent = now - c.lastActivityUs;
+        if (silent > timeoutUs) {
+          // The server went quiet (frozen or gone): give up on it like a real client would.
+          this.rec.count('errors.heartbeat_timeout');
+          this.rec.record('detect', silent);
+          c.timedOut = true;
+          c.conn?.terminate();
+        }
       }
     }
   }
