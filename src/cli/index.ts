@@ -11,6 +11,7 @@ import { runCommand } from './run-command.ts';
 import { listCommand } from './list-command.ts';
 import { serveCommand, addServerOptions } from './serve-command.ts';
 import { reportCommand, compareCommand, mergeCommand } from './report-commands.ts';
+import { addCapacityCommand } from './capacity-command.ts';
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -61,6 +62,8 @@ export function buildProgram(): Command {
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
     .action(runCommand);
+
+  addCapacityCommand(program);
 
   program.command('list').description('list the bundled scenarios').action(listCommand);
 

@@ -148,6 +148,8 @@ export interface Report {
    */
   series: Record<string, number[]>;
   nodes?: NodeReport[];
+  /** Per-client observations of the scenario (count/min/max/mean and the clients at the extremes). */
+  observations?: Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number }>;
   /** Things the engine decided or noticed, in plain words (worker split, source addresses, ...). */
   notes: string[];
 }

@@ -8,7 +8,8 @@ import os from 'node:os';
 import { isIP } from 'node:net';
 import type { CheckResult, Report, TimelineEvent, WorkerHealth } from '../report/schema.ts';
 import { REPORT_SCHEMA } from '../report/schema.ts';
-import type { CommonOptions, ScenarioDefinition } from '../scenario/types.ts';
+import type { CommonOptions, ObservationSummary, ScenarioDefinition } from '../scenario/types.ts';
+import type { Observation } from '../workers/runtime.ts';
 import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { HealthSample } from '../metrics/types.ts';
 import type { ProgressState } from '../output/types.ts';
@@ -23,6 +24,7 @@ import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
 import { builtinChecks } from '../checks/builtin.ts';
 import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
 import { DEV_SECRET } from '../../servers/core/jwt.ts';
+import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
 
 export interface RunRequest {
@@ -69,11 +71,15 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   const path = resolveScenarioPath(req.scenario);
   const def = await loadScenarioFile(path);
   const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
-  const server: Record<string, string> = { ...(def.server ?? {}) };
+  const server: Record<string, string> = { ...(typeof def.server === 'function' ? def.server(options, req.protocol) : (def.server ?? {})) };
   for (const kv of req.server) {
     const eq = kv.indexOf('=');
     if (eq <= 0) problems.push(`--server "${kv}": expected KEY=VALUE, e.g. --server heartbeat-ms=0`);
     else server[kv.slice(0, eq).trim()] = kv.slice(eq + 1).trim();
+  }
+  if (!req.targets.length) {
+    const { errors } = parseServerOptions(server);
+    problems.push(...errors.map((e) => `--server ${e}`));
   }
   if (req.targets.length && req.server.length) problems.push('--server sets options of the bundled server and cannot be used with --target');
   if (req.targets.length && req.nodes > 1) problems.push('--nodes starts bundled nodes and cannot be used with --target (give several --target URLs instead)');
@@ -90,7 +96,9 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
-  for (const text of [...(def.faults ?? []), ...req.faults]) {
+  const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes: req.targets.length || req.nodes };
+  const scenarioFaults = typeof def.faults === 'function' ? def.faults(options, targetShape) : (def.faults ?? []);
+  for (const text of [...scenarioFaults, ...req.faults]) {
     try {
       const f = parseFault(text);
       faults.push({ ...f, text });
@@ -150,6 +158,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
     const tallies = new Map<string, RoomTally>();
     const nodeClients = new Array<number>(urls.length).fill(0);
     const examples: Record<string, number[]> = {};
+    const observations = new Map<string, Observation>();
     let fatal: string | undefined;
     let workerDied: string | undefined;
 
@@ -176,6 +185,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
           mergeTallies(tallies, m.tallies);
           m.nodeClients.forEach((n, i) => (nodeClients[i] = (nodeClients[i] ?? 0) + n));
           for (const [k, v] of Object.entries(m.examples)) (examples[k] ??= []).push(...v.slice(0, 5 - (examples[k]?.length ?? 0)));
+          for (const [k, o] of Object.entries(m.observations)) mergeObservation(observations, k, o);
           break;
         case 'fatal':
           fatal ??= m.message;
@@ -354,12 +364,29 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         generator: generatorHealth,
         series: agg.series(),
         nodes: nodes.map((n, i) => ({ ...n, clients: nodeClients[i] ?? 0 })),
+        ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };
       const checks: CheckResult[] = builtinChecks({ report, options, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
       if (def.checks) {
         try {
-          checks.push(...def.checks({ options, metrics: report.metrics, counters: report.counters, ledger: report.ledger, rooms: ledger.rooms, rates, durationMs: measuredMs }));
+          checks.push(
+            ...def.checks({
+              options,
+              metrics: report.metrics,
+              counters: report.counters,
+              ledger: report.ledger,
+              rooms: ledger.rooms,
+              rates,
+              durationMs: measuredMs,
+              observations: report.observations ?? {},
+              examples,
+              target: report.target,
+              rampConnected,
+              series: report.series,
+              timeline: report.timeline,
+            }),
+          );
         } catch (e) {
           checks.push({ name: 'scenario.checks', passed: false, detail: `the scenario's checks threw: ${(e as Error).message}` });
         }
@@ -405,6 +432,21 @@ export function planSourceAddresses(clients: number, urls: string[]): string[] {
   const n = Math.ceil(clients / 4000);
   const octet = 2 + Math.floor(Math.random() * 250);
   return Array.from({ length: n }, (_, i) => `127.${octet}.${Math.floor(i / 250)}.${(i % 250) + 2}`);
+}
+
+function mergeObservation(into: Map<string, Observation>, key: string, o: Observation): void {
+  const cur = into.get(key);
+  if (!cur) return void into.set(key, { ...o });
+  cur.count += o.count;
+  cur.sum += o.sum;
+  if (o.min < cur.min) [cur.min, cur.minClient] = [o.min, o.minClient];
+  if (o.max > cur.max) [cur.max, cur.maxClient] = [o.max, o.maxClient];
+}
+
+function summarizeObservations(m: Map<string, Observation>): Record<string, ObservationSummary> {
+  const out: Record<string, ObservationSummary> = {};
+  for (const [k, o] of m) out[k] = { count: o.count, min: o.min, max: o.max, mean: o.count ? o.sum / o.count : 0, minClient: o.minClient, maxClient: o.maxClient };
+  return out;
 }
 
 function sumPrefix(c: Record<string, number>, prefix: string): number {

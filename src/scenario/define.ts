@@ -21,13 +21,14 @@ export function validateScenarioShape(def: unknown, file: string): string[] {
   const problems: string[] = [];
   if (typeof d.name !== 'string' || !d.name) problems.push(`${file}: "name" must be a non-empty string`);
   if (typeof d.description !== 'string') problems.push(`${file}: "description" must be a string`);
-  for (const fn of ['loop', 'checks', 'adapter', 'validate'] as const) {
+  for (const fn of ['loop', 'checks', 'adapter', 'validate', 'derive'] as const) {
     if (d[fn] !== undefined && typeof d[fn] !== 'function') problems.push(`${file}: "${fn}" must be a function`);
   }
-  for (const obj of ['defaults', 'options', 'server'] as const) {
+  if (d.server !== undefined && typeof d.server !== 'function' && (d.server === null || typeof d.server !== 'object')) problems.push(`${file}: "server" must be an object or a function`);
+  for (const obj of ['defaults', 'options'] as const) {
     if (d[obj] !== undefined && (d[obj] === null || typeof d[obj] !== 'object')) problems.push(`${file}: "${obj}" must be an object`);
   }
-  if (d.faults !== undefined && (!Array.isArray(d.faults) || d.faults.some((f) => typeof f !== 'string'))) {
+  if (d.faults !== undefined && typeof d.faults !== 'function' && (!Array.isArray(d.faults) || d.faults.some((f) => typeof f !== 'string'))) {
     problems.push(`${file}: "faults" must be an array of strings like "drop-all@5s"`);
   }
   return problems;

@@ -24,6 +24,7 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   backoffCapMs: 5000,
   jitter: 'full',
   requestTimeoutMs: 10_000,
+  clientTimeoutMs: 0,
   transports: 'websocket',
   sioNames: '',
 };
@@ -46,6 +47,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   backoffCapMs: { type: 'duration', default: DEFAULT_OPTIONS.backoffCapMs, description: 'reconnect backoff cap', min: 1 },
   jitter: { type: 'string', default: DEFAULT_OPTIONS.jitter, description: 'backoff jitter', values: ['none', 'full', 'equal', 'decorrelated'] },
   requestTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.requestTimeoutMs, description: 'timeout of joins, acks and pings', min: 1 },
+  clientTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.clientTimeoutMs, description: 'client-side liveness timeout (0 = off)', min: 0 },
   transports: { type: 'string', default: DEFAULT_OPTIONS.transports, description: 'Socket.IO transports', values: ['websocket', 'polling', 'polling,websocket', 'websocket,polling'] },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
 };
@@ -116,6 +118,7 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   const problems: string[] = [];
   const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(scenario.options ?? {}) };
   const out: Record<string, unknown> = {};
+  const explicit = new Set<string>();
   for (const [k, spec] of Object.entries(specs)) out[k] = spec.default;
   for (const [k, v] of Object.entries(scenario.defaults ?? {})) {
     if (v === undefined) continue;
@@ -137,6 +140,7 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
       return;
     }
     const r = parseOptionValue(k, spec, raw);
+    explicit.add(k);
     if (r.ok) out[k] = r.value;
     else problems.push(`${origin}: ${r.error}${spec.values ? '' : ` (${spec.description})`}`);
   };
@@ -151,6 +155,9 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
     apply(`--set ${key}`, key, s.slice(eq + 1).trim());
   }
   const options = out as Record<string, unknown> & CommonOptions;
+  if (problems.length === 0 && scenario.derive) {
+    for (const [k, v] of Object.entries(scenario.derive(options))) if (!explicit.has(k)) options[k] = v;
+  }
   if (!options.seed) options.seed = 1 + Math.floor(Math.random() * 2 ** 31);
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
   if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);

@@ -38,6 +38,11 @@ export interface CommonOptions {
   jitter: JitterPolicy;
   /** How long a join, publish ack or ping may take before it counts as a timeout, ms. Default 10000. */
   requestTimeoutMs: number;
+  /**
+   * A client that hears nothing from the server (no heartbeat, no frame) for this long, once it has
+   * seen a heartbeat, gives up on the connection and reconnects, ms. 0 = never (default).
+   */
+  clientTimeoutMs: number;
   /** Socket.IO only: Engine.IO transports, comma-separated (`websocket`, `polling,websocket`). Default `websocket`. */
   transports: string;
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
@@ -74,16 +79,63 @@ export interface VirtualClient {
   leave(room: string): Promise<boolean>;
   /** Application ping; resolves with the round trip in microseconds, or null. */
   ping(): Promise<number | null>;
-  /** Publish a tagged message to a room (counted in the ledger); resolves with the ack latency or null. */
-  publish(room: string): Promise<number | null>;
+  /**
+   * Publish a tagged message to a room (counted in the ledger); resolves with the ack latency or null.
+   * With `{ ack: false }` a missing ack is expected (rate-limit probing): not timed, not an error.
+   */
+  publish(room: string, opts?: { ack?: boolean }): Promise<number | null>;
+  /** Whether the connection is open now. */
+  readonly connected: boolean;
+  /** Per-client counts: acks received, rate_limited errors, error frames, reconnect attempts since the last rejoin. */
+  readonly stats: Readonly<{ acked: number; rateLimited: number; errors: number; reconnectAttempts: number }>;
+  /** The last close of this client's connection: code (number, or a Socket.IO reason) and when (monotonic us). */
+  readonly lastClose: { code: number | string; atUs: number } | undefined;
+  /** Resolves with the next close (or the current one if already closed), or null after `timeoutMs`. */
+  waitClosed(timeoutMs: number): Promise<{ code: number | string; atUs: number } | null>;
+  /**
+   * Stop answering the server's heartbeats (WebSocket pongs, Engine.IO pongs): a zombie.
+   * The client will not reconnect once evicted; its eviction is timed as the `eviction` metric.
+   */
+  stopHeartbeat(): void;
+  /** Record a per-client observation (e.g. an accepted rate); the run keeps count/min/max/mean and the clients at the extremes. */
+  observe(key: string, value: number): void;
+  /** Add to a run counter (shown in the report's counters). */
+  count(name: string, n?: number): void;
+  /** Monotonic time in microseconds, shared by all processes of the machine. */
+  nowUs(): number;
+  /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
+  dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */
   sleep(ms: number): Promise<void>;
   /** A seeded random number in [0, 1), per client. */
   random(): number;
 }
 
+/** Aggregate of one per-client observation key (see `VirtualClient.observe`). */
+export interface ObservationSummary {
+  count: number;
+  min: number;
+  max: number;
+  mean: number;
+  /** The clients that saw the smallest and the largest value. */
+  minClient: number;
+  maxClient: number;
+}
+
 /** What a scenario's `checks` function sees after the run. */
 export interface RunView {
+  /** Per-client observations by key. */
+  observations: Record<string, ObservationSummary>;
+  /** Example client ids per notable event (`dropped:1008`, `zombie-not-evicted`, ...), at most 5 each. */
+  examples: Record<string, number[]>;
+  /** Where the run went: bundled reference nodes or external URLs. */
+  target: { kind: 'bundled' | 'external'; protocol: 'ws' | 'socketio'; nodes: number };
+  /** Clients connected at the end of the ramp. */
+  rampConnected: number;
+  /** Per-second series of the run (see Report.series). */
+  series: Record<string, number[]>;
+  /** Phases and faults with their times (ms since the run started). */
+  timeline: Array<{ atMs: number; kind: string; name: string; detail?: string }>;
   options: Readonly<Record<string, unknown>> & CommonOptions;
   metrics: Record<string, MetricSummary>;
   counters: Record<string, number>;
@@ -103,8 +155,16 @@ export interface ScenarioDefinition {
   defaults?: Partial<CommonOptions>;
   /** Scenario-specific options, set with `--set key=value`. */
   options?: Record<string, OptionSpec>;
-  /** Options of the bundled server for this scenario (`--server` flags override them). */
-  server?: Record<string, string>;
+  /**
+   * Options of the bundled server for this scenario (`--server` flags override them); a function
+   * may derive them from the scenario's options and the protocol flavour.
+   */
+  server?: Record<string, string> | ((options: Readonly<Record<string, unknown>> & CommonOptions, protocol: 'ws' | 'socketio') => Record<string, string>);
+  /**
+   * Options that follow from others (e.g. a client timeout from the heartbeat interval): applied after
+   * merging, except to options the user set explicitly with a flag or `--set`.
+   */
+  derive?: (options: Readonly<Record<string, unknown>> & CommonOptions) => Record<string, unknown>;
   /**
    * Whether publishers send at `rate` during warm-up and steady (open model).
    * Default true when rate > 0.
@@ -119,8 +179,11 @@ export interface ScenarioDefinition {
   checks?: (run: RunView) => CheckResult[];
   /** Custom protocol adapter for servers that speak another JSON dialect (native `ws` transport). */
   adapter?: AdapterFactory;
-  /** Faults to inject, in the CLI's `ACTION[:TARGET]@TIME[+DURATION]` syntax, times from the start of warm-up. */
-  faults?: string[];
+  /**
+   * Faults to inject, in the CLI's `ACTION[:TARGET]@TIME[+DURATION]` syntax, times from the start of warm-up.
+   * A function may choose by options and target (node faults need the bundled server).
+   */
+  faults?: string[] | ((options: Readonly<Record<string, unknown>> & CommonOptions, target: { kind: 'bundled' | 'external'; nodes: number }) => string[]);
   /** Extra validation of the resolved options: return every problem, each a sentence. */
   validate?: (options: Readonly<Record<string, unknown>> & CommonOptions) => string[];
 }

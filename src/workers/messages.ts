@@ -5,6 +5,7 @@
 import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
 import type { RoomTally } from '../checks/ledger.ts';
 import type { CommonOptions } from '../scenario/types.ts';
+import type { Observation } from './runtime.ts';
 
 export type ScenarioRef = { kind: 'file'; path: string };
 
@@ -50,5 +51,5 @@ export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
   | { type: 'ramp-done'; workerId: number; connected: number; failed: number; firstError?: string }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: number[]; examples: Record<string, number[]> }
+  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: number[]; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

@@ -169,6 +169,13 @@ class Client implements VirtualClient {
     return nowUs();
   }
 
+  dropConnection(): void {
+    if (this.state !== 'open') return;
+    this.timedOut = true;
+    this.rt.count('client.drops');
+    this.conn?.terminate();
+  }
+
   sleep(ms: number): Promise<void> {
     return this.rt.sleep(ms);
   }
@@ -238,7 +245,7 @@ export class WorkerRuntime {
     }
   }
 
-  private example(kind: string, index: number): void {
+  example(kind: string, index: number): void {
     const list = (this.examples[kind] ??= []);
     if (list.length < 5) list.push(index);
   }
@@ -306,7 +313,8 @@ export class WorkerRuntime {
         },
         {
           onOpen: () => {
-            c.lastActivityUs = nowUs();
+            // The server counts a new connection as alive: the heartbeat window starts here.
+            c.lastActivityUs = c.lastPongUs = nowUs();
             if (!awaitsWelcome) void afterOpen();
           },
           onHeartbeat: (answered) => {
@@ -338,7 +346,7 @@ export class WorkerRuntime {
             if (byServer && wasOpen) {
               if (c.zombie) {
                 // Eviction: from the last heartbeat this client answered to the server's close.
-                this.rec.record('eviction', now - (c.lastPongUs || c.lastActivityUs));
+                this.rec.record('eviction', now - c.lastPongUs);
                 this.rec.count('evictions');
               } else this.rec.count('healthy.dropped');
             }
@@ -667,6 +675,16 @@ export class WorkerRuntime {
       if (seq > t.maxSeq) t.maxSeq = seq;
     }
     return [...byRoom.values()];
+  }
+
+  /** Zombies the server never evicted: counted, with example ids, before the final close. */
+  noteUnevictedZombies(): void {
+    for (const c of this.clients) {
+      if (c.zombie && c.state === 'open') {
+        this.rec.count('zombies.not_evicted');
+        this.example('zombie-not-evicted', c.index);
+      }
+    }
   }
 
   nodeClients(): number[] {

@@ -79,11 +79,12 @@ async function onPhase(phase: Phase): Promise<void> {
       measured = false;
       const tallies = rt.tallies();
       const nodeClients = rt.nodeClients();
+      rt.noteUnevictedZombies();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, nodeClients, examples: rt.examples });
+      send({ type: 'final', workerId: init.workerId, tallies, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }

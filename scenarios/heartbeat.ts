@@ -1,0 +1,116 @@
+import { defineScenario } from '../src/index.ts';
+import type { CheckResult } from '../src/index.ts';
+
+/**
+ * Heartbeat conformance: a share of clients turn into zombies (they stop answering
+ * the server's pings: WebSocket pongs, or Engine.IO pongs for Socket.IO) and must be
+ * evicted within the stated window; healthy clients must never be dropped; and when
+ * the server freezes (SIGSTOP, bundled server only), clients must notice by their
+ * own timeout and start reconnecting.
+ *
+ * The stated policy comes from options, so an external server is judged by its own:
+ *   wsbench run heartbeat --target wss://... --set heartbeat-ms=25000 --set slack=2s
+ */
+export default defineScenario({
+  name: 'heartbeat',
+  description: 'zombie clients evicted within (1x, 2x] heartbeat interval, healthy ones kept, a frozen server noticed',
+  defaults: { clients: 200, rooms: 10, rate: 20, warmup: 1000, duration: 11_000, requestTimeoutMs: 3000, backoffCapMs: 1000 },
+  options: {
+    heartbeatMs: { type: 'duration', default: 1000, description: 'the server’s heartbeat interval (stated policy)', min: 1 },
+    timeoutMs: { type: 'duration', default: 0, description: 'how long the server waits for a pong after a ping (0 = one interval, as wsbench/1)', min: 0 },
+    slack: { type: 'duration', default: 500, description: 'tolerance added to the eviction window', min: 0 },
+    zombies: { type: 'share', default: 0.1, description: 'share of clients that stop answering pings' },
+    freeze: { type: 'bool', default: true, description: 'pause the server (SIGSTOP) to check that clients notice (bundled server only)' },
+  },
+  server: (o, protocol) => ({
+    'heartbeat-ms': String(o.heartbeatMs),
+    ...(protocol === 'socketio' && Number(o.timeoutMs) > 0 ? { 'ping-timeout-ms': String(o.timeoutMs) } : {}),
+  }),
+  derive: (o) => {
+    const h = Number(o.heartbeatMs);
+    const t = Number(o.timeoutMs) || h;
+    // A client gives up after the server's whole window plus slack without a word from it.
+    return { clientTimeoutMs: h + t + Number(o.slack) };
+  },
+  faults: (o, target) => {
+    if (target.kind !== 'bundled' || !o.freeze) return [];
+    const h = Number(o.heartbeatMs);
+    const t = Number(o.timeoutMs) || h;
+    const freezeAt = o.warmup + h + t + Number(o.slack) + 1500;
+    const freezeFor = o.clientTimeoutMs + h;
+    return [`pause-node:0@${Math.round(freezeAt)}ms+${Math.round(freezeFor)}ms`];
+  },
+  validate: (o) => {
+    const problems: string[] = [];
+    const h = Number(o.heartbeatMs);
+    const t = Number(o.timeoutMs) || h;
+    const needed = o.warmup + 2 * (h + t) + Number(o.slack);
+    if (o.duration + o.warmup < needed) problems.push(`duration ${o.duration} ms is too short to see an eviction: warm-up + duration must be at least ${needed} ms with heartbeat-ms ${h}`);
+    if (o.freeze && o.duration + o.warmup < needed + o.clientTimeoutMs + h + 3000) {
+      problems.push(`duration ${o.duration} ms is too short for the frozen-server check (needs about ${needed + o.clientTimeoutMs + h + 3000 - o.warmup} ms); raise --duration or --set freeze=false`);
+    }
+    return problems;
+  },
+  async loop(vu) {
+    if (vu.random() < Number(vu.options.zombies)) {
+      vu.stopHeartbeat();
+      await vu.waitClosed(vu.options.duration + vu.options.warmup);
+      return;
+    }
+    await vu.sleep(60_000);
+  },
+  checks(run): CheckResult[] {
+    const o = run.options;
+    const h = Number(o.heartbeatMs);
+    const t = Number(o.timeoutMs) || h;
+    const slack = Number(o.slack);
+    const zombies = run.counters.zombies ?? 0;
+    const evicted = run.counters.evictions ?? 0;
+    const notEvicted = run.counters['zombies.not_evicted'] ?? 0;
+    const ev = run.metrics.eviction;
+    const lowUs = h * 1000;
+    const highUs = (h + t + slack) * 1000;
+    const out: CheckResult[] = [];
+    out.push({
+      name: 'heartbeat.zombies-evicted',
+      passed: zombies > 0 && evicted === zombies && notEvicted === 0,
+      detail:
+        zombies === 0
+          ? 'no zombie clients were created (raise --set zombies)'
+          : notEvicted || evicted < zombies
+            ? `${zombies - evicted} of ${zombies} zombies were never evicted: the server does not drop peers that stop answering pings${o.heartbeatMs ? '' : ''}`
+            : `all ${zombies} zombies were evicted`,
+      evidence: { zombies, evicted, notEvicted, examples: run.examples['zombie-not-evicted'] ?? [] },
+    });
+    out.push({
+      name: 'heartbeat.eviction-window',
+      passed: Boolean(ev) && ev!.min > lowUs && ev!.max <= highUs,
+      detail: ev
+        ? `evictions took ${(ev.min / 1000).toFixed(0)}..${(ev.max / 1000).toFixed(0)} ms after the last pong; expected more than ${h} ms and at most ${h + t + slack} ms (${h} + ${t} ms + ${slack} ms slack)`
+        : 'no eviction was observed, so the window could not be met',
+      evidence: { expectedMinMs: h, expectedMaxMs: h + t + slack, ...(ev ? { minMs: ev.min / 1000, p50Ms: ev.p50 / 1000, maxMs: ev.max / 1000 } : {}) },
+    });
+    const healthyDropped = run.counters['healthy.dropped'] ?? 0;
+    out.push({
+      name: 'heartbeat.healthy-kept',
+      passed: healthyDropped === 0,
+      detail: healthyDropped === 0 ? `no healthy client was dropped by the server` : `${healthyDropped} healthy clients were dropped by the server`,
+      evidence: { healthyDropped, examples: Object.entries(run.examples).filter(([k]) => k.startsWith('dropped:')) },
+    });
+    const froze = run.timeline.find((e) => e.kind === 'fault' && e.name.startsWith('pause-node'));
+    if (froze) {
+      const detected = run.counters['errors.heartbeat_timeout'] ?? 0;
+      const healthy = run.rampConnected - zombies;
+      const detect = run.metrics.detect;
+      const boundUs = (o.clientTimeoutMs + 500) * 1000; // the liveness sweep runs every 250 ms
+      const attempts = run.counters['reconnect.attempts'] ?? 0;
+      out.push({
+        name: 'heartbeat.frozen-server-noticed',
+        passed: detected >= healthy && healthy > 0 && Boolean(detect) && detect!.max <= boundUs && attempts > 0,
+        detail: `${detected} of ${healthy} healthy clients noticed the frozen server by their own timeout (${o.clientTimeoutMs} ms)${detect ? `, after ${(detect.min / 1000).toFixed(0)}..${(detect.max / 1000).toFixed(0)} ms of silence` : ''}, then made ${attempts} reconnect attempts`,
+        evidence: { healthy, detected, clientTimeoutMs: o.clientTimeoutMs, reconnectAttempts: attempts, ...(detect ? { maxSilenceMs: detect.max / 1000 } : {}) },
+      });
+    }
+    return out;
+  },
+});

@@ -1,0 +1,251 @@
+/** `wsbench capacity <scenario>`: flags -> CapacityRequest -> runCapacity -> outputs -> exit code. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
+import { Option, type Command } from 'commander';
+import pc from 'picocolors';
+import { prepareRun } from '../run/run.ts';
+import { runCapacity, stepRequest, validateCapacityPlan, type CapacityKnob, type CapacityRequest } from '../run/capacity.ts';
+import { createProgressPrinter } from '../output/index.ts';
+import { renderCapacityHtml, renderCapacityTable } from '../output/capacity.ts';
+import { parseGates, type Gate } from '../gates/index.ts';
+import { usageError, WsbenchError, EXIT } from '../errors.ts';
+import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
+import { buildRequest, type RunFlags } from './run-command.ts';
+
+/** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
+const KNOWN_METRICS = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction'];
+
+export interface CapacityFlags {
+  slo: string[];
+  vary: CapacityKnob;
+  from?: string;
+  to?: string;
+  steps?: string;
+  factor?: string;
+  bisect: string;
+  stepDuration: string;
+  headroom: string;
+  targetClients?: string;
+  clients?: string;
+  rooms?: string;
+  rate?: string;
+  warmup?: string;
+  cooldown?: string;
+  ramp?: string;
+  payloadBytes?: string;
+  publishers?: string;
+  seed?: string;
+  protocol: 'ws' | 'socketio';
+  target: string[];
+  token?: string;
+  tokenFile?: string;
+  secret?: string;
+  server: string[];
+  nodes: string;
+  redis?: string;
+  set: string[];
+  workers?: string;
+  out?: string;
+  json?: boolean;
+  html?: string;
+  refuseSaturated?: boolean;
+  quiet?: boolean;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Register `capacity` on the program. */
+export function addCapacityCommand(program: Command): Command {
+  return program
+    .command('capacity')
+    .argument('<scenario>', 'a bundled scenario name (see `wsbench list`) or a path to a .ts/.js scenario file')
+    .description('find the largest load that meets the SLOs: geometric steps, then bisection; says whether an SLO or the generator gave out')
+    .option('--slo <expr>', 'a service-level objective, gate grammar, e.g. "fanout.p99 < 100ms" (repeatable, at least one)', collect, [])
+    .addOption(new Option('--vary <knob>', 'the load knob to grow').choices(['clients', 'rate', 'rooms']).default('clients'))
+    .option('--from <n>', 'smallest load (clients, publishes/s or rooms)')
+    .option('--to <n>', 'largest load')
+    .option('--steps <k>', 'geometric steps from --from to --to, both included (default 4)')
+    .option('--factor <f>', 'ratio between steps instead of --steps, e.g. 2')
+    .option('--bisect <n>', 'bisections between the last good and the first bad step', '2')
+    .option('--step-duration <time>', 'measured steady phase of every step', '10s')
+    .option('--headroom <share>', 'capacity kept free on every node in the projection', '30%')
+    .option('--target-clients <n>', 'project the nodes needed for this many clients')
+    .option('--clients <n>', 'virtual clients when not varied (default 1000)')
+    .option('--rooms <n>', 'rooms when not varied (default 10)')
+    .option('--rate <rate>', 'publishes per second when not varied (default 100)')
+    .option('--warmup <time>', 'unmeasured warm-up of every step (default 2s)')
+    .option('--cooldown <time>', 'drain time of every step (default 1.5s)')
+    .option('--ramp <rate>', 'new connections per second (default 1000)')
+    .option('--payload-bytes <size>', 'padding bytes per published payload (default 100)')
+    .option('--publishers <n>', 'publishers per room (default 1)')
+    .option('--seed <n>', 'seed for every random choice')
+    .addOption(new Option('--protocol <name>', 'wire protocol').choices(['ws', 'socketio']).default('ws'))
+    .option('--target <url>', 'an external server instead of the bundled one (repeatable)', collect, [])
+    .option('--token <jwt>', 'one token for every client (external servers)')
+    .option('--token-file <file>', 'tokens, one per line, one per client')
+    .option('--secret <secret>', 'mint HS256 tokens with this secret')
+    .option('--server <key=value>', 'an option of the bundled server (repeatable)', collect, [])
+    .option('--nodes <n>', 'bundled server nodes sharing a Redis', '1')
+    .option('--redis <url>', 'use this Redis for a multi-node bundled server')
+    .option('--set <key=value>', 'a scenario option (repeatable)', collect, [])
+    .option('--workers <n>', 'generator worker processes')
+    .option('--out <file>', 'capacity JSON path (default reports/capacity-<scenario>-<timestamp>.json)')
+    .option('--json', 'print the capacity JSON on stdout (progress and table go to stderr)')
+    .option('--html <file>', 'also write a self-contained HTML page with the capacity curve')
+    .option('--refuse-saturated', 'exit 4 when the generator saturated before any SLO broke')
+    .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
+    .action(capacityCommand);
+}
+
+function num(flag: string, text: string | undefined, parse: (t: string) => { ok: true; value: number } | { ok: false; error: string }, problems: string[]): number | undefined {
+  if (text === undefined) return undefined;
+  const r = parse(text);
+  if (!r.ok) {
+    problems.push(`${flag}: ${r.error}`);
+    return undefined;
+  }
+  return r.value;
+}
+
+const plainNumber = (t: string) => (Number.isFinite(Number(t)) && t.trim() !== '' ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a number` });
+const wholeNumber = (t: string) => (/^\s*\d+\s*$/.test(t) ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a whole number` });
+
+/** Parse and check every capacity flag; throws one usage error listing every problem. */
+export async function buildCapacityRequest(scenario: string, f: CapacityFlags): Promise<CapacityRequest> {
+  const problems: string[] = [];
+  if (f.from === undefined) problems.push('--from N is required: the smallest load to try');
+  if (f.to === undefined) problems.push('--to N is required: the largest load to try');
+  const from = num('--from', f.from, parseCount, problems);
+  const to = num('--to', f.to, parseCount, problems);
+  const steps = num('--steps', f.steps, wholeNumber, problems);
+  const factor = num('--factor', f.factor, plainNumber, problems);
+  const bisect = num('--bisect', f.bisect, wholeNumber, problems);
+  const stepDurationMs = num('--step-duration', f.stepDuration, parseDuration, problems);
+  const headroom = num('--headroom', f.headroom, parseShare, problems);
+  const targetClients = num('--target-clients', f.targetClients, parseCount, problems);
+  if (stepDurationMs !== undefined && stepDurationMs < 500) problems.push(`--step-duration ${f.stepDuration}: a step needs at least 500ms of measurement`);
+  if (f[f.vary] !== undefined) problems.push(`--${f.vary} ${f[f.vary]}: ${f.vary} is the varied knob; its values come from --from and --to`);
+  if (!f.slo.length) problems.push('give at least one --slo, e.g. --slo "fanout.p99 < 100ms"');
+
+  const { gates, errors } = parseGates(f.slo);
+  for (const e of errors) problems.push(e.message);
+  for (const g of gates) if (g.regress) problems.push(`--slo "${g.expr}": a regress gate compares with a baseline; capacity SLOs are absolute thresholds`);
+  const custom = /[\\/]|\.(c|m)?[jt]s$/.test(scenario) || existsSync(scenario);
+  if (!custom) problems.push(...unknownMetrics(gates));
+  if (from !== undefined && to !== undefined && bisect !== undefined && headroom !== undefined) {
+    try {
+      validateCapacityPlan({ from, to, steps, factor, bisect, headroom });
+    } catch (e) {
+      const w = e as WsbenchError;
+      problems.push(...(w.problems.length ? w.problems : [w.message]));
+    }
+  }
+  if (problems.length) throw usageError('WSB_ERR_CAPACITY', problems.length === 1 ? problems[0]! : `${problems.length} problems with the capacity options`, '`wsbench capacity --help` lists the flags; SLOs read like "fanout.p99 < 100ms"', problems.length > 1 ? problems : undefined);
+
+  const runFlags: RunFlags = {
+    clients: f.clients,
+    rooms: f.rooms,
+    rate: f.rate,
+    warmup: f.warmup,
+    cooldown: f.cooldown,
+    ramp: f.ramp,
+    payloadBytes: f.payloadBytes,
+    publishers: f.publishers,
+    seed: f.seed,
+    protocol: f.protocol,
+    target: f.target,
+    token: f.token,
+    tokenFile: f.tokenFile,
+    secret: f.secret,
+    server: f.server,
+    nodes: f.nodes,
+    redis: f.redis,
+    fault: [],
+    set: f.set,
+    workers: f.workers,
+    gate: [],
+    repeat: '1',
+    refuseSaturated: f.refuseSaturated,
+  };
+  const { req } = await buildRequest(scenario, runFlags);
+  const request: CapacityRequest = {
+    base: req,
+    knob: f.vary,
+    from: from!,
+    to: to!,
+    ...(factor !== undefined ? { factor } : { steps: steps ?? 4 }),
+    bisect: bisect!,
+    stepDurationMs: stepDurationMs!,
+    slos: gates,
+    headroom: headroom!,
+    ...(targetClients !== undefined ? { targetClients } : {}),
+    refuseSaturated: f.refuseSaturated === true,
+  };
+  // Every scenario-option problem, at the smallest and the largest load, before anything starts.
+  await prepareRun(stepRequest(request, request.from));
+  await prepareRun(stepRequest(request, request.to));
+  return request;
+}
+
+function unknownMetrics(gates: Gate[]): string[] {
+  const out: string[] = [];
+  for (const g of gates) {
+    if (g.subject.kind === 'metric' && !KNOWN_METRICS.includes(g.subject.metric)) out.push(`--slo "${g.expr}": unknown metric "${g.subject.metric}"; metrics: ${KNOWN_METRICS.join(', ')} (also deliveries.rate, errors.rate, ledger.lost, ...)`);
+    if (g.subject.kind === 'counter' && !/^(errors|close)(\.|$)|^(connections|messages)\./.test(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
+  }
+  return out;
+}
+
+export async function capacityCommand(scenario: string, f: CapacityFlags): Promise<void> {
+  const request = await buildCapacityRequest(scenario, f);
+  const err = process.stderr;
+  const tty = Boolean(err.isTTY) && !f.quiet;
+  const printer = createProgressPrinter(err, { tty, quiet: f.quiet });
+  let interruptResolve!: () => void;
+  const interrupted = new Promise<void>((r) => (interruptResolve = r));
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (sigints === 1) {
+      err.write(`\n${pc.yellow('interrupted')}: stopping the current step cleanly and writing a partial result (Ctrl-C again to abort at once)\n`);
+      interruptResolve();
+    } else process.exit(130);
+  };
+  process.on('SIGINT', onSigint);
+  const say = (line: string) => {
+    if (f.quiet) return;
+    printer.done();
+    err.write(`${line}\n`);
+  };
+  let result;
+  try {
+    result = await runCapacity(request, {
+      progress: (s) => printer.update(s),
+      info: (line) => say(`${pc.dim('•')} ${line}`),
+      interrupted,
+      stepStart: (move, i) => say(pc.bold(`step ${i + 1}${move.kind === 'bisect' ? ' (bisect)' : ''}: ${request.knob} = ${move.load}`)),
+      stepDone: (s) => say(`  -> ${s.sustainable ? pc.green('sustainable') : pc.red(s.reason ?? s.verdict)}`),
+    });
+  } finally {
+    printer.done();
+    process.removeListener('SIGINT', onSigint);
+  }
+  const outPath = f.out ?? `reports/capacity-${result.scenario.name}-${result.startedAt.replace(/[:.]/g, '-')}.json`;
+  const write = (path: string, text: string) => {
+    mkdirSync(dirname(path) || '.', { recursive: true });
+    writeFileSync(path, text);
+  };
+  write(outPath, `${JSON.stringify(result, null, 2)}\n`);
+  if (f.html) write(f.html, renderCapacityHtml(result));
+  if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (!f.quiet) {
+    const stream = f.json ? err : process.stdout;
+    stream.write(`${renderCapacityTable(result, { color: Boolean(stream.isTTY) })}\n`);
+    err.write(`${pc.dim('capacity')}: ${[outPath, f.html].filter(Boolean).map((p) => relative(process.cwd(), p!) || p).join(', ')}\n`);
+  } else if (result.exitCode !== EXIT.pass) {
+    err.write(`${result.outcome.message}\n`);
+  }
+  process.exitCode = result.exitCode;
+}
