@@ -1,0 +1,82 @@
+/**
+ * `wsbench capacity` as a spawned process against the bundled server: a small
+ * real search, an impossible SLO, and usage errors. Runs are kept small (a few
+ * hundred clients, 2 s steps) because two cores are shared with other suites.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../support/cli.ts';
+import type { CapacityResult } from '../../src/run/capacity.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wsbench-capacity-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const FAST = ['--step-duration', '2s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
+const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as CapacityResult;
+
+describe('wsbench capacity (real runs)', () => {
+  it('clients 50 -> 200 over 3 steps: every step reported, JSON shape, HTML, exit 0', async () => {
+    const out = join(dir, 'cap.json');
+    const html = join(dir, 'cap.html');
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 2s', '--from', '50', '--to', '200', '--steps', '3', ...FAST, '--target-clients', '5000', '--out', out, '--html', html]);
+    expect(r.stderr).not.toMatch(/wsbench failed/);
+    const res = read(out);
+    expect(res.schema).toBe('wsbench.capacity/1');
+    expect(res.plan.planned).toEqual([50, 100, 200]);
+    expect(res.knob).toBe('clients');
+    expect(res.slos).toEqual(['fanout.p99 < 2s']);
+    expect(res.steps.length).toBeGreaterThanOrEqual(1);
+    for (const s of res.steps) {
+      expect(s.report.schema).toBe('wsbench.report/1');
+      expect(s.report.scenario.options.clients).toBe(s.load);
+      expect(s.slos).toHaveLength(1);
+      expect(typeof s.deliveriesPerSec).toBe('number');
+      expect(typeof s.saturated).toBe('boolean');
+      expect(s.server.rssBytes).toBeGreaterThan(0);
+    }
+    // A loaded shared runner may saturate the generator; then the result must say so.
+    if (res.steps.every((s) => s.sustainable)) {
+      expect(res.steps.map((s) => s.load)).toEqual([50, 100, 200]);
+      expect(res.outcome).toMatchObject({ stop: 'range-exhausted', sustainableLoad: 200, lowerBound: true });
+      expect(res.projection).toMatchObject({ targetClients: 5000, nodes: Math.ceil(5000 / 140) });
+      expect(r.code).toBe(0);
+    } else {
+      expect(['saturated', 'check', 'slo', 'none-sustainable']).toContain(res.outcome.stop);
+      expect(r.code).toBe(res.exitCode);
+    }
+    expect(r.stdout).toMatch(/wsbench capacity: broadcast/);
+    expect(r.stdout).toMatch(/Result: /);
+    expect(readFileSync(html, 'utf8')).toMatch(/<svg class="chart"[\s\S]*<\/html>/);
+  });
+
+  it('an SLO no step can meet exits 1 and says no step met it', async () => {
+    const out = join(dir, 'none.json');
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 1us', '--from', '50', '--to', '100', '--steps', '2', ...FAST, '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/no step met the SLOs/);
+    const res = read(out);
+    expect(res.steps).toHaveLength(1);
+    expect(res.outcome.sustainableLoad).toBeNull();
+    expect(res.exitCode).toBe(1);
+  });
+});
+
+describe('wsbench capacity usage errors (exit 2, nothing started)', () => {
+  it('--from larger than --to', async () => {
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 100ms', '--from', '500', '--to', '100']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--from 500 is larger than --to 100/);
+  });
+  it('unknown metric, bad SLO syntax, the varied knob given as a fixed value: all reported at once', async () => {
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanuot.p99 < 100ms', '--slo', 'fanout.p99 <', '--from', '10', '--to', '20', '--clients', '5']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown metric "fanuot"/);
+    expect(r.stderr).toMatch(/Invalid gate "fanout.p99 <"/);
+    expect(r.stderr).toMatch(/--clients 5: clients is the varied knob/);
+  });
+});
