@@ -4,8 +4,10 @@ import { dirname, relative } from 'node:path';
 import pc from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import type { CommonOptions } from '../scenario/types.ts';
-import { runScenario, prepareRun, type RunRequest, type RunOutcome } from '../run/run.ts';
-import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown } from '../output/index.ts';
+import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO } from '../run/run.ts';
+import { expandVariants, summarizeVariant, type Variant } from '../run/variants.ts';
+import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
+import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown, renderVariants } from '../output/index.ts';
 import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics } from '../gates/index.ts';
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
@@ -98,14 +100,17 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
 
 export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   const { req, gates, baseline, repeat } = await buildRequest(scenario, f);
-  // Every configuration problem is reported before anything starts.
-  const prepared = await prepareRun(req);
-  if (req.tokens && req.tokens.length < prepared.options.clients) {
-    process.stderr.write(`${pc.yellow('note')}: --token-file has ${req.tokens.length} tokens for ${prepared.options.clients} clients; tokens are reused round robin\n`);
+  const def = await loadScenarioFile(resolveScenarioPath(scenario));
+  const variants = expandVariants(def, req.sets);
+  // Every configuration problem of every variant is reported before anything starts.
+  for (const v of variants) {
+    const prepared = await prepareRun({ ...req, sets: v.sets });
+    if (req.tokens && req.tokens.length < prepared.options.clients) {
+      process.stderr.write(`${pc.yellow('note')}: --token-file has ${req.tokens.length} tokens for ${prepared.options.clients} clients; tokens are reused round robin\n`);
+    }
   }
   const err = process.stderr;
-  const tty = Boolean(err.isTTY) && !f.quiet;
-  const printer = createProgressPrinter(err, { tty, quiet: f.quiet });
+  const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
   let interruptResolve!: () => void;
   const interrupted = new Promise<void>((r) => (interruptResolve = r));
   let sigints = 0;
@@ -117,33 +122,56 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
     } else process.exit(130);
   };
   process.on('SIGINT', onSigint);
-  const outcomes: RunOutcome[] = [];
+  const io: RunIO = {
+    progress: (s) => printer.update(s),
+    info: (line) => {
+      if (!f.quiet) {
+        printer.done();
+        err.write(`${pc.dim('•')} ${line}\n`);
+      }
+    },
+    interrupted,
+  };
+  const finished: Array<{ variant: Variant; report: Report; exitCode: number }> = [];
   try {
-    for (let trial = 0; trial < repeat; trial++) {
-      if (repeat > 1 && !f.quiet) err.write(`${pc.bold(`trial ${trial + 1}/${repeat}`)}\n`);
-      const outcome = await runScenario(req, {
-        progress: (s) => printer.update(s),
-        info: (line) => {
-          if (!f.quiet) {
-            printer.done();
-            err.write(`${pc.dim('•')} ${line}\n`);
-          }
-        },
-        interrupted,
-      });
-      printer.done();
-      outcomes.push(outcome);
-      if (outcome.exitCode === 130) break;
+    for (const variant of variants) {
+      if (variant.label && !f.quiet) err.write(`${pc.bold(`variant ${variant.label}`)}\n`);
+      const outcomes: RunOutcome[] = [];
+      for (let trial = 0; trial < repeat; trial++) {
+        if (repeat > 1 && !f.quiet) err.write(`${pc.bold(`trial ${trial + 1}/${repeat}`)}\n`);
+        const outcome = await runScenario({ ...req, sets: variant.sets }, io);
+        printer.done();
+        outcomes.push(outcome);
+        if (outcome.exitCode === 130) break;
+      }
+      const judged = judge(outcomes, gates, baseline, req.refuseSaturated, f.baseline);
+      finished.push({ variant, ...judged });
+      if (variants.length > 1) judged.report.notes.push(`variant ${variant.label} (${variants.indexOf(variant) + 1} of ${variants.length})`);
+      await writeOutputs(f, judged.report, outcomes, variant, variants.length > 1 && variant !== variants.at(-1));
+      if (judged.exitCode === 130) break;
     }
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
+  const last = finished.at(-1)!;
+  if (finished.length > 1) {
+    last.report.variants = finished.map((x) => summarizeVariant(x.variant.label, x.report));
+    await writeJsonReport(reportPath(f, last.report, last.variant, false), last.report);
+    if (!f.quiet) (f.json ? err : process.stdout).write(`${renderVariants(last.report, { color: Boolean(process.stdout.isTTY) })}\n`);
+  }
+  // The worst outcome decides: interrupted > harness > saturated > failed > pass.
+  const order = [130, EXIT.harness, EXIT.saturated, EXIT.usage, EXIT.failed, EXIT.pass];
+  process.exitCode = order.find((c) => finished.some((x) => x.exitCode === c)) ?? EXIT.pass;
+}
+
+/** Gates over the trials (median), then the exit code of one variant. */
+function judge(outcomes: RunOutcome[], gates: Gate[], baseline: Report | undefined, refuseSaturated: boolean, baselinePath?: string): { report: Report; exitCode: number } {
   const last = outcomes.at(-1)!;
   const report = last.report;
   if (gates.length) {
     const unknown = validateGateMetrics(gates, report);
     const incompatible = baseline ? checkBaselineCompatible(baseline, report) : [];
-    if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${f.baseline} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
+    if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${baselinePath} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
     report.gates = unknown.length
       ? unknown.map((e) => ({ expr: e.message, passed: false, actual: null, detail: e.hint }))
       : evaluateGates(
@@ -156,26 +184,38 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   if (exitCode === EXIT.pass || exitCode === EXIT.failed) {
     const anyFailed = report.checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed);
     exitCode = anyFailed ? EXIT.failed : EXIT.pass;
-    if (req.refuseSaturated && outcomes.some((o) => o.report.generator.saturated)) exitCode = EXIT.saturated;
+    if (refuseSaturated && outcomes.some((o) => o.report.generator.saturated)) exitCode = EXIT.saturated;
   }
+  return { report, exitCode };
+}
 
-  const outPath = f.out ?? `reports/${report.scenario.name}-${report.startedAt.replace(/[:.]/g, '-')}.json`;
+function reportPath(f: RunFlags, report: Report, variant: Variant, suffixed: boolean): string {
+  const base = f.out ?? `reports/${report.scenario.name}-${report.startedAt.replace(/[:.]/g, '-')}.json`;
+  if (!suffixed || !variant.label) return base;
+  return base.replace(/(\.json)?$/, `.${variant.label.replace(/[^A-Za-z0-9_.-]+/g, '-')}.json`);
+}
+
+/** Write the report files and print the table of one variant (earlier variants get suffixed file names). */
+async function writeOutputs(f: RunFlags, report: Report, outcomes: RunOutcome[], variant: Variant, suffixed: boolean): Promise<void> {
+  const err = process.stderr;
+  const outPath = reportPath(f, report, variant, suffixed);
   await writeJsonReport(outPath, report);
   const writeText = (path: string | undefined, text: () => string) => {
     if (!path) return;
-    mkdirSync(dirname(path) || '.', { recursive: true });
-    writeFileSync(path, text());
+    const p = suffixed && variant.label ? path.replace(/(\.[a-z]+)?$/, `.${variant.label.replace(/[^A-Za-z0-9_.-]+/g, '-')}$1`) : path;
+    mkdirSync(dirname(p) || '.', { recursive: true });
+    writeFileSync(p, text());
+    return p;
   };
-  writeText(f.html, () => renderHtml(outcomes.length > 1 ? outcomes.map((o) => o.report) : report));
-  writeText(f.junit, () => renderJunit(report));
-  writeText(f.summaryMd, () => renderMarkdown(report));
+  const html = writeText(f.html, () => renderHtml(outcomes.length > 1 ? outcomes.map((o) => o.report) : report));
+  const junit = writeText(f.junit, () => renderJunit(report));
+  const md = writeText(f.summaryMd, () => renderMarkdown(report));
   if (f.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   if (!f.quiet) {
     const table = renderTable(report, { color: Boolean((f.json ? err : process.stdout).isTTY) });
     (f.json ? err : process.stdout).write(`${table}\n`);
-    const files = [outPath, f.html, f.junit, f.summaryMd].filter(Boolean).map((p) => relative(process.cwd(), p!) || p);
+    const files = [outPath, html, junit, md].filter(Boolean).map((p) => relative(process.cwd(), p!) || p);
     err.write(`${pc.dim('report')}: ${files.join(', ')}\n`);
-    if (repeat > 1) err.write(`${pc.dim('trials')}: ${outcomes.length}; gates judged on the median\n`);
+    if (outcomes.length > 1) err.write(`${pc.dim('trials')}: ${outcomes.length}; gates judged on the median\n`);
   }
-  process.exitCode = exitCode;
 }

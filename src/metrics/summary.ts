@@ -77,6 +77,30 @@ export function percentileOf(hdr: string, percentile: number): number {
   return percentile >= 100 ? h.maxValue : h.getValueAtPercentile(Math.max(0, percentile));
 }
 
+/**
+ * The densest stretch of a histogram: the most samples whose values fall within any
+ * window of `windowUs` (windows start every windowUs/4), as a rate per second. When
+ * the samples are times since one common event (every client dropped at once), this
+ * is the peak arrival rate of the herd that followed.
+ */
+export function peakRatePerSec(hdr: string, windowUs: number): number {
+  if (hdr === '' || windowUs <= 0) return 0;
+  const h = decodeCached(hdr);
+  const total = h.totalCount;
+  if (total === 0) return 0;
+  // The quantile function at 1000 (or `total`) evenly spaced ranks, then the largest
+  // number of ranks inside any window of values (two pointers over sorted values).
+  const points = Math.min(1000, total);
+  const values: number[] = [];
+  for (let i = 0; i < points; i++) values.push(h.getValueAtPercentile(((i + 0.5) / points) * 100));
+  let best = 0;
+  for (let lo = 0, hi = 0; lo < points; lo++) {
+    while (hi < points && values[hi]! - values[lo]! < windowUs) hi++;
+    if (hi - lo > best) best = hi - lo;
+  }
+  return Math.round(((best / points) * total * 1e6) / windowUs);
+}
+
 /** One point of a percentile spectrum. */
 export interface SpectrumPoint {
   /** 0..100. */

@@ -14,3 +14,4 @@ export { renderMarkdown } from './markdown.ts';
 export { renderCompare, formatCompareValue } from './compare.ts';
 export { verdictOf, formatGateActual, type Verdict } from './verdict.ts';
 export { escapeHtml, escapeXml, escapeMarkdown } from './escape.ts';
+export { renderVariants } from './variants.ts';

@@ -108,7 +108,15 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         closed = true;
         const msg = err.message || 'connect_error';
         const code = /websocket error|xhr poll error|timeout/i.test(msg) ? (/timeout/i.test(msg) ? 'handshake_timeout' : 'connect_failed') : 'handshake_refused';
-        ev.onError(code, code === 'handshake_refused' ? `the server refused the handshake: ${msg}` : `${msg} (${opts.url})`);
+        // The caller appends the URL; say what the transport saw and what usually causes it.
+        const cause = (err.description as { message?: unknown } | undefined)?.message;
+        const detail =
+          code === 'handshake_refused'
+            ? `the server refused the handshake: ${msg}`
+            : code === 'connect_failed'
+              ? `${msg}${typeof cause === 'string' ? `: ${cause}` : ''} (no Socket.IO server answered at path ${path}; check the URL's path, the default is /socket.io)`
+              : msg;
+        ev.onError(code, detail);
         socket.close();
         ev.onClose('connect_error', msg);
       });

@@ -150,6 +150,19 @@ export interface Report {
   nodes?: NodeReport[];
   /** Per-client observations of the scenario (count/min/max/mean and the clients at the extremes). */
   observations?: Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number }>;
+  /** With `--set key=a,b`: one summary per variant, run one after another (this report is the last one's). */
+  variants?: Array<{
+    label: string;
+    passed: boolean;
+    herdPeakPerSec: number;
+    reconnectP50Us?: number;
+    reconnectP99Us?: number;
+    reconnectMaxUs?: number;
+    reconnectAttemptsMean?: number;
+    fanoutP99Us?: number;
+    lost: number;
+    duplicated: number;
+  }>;
   /** Things the engine decided or noticed, in plain words (worker split, source addresses, ...). */
   notes: string[];
 }

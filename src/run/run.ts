@@ -14,7 +14,7 @@ import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { HealthSample } from '../metrics/types.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
-import { createAggregator, judgeSaturation, summarizeWorkerHealth } from '../metrics/index.ts';
+import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { startTopology, parseFault, formatFault } from '../topology/index.ts';
@@ -71,6 +71,9 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   const path = resolveScenarioPath(req.scenario);
   const def = await loadScenarioFile(path);
   const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
+  // Read-only facts for scenario code: where the run goes.
+  options.targetKind = req.targets.length ? 'external' : 'bundled';
+  options.protocol = req.protocol;
   const server: Record<string, string> = { ...(typeof def.server === 'function' ? def.server(options, req.protocol) : (def.server ?? {})) };
   for (const kv of req.server) {
     const eq = kv.indexOf('=');
@@ -385,6 +388,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
               rampConnected,
               series: report.series,
               timeline: report.timeline,
+              peakRatePerSec: (metric, windowMs) => (report.metrics[metric] ? peakRatePerSec(report.metrics[metric]!.hdr, windowMs * 1000) : 0),
             }),
           );
         } catch (e) {

@@ -132,6 +132,11 @@ export interface RunView {
   target: { kind: 'bundled' | 'external'; protocol: 'ws' | 'socketio'; nodes: number };
   /** Clients connected at the end of the ramp. */
   rampConnected: number;
+  /**
+   * The densest stretch of a latency metric as a rate: the most samples within any window of
+   * `windowMs`, per second. For `reconnect` after a mass drop, the herd's peak arrival rate.
+   */
+  peakRatePerSec(metric: string, windowMs: number): number;
   /** Per-second series of the run (see Report.series). */
   series: Record<string, number[]>;
   /** Phases and faults with their times (ms since the run started). */

@@ -1,0 +1,32 @@
+/** The side-by-side table of variants (`--set jitter=none,full`). */
+import picocolors from 'picocolors';
+import type { Report } from '../report/schema.ts';
+import { formatDuration, formatCount } from './format.ts';
+import { plainTable } from './table.ts';
+
+export function renderVariants(report: Report, opts: { color?: boolean } = {}): string {
+  const rows = report.variants ?? [];
+  if (rows.length < 2) return '';
+  const c = picocolors.createColors(opts.color ?? false);
+  const t = plainTable({
+    compact: true,
+    head: ['variant', 'verdict', 'herd peak', 'reconnect p50', 'p99', 'max', 'attempts', 'fanout p99', 'lost', 'dup'].map((h) => c.bold(h)),
+    colAligns: ['left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+  });
+  const d = (us: number | undefined) => (us === undefined ? '-' : formatDuration(us));
+  for (const v of rows) {
+    t.push([
+      v.label,
+      v.passed ? c.green('PASS') : c.red('FAIL'),
+      `${formatCount(v.herdPeakPerSec)}/s`,
+      d(v.reconnectP50Us),
+      d(v.reconnectP99Us),
+      d(v.reconnectMaxUs),
+      v.reconnectAttemptsMean === undefined ? '-' : v.reconnectAttemptsMean.toFixed(2),
+      d(v.fanoutP99Us),
+      formatCount(v.lost),
+      formatCount(v.duplicated),
+    ]);
+  }
+  return `Variants, side by side\n${t.toString()}`;
+}

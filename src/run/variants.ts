@@ -1,0 +1,65 @@
+/**
+ * Variants: `--set jitter=none,full` runs the scenario once per value, one after
+ * another in one invocation, and the report compares them side by side. Only
+ * options with a fixed set of values take lists (a comma is never part of one).
+ */
+import type { Report } from '../report/schema.ts';
+import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
+import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
+import { peakRatePerSec } from '../metrics/index.ts';
+
+/** Window over which the herd's peak arrival rate is measured. */
+export const HERD_WINDOW_US = 100_000;
+
+export interface Variant {
+  /** e.g. `jitter=none`; empty for a run without variants. */
+  label: string;
+  sets: string[];
+}
+
+export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant[] {
+  const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(def.options ?? {}) };
+  let variants: Variant[] = [{ label: '', sets: [] }];
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    const key = eq > 0 ? s.slice(0, eq).trim() : '';
+    const parts = eq > 0 ? s.slice(eq + 1).split(',').map((p) => p.trim()) : [];
+    const spec = specs[camel(key)];
+    if (parts.length > 1 && spec?.values && parts.every((p) => spec.values!.includes(p))) {
+      variants = variants.flatMap((v) => parts.map((p) => ({ label: [v.label, `${key}=${p}`].filter(Boolean).join(' '), sets: [...v.sets, `${key}=${p}`] })));
+    } else {
+      variants = variants.map((v) => ({ ...v, sets: [...v.sets, s] }));
+    }
+  }
+  return variants;
+}
+
+/** One row of the side-by-side comparison, from a finished variant's report. */
+export interface VariantSummary {
+  label: string;
+  passed: boolean;
+  /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
+  herdPeakPerSec: number;
+  /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */
+  reconnectP50Us?: number;
+  reconnectP99Us?: number;
+  reconnectMaxUs?: number;
+  reconnectAttemptsMean?: number;
+  fanoutP99Us?: number;
+  lost: number;
+  duplicated: number;
+}
+
+export function summarizeVariant(label: string, r: Report): VariantSummary {
+  const rec = r.metrics.reconnect;
+  return {
+    label,
+    passed: r.checks.every((c) => c.passed) && r.gates.every((g) => g.passed),
+    herdPeakPerSec: rec ? peakRatePerSec(rec.hdr, HERD_WINDOW_US) : 0,
+    ...(rec ? { reconnectP50Us: rec.p50, reconnectP99Us: rec.p99, reconnectMaxUs: rec.max } : {}),
+    ...(r.observations?.['reconnect.attempts'] ? { reconnectAttemptsMean: r.observations['reconnect.attempts'].mean } : {}),
+    ...(r.metrics.fanout ? { fanoutP99Us: r.metrics.fanout.p99 } : {}),
+    lost: r.ledger.lost,
+    duplicated: r.ledger.duplicated,
+  };
+}
