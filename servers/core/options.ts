@@ -45,12 +45,20 @@ export interface ServerOptions {
   protocol: ServerProtocol;
   /** Redis URL for several nodes; undefined = single node. */
   redis?: string;
+  /** Prefix of every Redis key and channel (per-deployment namespace). Default `wsb:`. */
+  redisPrefix: string;
   /** Exit when stdin reaches EOF (no orphan when the parent dies). Default false. */
   dieWithParent: boolean;
   /** Time in milliseconds a client has to send complete HTTP (upgrade) request headers. Default 10000. */
   headersTimeoutMs: number;
   /** On SIGTERM or close(), time in milliseconds to wait for connections to close before cutting them. Default 5000. */
   drainTimeoutMs: number;
+  /** Socket.IO flavour: Engine.IO pingTimeout in milliseconds (how long a ping waits for its pong). Default 20000. */
+  pingTimeoutMs: number;
+  /** Socket.IO flavour: connection state recovery window in milliseconds, 0 = off. Default 120000. */
+  recoveryMs: number;
+  /** Socket.IO flavour with `redis`: `redis` (@socket.io/redis-adapter, pub/sub) or `redis-streams`. Default redis. */
+  adapter: 'redis' | 'redis-streams';
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -91,9 +99,13 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },
   { key: 'protocol', field: 'protocol', type: 'enum', values: ['ws', 'socketio'], default: 'ws', description: 'server flavour: ws (wsbench/1) or socketio (default ws)' },
   { key: 'redis', field: 'redis', type: 'string', default: undefined, description: 'Redis URL shared by several nodes (redis://HOST:PORT); default none = single node' },
+  { key: 'redis-prefix', field: 'redisPrefix', type: 'string', default: 'wsb:', description: 'prefix of every Redis key and channel, so deployments sharing a Redis do not mix (default wsb:)' },
   { key: 'die-with-parent', field: 'dieWithParent', type: 'bool', default: false, description: 'exit when stdin reaches EOF, so a dead harness leaves no orphan (default off)' },
   { key: 'headers-timeout-ms', field: 'headersTimeoutMs', type: 'int', min: 100, max: 600_000, default: 10000, description: 'time in ms a client has to send complete upgrade request headers (default 10000)' },
   { key: 'drain-timeout-ms', field: 'drainTimeoutMs', type: 'int', min: 0, max: 600_000, default: 5000, description: 'on SIGTERM, time in ms to wait for connections to close before cutting them (default 5000)' },
+  { key: 'ping-timeout-ms', field: 'pingTimeoutMs', type: 'int', min: 100, max: 600_000, default: 20000, description: 'socketio: Engine.IO pingTimeout in ms; heartbeat-ms is the pingInterval (default 20000)' },
+  { key: 'recovery-ms', field: 'recoveryMs', type: 'int', min: 0, max: 86_400_000, default: 120000, description: 'socketio: connection state recovery window in ms, 0 = off (default 120000)' },
+  { key: 'adapter', field: 'adapter', type: 'enum', values: ['redis', 'redis-streams'], default: 'redis', description: 'socketio with --redis: redis (@socket.io/redis-adapter, pub/sub) or redis-streams (default redis)' },
 ];
 
 /** Defaults of every option (abuse derived from burst by resolveServerOptions). */
@@ -116,9 +128,13 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   maxRoomName: 128,
   protocol: 'ws',
   redis: undefined,
+  redisPrefix: 'wsb:',
   dieWithParent: false,
   headersTimeoutMs: 10000,
   drainTimeoutMs: 5000,
+  pingTimeoutMs: 20000,
+  recoveryMs: 120000,
+  adapter: 'redis',
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */
@@ -179,6 +195,8 @@ export function parseServerOptions(raw: Record<string, string>): { options: Serv
           errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected 1-64 characters from A-Z a-z 0-9 _ . -`);
         } else if (key === 'redis' && !/^rediss?:\/\/\S+$/.test(v)) {
           errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected a URL like redis://127.0.0.1:6379`);
+        } else if (key === 'redis-prefix' && !/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) {
+          errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected 1-64 characters from A-Z a-z 0-9 _ . : -`);
         } else set(v);
         break;
       }

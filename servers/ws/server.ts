@@ -9,6 +9,7 @@ import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed, type VerifiedClaims } from '../core/jwt.ts';
 import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
+import { busStats } from '../core/bus-factory.ts';
 import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
@@ -107,6 +108,11 @@ class Room {
   }
 }
 
+/** `unavailable` when the bus refused because its dependency (Redis) is away, else `internal`. */
+function failureCode(err: unknown): 'unavailable' | 'internal' {
+  return (err as { code?: unknown } | null)?.code === 'unavailable' ? 'unavailable' : 'internal';
+}
+
 function isId(v: unknown): v is Id {
   return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
 }
@@ -135,6 +141,12 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     connections: () => conns.size,
     rooms: () => rooms.size,
   });
+
+  /** This process's stats, with the bus's counters when it has some (Redis). */
+  const stats = (): ServerStats => {
+    const b = busStats(bus);
+    return b ? { ...metrics.stats(), busStats: b } as ServerStats : metrics.stats();
+  };
 
   // ---- sending --------------------------------------------------------------
 
@@ -269,7 +281,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       else ({ latest, entries } = await bus.history(name, since));
     } catch (err) {
       if (room.pending.get(c) === pend) removeFromRoom(c, name);
-      sendError(c, id, 'internal', `join failed: ${(err as Error).message}`);
+      sendError(c, id, failureCode(err), `join failed: ${(err as Error).message}`);
       return;
     }
     // Left, re-joined or disconnected while we waited: that later action wins.
@@ -325,7 +337,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     try {
       await appended;
     } catch (err) {
+      // Not retained means not accepted: the publisher gets an error, members a gap for this seq.
       log(`wsbench server: retention append for room ${name} failed: ${(err as Error).message}`);
+      throw err;
     }
     send(c, { type: 'ack', id, room: name, seq });
     deliver(name, seq, text, echo ? null : c);
@@ -435,7 +449,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     if (!c.rooms?.has(room)) return sendError(c, id, 'not_joined', `not a member of room ${JSON.stringify(room)}`);
     handlePublish(c, id, room, m.payload, m.echo !== false).catch((err) => {
       log(`wsbench server: publish to room ${room} failed: ${(err as Error).message}`);
-      sendError(c, id, 'internal', 'publish failed');
+      sendError(c, id, failureCode(err), `publish failed: ${(err as Error).message}`);
     });
   };
 
@@ -536,7 +550,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       return h.ok ? json(200, { status: 'ok', node: opts.nodeId }) : json(503, { status: 'degraded', node: opts.nodeId, reason: h.reason });
     }
     if (path === '/stats') {
-      if (!deps.statsProvider) return json(200, metrics.stats());
+      if (!deps.statsProvider) return json(200, stats());
       deps.statsProvider().then(
         (s) => json(200, s),
         (err) => json(500, { error: (err as Error).message }),
@@ -611,7 +625,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     port,
     host: opts.host,
     nodeId: opts.nodeId,
-    stats: metrics.stats,
+    stats,
     dropAll(code = 1012) {
       const reason = code === 1012 ? 'server restarting' : code === 1001 ? 'server shutting down' : '';
       for (const c of conns) c.ws.close(code, reason);

@@ -6,16 +6,19 @@
 import { createIpcBus } from '../core/cluster.ts';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { createReferenceServer } from './server.ts';
+import { createBus } from '../core/bus-factory.ts';
 
 const options = resolveServerOptions(JSON.parse(process.env.WSBENCH_SERVER_OPTIONS ?? '{}') as Partial<ServerOptions>);
-const bus = createIpcBus();
-const server = await createReferenceServer(options, { bus, statsProvider: () => bus.clusterStats() });
+const ipc = createIpcBus();
+// With --redis every worker talks to Redis directly; the IPC channel still carries control and /stats.
+const bus = await createBus(options, 'worker', { ipc });
+const server = await createReferenceServer(options, { bus, statsProvider: () => ipc.clusterStats() });
 
 let stopping = false;
 const shutdown = () => {
   if (stopping) return;
   stopping = true;
-  server.close().then(
+  server.close().then(() => (bus === ipc ? undefined : bus.close())).then(
     () => process.exit(0),
     (err) => {
       process.stderr.write(`wsbench worker ${process.pid}: close failed: ${(err as Error).message}\n`);
@@ -23,7 +26,7 @@ const shutdown = () => {
     },
   );
 };
-bus.onControl({ stats: server.stats, dropAll: (code) => server.dropAll(code), shutdown });
+ipc.onControl({ stats: server.stats, dropAll: (code) => server.dropAll(code), shutdown });
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
 process.on('SIGUSR2', () => server.dropAll(1012));

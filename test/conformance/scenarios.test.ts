@@ -1,0 +1,104 @@
+/**
+ * The conformance scenarios pass on the reference server and fail, with the right
+ * check and its evidence, on a deliberately broken one (heartbeat off, no rate
+ * limit, no retention).
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wsbench-conf-'));
+  return () => rmSync(dir, { recursive: true, force: true });
+});
+
+async function run(name: string, args: string[]): Promise<{ code: number | null; report: Report; stderr: string }> {
+  const out = join(dir, `${name}-${Math.random().toString(36).slice(2)}.json`);
+  const r = await runCli(['run', name, '--quiet', '--out', out, ...args], { timeoutMs: 120_000 });
+  expect(r.stderr).not.toMatch(/wsbench failed/);
+  return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, stderr: r.stderr };
+}
+const check = (r: Report, name: string) => {
+  const c = r.checks.find((x) => x.name === name);
+  expect(c, `check ${name} in ${r.checks.map((x) => x.name).join(', ')}`).toBeDefined();
+  return c!;
+};
+
+describe('heartbeat', () => {
+  it('passes on the reference server: zombies evicted in (1x, 2x], healthy kept, frozen server noticed', async () => {
+    const { code, report } = await run('heartbeat', ['--clients', '60', '--set', 'zombies=20%']);
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.metrics.eviction!.count).toBe(report.counters.zombies);
+    expect(check(report, 'heartbeat.frozen-server-noticed').passed).toBe(true);
+  });
+
+  it('fails with heartbeat off, naming the zombies that were never evicted', async () => {
+    const { code, report } = await run('heartbeat', ['--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']);
+    expect(code).toBe(1);
+    const c = check(report, 'heartbeat.zombies-evicted');
+    expect(c.passed).toBe(false);
+    expect(c.detail).toMatch(/never evicted/);
+    expect(c.evidence!.notEvicted).toBeGreaterThan(0);
+    expect((c.evidence!.examples as number[]).length).toBeGreaterThan(0);
+  });
+});
+
+describe('rate-limit', () => {
+  it('passes on the reference server', async () => {
+    const { code, report } = await run('rate-limit', ['--clients', '40']);
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(code).toBe(0);
+  });
+
+  it('fails without a limit: abusive clients get far more than the stated rate and are never closed', async () => {
+    const { code, report } = await run('rate-limit', ['--clients', '40', '--server', 'rate=0']);
+    expect(code).toBe(1);
+    const acc = check(report, 'rate-limit.accepted-rate');
+    expect(acc.passed).toBe(false);
+    expect(acc.evidence!.maxPerSec as number).toBeGreaterThan(110);
+    const closed = check(report, 'rate-limit.abusers-closed');
+    expect(closed.passed).toBe(false);
+    expect(closed.evidence!.closed1008).toBe(0);
+  });
+});
+
+describe('reconnect-storm', () => {
+  it('passes on the reference server: everyone back, nothing lost', async () => {
+    const { code, report } = await run('reconnect-storm', ['--clients', '100', '--duration', '6s']);
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.metrics.reconnect!.count).toBe(100);
+  });
+
+  it('fails when the server keeps nothing for resume: loss is detected', async () => {
+    const { code, report } = await run('reconnect-storm', ['--clients', '100', '--duration', '6s', '--rate', '200', '--server', 'retention=0']);
+    expect(code).toBe(1);
+    const c = check(report, 'delivery.exactly-once-in-order');
+    expect(c.passed).toBe(false);
+    expect(report.ledger.lost).toBeGreaterThan(0);
+    expect(c.detail).toMatch(/lost/);
+  });
+
+  it('runs several jitter policies side by side in one run', async () => {
+    const { code, report } = await run('reconnect-storm', ['--clients', '60', '--duration', '5s', '--set', 'jitter=none,full']);
+    expect(code).toBe(0);
+    expect(report.variants!.map((v) => v.label)).toEqual(['jitter=none', 'jitter=full']);
+    for (const v of report.variants!) expect(v.herdPeakPerSec).toBeGreaterThan(0);
+  });
+});
+
+describe('impossible expectations are refused up front', () => {
+  it('exits 2 for a negative slack or a share above 100%', async () => {
+    const a = await runCli(['run', 'heartbeat', '--set', 'slack=-1s']);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/slack/);
+    const b = await runCli(['run', 'heartbeat', '--set', 'zombies=150%']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/outside 0%\.\.100%/);
+  });
+});
