@@ -17,6 +17,8 @@ import { signToken } from './core/jwt.ts';
 import { ServerConfigError, isServerConfigError } from './core/errors.ts';
 import { createClusterHub, type ToPrimary } from './core/cluster.ts';
 import { createReferenceServer } from './ws/server.ts';
+import { createBus } from './core/bus-factory.ts';
+import { startSocketIoServer } from './socketio/start.ts';
 
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
 export type { ServerOptions } from './core/options.ts';
@@ -45,10 +47,6 @@ const WORKER_READY_TIMEOUT_MS = 30_000;
 
 function checkAvailable(options: ServerOptions): void {
   const problems: string[] = [];
-  if (options.protocol === 'socketio') problems.push('protocol: the socketio flavour is not available yet; use --protocol ws');
-  if (options.redis !== undefined) {
-    problems.push('redis: the Redis bus is not available yet; run without --redis (use --workers N for several processes on one machine)');
-  }
   if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);
 }
 
@@ -66,10 +64,16 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
   let stopImpl: () => Promise<void>;
   let dropAll: (code?: number) => void;
 
-  if (options.workers <= 1) {
-    const server = await createReferenceServer(options, { log });
+  if (options.protocol === 'socketio') {
+    ({ url, stop: stopImpl, dropAll } = await startSocketIoServer(options, log));
+  } else if (options.workers <= 1) {
+    const bus = await createBus(options, 'single', { log });
+    const server = await createReferenceServer(options, { log, bus }).catch(async (err) => {
+      await bus.close();
+      throw err;
+    });
     url = server.url;
-    stopImpl = () => server.close();
+    stopImpl = () => server.close().finally(() => bus.close());
     dropAll = (code) => server.dropAll(code);
   } else {
     ({ url, stop: stopImpl, dropAll } = await startCluster(options, log));

@@ -25,7 +25,7 @@ describe('servers/main.ts', () => {
     expect(m.lines).toHaveLength(2);
   });
 
-  it('exits 2 naming every bad flag, and for the unavailable socketio flavour', async () => {
+  it('exits 2 naming every bad flag', async () => {
     const m = spawnMain(['--port', 'abc', '--rate=-5', '--colour', 'red']);
     expect((await m.exited).code).toBe(2);
     const err = m.stderr.join('\n');
@@ -33,9 +33,6 @@ describe('servers/main.ts', () => {
     expect(err).toMatch(/rate: "-5"/);
     expect(err).toMatch(/unknown option "colour"/);
     expect(m.lines).toEqual([]);
-    const s = spawnMain(['--protocol', 'socketio']);
-    expect((await s.exited).code).toBe(2);
-    expect(s.stderr.join('\n')).toMatch(/the socketio flavour is not available yet/);
   });
 
   it('--die-with-parent: exits when stdin reaches EOF; auth off prints "token: (auth off)"', async () => {

@@ -1,0 +1,482 @@
+/**
+ * The reference realtime server, Socket.IO flavour (PROTOCOL.md section 2,
+ * docs/SERVER.md "Socket.IO flavour"): the chat vocabulary on Socket.IO v4,
+ * path /socket.io, default namespace. Room seqs come from the same Bus as the
+ * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
+ * by the adapter, relayed to the other nodes by the Redis adapters).
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
+import { verifyToken, roomAllowed } from '../core/jwt.ts';
+import { createLocalBus, type Bus } from '../core/bus.ts';
+import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
+import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
+
+export type { ServerStats } from '../core/metrics.ts';
+
+export interface SocketIoServer {
+  /** `http://HOST:PORT/socket.io`. */
+  url: string;
+  port: number;
+  host: string;
+  nodeId: string;
+  /** This process's statistics. */
+  stats(): ServerStats;
+  /** Close every connection's transport (clients see `transport close` and may reconnect and recover); keeps listening. */
+  dropAll(): void;
+  /** Stop accepting, close every connection, wait for them (drainTimeoutMs), release everything. Idempotent. */
+  close(opts?: { drainTimeoutMs?: number }): Promise<void>;
+}
+
+/** What a multi-node deployment plugs in (servers/socketio/redis.ts builds it). */
+export interface SocketIoCluster {
+  /** The `adapter` option of the Socket.IO server. */
+  adapter: NonNullable<ConstructorParameters<typeof Server>[1]>['adapter'];
+  /** Whether connection state recovery can work with this adapter. */
+  recovery: boolean;
+  queue: OfflineQueue;
+  /** Extra dependency health (the adapter's Redis connections). */
+  health(): { ok: true } | { ok: false; reason: string };
+  close(): Promise<void>;
+}
+
+export interface SocketIoServerDeps {
+  /** Room seqs; default a local bus owned (and closed) by the server. */
+  bus?: Bus;
+  /** Adapter and offline queue for several nodes; default in-memory (single node). */
+  cluster?: SocketIoCluster;
+  /** Engine.IO transports accepted; default polling and websocket. */
+  transports?: Array<'polling' | 'websocket'>;
+  /** Answers GET /stats instead of this process's stats. */
+  statsProvider?: () => Promise<unknown>;
+  /** Where diagnostics go (default stderr). */
+  log?: (line: string) => void;
+}
+
+const ABUSE_WINDOW_MS = 10_000;
+/** Chat room names starting with this are refused: the server's own rooms (`@user:<id>`) live there. */
+const RESERVED_PREFIX = '@';
+const USER_ROOM = '@user:';
+/**
+ * Engine.IO cannot switch pings off; `heartbeat-ms 0` becomes an interval of
+ * 11.5 days (pingInterval + pingTimeout must stay below 2^31 ms, the largest
+ * timer the client can set, or its timer fires at once).
+ */
+const NO_HEARTBEAT_INTERVAL_MS = 1_000_000_000;
+
+/** Per-socket state, kept in `socket.data` (small and serialisable: recovery persists it). */
+interface ConnData {
+  user: string;
+  allowed?: string[];
+  /** Token expiry in ms since the epoch; 0 = never (auth off). */
+  expMs: number;
+  tokens: number;
+  refillAt: number;
+  abuseStart: number;
+  abuseCount: number;
+}
+
+type Ack = (res: Record<string, unknown>) => void;
+const noAck: Ack = () => {};
+
+function errorReply(code: string, message: string): Record<string, unknown> {
+  return { success: false, error: code, message };
+}
+
+/** Start a Socket.IO reference server; resolves once it is listening. */
+export async function createSocketIoServer(options: Partial<ServerOptions> = {}, deps: SocketIoServerDeps = {}): Promise<SocketIoServer> {
+  const opts = resolveServerOptions(options);
+  const log = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const ownBus = !deps.bus;
+  const bus = deps.bus ?? createLocalBus({ retention: opts.retention });
+  const cluster = deps.cluster;
+  const queue = cluster?.queue ?? createMemoryQueue();
+  const counters = createCounters();
+  const msgPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
+  let msgCounter = 0;
+  let anonCounter = 0;
+  let closing = false;
+  const drainWaiters: Array<() => void> = [];
+
+  // ---- HTTP (registered before Socket.IO, which forwards every other path to it) ----
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0];
+    const json = (status: number, obj: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(obj));
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
+    if (path === '/healthz') {
+      const h = bus.health();
+      const c = cluster?.health() ?? { ok: true as const };
+      if (!h.ok) return json(503, { status: 'degraded', node: opts.nodeId, reason: h.reason });
+      if (!c.ok) return json(503, { status: 'degraded', node: opts.nodeId, reason: c.reason });
+      return json(200, { status: 'ok', node: opts.nodeId });
+    }
+    if (path === '/stats') {
+      if (!deps.statsProvider) return json(200, metrics.stats());
+      deps.statsProvider().then(
+        (s) => json(200, s),
+        (err) => json(500, { error: (err as Error).message }),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      metrics.render().then(
+        (text) => {
+          res.writeHead(200, { 'content-type': metrics.contentType });
+          res.end(text);
+        },
+        (err) => json(500, { error: (err as Error).message }),
+      );
+      return;
+    }
+    json(404, { error: `not found: ${path}`, endpoints: ['/socket.io', '/healthz', '/stats', '/metrics'] });
+  };
+
+  const http = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: opts.headersTimeoutMs + 5000,
+      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
+      keepAliveTimeout: 5000,
+    },
+    onRequest,
+  );
+  http.on('clientError', (_err, socket) => socket.destroy());
+
+  const recovery = opts.recoveryMs > 0 && (cluster?.recovery ?? true);
+  const io = new Server(http, {
+    path: '/socket.io',
+    serveClient: false,
+    transports: deps.transports ?? ['polling', 'websocket'],
+    pingInterval: opts.heartbeatMs > 0 ? opts.heartbeatMs : NO_HEARTBEAT_INTERVAL_MS,
+    pingTimeout: opts.pingTimeoutMs,
+    maxHttpBufferSize: opts.maxPayload,
+    perMessageDeflate: false,
+    ...(cluster ? { adapter: cluster.adapter } : {}),
+    // Middlewares (auth) run again on recovery, so an expired token is not let back in.
+    ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
+  });
+  const nsp = io.of('/');
+  const distributed = cluster !== undefined;
+
+  const localSize = (room: string) => nsp.adapter.rooms.get(room)?.size ?? 0;
+  /** Chat rooms with a member in this process (not the per-socket and per-user rooms). */
+  const chatRoomCount = () => {
+    let n = 0;
+    for (const name of nsp.adapter.rooms.keys()) if (!name.startsWith(RESERVED_PREFIX) && !nsp.adapter.sids.has(name)) n++;
+    return n;
+  };
+
+  const metrics = createServerMetrics({
+    node: opts.nodeId,
+    bus: bus.kind,
+    counters,
+    connections: () => nsp.sockets.size,
+    rooms: chatRoomCount,
+  });
+
+  // ---- per-event helpers --------------------------------------------------
+
+  const ackOf = (a: unknown): Ack => {
+    if (typeof a !== 'function') return noAck;
+    return (res) => {
+      counters.framesOut++;
+      (a as Ack)(res);
+    };
+  };
+  const bad = (reply: Ack, message: string) => {
+    counters.badRequests++;
+    reply(errorReply('bad_request', message));
+  };
+  /** A usable chat room name, or the reason it is not. */
+  const roomProblem = (room: unknown): string | undefined => {
+    if (typeof room !== 'string' || room.length === 0) return 'roomId must be a non-empty string';
+    if (Buffer.byteLength(room) > opts.maxRoomName) return `room name longer than ${opts.maxRoomName} bytes`;
+    if (room.startsWith(RESERVED_PREFIX)) return `room names starting with "${RESERVED_PREFIX}" are reserved`;
+    return undefined;
+  };
+  const kick = (socket: Socket, reason: string) => {
+    if (!socket.connected) return;
+    socket.emit('kicked', { reason });
+    counters.framesOut++;
+    socket.disconnect(true);
+  };
+  const nextMessageId = () => msgPrefix + (++msgCounter).toString(36);
+
+  /** Token bucket (the native flavour's): true when the event may proceed. */
+  const admit = (d: ConnData, now: number): boolean | 'abuse' => {
+    if (opts.rate <= 0) return true;
+    d.tokens = Math.min(opts.burst, d.tokens + ((now - d.refillAt) * opts.rate) / 1000);
+    d.refillAt = now;
+    if (d.tokens >= 1) {
+      d.tokens -= 1;
+      return true;
+    }
+    counters.rateLimited++;
+    if (now - d.abuseStart > ABUSE_WINDOW_MS) {
+      d.abuseStart = now;
+      d.abuseCount = 0;
+    }
+    return ++d.abuseCount > opts.abuse ? 'abuse' : false;
+  };
+
+  // ---- handshake ----------------------------------------------------------
+
+  io.use((socket, next) => {
+    const refuse = (message: string, code: string) => {
+      counters.upgradesRejected++;
+      const err = new Error(message) as Error & { data?: unknown };
+      err.data = { code };
+      next(err);
+    };
+    if (closing) return refuse('server shutting down', 'shutting_down');
+    const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    const token = typeof raw === 'string' ? raw : undefined;
+    const verified = token ? verifyToken(token, opts.secret) : ({ ok: false, reason: raw === undefined ? 'missing token' : 'token must be a string' } as const);
+    let user: string;
+    let allowed: string[] | undefined;
+    let expMs = 0;
+    if (verified.ok) {
+      user = verified.claims.sub;
+      allowed = verified.claims.rooms;
+      if (opts.auth) expMs = verified.claims.exp * 1000;
+    } else if (opts.auth) {
+      return refuse(`unauthorized: ${verified.reason} (send auth: { token: JWT } in the handshake)`, 'unauthorized');
+    } else {
+      user = `anon-${++anonCounter}`;
+    }
+    const now = Date.now();
+    const data: ConnData = { user, allowed, expMs, tokens: opts.burst, refillAt: now, abuseStart: 0, abuseCount: 0 };
+    socket.data = data;
+    next();
+  });
+
+  // ---- events (shared functions; `this` is the socket) ----------------------
+
+  async function onJoin(this: Socket, roomId: unknown, ackArg?: unknown) {
+    const reply = ackOf(typeof roomId === 'function' ? roomId : ackArg);
+    const d = this.data as ConnData;
+    const problem = roomProblem(roomId);
+    if (problem) return bad(reply, problem);
+    const room = roomId as string;
+    if (!roomAllowed({ rooms: d.allowed }, room)) return reply(errorReply('forbidden', `room ${JSON.stringify(room)} is not allowed by the token`));
+    const already = this.rooms.has(room);
+    // Every socket is in its own room and its user's room; the rest are chat rooms.
+    if (!already && this.rooms.size - 2 >= opts.maxRoomsPerConn) return bad(reply, `too many rooms: at most ${opts.maxRoomsPerConn} per connection`);
+    // Join first, then read the seq: every message emitted after the join reaches the
+    // socket, and its seq was allocated before the read, so nothing after `seq` is missed.
+    await this.join(room);
+    let seq: number;
+    try {
+      seq = await bus.lastSeq(room);
+    } catch (err) {
+      this.leave(room);
+      return reply(errorReply('internal', `join failed: ${(err as Error).message}`));
+    }
+    if (!this.connected) return;
+    reply({ success: true, room: { id: room }, members: localSize(room), seq });
+    if (!already && opts.presence && this.rooms.has(room)) {
+      this.to(room).emit('user-joined', { userId: d.user, roomId: room });
+      counters.framesOut += localSize(room) - 1;
+    }
+  }
+
+  function onLeave(this: Socket, roomId: unknown, ackArg?: unknown) {
+    const reply = ackOf(typeof roomId === 'function' ? roomId : ackArg);
+    const problem = roomProblem(roomId);
+    if (problem) return bad(reply, problem);
+    const room = roomId as string;
+    if (this.rooms.has(room)) {
+      this.leave(room);
+      if (opts.presence) {
+        this.to(room).emit('user-left', { userId: (this.data as ConnData).user, roomId: room });
+        counters.framesOut += localSize(room);
+      }
+    }
+    reply({ success: true });
+  }
+
+  async function onMessage(this: Socket, msg: unknown, ackArg?: unknown) {
+    const reply = ackOf(ackArg);
+    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return bad(reply, 'message must be an object {roomId, content, type?}');
+    const m = msg as Record<string, unknown>;
+    const problem = roomProblem(m.roomId);
+    if (problem) return bad(reply, problem);
+    const room = m.roomId as string;
+    if (m.content === undefined) return bad(reply, 'missing field "content"');
+    if (m.type !== undefined && typeof m.type !== 'string') return bad(reply, 'field "type" must be a string');
+    if (!this.rooms.has(room)) return reply(errorReply('not_joined', `not a member of room ${JSON.stringify(room)}`));
+    // Delay before the seq is allocated, so seqs still reach every member in order.
+    if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
+    let seq: number;
+    try {
+      seq = await bus.nextSeq(room);
+    } catch (err) {
+      log(`wsbench server: seq for room ${room} failed: ${(err as Error).message}`);
+      return reply(errorReply('internal', 'publish failed'));
+    }
+    const timestamp = Date.now();
+    const id = nextMessageId();
+    reply({ success: true, messageId: id, seq, timestamp });
+    // Once for the whole room: the adapter encodes the packet once and writes it to every member.
+    io.to(room).emit('new-message', { id, roomId: room, userId: (this.data as ConnData).user, content: m.content, type: m.type ?? 'text', seq, timestamp });
+    const n = localSize(room);
+    counters.deliveries += n;
+    counters.framesOut += n;
+  }
+
+  function onTyping(this: Socket, msg: unknown) {
+    const room = (msg as { roomId?: unknown } | null)?.roomId;
+    if (typeof room !== 'string' || !this.rooms.has(room) || room.startsWith(RESERVED_PREFIX)) return;
+    this.to(room).emit('user-typing', { userId: (this.data as ConnData).user, roomId: room });
+    counters.framesOut += localSize(room) - 1;
+  }
+
+  async function onPrivate(this: Socket, msg: unknown, ackArg?: unknown) {
+    const reply = ackOf(ackArg);
+    const m = msg as Record<string, unknown> | null;
+    if (typeof m !== 'object' || m === null) return bad(reply, 'private-message must be an object {targetUserId, content}');
+    if (typeof m.targetUserId !== 'string' || m.targetUserId === '') return bad(reply, 'targetUserId must be a non-empty string');
+    if (m.content === undefined) return bad(reply, 'missing field "content"');
+    const target = m.targetUserId;
+    const out = { id: nextMessageId(), fromUserId: (this.data as ConnData).user, targetUserId: target, content: m.content, timestamp: Date.now() };
+    const userRoom = USER_ROOM + target;
+    try {
+      let online = localSize(userRoom) > 0;
+      // fetchSockets asks every node (bounded by the adapter's requestsTimeout).
+      if (!online && distributed) online = (await io.in(userRoom).fetchSockets()).length > 0;
+      if (online) {
+        io.to(userRoom).emit('private-message', out);
+        counters.framesOut += localSize(userRoom);
+        reply({ success: true, messageId: out.id, delivered: true });
+      } else {
+        await queue.push(target, JSON.stringify(out));
+        reply({ success: true, messageId: out.id, delivered: false, queued: true });
+      }
+    } catch (err) {
+      log(`wsbench server: private message to ${target} failed: ${(err as Error).message}`);
+      reply(errorReply('internal', 'private message failed'));
+    }
+  }
+
+  function onDisconnecting(this: Socket) {
+    if (!opts.presence) return;
+    const user = (this.data as ConnData).user;
+    for (const room of this.rooms) {
+      if (room === this.id || room.startsWith(RESERVED_PREFIX)) continue;
+      this.to(room).emit('user-left', { userId: user, roomId: room });
+      counters.framesOut += localSize(room) - 1;
+    }
+  }
+
+  function onDisconnect(this: Socket, reason: string) {
+    if (reason === 'ping timeout') counters.heartbeatTerminations++;
+    if (nsp.sockets.size === 0) for (const w of drainWaiters.splice(0)) w();
+  }
+
+  io.on('connection', (socket: Socket) => {
+    const d = socket.data as ConnData;
+    counters.connectionsOpened++;
+    socket.use((packet, next) => {
+      counters.framesIn++;
+      const now = Date.now();
+      if (d.expMs !== 0 && now >= d.expMs) return kick(socket, 'token expired');
+      const verdict = admit(d, now);
+      if (verdict === true) return next();
+      const last = packet[packet.length - 1];
+      if (typeof last === 'function') {
+        counters.framesOut++;
+        last(errorReply('rate_limited', `event dropped: over ${opts.rate} events/s (burst ${opts.burst})`));
+      }
+      if (verdict === 'abuse') kick(socket, 'rate limit exceeded');
+    });
+    socket.on('join-room', onJoin);
+    socket.on('leave-room', onLeave);
+    socket.on('message', onMessage);
+    socket.on('typing', onTyping);
+    socket.on('private-message', onPrivate);
+    socket.on('disconnecting', onDisconnecting);
+    socket.on('disconnect', onDisconnect);
+    socket.on('error', () => {});
+    // A recovered socket got its rooms back (the user room among them) and its missed packets.
+    if (!socket.recovered) socket.join(USER_ROOM + d.user);
+    socket.emit('connected', { sessionId: socket.id, userId: d.user, node: opts.nodeId, serverTime: Date.now(), recovered: socket.recovered });
+    counters.framesOut++;
+    queue.take(d.user).then(
+      (texts) => {
+        for (const t of texts) {
+          socket.emit('private-message', { ...JSON.parse(t), offline: true });
+          counters.framesOut++;
+        }
+      },
+      (err) => log(`wsbench server: offline queue of ${d.user} failed: ${(err as Error).message}`),
+    );
+  });
+
+  // ---- timers -------------------------------------------------------------
+
+  const expiry = setInterval(() => {
+    const now = Date.now();
+    for (const s of nsp.sockets.values()) {
+      const exp = (s.data as ConnData).expMs;
+      if (exp !== 0 && now >= exp) kick(s, 'token expired');
+    }
+  }, 1000);
+  expiry.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(opts.port, opts.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('error', (err) => log(`wsbench server: ${err.message}`));
+  const addr = http.address();
+  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+
+  let closed: Promise<void> | null = null;
+  const closeTransports = () => {
+    for (const s of nsp.sockets.values()) s.conn.close();
+  };
+
+  return {
+    url: `http://${hostInUrl}:${port}/socket.io`,
+    port,
+    host: opts.host,
+    nodeId: opts.nodeId,
+    stats: metrics.stats,
+    dropAll: closeTransports,
+    close(closeOpts = {}) {
+      closed ??= (async () => {
+        closing = true;
+        clearInterval(expiry);
+        const stopped = new Promise<void>((r) => http.close(() => r()));
+        // Transport close rather than a Socket.IO disconnect: clients reconnect by themselves (elsewhere, behind a balancer).
+        closeTransports();
+        if (nsp.sockets.size > 0) {
+          const timeout = closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs;
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((r) => {
+            drainWaiters.push(r);
+            timer = setTimeout(r, timeout);
+          });
+          clearTimeout(timer);
+        }
+        await io.close();
+        http.closeAllConnections();
+        await stopped;
+        metrics.close();
+        await queue.close();
+        await cluster?.close();
+        if (ownBus) await bus.close();
+      })();
+      return closed;
+    },
+  };
+}

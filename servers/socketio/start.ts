@@ -1,0 +1,55 @@
+/**
+ * `startServer({protocol: 'socketio'})` lands here (servers/main.ts): one
+ * Socket.IO node, alone or sharing a Redis with other nodes.
+ */
+import type { ServerOptions } from '../core/options.ts';
+import { createBus } from '../core/bus-factory.ts';
+import { ServerConfigError } from '../core/errors.ts';
+import { createSocketIoServer, type SocketIoCluster } from './server.ts';
+
+/** What servers/main.ts needs of a started flavour. */
+export interface StartedSocketIo {
+  url: string;
+  stop(): Promise<void>;
+  dropAll(code?: number): void;
+}
+
+/** Problems that make the Socket.IO flavour refuse these options (exit 2 in main.ts). */
+export function socketIoProblems(options: ServerOptions): string[] {
+  const problems: string[] = [];
+  if (options.workers > 1) {
+    problems.push(
+      'workers: --workers is not supported with --protocol socketio (Socket.IO has no cross-process fan-out without an adapter); ' +
+        'run several nodes sharing a Redis instead (wsbench run --nodes N, or one servers/main.ts per port with --redis URL)',
+    );
+  }
+  return problems;
+}
+
+export async function startSocketIoServer(options: ServerOptions, log: (l: string) => void): Promise<StartedSocketIo> {
+  const problems = socketIoProblems(options);
+  if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);
+  // Room seqs: the same bus as the native flavour (Redis INCR with --redis, else in memory).
+  const bus = await createBus(options, 'single', { log });
+  let cluster: SocketIoCluster | undefined;
+  let server;
+  try {
+    if (options.redis !== undefined) {
+      const { createRedisCluster } = await import('./redis.ts');
+      cluster = await createRedisCluster(options, log);
+    }
+    server = await createSocketIoServer(options, { bus, cluster, log });
+  } catch (err) {
+    await cluster?.close();
+    await bus.close();
+    throw err;
+  }
+  return {
+    url: server.url,
+    async stop() {
+      await server.close();
+      await bus.close();
+    },
+    dropAll: () => server.dropAll(),
+  };
+}
