@@ -45,7 +45,7 @@ export function buildProgram(): Command {
     .option('--token-file <file>', 'tokens, one per line, one per client')
     .option('--secret <secret>', 'mint HS256 tokens (sub user-<i>) with this secret')
     .option('--server <key=value>', 'an option of the bundled server, as `wsbench serve` flags (repeatable), e.g. heartbeat-ms=0', collect, [])
-    .option('--nodes <n>', 'bundled server nodes (processes) sharing a Redis', '1')
+    .option('--nodes <n>', 'bundled server nodes (processes) sharing a Redis (default 1, or the scenario\'s)')
     .option('--redis <url>', 'use this Redis for a multi-node bundled server instead of starting redis-server')
     .option('--fault <spec>', 'inject a fault: ACTION[:NODE]@TIME[+DURATION], e.g. drop-all@5s (repeatable)', collect, [])
     .option('--set <key=value>', 'a scenario option (repeatable), e.g. --set jitter=full', collect, [])

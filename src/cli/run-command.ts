@@ -30,7 +30,7 @@ export interface RunFlags {
   tokenFile?: string;
   secret?: string;
   server: string[];
-  nodes: string;
+  nodes?: string;
   redis?: string;
   fault: string[];
   set: string[];
@@ -86,7 +86,7 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     protocol: f.protocol,
     targets: f.target,
     server: f.server,
-    nodes: wholeNumber('--nodes', f.nodes, 1),
+    nodes: f.nodes === undefined ? undefined : wholeNumber('--nodes', f.nodes, 1),
     redisUrl: f.redis,
     token: f.token,
     tokens: f.tokenFile ? readTokenFile(f.tokenFile) : undefined,

@@ -39,7 +39,8 @@ export interface RunRequest {
   targets: string[];
   /** `--server KEY=VALUE` pairs for the bundled server. */
   server: string[];
-  nodes: number;
+  /** Bundled nodes; undefined = the scenario's default (or 1). */
+  nodes?: number;
   redisUrl?: string;
   token?: string;
   tokens?: string[];
@@ -67,7 +68,7 @@ export interface RunOutcome {
 }
 
 /** Validate everything about a request that can be checked without starting anything. */
-export async function prepareRun(req: RunRequest): Promise<{ path: string; def: ScenarioDefinition; options: Record<string, unknown> & CommonOptions; server: Record<string, string>; faults: Array<{ atMs: number; action: FaultAction; text: string }> }> {
+export async function prepareRun(req: RunRequest): Promise<{ path: string; def: ScenarioDefinition; options: Record<string, unknown> & CommonOptions; server: Record<string, string>; faults: Array<{ atMs: number; action: FaultAction; text: string }>; nodes: number }> {
   const path = resolveScenarioPath(req.scenario);
   const def = await loadScenarioFile(path);
   const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
@@ -85,7 +86,8 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     problems.push(...errors.map((e) => `--server ${e}`));
   }
   if (req.targets.length && req.server.length) problems.push('--server sets options of the bundled server and cannot be used with --target');
-  if (req.targets.length && req.nodes > 1) problems.push('--nodes starts bundled nodes and cannot be used with --target (give several --target URLs instead)');
+  const nodes = req.targets.length ? req.targets.length : (req.nodes ?? def.nodes ?? 1);
+  if (req.targets.length && (req.nodes ?? 1) > 1) problems.push('--nodes starts bundled nodes and cannot be used with --target (give several --target URLs instead)');
   for (const t of req.targets) {
     let u: URL | undefined;
     try {
@@ -99,7 +101,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
-  const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes: req.targets.length || req.nodes };
+  const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
   const scenarioFaults = typeof def.faults === 'function' ? def.faults(options, targetShape) : (def.faults ?? []);
   for (const text of [...scenarioFaults, ...req.faults]) {
     try {
@@ -113,12 +115,12 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   if (problems.length) {
     throw usageError('WSB_ERR_CONFIG', problems.length === 1 ? problems[0]! : `${problems.length} problems with the run's options`, 'fix the options above; `wsbench run --help` lists them', problems.length > 1 ? problems : undefined);
   }
-  return { path, def, options, server, faults };
+  return { path, def, options, server, faults, nodes };
 }
 
 export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcome> {
   const prepared = await prepareRun(req);
-  const { path, def, options, server, faults } = prepared;
+  const { path, def, options, server, faults, nodes: nodeCount } = prepared;
   const startedAt = new Date();
   const t0 = Date.now();
   const timeline: TimelineEvent[] = [];
@@ -130,7 +132,9 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
   };
 
   // 1. Target.
-  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.nodes, server, redisUrl: req.redisUrl });
+  // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
+  if (nodeCount > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
+  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: nodeCount, server, redisUrl: req.redisUrl });
   let unexpectedExit: string | undefined;
   topology.onUnexpectedExit((what, code, signal) => {
     unexpectedExit ??= `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
@@ -271,7 +275,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0);
       if (!interrupted && rampConnected === 0) {
         const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? 'no connection succeeded';
-        throw harnessError('WSB_ERR_UNREACHABLE', `could not connect any client to ${urls.join(', ')}: ${first}`, req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; see its log above');
+        throw harnessError('WSB_ERR_UNREACHABLE', `could not connect any client to ${urls.join(', ')}: ${first}`, req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; the reason above is what the first client was told');
       }
       const rampFailed = options.clients - rampConnected;
       mark('phase', 'ramp-done', `${rampConnected} connected, ${rampFailed} failed`);

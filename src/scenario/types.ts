@@ -156,6 +156,8 @@ export interface ScenarioDefinition {
   name: string;
   /** One line shown by `wsbench list`. */
   description: string;
+  /** Bundled server nodes for this scenario (default 1; `--nodes` overrides). More than one starts a redis-server. */
+  nodes?: number;
   /** Defaults for the common options (built-in defaults < these < CLI flags). */
   defaults?: Partial<CommonOptions>;
   /** Scenario-specific options, set with `--set key=value`. */
