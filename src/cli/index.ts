@@ -50,6 +50,8 @@ export function buildProgram(): Command {
     .option('--fault <spec>', 'inject a fault: ACTION[:NODE]@TIME[+DURATION], e.g. drop-all@5s (repeatable)', collect, [])
     .option('--set <key=value>', 'a scenario option (repeatable), e.g. --set jitter=full', collect, [])
     .option('--workers <n>', 'generator worker processes (default: as many as the descriptor limit needs)')
+    .option('--shard <i/N>', 'run slice i of N of the clients and rates (one per machine); merge the reports with `wsbench merge`')
+    .option('--start-at <time>', 'start the ramp at this wall-clock time (ISO 8601), so shards on several machines start together')
     .option('--out <file>', 'JSON report path (default reports/<scenario>-<timestamp>.json)')
     .option('--json', 'print the JSON report on stdout (progress and table go to stderr)')
     .option('--html <file>', 'also write a self-contained HTML report')

@@ -35,6 +35,8 @@ export interface RunFlags {
   fault: string[];
   set: string[];
   workers?: string;
+  shard?: string;
+  startAt?: string;
   out?: string;
   json?: boolean;
   html?: string;
@@ -54,6 +56,18 @@ function wholeNumber(flag: string, text: string, min: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) throw usageError('WSB_ERR_FLAG', `${flag} "${text}": expected a whole number >= ${min}`);
   return n;
+}
+
+function parseShard(text: string): { index: number; count: number } {
+  const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
+  if (!m) throw usageError('WSB_ERR_FLAG', `--shard "${text}": expected i/N, e.g. --shard 0/4 for the first of four shards`);
+  return { index: Number(m[1]), count: Number(m[2]) };
+}
+
+function parseStartAt(text: string): number {
+  const t = Date.parse(text);
+  if (!Number.isFinite(t)) throw usageError('WSB_ERR_FLAG', `--start-at "${text}": expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`);
+  return t;
 }
 
 /** Everything the CLI needs parsed before a run: the request, the gates, the baseline. */
@@ -94,6 +108,8 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     workers: f.workers === undefined ? undefined : wholeNumber('--workers', f.workers, 1),
     faults: f.fault,
     refuseSaturated: f.refuseSaturated === true,
+    shard: f.shard === undefined ? undefined : parseShard(f.shard),
+    startAt: f.startAt === undefined ? undefined : parseStartAt(f.startAt),
   };
   return { req, gates, baseline, repeat: wholeNumber('--repeat', f.repeat, 1) };
 }

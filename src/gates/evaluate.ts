@@ -226,6 +226,38 @@ function didYouMean(name: string, known: string[]): string {
 }
 
 /**
+ * Every latency metric the engine can record (the keys `report.metrics` may have);
+ * scenarios and protocol adapters cannot add others. Which of them one run has depends
+ * on the run: `reconnect` needs drops, `eviction` zombies, `detect` a silent server,
+ * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping.
+ */
+export const ENGINE_METRICS: readonly string[] = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction', 'detect'];
+
+const OTHER_SUBJECTS_HINT =
+  'Also available: errors.rate, deliveries.rate, messages.rate, connects.rate, ledger.<expected|delivered|lost|duplicated|reordered>, generator.saturated and any counter by name.';
+
+/**
+ * Before a run: one error (WSB_ERR_GATE_METRIC, exit 2) per gate on a latency metric no
+ * run can have (not one of {@link ENGINE_METRICS}), so a typo costs no run. Counters and
+ * metrics a run may or may not produce are judged on the finished report
+ * ({@link validateGateMetrics}).
+ */
+export function validateGateMetricNames(gates: Gate[]): WsbenchError[] {
+  const errors: WsbenchError[] = [];
+  for (const g of gates) {
+    const s = g.subject;
+    if (s.kind !== 'metric' || ENGINE_METRICS.includes(s.metric)) continue;
+    errors.push(
+      new WsbenchError(GATE_METRIC_CODE, `Gate "${g.expr}": unknown metric "${s.metric}".${didYouMean(s.metric, [...ENGINE_METRICS])} wsbench measures: ${ENGINE_METRICS.join(', ')}.`, {
+        exitCode: EXIT.usage,
+        hint: OTHER_SUBJECTS_HINT,
+      }),
+    );
+  }
+  return errors;
+}
+
+/**
  * Check that every gate names something the report has: a metric with samples, or
  * a counter (those of the `errors.`/`close.` families and the engine's well-known
  * counters may be absent, they read 0). Returns one error (WSB_ERR_GATE_METRIC,
@@ -241,7 +273,7 @@ export function validateGateMetrics(gates: Gate[], report: Report): WsbenchError
       errors.push(
         new WsbenchError(GATE_METRIC_CODE, `Gate "${g.expr}": unknown metric "${s.metric}".${didYouMean(s.metric, metrics)} Metrics of this run: ${metrics.join(', ') || '(none)'}.`, {
           exitCode: EXIT.usage,
-          hint: 'Also available: errors.rate, deliveries.rate, messages.rate, connects.rate, ledger.<expected|delivered|lost|duplicated|reordered>, generator.saturated and any counter by name.',
+          hint: OTHER_SUBJECTS_HINT,
           problems: metrics,
         }),
       );

@@ -48,6 +48,10 @@ export interface RunRequest {
   /** Worker processes; undefined = decided from --clients. */
   workers?: number;
   faults: string[];
+  /** Run only slice `index` of `count` of the clients (and so of the publishers and rates), for several machines. */
+  shard?: { index: number; count: number };
+  /** Wall-clock time (epoch ms) at which the ramp starts, so shards on several machines start together. */
+  startAt?: number;
   /** Exit 4 when the generator was saturated. */
   refuseSaturated: boolean;
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
@@ -98,6 +102,9 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
     const ok = req.protocol === 'ws' ? ['ws:', 'wss:'] : ['http:', 'https:', 'ws:', 'wss:'];
     if (!ok.includes(u.protocol)) problems.push(`--target "${t}": scheme ${u.protocol} is not usable with --protocol ${req.protocol} (use ${ok.join(' or ')})`);
+  }
+  if (req.shard && (!Number.isInteger(req.shard.index) || !Number.isInteger(req.shard.count) || req.shard.count < 1 || req.shard.index < 0 || req.shard.index >= req.shard.count)) {
+    problems.push(`--shard ${req.shard.index}/${req.shard.count}: expected i/N with 0 <= i < N, e.g. --shard 0/4`);
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
@@ -151,10 +158,16 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
   async function drive(): Promise<RunOutcome> {
     const urls = topology.target.urls;
     const tokens = tokenSource(req, topology, server);
+    if (req.targets.length && !req.token && !req.tokens && !req.secret) note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
 
     // 2. Workers: each process holds at most clientsPerWorker() clients.
     const perWorker = clientsPerWorker(readFdLimit());
-    const workers = Math.min(options.clients, req.workers ?? Math.max(1, Math.ceil(options.clients / perWorker)));
+    // This process's slice of the clients: all of them, or shard i of N.
+    const sliceFrom = req.shard ? Math.floor((options.clients * req.shard.index) / req.shard.count) : 0;
+    const sliceTo = req.shard ? Math.floor((options.clients * (req.shard.index + 1)) / req.shard.count) : options.clients;
+    const sliceClients = sliceTo - sliceFrom;
+    if (req.shard) note(`shard ${req.shard.index}/${req.shard.count}: clients ${sliceFrom}..${sliceTo - 1} of ${options.clients} (publishers and rates follow the slice)`);
+    const workers = Math.max(1, Math.min(sliceClients, req.workers ?? Math.ceil(sliceClients / perWorker)));
     const sourceAddresses = planSourceAddresses(options.clients, urls);
     note(`${options.clients} clients over ${workers} worker process${workers > 1 ? 'es' : ''} (at most ${perWorker} each by this machine's descriptor limit)${sourceAddresses.length ? `, from ${sourceAddresses.length} source addresses ${sourceAddresses[0]}..${sourceAddresses.at(-1)}` : ''}`);
 
@@ -235,6 +248,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
     let phase: Phase = 'ramp';
     let loadT0 = Date.now();
     const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
+    const clientsTarget = sliceClients;
     const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
     const ticker = setInterval(() => {
       const connections = connected.reduce((a, b) => a + b, 0);
@@ -246,7 +260,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         elapsedMs: Date.now() - loadT0,
         totalMs,
         clientsConnected: connections,
-        clientsTarget: options.clients,
+        clientsTarget,
         sentPerSec: row.counters['messages.sent'] ?? 0,
         receivedPerSec: row.counters['messages.received'] ?? 0,
         fanoutP99Us: agg.percentileSoFar('fanout', 99),
@@ -259,7 +273,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
     let measuredEnd = 0;
     try {
       // 3. Start the workers.
-      const share = (i: number) => [Math.floor((options.clients * i) / workers), Math.floor((options.clients * (i + 1)) / workers)] as const;
+      const share = (i: number) => [sliceFrom + Math.floor((sliceClients * i) / workers), sliceFrom + Math.floor((sliceClients * (i + 1)) / workers)] as const;
       for (let i = 0; i < workers; i++) {
         const [fromClient, toClient] = share(i);
         pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses });
@@ -268,6 +282,13 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       if (fatal || ready.length < workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${fatal ?? workerDied ?? 'timed out after 30 s'}`);
 
       // 4. Ramp.
+      if (req.startAt !== undefined) {
+        const wait = req.startAt - Date.now();
+        if (wait > 0) {
+          io.info(`waiting ${(wait / 1000).toFixed(1)} s for --start-at ${new Date(req.startAt).toISOString()}`);
+          await sleep(wait);
+        } else note(`--start-at ${new Date(req.startAt).toISOString()} had passed by ${(-wait / 1000).toFixed(1)} s when the workers were ready; started at once`);
+      }
       mark('phase', 'ramp');
       loadT0 = Date.now();
       pool.broadcast({ type: 'phase', phase: 'ramp' });
@@ -275,9 +296,18 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0);
       if (!interrupted && rampConnected === 0) {
         const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? 'no connection succeeded';
-        throw harnessError('WSB_ERR_UNREACHABLE', `could not connect any client to ${urls.join(', ')}: ${first}`, req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; the reason above is what the first client was told');
+        const refused = /^http_(401|403)/.test(first);
+        throw harnessError(
+          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_UNREACHABLE',
+          refused ? `the server refused every client's token: ${first}` : `could not connect any client to ${urls.join(', ')}: ${first}`,
+          refused
+            ? 'give the server\'s tokens with --token or --token-file, or its signing secret with --secret (and --token-claims for its claim names)'
+            : req.targets.length
+              ? 'check that the server is running and the URL, path and token are right'
+              : 'the bundled server refused every client; the reason above is what the first client was told',
+        );
       }
-      const rampFailed = options.clients - rampConnected;
+      const rampFailed = sliceClients - rampConnected;
       mark('phase', 'ramp-done', `${rampConnected} connected, ${rampFailed} failed`);
 
       // 5. Warm-up, steady (measured), cool-down. Faults are timed from the start of the warm-up.
@@ -353,7 +383,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         tool: toolInfo(),
         ...(gitSha() ? { git: { sha: gitSha()! } } : {}),
         machine: { hostname: os.hostname(), platform: process.platform, arch: process.arch, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemBytes: os.totalmem(), node: process.version },
-        scenario: { name: def.name, description: def.description, options: { ...options, protocol: req.protocol, server, faults: faults.map((f) => f.text) } },
+        scenario: { name: def.name, description: def.description, options: { ...options, protocol: req.protocol, server, faults: faults.map((f) => f.text), ...(req.shard ? { shard: `${req.shard.index}/${req.shard.count}` } : {}) } },
         target: topology.target,
         startedAt: startedAt.toISOString(),
         endedAt: endedAt.toISOString(),
@@ -374,7 +404,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };
-      const checks: CheckResult[] = builtinChecks({ report, options, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
+      const checks: CheckResult[] = builtinChecks({ report, options: { ...options, clients: sliceClients }, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
       if (def.checks) {
         try {
           checks.push(
@@ -418,7 +448,9 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
 function tokenSource(req: RunRequest, topology: Topology, server: Record<string, string>): TokenSource {
   if (req.token) return { mode: 'single', token: req.token };
   if (req.tokens?.length) return { mode: 'list', tokens: req.tokens };
-  if (req.targets.length) return req.secret ? { mode: 'mint', secret: req.secret, expiresInSec: 3600 } : { mode: 'none' };
+  // With no token source, external servers get development tokens: the reference server's
+  // default secret, so pointing wsbench at a `wsbench serve` works with no setup.
+  if (req.targets.length) return { mode: 'mint', secret: req.secret ?? DEV_SECRET, expiresInSec: 3600 };
   if (server.auth === 'off') return { mode: 'none' };
   return { mode: 'mint', secret: req.secret ?? server.secret ?? topology.secret ?? DEV_SECRET, expiresInSec: 3600 };
 }
