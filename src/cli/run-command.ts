@@ -8,9 +8,10 @@ import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO }
 import { expandVariants, summarizeVariant, type Variant } from '../run/variants.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown, renderVariants } from '../output/index.ts';
-import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics } from '../gates/index.ts';
+import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
+import { parseDuration } from '../scenario/units.ts';
 import { readTokenFile } from './index.ts';
 
 export interface RunFlags {
@@ -29,6 +30,12 @@ export interface RunFlags {
   token?: string;
   tokenFile?: string;
   secret?: string;
+  tokenClaims?: string;
+  tokenTtl?: string;
+  tokenAlg?: string;
+  spread?: string;
+  nodeIdentity?: 'server' | 'url';
+  skipUnreachable?: boolean;
   server: string[];
   nodes?: string;
   redis?: string;
@@ -56,6 +63,12 @@ function wholeNumber(flag: string, text: string, min: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) throw usageError('WSB_ERR_FLAG', `${flag} "${text}": expected a whole number >= ${min}`);
   return n;
+}
+
+function parseTtl(text: string): number {
+  const d = parseDuration(text);
+  if (!d.ok || d.value < 1000) throw usageError('WSB_ERR_FLAG', `--token-ttl "${text}": ${d.ok ? 'must be at least 1s' : d.error}`);
+  return Math.round(d.value / 1000);
 }
 
 function parseShard(text: string): { index: number; count: number } {
@@ -87,6 +100,9 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     errors.push(...fromFile.errors);
   }
   if (errors.length) throw usageError('WSB_ERR_GATE_SYNTAX', errors.length === 1 ? errors[0]!.message : `${errors.length} gates could not be read`, 'gates read like "fanout.p99 < 50ms" or "errors.rate < 0.1%"', errors.length > 1 ? errors.map((e) => e.message) : undefined);
+  // A metric no run can have is refused before the run; run-dependent ones are judged on the report.
+  const impossible = validateGateMetricNames(gates);
+  if (impossible.length) throw usageError(GATE_METRIC_CODE, impossible.length === 1 ? impossible[0]!.message : `${impossible.length} gates name metrics wsbench never measures`, impossible[0]!.hint, impossible.length > 1 ? impossible.map((e) => e.message) : undefined);
   const baseline = f.baseline ? await readJsonReport(f.baseline) : undefined;
   if (baseline && baseline.scenario.name !== scenario && !scenario.endsWith(`${baseline.scenario.name}.ts`)) {
     // The full compatibility check runs on the finished report; refuse an obvious mismatch before starting.
@@ -108,6 +124,11 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     workers: f.workers === undefined ? undefined : wholeNumber('--workers', f.workers, 1),
     faults: f.fault,
     refuseSaturated: f.refuseSaturated === true,
+    tokenClaims: f.tokenClaims,
+    tokenTtlSec: f.tokenTtl === undefined ? undefined : parseTtl(f.tokenTtl),
+    spread: f.spread,
+    nodeIdentity: f.nodeIdentity !== 'url',
+    skipUnreachable: f.skipUnreachable === true,
     shard: f.shard === undefined ? undefined : parseShard(f.shard),
     startAt: f.startAt === undefined ? undefined : parseStartAt(f.startAt),
   };
@@ -185,16 +206,17 @@ function judge(outcomes: RunOutcome[], gates: Gate[], baseline: Report | undefin
   const last = outcomes.at(-1)!;
   const report = last.report;
   if (gates.length) {
-    const unknown = validateGateMetrics(gates, report);
     const incompatible = baseline ? checkBaselineCompatible(baseline, report) : [];
     if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${baselinePath} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
-    report.gates = unknown.length
-      ? unknown.map((e) => ({ expr: e.message, passed: false, actual: null, detail: e.hint }))
-      : evaluateGates(
-          gates,
-          outcomes.map((o) => o.report),
-          baseline,
-        );
+    // A gate on something this run did not produce fails with the reason; the others keep their verdicts.
+    report.gates = evaluateGates(
+      gates,
+      outcomes.map((o) => o.report),
+      baseline,
+    ).map((result, i) => {
+      const [unknown] = validateGateMetrics([gates[i]!], report);
+      return unknown ? { ...result, passed: false, actual: null, detail: unknown.message } : result;
+    });
   }
   let exitCode: number = last.exitCode;
   if (exitCode === EXIT.pass || exitCode === EXIT.failed) {

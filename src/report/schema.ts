@@ -103,6 +103,8 @@ export interface NodeReport {
   stats?: Record<string, unknown>;
   /** Clients the harness attached to this node. */
   clients?: number;
+  /** True for a node the harness learned of only from the servers (one URL behind a load balancer). */
+  learned?: boolean;
 }
 
 export type RunStatus = 'completed' | 'interrupted' | 'failed';

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import { isIP } from 'node:net';
-import type { CheckResult, Report, TimelineEvent, WorkerHealth } from '../report/schema.ts';
+import type { CheckResult, NodeReport, Report, TimelineEvent, WorkerHealth } from '../report/schema.ts';
 import { REPORT_SCHEMA } from '../report/schema.ts';
 import type { CommonOptions, ObservationSummary, ScenarioDefinition } from '../scenario/types.ts';
 import type { Observation } from '../workers/runtime.ts';
@@ -17,7 +17,7 @@ import type { FaultAction, Topology } from '../topology/types.ts';
 import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { resolveOptions } from '../scenario/options.ts';
-import { startTopology, parseFault, formatFault } from '../topology/index.ts';
+import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
 import { createWorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
@@ -52,6 +52,16 @@ export interface RunRequest {
   shard?: { index: number; count: number };
   /** Wall-clock time (epoch ms) at which the ramp starts, so shards on several machines start together. */
   startAt?: number;
+  /** How clients are spread over the targets: `round-robin` (default) or `weighted:3,1`. */
+  spread?: string;
+  /** Learn each client's node from the server's welcome (default true); false = by URL only. */
+  nodeIdentity?: boolean;
+  /** `--token-claims`: a JSON claims template for minted tokens (`{client}`, `{worker}` are replaced). */
+  tokenClaims?: string;
+  /** Lifetime of minted tokens, seconds (default 3600). */
+  tokenTtlSec?: number;
+  /** Go on with the reachable targets when some are down at start. */
+  skipUnreachable?: boolean;
   /** Exit 4 when the generator was saturated. */
   refuseSaturated: boolean;
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
@@ -106,6 +116,21 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   if (req.shard && (!Number.isInteger(req.shard.index) || !Number.isInteger(req.shard.count) || req.shard.count < 1 || req.shard.index < 0 || req.shard.index >= req.shard.count)) {
     problems.push(`--shard ${req.shard.index}/${req.shard.count}: expected i/N with 0 <= i < N, e.g. --shard 0/4`);
   }
+  if (req.spread !== undefined) {
+    try {
+      spreadCycle(req.spread, req.targets.length || nodes);
+    } catch (e) {
+      problems.push((e as Error).message);
+    }
+  }
+  if (req.tokenClaims !== undefined) {
+    try {
+      const c = JSON.parse(req.tokenClaims) as unknown;
+      if (c === null || typeof c !== 'object' || Array.isArray(c)) problems.push('--token-claims must be a JSON object, e.g. \'{"sub":"user-{client}"}\'');
+    } catch (e) {
+      problems.push(`--token-claims is not valid JSON: ${(e as Error).message}`);
+    }
+  }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
@@ -125,7 +150,8 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   return { path, def, options, server, faults, nodes };
 }
 
-export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcome> {
+export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOutcome> {
+  let req = request;
   const prepared = await prepareRun(req);
   const { path, def, options, server, faults, nodes: nodeCount } = prepared;
   const startedAt = new Date();
@@ -139,9 +165,22 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
   };
 
   // 1. Target.
+  if (req.targets.length > 1 && req.skipUnreachable) {
+    const reachable: string[] = [];
+    for (const url of req.targets) {
+      try {
+        await probeTargets([url]);
+        reachable.push(url);
+      } catch (e) {
+        note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
+      }
+    }
+    if (!reachable.length) throw harnessError('WSB_ERR_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
+    req = { ...req, targets: reachable };
+  }
   // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
   if (nodeCount > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
-  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: nodeCount, server, redisUrl: req.redisUrl });
+  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodeCount, server, redisUrl: req.redisUrl });
   let unexpectedExit: string | undefined;
   topology.onUnexpectedExit((what, code, signal) => {
     unexpectedExit ??= `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
@@ -176,7 +215,8 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
     const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
     const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
     const tallies = new Map<string, RoomTally>();
-    const nodeClients = new Array<number>(urls.length).fill(0);
+    const nodeClients: Record<string, number> = {};
+    const spread = spreadCycle(req.spread, urls.length);
     const examples: Record<string, number[]> = {};
     const observations = new Map<string, Observation>();
     let fatal: string | undefined;
@@ -203,7 +243,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
           break;
         case 'final':
           mergeTallies(tallies, m.tallies);
-          m.nodeClients.forEach((n, i) => (nodeClients[i] = (nodeClients[i] ?? 0) + n));
+          for (const [k, n] of Object.entries(m.nodeClients)) nodeClients[k] = (nodeClients[k] ?? 0) + n;
           for (const [k, v] of Object.entries(m.examples)) (examples[k] ??= []).push(...v.slice(0, 5 - (examples[k]?.length ?? 0)));
           for (const [k, o] of Object.entries(m.observations)) mergeObservation(observations, k, o);
           break;
@@ -276,7 +316,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       const share = (i: number) => [sliceFrom + Math.floor((sliceClients * i) / workers), sliceFrom + Math.floor((sliceClients * (i + 1)) / workers)] as const;
       for (let i = 0; i < workers; i++) {
         const [fromClient, toClient] = share(i);
-        pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses });
+        pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: urls.length > 1 || req.targets.length > 0 });
       }
       const ready = await waitFor('ready', 30_000);
       if (fatal || ready.length < workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${fatal ?? workerDied ?? 'timed out after 30 s'}`);
@@ -349,6 +389,13 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
       agg.tick({ connections: 0 });
       const nodes = await topology.scrapeStats();
       const totals = agg.totals();
+      // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
+      const namedNodes = Object.keys(nodeClients).filter((k) => !k.startsWith('url:'));
+      if (urls.length === 1 && namedNodes.length < 2) {
+        delete totals.metrics['fanout.local'];
+        delete totals.metrics['fanout.remote'];
+        if (req.targets.length && namedNodes.length === 0) notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
+      }
       const ledger = closeLedger(tallies.values());
       if (!ledger.exact) notes.push('some deliveries carried no sequence number, so losses could not be proven either way (ledger counts deliveries only)');
       const measuredMs = Math.max(1, measuredEnd - measuredStart);
@@ -400,7 +447,7 @@ export async function runScenario(req: RunRequest, io: RunIO): Promise<RunOutcom
         gates: [],
         generator: generatorHealth,
         series: agg.series(),
-        nodes: nodes.map((n, i) => ({ ...n, clients: nodeClients[i] ?? 0 })),
+        nodes: nodeBreakdown(nodes, nodeClients),
         ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };
@@ -450,9 +497,10 @@ function tokenSource(req: RunRequest, topology: Topology, server: Record<string,
   if (req.tokens?.length) return { mode: 'list', tokens: req.tokens };
   // With no token source, external servers get development tokens: the reference server's
   // default secret, so pointing wsbench at a `wsbench serve` works with no setup.
-  if (req.targets.length) return { mode: 'mint', secret: req.secret ?? DEV_SECRET, expiresInSec: 3600 };
+  const ttl = req.tokenTtlSec ?? 3600;
+  if (req.targets.length) return { mode: 'mint', secret: req.secret ?? DEV_SECRET, expiresInSec: ttl, claims: req.tokenClaims };
   if (server.auth === 'off') return { mode: 'none' };
-  return { mode: 'mint', secret: req.secret ?? server.secret ?? topology.secret ?? DEV_SECRET, expiresInSec: 3600 };
+  return { mode: 'mint', secret: req.secret ?? server.secret ?? topology.secret ?? DEV_SECRET, expiresInSec: ttl, claims: req.tokenClaims };
 }
 
 /**
@@ -486,6 +534,43 @@ function mergeObservation(into: Map<string, Observation>, key: string, o: Observ
 function summarizeObservations(m: Map<string, Observation>): Record<string, ObservationSummary> {
   const out: Record<string, ObservationSummary> = {};
   for (const [k, o] of m) out[k] = { count: o.count, min: o.min, max: o.max, mean: o.count ? o.sum / o.count : 0, minClient: o.minClient, maxClient: o.maxClient };
+  return out;
+}
+
+/**
+ * `round-robin` -> [] (client i -> URL i mod n); `weighted:3,1` -> [0,0,0,1] (client i -> cycle[i mod 4]).
+ * @throws on a malformed spread or one that does not match the number of targets
+ */
+export function spreadCycle(spread: string | undefined, targets: number): number[] {
+  if (spread === undefined || spread === 'round-robin') return [];
+  const m = /^weighted:(\d+(?:,\d+)*)$/.exec(spread.trim());
+  if (!m) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": expected round-robin or weighted:W1,W2,... (one whole-number weight per target)`);
+  const weights = m[1]!.split(',').map(Number);
+  if (weights.length !== targets) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}" has ${weights.length} weights for ${targets} target${targets === 1 ? '' : 's'}`);
+  if (weights.every((w) => w === 0)) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": at least one weight must be above 0`);
+  return weights.flatMap((w, i) => new Array<number>(w).fill(i));
+}
+
+/**
+ * Clients per node for the report, from `<url index>|<node name>` counts: each target keeps its
+ * entry, renamed to the node its server announced when exactly one answered behind it; behind
+ * a URL that several nodes answer (a load balancer), each becomes an entry of its own.
+ */
+export function nodeBreakdown(nodes: NodeReport[], counts: Record<string, number>): NodeReport[] {
+  const out: NodeReport[] = [];
+  nodes.forEach((n, i) => {
+    const behind = Object.entries(counts)
+      .filter(([k]) => k.startsWith(`${i}|`))
+      .map(([k, v]) => ({ name: k.slice(k.indexOf('|') + 1), clients: v }));
+    const named = behind.filter((x) => x.name);
+    if (named.length <= 1) {
+      const clients = behind.reduce((s, x) => s + x.clients, 0);
+      const id = named[0] && (n.id.startsWith('t') || n.id === named[0].name) ? named[0].name : n.id;
+      out.push({ ...n, id, clients });
+    } else {
+      for (const x of behind) out.push({ id: x.name || `${n.id}?`, url: n.url, clients: x.clients, learned: true, ...(x.name === n.id && n.stats ? { stats: n.stats } : {}) });
+    }
+  });
   return out;
 }
 

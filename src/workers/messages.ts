@@ -30,6 +30,12 @@ export interface WorkerInit {
   tokens: TokenSource;
   /** Source addresses to spread connections over (loopback targets only), or empty. */
   sourceAddresses: string[];
+  /** Client i attaches to urls[spread[i mod spread.length]]; empty = round robin. */
+  spread: number[];
+  /** Learn each client's node from the server's welcome frame. */
+  nodeIdentity: boolean;
+  /** Record fanout.local / fanout.remote. */
+  splitNodes: boolean;
   /** Index of the first publisher-eligible client per room: clients with i < rooms * publishers publish. */
 }
 
@@ -51,5 +57,5 @@ export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
   | { type: 'ramp-done'; workerId: number; connected: number; failed: number; firstError?: string }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: number[]; examples: Record<string, number[]>; observations: Record<string, Observation> }
+  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

@@ -15,7 +15,15 @@ import { realClock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
-import { signToken } from '../../servers/core/jwt.ts';
+import { signToken, type TokenClaims } from '../../servers/core/jwt.ts';
+
+/** Replace `{client}` and `{worker}` in every string of a claims template. */
+export function fillClaims(template: unknown, client: number, worker: number): unknown {
+  if (typeof template === 'string') return template.replace(/\{client\}/g, String(client)).replace(/\{worker\}/g, String(worker));
+  if (Array.isArray(template)) return template.map((v) => fillClaims(v, client, worker));
+  if (template && typeof template === 'object') return Object.fromEntries(Object.entries(template).map(([k, v]) => [k, fillClaims(v, client, worker)]));
+  return template;
+}
 
 export interface RuntimeConfig {
   workerId: number;
@@ -27,6 +35,12 @@ export interface RuntimeConfig {
   urls: string[];
   tokens: TokenSource;
   sourceAddresses: string[];
+  /** Client i attaches to urls[spread[i mod spread.length]]; empty = round robin. */
+  spread: number[];
+  /** Learn each client's node from the server's welcome (`node` field). */
+  nodeIdentity: boolean;
+  /** Record fanout.local / fanout.remote (several nodes, or an external target that may have them). */
+  splitNodes: boolean;
   recorder: Recorder;
 }
 
@@ -41,6 +55,16 @@ export interface Observation {
 }
 
 type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void; quiet?: boolean };
+
+/** A node id as a tag number: FNV-1a, 31 bits, the same in every worker process. */
+export function nodeHash(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) & 0x7fffffff;
+}
 
 /** Room name of a client index: client i is a member of room (i mod rooms). */
 export function roomName(i: number): string {
@@ -63,7 +87,15 @@ class Client implements VirtualClient {
   readonly index: number;
   readonly rooms: string[];
   readonly options: Readonly<Record<string, unknown>> & CommonOptions;
+  /** Index of the target URL this client connects to. */
   node: number;
+  /**
+   * The server node this client is attached to, as a number carried in publish tags: the hash of
+   * the node id the server announced (welcome `node`), else the URL index with several URLs, else -1.
+   */
+  nodeKey = -1;
+  /** The node id the server announced, if any. */
+  nodeName: string | undefined;
   conn: ClientConnection | undefined;
   state: 'idle' | 'connecting' | 'open' | 'closed' = 'idle';
   recv = new Map<string, ReceiverRoom>();
@@ -97,7 +129,11 @@ class Client implements VirtualClient {
     this.index = index;
     this.options = rt.cfg.options;
     this.rooms = roomsOf(index, rt.cfg.options);
-    this.node = index % rt.cfg.urls.length;
+    // Round robin over each room's members (client i is member number i div rooms of its room),
+    // not over client indices: with 10 rooms and 2 nodes the latter would put every member of a
+    // room on the same node and no message would ever cross nodes.
+    const rank = Math.floor(index / Math.max(1, rt.cfg.options.rooms));
+    this.node = rt.cfg.spread.length ? rt.cfg.spread[rank % rt.cfg.spread.length]! : rank % rt.cfg.urls.length;
     this.rng = createRng(rt.cfg.options.seed * 1_000_003 + index);
   }
 
@@ -196,16 +232,15 @@ export class WorkerRuntime {
   private reconnectTimers = new Set<NodeJS.Timeout>();
   private roomMaxAck = new Map<string, number>();
   private readonly pad: string;
-  private readonly multiNode: boolean;
   private readonly rec: Recorder;
   private firstError: string | undefined;
   readonly examples: Record<string, number[]> = {};
   readonly observations = new Map<string, Observation>();
+  private claimsTemplate: unknown;
 
   constructor(readonly cfg: RuntimeConfig) {
     this.rec = cfg.recorder;
     this.pad = padding(cfg.options.payloadBytes);
-    this.multiNode = cfg.urls.length > 1;
     for (let i = cfg.fromClient; i < cfg.toClient; i++) {
       const c = new Client(this, i);
       this.clients.push(c);
@@ -271,6 +306,9 @@ export class WorkerRuntime {
     c.attempts++;
     const startUs = nowUs();
     const url = this.cfg.urls[c.node]!;
+    // Until the server names its node, a client with several URLs is known by its URL.
+    c.nodeName = undefined;
+    c.nodeKey = this.cfg.urls.length > 1 ? c.node : -1;
     return new Promise<boolean>((resolve) => {
       let settled = false;
       const settle = (ok: boolean) => {
@@ -369,7 +407,7 @@ export class WorkerRuntime {
       case 'list':
         return t.tokens[(i - this.cfg.fromClient) % t.tokens.length];
       case 'mint':
-        return signToken({ sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
+        return signToken(t.claims ? (fillClaims(this.claimsTemplate ??= JSON.parse(t.claims), i, this.cfg.workerId) as TokenClaims) : { sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
     }
   }
 
@@ -421,13 +459,18 @@ export class WorkerRuntime {
     }
     const lat = now - sendUs;
     this.rec.record('fanout', lat);
-    if (this.multiNode) this.rec.record(pubNode === c.node ? 'fanout.local' : 'fanout.remote', lat);
+    // Tag nodes are nodeKey + 1 (0 = the publisher did not know its node).
+    if (this.cfg.splitNodes && pubNode > 0 && c.nodeKey >= 0) this.rec.record(pubNode - 1 === c.nodeKey ? 'fanout.local' : 'fanout.remote', lat);
   }
 
   private onFrame(c: Client, f: DecodedFrame): void {
     if (f.kind !== 'message') c.lastActivityUs = nowUs();
     switch (f.kind) {
       case 'welcome':
+        if (f.node !== undefined && this.cfg.nodeIdentity) {
+          c.nodeName = f.node;
+          c.nodeKey = nodeHash(f.node);
+        }
         c.onWelcome?.();
         return;
       case 'joined': {
@@ -526,7 +569,7 @@ export class WorkerRuntime {
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet = false): Promise<number | null> {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.nextId++;
-    const tag = encodeTag(c.node, c.index, c.counter++, scheduledUs);
+    const tag = encodeTag(c.nodeKey + 1, c.index, c.counter++, scheduledUs);
     this.rec.count('messages.sent');
     c.pendingIds.add(id);
     if (!wantResult) {
@@ -687,9 +730,14 @@ export class WorkerRuntime {
     }
   }
 
-  nodeClients(): number[] {
-    const counts = new Array<number>(this.cfg.urls.length).fill(0);
-    for (const c of this.clients) if (c.state === 'open') counts[c.node]!++;
+  /** Connected clients per `<url index>|<node id the server announced, or empty>`. */
+  nodeClients(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const c of this.clients) {
+      if (c.state !== 'open') continue;
+      const key = `${c.node}|${c.nodeName ?? ''}`;
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
     return counts;
   }
 

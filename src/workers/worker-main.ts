@@ -40,6 +40,9 @@ async function onInit(msg: WorkerInit): Promise<void> {
     urls: msg.urls,
     tokens: msg.tokens,
     sourceAddresses: msg.sourceAddresses,
+    spread: msg.spread,
+    nodeIdentity: msg.nodeIdentity,
+    splitNodes: msg.splitNodes,
     recorder,
   });
   snapshotTimer = setInterval(flush, 1000);
