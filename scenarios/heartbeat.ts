@@ -24,7 +24,8 @@ export default defineScenario({
   },
   server: (o, protocol) => ({
     'heartbeat-ms': String(o.heartbeatMs),
-    ...(protocol === 'socketio' && Number(o.timeoutMs) > 0 ? { 'ping-timeout-ms': String(o.timeoutMs) } : {}),
+    // Engine.IO waits pingTimeout for a pong after each ping: one interval unless stated.
+    ...(protocol === 'socketio' ? { 'ping-timeout-ms': String(Number(o.timeoutMs) || Number(o.heartbeatMs)) } : {}),
   }),
   derive: (o) => {
     const h = Number(o.heartbeatMs);

@@ -60,6 +60,7 @@ export interface SocketIoTransportOptions {
 
 export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
   const n = o.names;
+  const sockets = new Map<number, Socket>();
   return {
     name: 'socket.io',
     // Join as soon as the handshake is done; the `connected` event only tells the node.
@@ -67,15 +68,28 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const u = new URL(opts.url.replace(/^ws/, 'http'));
       const path = u.pathname && u.pathname !== '/' ? u.pathname : '/socket.io';
-      const socket: Socket = io(`${u.protocol}//${u.host}${u.search}`, {
-        path,
-        transports: o.transports,
-        auth: opts.token ? { token: opts.token } : undefined,
-        reconnection: false,
-        forceNew: true,
-        timeout: opts.handshakeTimeoutMs,
-        localAddress: opts.localAddress,
-      } as Parameters<typeof io>[1]);
+      // Reconnecting a client reuses its Socket, so the server's connection state recovery can
+      // restore its rooms and replay what it missed (a fresh Socket would start a new session).
+      const previous = opts.clientKey === undefined ? undefined : sockets.get(opts.clientKey);
+      let socket: Socket;
+      if (previous && !previous.connected) {
+        socket = previous;
+        socket.removeAllListeners();
+        socket.offAny();
+        socket.io.removeAllListeners('ping');
+      } else {
+        socket = io(`${u.protocol}//${u.host}${u.search}`, {
+          path,
+          transports: o.transports,
+          auth: opts.token ? { token: opts.token } : undefined,
+          reconnection: false,
+          forceNew: true,
+          timeout: opts.handshakeTimeoutMs,
+          localAddress: opts.localAddress,
+          autoConnect: false,
+        } as Parameters<typeof io>[1]);
+        if (opts.clientKey !== undefined) sockets.set(opts.clientKey, socket);
+      }
       let open = false;
       let closed = false;
       let answerPings = true;
@@ -126,6 +140,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         open = false;
         ev.onClose(reason.replace(/\s+/g, '_'), reason);
       });
+      socket.connect();
       const ackHandler = (kind: 'joined' | 'left' | 'ack', id: number, room: string) => (res: Record<string, unknown> | undefined) => {
         if (!res || res.error !== undefined || res.success === false) {
           ev.onFrame({ kind: 'error', id, code: String(res?.error ?? 'refused') });

@@ -63,6 +63,8 @@ export interface ConnectionEvents {
 
 export interface ConnectOptions {
   url: string;
+  /** Identifies the virtual client across reconnects (a transport may resume its session). */
+  clientKey?: number;
   token?: string;
   localAddress?: string;
   /** Opening handshake timeout, ms. */
