@@ -7,13 +7,12 @@ import { prepareRun } from '../run/run.ts';
 import { runCapacity, stepRequest, validateCapacityPlan, type CapacityKnob, type CapacityRequest } from '../run/capacity.ts';
 import { createProgressPrinter } from '../output/index.ts';
 import { renderCapacityHtml, renderCapacityTable } from '../output/capacity.ts';
-import { parseGates, type Gate } from '../gates/index.ts';
+import { parseGates, validateGateMetricNames, type Gate } from '../gates/index.ts';
 import { usageError, WsbenchError, EXIT } from '../errors.ts';
 import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
 import { buildRequest, type RunFlags } from './run-command.ts';
 
 /** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
-const KNOWN_METRICS = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction'];
 
 export interface CapacityFlags {
   slo: string[];
@@ -190,9 +189,8 @@ export async function buildCapacityRequest(scenario: string, f: CapacityFlags): 
 }
 
 function unknownMetrics(gates: Gate[]): string[] {
-  const out: string[] = [];
+  const out: string[] = validateGateMetricNames(gates).map((e) => `--slo: ${e.message}`);
   for (const g of gates) {
-    if (g.subject.kind === 'metric' && !KNOWN_METRICS.includes(g.subject.metric)) out.push(`--slo "${g.expr}": unknown metric "${g.subject.metric}"; metrics: ${KNOWN_METRICS.join(', ')} (also deliveries.rate, errors.rate, ledger.lost, ...)`);
     if (g.subject.kind === 'counter' && !/^(errors|close)(\.|$)|^(connections|messages)\./.test(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
   }
   return out;

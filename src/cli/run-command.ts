@@ -218,6 +218,10 @@ function judge(outcomes: RunOutcome[], gates: Gate[], baseline: Report | undefin
       return unknown ? { ...result, passed: false, actual: null, detail: unknown.message } : result;
     });
   }
+  // A check that failed in an earlier trial is not forgiven by a later one.
+  outcomes.slice(0, -1).forEach((o, i) => {
+    for (const c of o.report.checks) if (!c.passed) report.checks.push({ ...c, name: `trial${i + 1}.${c.name}` });
+  });
   let exitCode: number = last.exitCode;
   if (exitCode === EXIT.pass || exitCode === EXIT.failed) {
     const anyFailed = report.checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed);
