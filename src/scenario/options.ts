@@ -4,6 +4,7 @@
  */
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
 import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
+import { mappedCodecProblems } from '../protocol/mapped.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from './units.ts';
 
 /** Built-in defaults of the common options. */
@@ -27,6 +28,9 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   clientTimeoutMs: 0,
   transports: 'websocket',
   sioNames: '',
+  wsFields: '',
+  wsTypes: '',
+  wsToken: 'query',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -49,7 +53,11 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   requestTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.requestTimeoutMs, description: 'timeout of joins, acks and pings', min: 1 },
   clientTimeoutMs: { type: 'duration', default: DEFAULT_OPTIONS.clientTimeoutMs, description: 'client-side liveness timeout (0 = off)', min: 0 },
   transports: { type: 'string', default: DEFAULT_OPTIONS.transports, description: 'Socket.IO transports', values: ['websocket', 'polling', 'polling,websocket', 'websocket,polling'] },
+  wsFields: { type: 'string', default: DEFAULT_OPTIONS.wsFields, description: 'native field names, e.g. type=op,id=ref,room=channel,payload=body,seq=offset' },
+  wsTypes: { type: 'string', default: DEFAULT_OPTIONS.wsTypes, description: 'native message type names, e.g. join=sub,joined=subbed,publish=pub,ack=puback,message=event,welcome=none' },
+  wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
+  ...{ client: { type: 'string', default: 'raw', description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] } as OptionSpec },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */
@@ -161,6 +169,7 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   if (!options.seed) options.seed = 1 + Math.floor(Math.random() * 2 ** 31);
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
   if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);
+  problems.push(...mappedCodecProblems(options.wsFields, options.wsTypes, options.wsToken));
   if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
   return { options, problems };
 }

@@ -45,6 +45,12 @@ export interface CommonOptions {
   clientTimeoutMs: number;
   /** Socket.IO only: Engine.IO transports, comma-separated (`websocket`, `polling,websocket`). Default `websocket`. */
   transports: string;
+  /** Native only: field name overrides, `type=op,id=ref,room=channel,payload=body,seq=offset`. Default none. */
+  wsFields: string;
+  /** Native only: message type name overrides, `join=sub,joined=subbed,...,welcome=none`. Default none. */
+  wsTypes: string;
+  /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
+  wsToken: 'query' | 'header';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }
