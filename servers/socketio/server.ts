@@ -5,7 +5,7 @@
  * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
  * by the adapter, relayed to the other nodes by the Redis adapters).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHttpHandler, createNodeHttpServer } from '../core/http.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed } from '../core/jwt.ts';
@@ -101,51 +101,15 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   // ---- HTTP (registered before Socket.IO, which forwards every other path to it) ----
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '').split('?')[0];
-    const json = (status: number, obj: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(obj));
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
-    if (path === '/healthz') {
-      const h = bus.health();
-      const c = cluster?.health() ?? { ok: true as const };
-      if (!h.ok) return json(503, { status: 'degraded', node: opts.nodeId, reason: h.reason });
-      if (!c.ok) return json(503, { status: 'degraded', node: opts.nodeId, reason: c.reason });
-      return json(200, { status: 'ok', node: opts.nodeId });
-    }
-    if (path === '/stats') {
-      if (!deps.statsProvider) return json(200, metrics.stats());
-      deps.statsProvider().then(
-        (s) => json(200, s),
-        (err) => json(500, { error: (err as Error).message }),
-      );
-      return;
-    }
-    if (path === '/metrics') {
-      metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType });
-          res.end(text);
-        },
-        (err) => json(500, { error: (err as Error).message }),
-      );
-      return;
-    }
-    json(404, { error: `not found: ${path}`, endpoints: ['/socket.io', '/healthz', '/stats', '/metrics'] });
-  };
-
-  const http = createServer(
-    {
-      headersTimeout: opts.headersTimeoutMs,
-      requestTimeout: opts.headersTimeoutMs + 5000,
-      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
-      keepAliveTimeout: 5000,
-    },
-    onRequest,
-  );
-  http.on('clientError', (_err, socket) => socket.destroy());
+  const onRequest = createHttpHandler({
+    nodeId: opts.nodeId,
+    health: () => [bus.health(), cluster?.health() ?? { ok: true as const }],
+    stats: () => (deps.statsProvider ? deps.statsProvider() : metrics.stats()),
+    // `metrics` is created below; read it only when a request comes.
+    metrics: { render: () => metrics.render(), get contentType() { return metrics.contentType; } },
+    paths: ['/socket.io'],
+  });
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
 
   const recovery = opts.recoveryMs > 0 && (cluster?.recovery ?? true);
   const io = new Server(http, {

@@ -2,7 +2,8 @@
  * The reference realtime server, native flavour: wsbench/1 over `ws`
  * (docs/SERVER.md, PROTOCOL.md section 1).
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createHttpHandler, createNodeHttpServer } from '../core/http.ts';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
@@ -538,49 +539,15 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   // ---- HTTP -----------------------------------------------------------------
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '').split('?')[0];
-    const json = (status: number, obj: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(obj));
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
-    if (path === '/healthz') {
-      const h = bus.health();
-      return h.ok ? json(200, { status: 'ok', node: opts.nodeId }) : json(503, { status: 'degraded', node: opts.nodeId, reason: h.reason });
-    }
-    if (path === '/stats') {
-      if (!deps.statsProvider) return json(200, stats());
-      deps.statsProvider().then(
-        (s) => json(200, s),
-        (err) => json(500, { error: (err as Error).message }),
-      );
-      return;
-    }
-    if (path === '/metrics') {
-      metrics.render().then(
-        (text) => {
-          res.writeHead(200, { 'content-type': metrics.contentType });
-          res.end(text);
-        },
-        (err) => json(500, { error: (err as Error).message }),
-      );
-      return;
-    }
-    json(404, { error: `not found: ${path}`, endpoints: ['/ws', '/healthz', '/stats', '/metrics'] });
-  };
-
-  const http = createServer(
-    {
-      headersTimeout: opts.headersTimeoutMs,
-      requestTimeout: opts.headersTimeoutMs + 5000,
-      connectionsCheckingInterval: Math.min(1000, opts.headersTimeoutMs),
-      keepAliveTimeout: 5000,
-    },
-    onRequest,
-  );
+  const onRequest = createHttpHandler({
+    nodeId: opts.nodeId,
+    health: () => [bus.health()],
+    stats: () => (deps.statsProvider ? deps.statsProvider() : stats()),
+    metrics,
+    paths: ['/ws'],
+  });
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
   http.on('upgrade', onUpgrade);
-  http.on('clientError', (_err, socket) => socket.destroy());
 
   // ---- timers ---------------------------------------------------------------
 

@@ -1,0 +1,62 @@
+/**
+ * The HTTP side of a reference node, shared by both flavours: `/healthz`,
+ * `/stats`, `/metrics`, and the HTTP server with bounded header and request
+ * times (a slow or never-finished request cannot hold resources forever).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface HttpEndpoints {
+  nodeId: string;
+  /** Dependencies' health; the first not-ok one makes `/healthz` answer 503 degraded with its reason. */
+  health(): Array<{ ok: true } | { ok: false; reason: string }>;
+  /** `/stats` as JSON (sync, or async for a cluster primary that asks its workers). */
+  stats(): unknown | Promise<unknown>;
+  metrics: { render(): Promise<string>; contentType: string };
+  /** Paths listed in the 404 answer (the WebSocket path first). */
+  paths: string[];
+}
+
+export function createHttpHandler(e: HttpEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    const json = (status: number, obj: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(obj));
+    };
+    const fail = (err: unknown) => json(500, { error: (err as Error).message });
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method not allowed' });
+    if (path === '/healthz') {
+      const bad = e.health().find((h): h is { ok: false; reason: string } => !h.ok);
+      return bad ? json(503, { status: 'degraded', node: e.nodeId, reason: bad.reason }) : json(200, { status: 'ok', node: e.nodeId });
+    }
+    if (path === '/stats') {
+      Promise.resolve()
+        .then(() => e.stats())
+        .then((s) => json(200, s), fail);
+      return;
+    }
+    if (path === '/metrics') {
+      e.metrics.render().then((text) => {
+        res.writeHead(200, { 'content-type': e.metrics.contentType });
+        res.end(text);
+      }, fail);
+      return;
+    }
+    json(404, { error: `not found: ${path}`, endpoints: [...e.paths, '/healthz', '/stats', '/metrics'] });
+  };
+}
+
+/** An HTTP server whose clients must send complete headers within `headersTimeoutMs`. */
+export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
+  const http = createServer(
+    {
+      headersTimeout: headersTimeoutMs,
+      requestTimeout: headersTimeoutMs + 5000,
+      connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
+      keepAliveTimeout: 5000,
+    },
+    onRequest,
+  );
+  http.on('clientError', (_err, socket) => socket.destroy());
+  return http;
+}
