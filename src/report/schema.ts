@@ -109,6 +109,22 @@ export interface NodeReport {
 
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
+/** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
+export interface VariantSummary {
+  label: string;
+  passed: boolean;
+  /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
+  herdPeakPerSec: number;
+  /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */
+  reconnectP50Us?: number;
+  reconnectP99Us?: number;
+  reconnectMaxUs?: number;
+  reconnectAttemptsMean?: number;
+  fanoutP99Us?: number;
+  lost: number;
+  duplicated: number;
+}
+
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   tool: { name: string; version: string };
@@ -153,18 +169,7 @@ export interface Report {
   /** Per-client observations of the scenario (count/min/max/mean and the clients at the extremes). */
   observations?: Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number }>;
   /** With `--set key=a,b`: one summary per variant, run one after another (this report is the last one's). */
-  variants?: Array<{
-    label: string;
-    passed: boolean;
-    herdPeakPerSec: number;
-    reconnectP50Us?: number;
-    reconnectP99Us?: number;
-    reconnectMaxUs?: number;
-    reconnectAttemptsMean?: number;
-    fanoutP99Us?: number;
-    lost: number;
-    duplicated: number;
-  }>;
+  variants?: VariantSummary[];
   /** Things the engine decided or noticed, in plain words (worker split, source addresses, ...). */
   notes: string[];
 }

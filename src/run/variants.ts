@@ -3,7 +3,7 @@
  * another in one invocation, and the report compares them side by side. Only
  * options with a fixed set of values take lists (a comma is never part of one).
  */
-import type { Report } from '../report/schema.ts';
+import type { Report, VariantSummary } from '../report/schema.ts';
 import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
 import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
@@ -34,21 +34,6 @@ export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant
   return variants;
 }
 
-/** One row of the side-by-side comparison, from a finished variant's report. */
-export interface VariantSummary {
-  label: string;
-  passed: boolean;
-  /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
-  herdPeakPerSec: number;
-  /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */
-  reconnectP50Us?: number;
-  reconnectP99Us?: number;
-  reconnectMaxUs?: number;
-  reconnectAttemptsMean?: number;
-  fanoutP99Us?: number;
-  lost: number;
-  duplicated: number;
-}
 
 export function summarizeVariant(label: string, r: Report): VariantSummary {
   const rec = r.metrics.reconnect;
