@@ -11,10 +11,12 @@ import { parseGates, validateGateMetricNames, type Gate } from '../gates/index.t
 import { usageError, WsbenchError, EXIT } from '../errors.ts';
 import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
 import { buildRequest, type RunFlags } from './run-command.ts';
+import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
 
 /** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
 
-export interface CapacityFlags {
+/** Everything of `run`'s flags that shapes and targets load, plus the search's own. */
+export type CapacityFlags = Omit<RunFlags, 'duration' | 'fault' | 'gate' | 'gates' | 'baseline' | 'repeat' | 'junit' | 'summaryMd' | 'shard' | 'startAt'> & {
   slo: string[];
   vary: CapacityKnob;
   from?: string;
@@ -25,40 +27,12 @@ export interface CapacityFlags {
   stepDuration: string;
   headroom: string;
   targetClients?: string;
-  clients?: string;
-  rooms?: string;
-  rate?: string;
-  warmup?: string;
-  cooldown?: string;
-  ramp?: string;
-  payloadBytes?: string;
-  publishers?: string;
-  seed?: string;
-  protocol: 'ws' | 'socketio';
-  target: string[];
-  token?: string;
-  tokenFile?: string;
-  secret?: string;
-  server: string[];
-  nodes: string;
-  redis?: string;
-  set: string[];
-  workers?: string;
-  out?: string;
-  json?: boolean;
-  html?: string;
-  refuseSaturated?: boolean;
-  quiet?: boolean;
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
+};
 
 /** Register `capacity` on the program. */
 export function addCapacityCommand(program: Command): Command {
-  return program
-    .command('capacity')
+  const cmd = program.command('capacity');
+  return addTargetOptions(addLoadShapeOptions(cmd))
     .argument('<scenario>', 'a bundled scenario name (see `wsbench list`) or a path to a .ts/.js scenario file')
     .description('find the largest load that meets the SLOs: geometric steps, then bisection; says whether an SLO or the generator gave out')
     .option('--slo <expr>', 'a service-level objective, gate grammar, e.g. "fanout.p99 < 100ms" (repeatable, at least one)', collect, [])
@@ -71,25 +45,6 @@ export function addCapacityCommand(program: Command): Command {
     .option('--step-duration <time>', 'measured steady phase of every step', '10s')
     .option('--headroom <share>', 'capacity kept free on every node in the projection', '30%')
     .option('--target-clients <n>', 'project the nodes needed for this many clients')
-    .option('--clients <n>', 'virtual clients when not varied (default 1000)')
-    .option('--rooms <n>', 'rooms when not varied (default 10)')
-    .option('--rate <rate>', 'publishes per second when not varied (default 100)')
-    .option('--warmup <time>', 'unmeasured warm-up of every step (default 2s)')
-    .option('--cooldown <time>', 'drain time of every step (default 1.5s)')
-    .option('--ramp <rate>', 'new connections per second (default 1000)')
-    .option('--payload-bytes <size>', 'padding bytes per published payload (default 100)')
-    .option('--publishers <n>', 'publishers per room (default 1)')
-    .option('--seed <n>', 'seed for every random choice')
-    .addOption(new Option('--protocol <name>', 'wire protocol').choices(['ws', 'socketio']).default('ws'))
-    .option('--target <url>', 'an external server instead of the bundled one (repeatable)', collect, [])
-    .option('--token <jwt>', 'one token for every client (external servers)')
-    .option('--token-file <file>', 'tokens, one per line, one per client')
-    .option('--secret <secret>', 'mint HS256 tokens with this secret')
-    .option('--server <key=value>', 'an option of the bundled server (repeatable)', collect, [])
-    .option('--nodes <n>', 'bundled server nodes sharing a Redis', '1')
-    .option('--redis <url>', 'use this Redis for a multi-node bundled server')
-    .option('--set <key=value>', 'a scenario option (repeatable)', collect, [])
-    .option('--workers <n>', 'generator worker processes')
     .option('--out <file>', 'capacity JSON path (default reports/capacity-<scenario>-<timestamp>.json)')
     .option('--json', 'print the capacity JSON on stdout (progress and table go to stderr)')
     .option('--html <file>', 'also write a self-contained HTML page with the capacity curve')
@@ -143,31 +98,8 @@ export async function buildCapacityRequest(scenario: string, f: CapacityFlags): 
   }
   if (problems.length) throw usageError('WSB_ERR_CAPACITY', problems.length === 1 ? problems[0]! : `${problems.length} problems with the capacity options`, '`wsbench capacity --help` lists the flags; SLOs read like "fanout.p99 < 100ms"', problems.length > 1 ? problems : undefined);
 
-  const runFlags: RunFlags = {
-    clients: f.clients,
-    rooms: f.rooms,
-    rate: f.rate,
-    warmup: f.warmup,
-    cooldown: f.cooldown,
-    ramp: f.ramp,
-    payloadBytes: f.payloadBytes,
-    publishers: f.publishers,
-    seed: f.seed,
-    protocol: f.protocol,
-    target: f.target,
-    token: f.token,
-    tokenFile: f.tokenFile,
-    secret: f.secret,
-    server: f.server,
-    nodes: f.nodes,
-    redis: f.redis,
-    fault: [],
-    set: f.set,
-    workers: f.workers,
-    gate: [],
-    repeat: '1',
-    refuseSaturated: f.refuseSaturated,
-  };
+  // The varied knob is set per step; everything else is a run's flags.
+  const runFlags: RunFlags = { ...f, fault: [], gate: [], repeat: '1' };
   const { req } = await buildRequest(scenario, runFlags);
   const request: CapacityRequest = {
     base: req,
