@@ -123,14 +123,19 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         const msg = err.message || 'connect_error';
         const code = /websocket error|xhr poll error|timeout/i.test(msg) ? (/timeout/i.test(msg) ? 'handshake_timeout' : 'connect_failed') : 'handshake_refused';
         // The caller appends the URL; say what the transport saw and what usually causes it.
-        const cause = (err.description as { message?: unknown } | undefined)?.message;
-        const detail =
-          code === 'handshake_refused'
+        const desc = err.description as { message?: unknown } | number | undefined;
+        const cause = typeof desc === 'object' ? desc?.message : desc;
+        const body = String((err as { context?: { responseText?: unknown } }).context?.responseText ?? '');
+        // An Engine.IO v3 server (Socket.IO 2.x) answers v4's handshake with 400 / code 5.
+        const oldServer = /"code":5\b|Unsupported protocol version/.test(body);
+        const detail = oldServer
+          ? `${msg}: ${String(cause)} — the server refused Engine.IO v4; it is probably a Socket.IO 2.x server (Engine.IO v3), which wsbench does not speak (Socket.IO 3 and 4 only)`
+          : code === 'handshake_refused'
             ? `the server refused the handshake: ${msg}`
             : code === 'connect_failed'
-              ? `${msg}${typeof cause === 'string' ? `: ${cause}` : ''} (no Socket.IO server answered at path ${path}; check the URL's path, the default is /socket.io)`
+              ? `${msg}${typeof cause === 'string' ? `: ${cause}` : ''} (no Socket.IO server answered at path ${path}; check the URL's path, the default is /socket.io${/\b400\b/.test(String(cause)) ? '; a Socket.IO 2.x server also answers 400: --set transports=polling shows its reason' : ''})`
               : msg;
-        ev.onError(code, detail);
+        ev.onError(oldServer ? 'engine_io_v3' : code, detail);
         socket.close();
         ev.onClose('connect_error', msg);
       });

@@ -130,3 +130,19 @@ describe('wsbench run --protocol socketio', () => {
     expect(refused.stderr).toMatch(/handshake_refused: the server refused the handshake: unauthorized: malformed token/);
   }, 45_000);
 });
+
+describe('a Socket.IO 2.x server (Engine.IO v3)', () => {
+  it('is named as such, exit 3', async () => {
+    // What an Engine.IO v3 server answers to a v4 handshake.
+    const http = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end('{"code":5,"message":"Unsupported protocol version"}');
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise<void>((r) => http.close(() => r())));
+    const port = (http.address() as { port: number }).port;
+    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', `http://127.0.0.1:${port}`, '--set', 'transports=polling', '--clients', '2', '--duration', '500ms']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/Socket\.IO 2\.x server \(Engine\.IO v3\)/);
+  }, 45_000);
+});
