@@ -146,7 +146,7 @@ export async function capacityCommand(scenario: string, f: CapacityFlags): Promi
   process.on('SIGINT', onSigint);
   const say = (line: string) => {
     if (f.quiet) return;
-    printer.done();
+    printer.clear();
     err.write(`${line}\n`);
   };
   let result;

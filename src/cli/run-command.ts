@@ -163,7 +163,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
     progress: (s) => printer.update(s),
     info: (line) => {
       if (!f.quiet) {
-        printer.done();
+        printer.clear();
         err.write(`${pc.dim('•')} ${line}\n`);
       }
     },

@@ -20,7 +20,6 @@ export function createProgressPrinter(stream: NodeJS.WriteStream, opts: Progress
   let lastPrintedAt: number | undefined;
   let pending: ProgressState | undefined;
   let lineOpen = false;
-  let finished = false;
 
   function printPlain(state: ProgressState, at: number): void {
     stream.write(`${renderProgressLine(state, { tty: false, nowMs: at })}\n`);
@@ -30,7 +29,7 @@ export function createProgressPrinter(stream: NodeJS.WriteStream, opts: Progress
 
   return {
     update(state) {
-      if (quiet || finished) return;
+      if (quiet) return;
       if (tty) {
         stream.write(`\r${renderProgressLine(state, { tty: true, width: stream.columns || 80, color })}${CLEAR_TO_EOL}`);
         lineOpen = true;
@@ -40,15 +39,21 @@ export function createProgressPrinter(stream: NodeJS.WriteStream, opts: Progress
       if (lastPrintedAt === undefined || at - lastPrintedAt >= intervalMs) printPlain(state, at);
       else pending = state;
     },
+    clear() {
+      // Make room for a line of text; the next update draws the progress line again.
+      if (quiet || !tty || !lineOpen) return;
+      stream.write(`\r${CLEAR_TO_EOL}`);
+      lineOpen = false;
+    },
     done() {
-      if (quiet || finished) return;
-      finished = true;
+      if (quiet) return;
       if (tty) {
         if (lineOpen) stream.write('\n');
         lineOpen = false;
         return;
       }
       if (pending) printPlain(pending, now());
+      lastPrintedAt = undefined;
     },
   };
 }

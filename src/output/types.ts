@@ -79,7 +79,9 @@ export interface ProgressPrinterOptions {
 /** The live progress printer the run module drives once a second. */
 export interface ProgressPrinter {
   update(state: ProgressState): void;
-  /** Finish the line (TTY) or print the last state if it was not printed yet (off a TTY). */
+  /** Erase the line (TTY) so another line can be printed; the next update draws it again. */
+  clear(): void;
+  /** Finish the line (TTY) or print the last state if it was not printed yet (off a TTY). A later update starts afresh (next trial). */
   done(): void;
 }
 

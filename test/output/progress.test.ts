@@ -59,11 +59,20 @@ describe('createProgressPrinter', () => {
     p.update(state);
     p.update({ ...state, elapsedMs: 13_400 });
     p.done();
-    p.update(state);
     expect(stream.out.split('\r')).toHaveLength(3);
     expect(stream.out.match(/\x1b\[K/g)).toHaveLength(2);
     expect(stream.out.endsWith('\x1b[K\n')).toBe(true);
     expect(stream.out).toContain('13s/30s');
+  });
+
+  it('clear() erases the line for a note and the next update draws it again', () => {
+    const stream = fakeStream(true);
+    const p = createProgressPrinter(stream, { color: false });
+    p.update(state);
+    p.clear();
+    stream.write('a note\n');
+    p.update({ ...state, elapsedMs: 13_400 });
+    expect(stream.out).toMatch(/\r\x1b\[Ka note\n\r.*13s\/30s/);
   });
 
   it('prints at most every 5 s off a TTY, and the last state on done()', () => {
