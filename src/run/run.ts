@@ -158,7 +158,10 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
   const t0 = Date.now();
   const timeline: TimelineEvent[] = [];
   const notes: string[] = [];
-  const mark = (kind: TimelineEvent['kind'], name: string, detail?: string) => timeline.push({ atMs: Date.now() - t0, kind, name, detail });
+  // Timeline times count from the first second of the per-second series (set when it starts),
+  // so fault markers and phase bands line up with the series in every rendering.
+  let origin = t0;
+  const mark = (kind: TimelineEvent['kind'], name: string, detail?: string) => timeline.push({ atMs: Math.max(0, Date.now() - origin), kind, name, detail });
   const note = (line: string) => {
     notes.push(line);
     io.info(line);
@@ -290,6 +293,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
     const clientsTarget = sliceClients;
     const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
+    origin = Date.now();
     const ticker = setInterval(() => {
       const connections = connected.reduce((a, b) => a + b, 0);
       const row = agg.tick({ connections });
