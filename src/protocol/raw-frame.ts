@@ -4,8 +4,9 @@
  *
  * The reader never throws on bad input: a violation is reported once through
  * `onViolation(closeCode, kind, message)` and the reader stops. A complete
- * message is handed over as a view of the chunk it arrived in when the frame is
- * contiguous (no copy), so the receiver must consume it synchronously.
+ * message is handed over as a byte range of the chunk it arrived in when the frame
+ * is contiguous (no copy, not even a view), so the receiver must consume it
+ * synchronously.
  */
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
@@ -42,8 +43,8 @@ export abstract class FrameReader {
   /** Set once a violation was reported: every later byte is ignored. */
   protected rdFailed = false;
 
-  /** A complete text or binary message; `data` is only valid during the call. */
-  protected abstract onMessage(opcode: number, data: Buffer): void;
+  /** A complete text (valid UTF-8) or binary message in `buf[start, end)`, only valid during the call. */
+  protected abstract onMessage(opcode: number, buf: Buffer, start: number, end: number): void;
   /** A ping, pong or close frame; `data` is only valid during the call. */
   protected abstract onControl(opcode: number, data: Buffer): void;
   /** The server broke the protocol: close with `closeCode`, count `kind`. */
@@ -103,9 +104,8 @@ export abstract class FrameReader {
       const fin = (b0 & 0x80) !== 0;
       if (opcode !== OP_CONT && fin) {
         // The common case: a whole message in one frame, handed over without a copy.
-        const data = n === 0 ? EMPTY : buf.subarray(from, i);
-        if (opcode === OP_TEXT && !isUtf8(data)) return this.fail(1007, 'bad_frame', 'invalid UTF-8 in a text frame');
-        this.onMessage(opcode, data);
+        if (opcode === OP_TEXT && !isUtf8Range(buf, from, i)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a text frame');
+        this.onMessage(opcode, buf, from, i);
         if (this.rdFailed) return;
         continue;
       }
@@ -121,8 +121,8 @@ export abstract class FrameReader {
         const data = Buffer.concat(this.rdFrags!, this.rdFragBytes);
         const op = this.rdFragOp;
         this.rdFrags = null;
-        if (op === OP_TEXT && !isUtf8(data)) return this.fail(1007, 'bad_frame', 'invalid UTF-8 in a fragmented text message');
-        this.onMessage(op, data);
+        if (op === OP_TEXT && !isUtf8(data)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a fragmented text message');
+        this.onMessage(op, data, 0, data.length);
         if (this.rdFailed) return;
       }
     }
@@ -164,6 +164,17 @@ export abstract class FrameReader {
     }
     return false;
   }
+}
+
+/**
+ * Whether `buf[start, end)` is valid UTF-8. Frames of this harness are nearly always
+ * ASCII: a byte loop settles that without a view or a native call; anything else
+ * goes to `buffer.isUtf8`.
+ */
+export function isUtf8Range(buf: Buffer, start: number, end: number): boolean {
+  let hi = 0;
+  for (let k = start; k < end; k++) hi |= buf[k]!;
+  return hi < 0x80 || isUtf8(buf.subarray(start, end));
 }
 
 /** Whether a close code received from a server is one a peer may send (RFC 6455 7.4). */

@@ -87,7 +87,8 @@ export interface VirtualClient {
   ping(): Promise<number | null>;
   /**
    * Publish a tagged message to a room (counted in the ledger); resolves with the ack latency or null.
-   * With `{ ack: false }` a missing ack is expected (rate-limit probing): not timed, not an error.
+   * With `{ ack: false }` a missing ack is expected (rate-limit probing): not timed as `ack`, not an
+   * error; the promise still resolves with the latency when an ack does come, or null.
    */
   publish(room: string, opts?: { ack?: boolean }): Promise<number | null>;
   /** Whether the connection is open now. */

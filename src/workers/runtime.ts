@@ -5,7 +5,7 @@
  * failures of the network are counted, never thrown.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { ClientConnection, DecodedFrame, Transport } from '../protocol/types.ts';
+import type { ClientConnection, ConnectionEvents, DecodedFrame, Transport } from '../protocol/types.ts';
 import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenario/types.ts';
 import type { Phase, TokenSource, WorkerStatus } from './messages.ts';
 import { encodeTag, nowUs, padding } from '../protocol/tag.ts';
@@ -83,7 +83,12 @@ export function isPublisher(index: number, o: CommonOptions): boolean {
   return Math.floor(index / o.rooms) < o.publishers;
 }
 
-class Client implements VirtualClient {
+/**
+ * One virtual client. It is also the ConnectionEvents of its connection: prototype methods
+ * rather than closures per connection, because each closure costs ~300 bytes here (tsx keeps
+ * function names with a defineProperty, which gives every closure its own property array).
+ */
+class Client implements VirtualClient, ConnectionEvents {
   readonly index: number;
   readonly rooms: string[];
   readonly options: Readonly<Record<string, unknown>> & CommonOptions;
@@ -104,9 +109,13 @@ class Client implements VirtualClient {
   dropUs = 0;
   closingByUs = false;
   counter = 0;
-  rng: Rng;
-  onWelcome: (() => void) | undefined;
-  onOpenOrFail: ((ok: boolean) => void) | undefined;
+  private rngFn: Rng | undefined;
+  /** The connection attempt in progress: when it started (us), whether it resumes, how to settle it. */
+  attemptStartUs = 0;
+  attemptResume = false;
+  attemptSettle: ((ok: boolean) => void) | undefined;
+  /** Open, but waiting for the server's welcome before joining. */
+  awaitingWelcome = false;
   zombie = false;
   everConnected = false;
   /** When this client last answered a server heartbeat, and last heard anything from the server (us). */
@@ -134,7 +143,40 @@ class Client implements VirtualClient {
     // room on the same node and no message would ever cross nodes.
     const rank = Math.floor(index / Math.max(1, rt.cfg.options.rooms));
     this.node = rt.cfg.spread.length ? rt.cfg.spread[rank % rt.cfg.spread.length]! : rank % rt.cfg.urls.length;
-    this.rng = createRng(rt.cfg.options.seed * 1_000_003 + index);
+  }
+
+  /** Created on first use (backoff jitter, scenario randomness): most clients never need one. */
+  get rng(): Rng {
+    return (this.rngFn ??= createRng(this.rt.cfg.options.seed * 1_000_003 + this.index));
+  }
+
+  onOpen(): void {
+    // The server counts a new connection as alive: the heartbeat window starts here.
+    this.lastActivityUs = this.lastPongUs = nowUs();
+    if (!this.awaitingWelcome) void this.rt.afterOpen(this);
+  }
+
+  onHeartbeat(answered: boolean): void {
+    const now = nowUs();
+    this.lastActivityUs = now;
+    this.sawHeartbeat = true;
+    if (answered) this.lastPongUs = now;
+  }
+
+  onFrame(f: DecodedFrame): void {
+    this.rt.onFrame(this, f);
+  }
+
+  onDelivery(room: string, seq: number, node: number, _pub: number, _counter: number, sendUs: number, replay: boolean): void {
+    this.rt.deliver(this, room, seq, node, sendUs, replay);
+  }
+
+  onError(code: string, message: string): void {
+    this.rt.connError(this, code, message);
+  }
+
+  onClose(code: number | string): void {
+    this.rt.connClosed(this, code);
   }
 
   get running(): boolean {
@@ -163,7 +205,7 @@ class Client implements VirtualClient {
   }
 
   publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
-    return this.rt.publishFrom(this, room, nowUs(), opts.ack !== false, opts.ack === false);
+    return this.rt.publishFrom(this, room, nowUs(), true, opts.ack === false);
   }
 
   get connected(): boolean {
@@ -304,97 +346,95 @@ export class WorkerRuntime {
     if (this.phase === 'finish') return Promise.resolve(false);
     c.state = 'connecting';
     c.attempts++;
-    const startUs = nowUs();
-    const url = this.cfg.urls[c.node]!;
+    c.attemptStartUs = nowUs();
+    c.attemptResume = resume;
+    c.awaitingWelcome = this.cfg.transport.awaitsWelcome;
     // Until the server names its node, a client with several URLs is known by its URL.
     c.nodeName = undefined;
     c.nodeKey = this.cfg.urls.length > 1 ? c.node : -1;
     return new Promise<boolean>((resolve) => {
-      let settled = false;
-      const settle = (ok: boolean) => {
-        if (settled) return;
-        settled = true;
-        resolve(ok);
-      };
-      c.onOpenOrFail = (ok) => {
-        if (!ok) return settle(false);
-      };
-      const afterOpen = async () => {
-        c.state = 'open';
-        c.everConnected = true;
-        c.attempts = 0;
-        this.rec.count('connections.opened');
-        this.rec.record('connect', nowUs() - startUs);
-        if (c.zombie) c.conn?.stopHeartbeat();
-        const joins = c.rooms.map((room) => {
-          const r = c.recv.get(room);
-          const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
-          return c.join(room, since);
-        });
-        const results = await Promise.all(joins);
-        if (resume && results.every((x) => x !== null)) {
-          this.rec.record('reconnect', nowUs() - c.dropUs);
-          this.rec.count('reconnects');
-          this.observe('reconnect.attempts', c.stats.reconnectAttempts, c.index);
-          c.stats.reconnectAttempts = 0;
-        }
-        settle(c.state === 'open');
-      };
-      const awaitsWelcome = this.cfg.transport.awaitsWelcome;
-      c.onWelcome = awaitsWelcome ? () => void afterOpen() : undefined;
+      c.attemptSettle = resolve;
       c.conn = this.cfg.transport.connect(
         {
-          url,
+          url: this.cfg.urls[c.node]!,
+          clientKey: c.index,
           token: this.tokenFor(c.index),
           localAddress: this.cfg.sourceAddresses.length ? this.cfg.sourceAddresses[c.index % this.cfg.sourceAddresses.length] : undefined,
           handshakeTimeoutMs: this.cfg.options.requestTimeoutMs,
         },
-        {
-          onOpen: () => {
-            // The server counts a new connection as alive: the heartbeat window starts here.
-            c.lastActivityUs = c.lastPongUs = nowUs();
-            if (!awaitsWelcome) void afterOpen();
-          },
-          onHeartbeat: (answered) => {
-            const now = nowUs();
-            c.lastActivityUs = now;
-            c.sawHeartbeat = true;
-            if (answered) c.lastPongUs = now;
-          },
-          onFrame: (f) => this.onFrame(c, f),
-          onDelivery: (room, seq, node, pub, counter, sendUs, replay) => this.deliver(c, room, seq, node, sendUs, replay),
-          onError: (code, message) => {
-            this.rec.count(`errors.${code}`);
-            if (c.state === 'connecting') {
-              this.rec.count('connections.failed');
-              this.firstError ??= `${code}: ${message} (${url})`;
-              this.example(`connect:${code}`, c.index);
-            }
-          },
-          onClose: (code) => {
-            const now = nowUs();
-            const wasOpen = c.state === 'open';
-            c.state = 'closed';
-            c.lastClose = { code, atUs: now };
-            for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
-            this.failPendingOf(c);
-            const byServer = !c.closingByUs && !c.timedOut;
-            c.timedOut = false;
-            if (byServer) this.rec.count(`close.${code}`);
-            if (byServer && wasOpen) {
-              if (c.zombie) {
-                // Eviction: from the last heartbeat this client answered to the server's close.
-                this.rec.record('eviction', now - c.lastPongUs);
-                this.rec.count('evictions');
-              } else this.rec.count('healthy.dropped');
-            }
-            settle(false);
-            if (wasOpen && !c.closingByUs) this.onDropped(c, code);
-            else if (!wasOpen && c.everConnected && !c.closingByUs) this.scheduleReconnect(c);
-          },
-        },
+        c,
       );
     });
+  }
+
+  private settle(c: Client, ok: boolean): void {
+    const resolve = c.attemptSettle;
+    c.attemptSettle = undefined;
+    resolve?.(ok);
+  }
+
+  /** @internal The connection is open (and welcomed): count it and join the client's rooms. */
+  async afterOpen(c: Client): Promise<void> {
+    const resume = c.attemptResume;
+    c.state = 'open';
+    c.everConnected = true;
+    c.attempts = 0;
+    this.rec.count('connections.opened');
+    this.rec.record('connect', nowUs() - c.attemptStartUs);
+    if (c.zombie) c.conn?.stopHeartbeat();
+    const joins = c.rooms.map((room) => {
+      const r = c.recv.get(room);
+      const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
+      return c.join(room, since);
+    });
+    const results = await Promise.all(joins);
+    if (resume && results.every((x) => x !== null)) {
+      this.rec.record('reconnect', nowUs() - c.dropUs);
+      this.rec.count('reconnects');
+      this.observe('reconnect.attempts', c.stats.reconnectAttempts, c.index);
+      c.stats.reconnectAttempts = 0;
+    }
+    this.settle(c, c.state === 'open');
+  }
+
+  /** @internal */
+  connError(c: Client, code: string, message: string): void {
+    this.rec.count(`errors.${code}`);
+    if (c.state === 'connecting') {
+      this.rec.count('connections.failed');
+      this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
+      this.example(`connect:${code}`, c.index);
+    }
+  }
+
+  /** @internal */
+  connClosed(c: Client, code: number | string): void {
+    const now = nowUs();
+    const wasOpen = c.state === 'open';
+    c.state = 'closed';
+    c.awaitingWelcome = false;
+    c.lastClose = { code, atUs: now };
+    for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
+    this.failPendingOf(c);
+    if (code === 'ping_timeout' && wasOpen && !c.zombie) {
+      // Engine.IO's own client-side heartbeat timeout: the client noticed a silent server itself.
+      this.rec.count('errors.heartbeat_timeout');
+      this.rec.record('detect', now - c.lastActivityUs);
+      c.timedOut = true;
+    }
+    const byServer = !c.closingByUs && !c.timedOut;
+    c.timedOut = false;
+    if (byServer) this.rec.count(`close.${code}`);
+    if (byServer && wasOpen) {
+      if (c.zombie) {
+        // Eviction: from the last heartbeat this client answered to the server's close.
+        this.rec.record('eviction', now - c.lastPongUs);
+        this.rec.count('evictions');
+      } else this.rec.count('healthy.dropped');
+    }
+    this.settle(c, false);
+    if (wasOpen && !c.closingByUs) this.onDropped(c, code);
+    else if (!wasOpen && c.everConnected && !c.closingByUs) this.scheduleReconnect(c);
   }
 
   private tokenFor(i: number): string | undefined {
@@ -441,7 +481,8 @@ export class WorkerRuntime {
     this.reconnectTimers.add(t);
   }
 
-  private deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
+  /** @internal */
+  deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
     const now = nowUs();
     c.lastActivityUs = now;
     this.rec.count('messages.received');
@@ -463,7 +504,8 @@ export class WorkerRuntime {
     if (this.cfg.splitNodes && pubNode > 0 && c.nodeKey >= 0) this.rec.record(pubNode - 1 === c.nodeKey ? 'fanout.local' : 'fanout.remote', lat);
   }
 
-  private onFrame(c: Client, f: DecodedFrame): void {
+  /** @internal */
+  onFrame(c: Client, f: DecodedFrame): void {
     if (f.kind !== 'message') c.lastActivityUs = nowUs();
     switch (f.kind) {
       case 'welcome':
@@ -471,7 +513,10 @@ export class WorkerRuntime {
           c.nodeName = f.node;
           c.nodeKey = nodeHash(f.node);
         }
-        c.onWelcome?.();
+        if (c.awaitingWelcome && c.state === 'connecting') {
+          c.awaitingWelcome = false;
+          void this.afterOpen(c);
+        }
         return;
       case 'joined': {
         const p = this.take(f.id);

@@ -102,3 +102,30 @@ describe('impossible expectations are refused up front', () => {
     expect(b.stderr).toMatch(/outside 0%\.\.100%/);
   });
 });
+
+describe('the Socket.IO flavour', () => {
+  it('heartbeat: Engine.IO zombies evicted within pingInterval + pingTimeout, healthy kept; fails with heartbeat off', async () => {
+    const good = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s']);
+    expect(good.report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(good.code).toBe(0);
+    expect(good.report.target.protocol).toBe('socketio');
+    const bad = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']);
+    expect(bad.code).toBe(1);
+    expect(check(bad.report, 'heartbeat.zombies-evicted').passed).toBe(false);
+  });
+
+  it('rate-limit passes; without a limit it fails on the accepted rate', async () => {
+    const good = await run('rate-limit', ['--protocol', 'socketio', '--clients', '40']);
+    expect(good.report.checks.filter((c) => !c.passed)).toEqual([]);
+    const bad = await run('rate-limit', ['--protocol', 'socketio', '--clients', '40', '--server', 'rate=0']);
+    expect(bad.code).toBe(1);
+    expect(check(bad.report, 'rate-limit.accepted-rate').passed).toBe(false);
+  });
+
+  it('reconnect-storm: connection state recovery brings everyone back with nothing lost', async () => {
+    const { code, report } = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s']);
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.metrics.reconnect!.count).toBe(60);
+  });
+});

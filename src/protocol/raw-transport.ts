@@ -1,0 +1,357 @@
+/**
+ * Lean WebSocket client transport: a `net.Socket`, the opening handshake written
+ * and checked by hand, and the frame reader of raw-frame.ts, driven by any
+ * FrameCodec (wsbench/1 by default). Same contract and same event order as the
+ * `ws`-based transport (ws-transport.ts), at a fraction of its memory and CPU:
+ *
+ * - every socket reads into one shared buffer (`onread`), so a delivery is scanned
+ *   in place (`scanDelivery` on a view of it) with no per-read allocation;
+ * - socket listeners are module functions that find their connection through a
+ *   symbol on the socket: no closure per connection;
+ * - one object per connection (the connection is its own frame reader).
+ *
+ * `ws:` only; a `wss:` URL is handed to the `ws`-based transport.
+ */
+import net from 'node:net';
+import { createHash, randomFillSync } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import type { ScannedDelivery } from './native.ts';
+import { scanDeliveryRange } from './raw-scan.ts';
+import { createWsTransport } from './ws-transport.ts';
+import { clientFrame, FrameReader, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
+import type { ClientConnection, ConnectionEvents, ConnectOptions, FrameCodec, Transport } from './types.ts';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+/** How long a close handshake may take before the socket is destroyed, ms. */
+const CLOSE_TIMEOUT_MS = 2000;
+/** Largest handshake response accepted, bytes. */
+const MAX_RESPONSE_BYTES = 16 * 1024;
+
+const enum State {
+  Connecting = 0,
+  Open = 1,
+  /** A close frame was sent or received: no more application frames go out. */
+  Closing = 2,
+  Closed = 3,
+}
+
+// Handshake and close timeouts: one sweep over the connections that have a deadline, instead
+// of a Timeout object per socket (120+ bytes each, kept by the socket once set).
+const SWEEP_MS = 100;
+const withDeadline = new Set<RawConnection>();
+let sweepTimer: NodeJS.Timeout | undefined;
+
+function armDeadline(c: RawConnection, ms: number): void {
+  c.deadlineMs = performance.now() + ms;
+  withDeadline.add(c);
+  if (sweepTimer === undefined) {
+    sweepTimer = setInterval(sweepDeadlines, SWEEP_MS);
+    sweepTimer.unref();
+  }
+}
+
+function disarmDeadline(c: RawConnection): void {
+  withDeadline.delete(c);
+  if (withDeadline.size === 0 && sweepTimer !== undefined) {
+    clearInterval(sweepTimer);
+    sweepTimer = undefined;
+  }
+}
+
+function sweepDeadlines(): void {
+  const now = performance.now();
+  for (const c of withDeadline) {
+    if (c.deadlineMs > now) continue;
+    disarmDeadline(c);
+    if (c.state === State.Connecting) c.error('handshake_timeout', 'Opening handshake has timed out');
+    c.sock.destroy();
+  }
+}
+
+const kConn = Symbol('wsbench.raw');
+type RawSocket = net.Socket & { [kConn]: RawConnection };
+
+/** Every socket of the process reads into this buffer; frames are consumed before the next read. */
+const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
+const ONREAD = { buffer: READ_BUFFER, callback: onSockRead };
+
+const scanned: ScannedDelivery = { roomStart: 0, roomEnd: 0, seq: 0, node: 0, pub: 0, counter: 0, sendUs: 0, replay: false };
+// Deliveries of a broadcast name the same room over and over: keep the last name's
+// bytes and string so that a delivery allocates no string.
+let lastRoomBytes = Buffer.alloc(64);
+let lastRoomLen = -1;
+let lastRoom = '';
+
+function roomOf(buf: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === lastRoomLen) {
+    let k = 0;
+    while (k < n && buf[start + k] === lastRoomBytes[k]) k++;
+    if (k === n) return lastRoom;
+  }
+  lastRoom = buf.toString('utf8', start, end);
+  if (n > lastRoomBytes.length) lastRoomBytes = Buffer.alloc(n);
+  buf.copy(lastRoomBytes, 0, start, end);
+  lastRoomLen = n;
+  return lastRoom;
+}
+
+// Sec-WebSocket-Key: 16 random bytes per handshake, drawn from a batch.
+const keyPool = Buffer.allocUnsafe(16 * 256);
+let keyAt = keyPool.length;
+function newKey(): string {
+  if (keyAt === keyPool.length) {
+    randomFillSync(keyPool);
+    keyAt = 0;
+  }
+  keyAt += 16;
+  return keyPool.toString('base64', keyAt - 16, keyAt);
+}
+
+/** What every connection of one transport shares. */
+interface Shared {
+  codec: FrameCodec;
+  /** Whether deliveries go through the zero-parse scan (wsbench/1 only). */
+  fast: boolean;
+}
+
+class RawConnection extends FrameReader implements ClientConnection {
+  state: State = State.Connecting;
+  answerPings = true;
+  /** Whether onError was reported (once per connection, like the `ws` transport). */
+  errored = false;
+  closeCode = 1006;
+  closeReason = '';
+  /** During the handshake: the expected Sec-WebSocket-Accept, and response bytes so far. */
+  accept: string | null;
+  response: Buffer | null = null;
+  /** When the handshake or the close handshake must be over (performance.now() ms). */
+  deadlineMs = 0;
+
+  constructor(
+    readonly sock: RawSocket,
+    readonly ev: ConnectionEvents,
+    readonly sh: Shared,
+    accept: string,
+  ) {
+    super();
+    this.accept = accept;
+  }
+
+  get isOpen(): boolean {
+    return this.state === State.Open;
+  }
+
+  private send(text: string): void {
+    if (this.state === State.Open) this.sock.write(clientFrame(OP_TEXT, text, null));
+  }
+
+  join(room: string, id: number, since?: number): void {
+    this.send(this.sh.codec.encodeJoin(room, id, since));
+  }
+
+  leave(room: string, id: number): void {
+    this.send(this.sh.codec.encodeLeave(room, id));
+  }
+
+  publish(room: string, id: number, tag: string, pad: string): void {
+    this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
+  }
+
+  ping(id: number): boolean {
+    const c = this.sh.codec;
+    if (!c.encodePing) return false;
+    this.send(c.encodePing(id));
+    return true;
+  }
+
+  close(code = 1000): void {
+    if (this.state === State.Open) this.sendClose(code);
+    else if (this.state === State.Connecting) this.terminate();
+  }
+
+  terminate(): void {
+    if (this.state === State.Closed) return;
+    if (this.state === State.Connecting) this.error('aborted', 'WebSocket was closed before the connection was established');
+    this.sock.destroy();
+  }
+
+  stopHeartbeat(): void {
+    this.answerPings = false;
+  }
+
+  /**
+   * Send a close frame, then wait for the server to close the TCP connection (RFC 6455
+   * 7.1.1): the side that closes first keeps TIME_WAIT, and on loopback a client's
+   * TIME_WAIT sockets are ports a later run cannot use. A server that never closes is cut
+   * off after CLOSE_TIMEOUT_MS.
+   */
+  sendClose(code: number): void {
+    this.state = State.Closing;
+    const body = code === 1005 ? null : Buffer.from([code >> 8, code & 0xff]);
+    this.sock.write(clientFrame(OP_CLOSE, null, body));
+    armDeadline(this, CLOSE_TIMEOUT_MS);
+  }
+
+  error(code: string, message: string): void {
+    if (this.errored) return;
+    this.errored = true;
+    this.ev.onError(code, message);
+  }
+
+  /** Bytes before the upgrade completed: the HTTP response, maybe followed by frames. */
+  handshake(chunk: Buffer, n: number): void {
+    const data = this.response === null ? Buffer.from(chunk.subarray(0, n)) : Buffer.concat([this.response, chunk.subarray(0, n)]);
+    const end = data.indexOf('\r\n\r\n');
+    if (end < 0) {
+      if (data.length > MAX_RESPONSE_BYTES) return this.refuse('bad_handshake', 'handshake response headers too long');
+      this.response = data;
+      return;
+    }
+    this.response = null;
+    const head = data.toString('latin1', 0, end);
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+    if (!m) return this.refuse('bad_handshake', `not an HTTP response: ${head.slice(0, 40)}`);
+    if (m[1] !== '101') return this.refuse(`http_${m[1]}`, `Unexpected server response: ${m[1]}`);
+    let upgrade = false;
+    let connection = false;
+    let accept = '';
+    for (const line of head.split('\r\n')) {
+      const colon = line.indexOf(':');
+      if (colon <= 0) continue;
+      const name = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1).trim();
+      if (name === 'upgrade') upgrade = value.toLowerCase() === 'websocket';
+      else if (name === 'connection') connection = value.toLowerCase().split(',').some((t) => t.trim() === 'upgrade');
+      else if (name === 'sec-websocket-accept') accept = value;
+      else if (name === 'sec-websocket-extensions') return this.refuse('bad_handshake', 'server agreed to an extension that was not offered');
+    }
+    if (!upgrade || !connection) return this.refuse('bad_handshake', 'missing Upgrade: websocket or Connection: Upgrade');
+    if (accept !== this.accept) return this.refuse('bad_handshake', 'invalid Sec-WebSocket-Accept header');
+    this.accept = null;
+    this.state = State.Open;
+    disarmDeadline(this);
+    this.ev.onOpen();
+    if (end + 4 < data.length && (this.state as State) !== State.Closed) this.readFrames(data, end + 4, data.length);
+  }
+
+  private refuse(code: string, message: string): void {
+    this.response = null;
+    this.error(code, message);
+    this.sock.destroy();
+  }
+
+  protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === State.Closed) return;
+    if (opcode === OP_BINARY) {
+      this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
+      return;
+    }
+    if (this.sh.fast && scanDeliveryRange(buf, start, end, scanned)) {
+      this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
+      return;
+    }
+    const text = buf.toString('utf8', start, end);
+    const frame = this.sh.codec.decode(text);
+    if (frame === null) this.ev.onError('bad_frame', `could not decode a frame from the server: ${text.slice(0, 80)}`);
+    else this.ev.onFrame(frame);
+  }
+
+  protected onControl(opcode: number, data: Buffer): void {
+    if (opcode === OP_PING) {
+      const answer = this.answerPings && this.state === State.Open;
+      if (answer) this.sock.write(clientFrame(OP_PONG, null, data));
+      this.ev.onHeartbeat(answer);
+      return;
+    }
+    if (opcode !== OP_CLOSE) return; // pong: nothing to do
+    let code = 1005;
+    let reason = '';
+    if (data.length === 1) return void this.fail(1002, 'protocol', 'close frame with a 1-byte payload');
+    if (data.length >= 2) {
+      code = data.readUInt16BE(0);
+      if (!isValidCloseCode(code)) return void this.fail(1002, 'protocol', `invalid close code ${code}`);
+      const r = data.subarray(2);
+      if (!isUtf8(r)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a close reason');
+      reason = r.toString('utf8');
+    }
+    this.closeCode = code;
+    this.closeReason = reason;
+    this.rdFailed = true; // nothing after a close frame is read
+    if (this.state === State.Open) this.sendClose(code);
+  }
+
+  protected onViolation(closeCode: number, kind: ViolationKind, message: string): void {
+    this.ev.onError(kind, message);
+    if (this.state === State.Open) this.sendClose(closeCode);
+    else this.sock.destroy();
+  }
+}
+
+// ------------------------------------------------------------ socket listeners
+// Module functions, `this` is the socket: nothing is allocated per connection.
+
+function onSockRead(this: RawSocket, n: number, buf: Buffer): boolean {
+  const c = this[kConn];
+  if (c.state === State.Connecting) c.handshake(buf, n);
+  else if (c.state !== State.Closed) c.readFrames(buf, 0, n);
+  return true;
+}
+
+function onSockError(this: RawSocket, err: Error & { code?: string }): void {
+  const c = this[kConn];
+  // Like `ws`: a socket error before the upgrade is reported; after it, the close (1006) says it.
+  if (c.state === State.Connecting) c.error(err.code ?? 'unknown', err.message);
+}
+
+function onSockClose(this: RawSocket): void {
+  const c = this[kConn];
+  if (c.state === State.Closed) return;
+  if (c.state === State.Connecting) c.error('ECONNRESET', 'socket hang up');
+  disarmDeadline(c);
+  c.state = State.Closed;
+  c.response = null;
+  c.ev.onClose(c.closeCode, c.closeReason);
+}
+
+/** A transport for `codec` over raw sockets; `ws` is used for `wss:` URLs. */
+export function createRawTransport(codec: FrameCodec): Transport {
+  const sh: Shared = { codec, fast: codec.name === 'wsbench/1' };
+  let tls: Transport | undefined;
+  return {
+    name: codec.name,
+    awaitsWelcome: codec.awaitsWelcome ?? false,
+    connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
+      const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
+      if (url.startsWith('wss:')) return (tls ??= createWsTransport(codec)).connect(opts, ev);
+      return openRaw(url, codec.headers?.(opts.token), opts, ev, sh);
+    },
+  };
+}
+
+function openRaw(url: string, headers: Record<string, string> | undefined, opts: ConnectOptions, ev: ConnectionEvents, sh: Shared): ClientConnection {
+  const u = new URL(url);
+  const key = newKey();
+  const accept = createHash('sha1').update(key + GUID).digest('base64');
+  const sock = net.connect({
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : 80,
+    localAddress: opts.localAddress,
+    noDelay: true,
+    onread: ONREAD,
+  }) as RawSocket;
+  const c = new RawConnection(sock, ev, sh, accept);
+  sock[kConn] = c;
+  sock.on('error', onSockError);
+  sock.on('close', onSockClose);
+  armDeadline(c, opts.handshakeTimeoutMs);
+  let req = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
+  if (headers) for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
+  sock.write(`${req}\r\n`);
+  return c;
+}
+
+function withToken(url: string, token: string | undefined): string {
+  if (!token) return url;
+  return `${url}${url.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`;
+}
