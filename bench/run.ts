@@ -39,7 +39,7 @@ for (const name of names) {
   const mod = await import(join(here, `${name}.bench.ts`));
   const started = Date.now();
   const body: string = await mod.default({ runs, log: (l: string) => console.log(`  ${l}`) } satisfies BenchContext);
-  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${runs} runs, took ${Math.round((Date.now() - started) / 1000)} s. Command: \`npm run bench -- ${name}\`._`;
+  const stamp = `_Measured ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, BENCH_RUNS=${runs} (tables say how many runs each median is over), took ${Math.round((Date.now() - started) / 1000)} s. Command: \`npm run bench -- ${name}\`._`;
   const section = `<!-- bench:${name} -->\n${body.trim()}\n\n${stamp}\n<!-- /bench:${name} -->`;
   const re = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
   doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}\n`;

@@ -8,6 +8,7 @@
  * `decode` (JSON.parse), which is rare by comparison (acks, joins, pongs, errors).
  */
 import type { DecodedFrame, FrameCodec } from './types.ts';
+import { scanDeliveryRange } from './raw-scan.ts';
 
 export const nativeCodec: FrameCodec = {
   name: 'wsbench/1',
@@ -61,14 +62,6 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-const WSB = Buffer.from('"wsb":"');
-const SEQ = Buffer.from('"seq":');
-const ROOM = Buffer.from('"room":"');
-const TYPE_MESSAGE = Buffer.from('"type":"message"');
-const REPLAY = Buffer.from('"replay":true');
-
-const vals = [0, 0, 0, 0];
-
 /** Reusable result of `scanDelivery` (one per process: the receive path is single-threaded). */
 export interface ScannedDelivery {
   roomStart: number;
@@ -82,60 +75,10 @@ export interface ScannedDelivery {
 }
 
 /**
- * Reads a `message` frame carrying our tag from its bytes into `out`. Returns false
- * when the frame is anything else (or has an escaped room name), so the caller
- * falls back to the codec's `decode`.
+ * Reads a `message` frame carrying our tag from its bytes into `out` (one pass, no
+ * allocation; see raw-scan.ts). Returns false when the frame is anything else (or has
+ * an escaped room name), so the caller falls back to the codec's `decode`.
  */
 export function scanDelivery(buf: Buffer, out: ScannedDelivery): boolean {
-  const w = buf.indexOf(WSB);
-  if (w < 0 || buf.indexOf(TYPE_MESSAGE) < 0) return false;
-  // Tag: four dot-separated decimal integers then a quote.
-  let i = w + WSB.length;
-  const len = buf.length;
-  for (let k = 0; k < 4; k++) {
-    let v = 0;
-    let digits = 0;
-    while (i < len) {
-      const c = buf[i]!;
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-      digits++;
-    }
-    if (digits === 0) return false;
-    vals[k] = v;
-    const sep = buf[i];
-    if (k < 3 ? sep !== 46 /* . */ : sep !== 34 /* " */) return false;
-    i++;
-  }
-  const s = buf.indexOf(SEQ);
-  let seq = -1;
-  if (s >= 0) {
-    let j = s + SEQ.length;
-    while (buf[j] === 32) j++;
-    let v = 0;
-    let digits = 0;
-    while (j < len) {
-      const c = buf[j]!;
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      j++;
-      digits++;
-    }
-    if (digits > 0) seq = v;
-  }
-  const r = buf.indexOf(ROOM);
-  if (r < 0) return false;
-  const roomStart = r + ROOM.length;
-  const roomEnd = buf.indexOf(34, roomStart);
-  if (roomEnd < 0 || buf.lastIndexOf(92 /* \ */, roomEnd) >= roomStart) return false;
-  out.roomStart = roomStart;
-  out.roomEnd = roomEnd;
-  out.seq = seq;
-  out.node = vals[0]!;
-  out.pub = vals[1]!;
-  out.counter = vals[2]!;
-  out.sendUs = vals[3]!;
-  out.replay = buf.indexOf(REPLAY) >= 0;
-  return true;
+  return scanDeliveryRange(buf, 0, buf.length, out);
 }

@@ -336,10 +336,35 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       mark('phase', 'ramp');
       loadT0 = Date.now();
       pool.broadcast({ type: 'phase', phase: 'ramp' });
-      const rampDone = (await Promise.race([waitFor('ramp-done', rampEstimateMs * 2 + options.requestTimeoutMs + 30_000), io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
-      const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0);
+      // The ramp may take as long as it needs while connections keep opening; it gives up
+      // only when no new connection has opened for a whole stall window.
+      const stallMs = options.requestTimeoutMs + 15_000;
+      let stalled = false;
+      const rampWait = waitFor('ramp-done', 24 * 3_600_000);
+      const watchdog = (async () => {
+        let last = -1;
+        let since = Date.now();
+        while (waiters.has('ramp-done') && !interrupted) {
+          await new Promise((r) => setTimeout(r, 1000));
+          const now = connected.reduce((a, b) => a + b, 0);
+          if (now !== last) [last, since] = [now, Date.now()];
+          else if (Date.now() - since > stallMs) {
+            stalled = true;
+            const w = waiters.get('ramp-done');
+            waiters.delete('ramp-done');
+            w?.resolve(w.got);
+            return;
+          }
+        }
+      })();
+      const rampDone = (await Promise.race([rampWait, io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
+      void watchdog;
+      // Workers that did not finish their ramp count with what their last snapshot said.
+      const reported = new Set(rampDone.map((m) => m.workerId));
+      const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0) + connected.reduce((a, n, i) => a + (reported.has(i) ? 0 : n), 0);
+      if (stalled) note(`the ramp stalled: no new connection for ${Math.round(stallMs / 1000)} s with ${rampConnected} of ${sliceClients} connected; going on with those`);
       if (!interrupted && rampConnected === 0) {
-        const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? 'no connection succeeded';
+        const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? (stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : 'no connection succeeded');
         const refused = /^http_(401|403)/.test(first);
         throw harnessError(
           refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_UNREACHABLE',
@@ -509,10 +534,10 @@ function tokenSource(req: RunRequest, topology: Topology, server: Record<string,
 
 /**
  * Past about 28,000 connections per (source, destination) the ephemeral ports run
- * out, and binds slow past ~7,000 per source address (LOOPBACK.md): for large runs
- * against loopback, spread clients over 127.R.x.y source addresses, a few thousand
- * each, with a random second octet per run so TIME_WAIT sockets of a previous run
- * do not slow this one.
+ * out, and the kernel's port search slows past ~7,000 per source address
+ * (LOOPBACK.md): past 7,000 clients per loopback target, spread them over
+ * 127.R.x.y source addresses, 4,000 each, with a random second octet per run so
+ * TIME_WAIT sockets of a previous run do not slow this one.
  */
 export function planSourceAddresses(clients: number, urls: string[]): string[] {
   const perUrl = clients / Math.max(1, urls.length);
@@ -520,7 +545,7 @@ export function planSourceAddresses(clients: number, urls: string[]): string[] {
     const host = new URL(u).hostname.replace(/^\[|\]$/g, '');
     return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'));
   });
-  if (!loopback || perUrl <= 20_000) return [];
+  if (!loopback || perUrl <= 7000) return [];
   const n = Math.ceil(clients / 4000);
   const octet = 2 + Math.floor(Math.random() * 250);
   return Array.from({ length: n }, (_, i) => `127.${octet}.${Math.floor(i / 250)}.${(i % 250) + 2}`);

@@ -31,6 +31,7 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   wsFields: '',
   wsTypes: '',
   wsToken: 'query',
+  client: 'raw',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -57,7 +58,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsTypes: { type: 'string', default: DEFAULT_OPTIONS.wsTypes, description: 'native message type names, e.g. join=sub,joined=subbed,publish=pub,ack=puback,message=event,welcome=none' },
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
-  ...{ client: { type: 'string', default: 'raw', description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] } as OptionSpec },
+  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */

@@ -51,6 +51,8 @@ export interface CommonOptions {
   wsTypes: string;
   /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
   wsToken: 'query' | 'header';
+  /** Native only: the WebSocket client, `raw` (lean, default) or `ws` (the ws package). */
+  client: 'raw' | 'ws';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }

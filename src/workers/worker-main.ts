@@ -18,7 +18,8 @@ const health = createHealthMonitor();
 let snapshotTimer: NodeJS.Timeout | undefined;
 
 function send(msg: FromWorker): void {
-  if (process.connected) process.send!(msg);
+  // The coordinator may be gone (Ctrl-C twice, a crash): then there is no one to tell.
+  if (process.connected) process.send!(msg, undefined, undefined, () => {});
 }
 
 function flush(): void {

@@ -1,7 +1,8 @@
 /** The raw client's one-pass delivery scan gives exactly what `scanDelivery` gives. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanDelivery, type ScannedDelivery } from '../../src/protocol/native.ts';
+import type { ScannedDelivery } from '../../src/protocol/native.ts';
+import { scanDeliveryOracle as scanDelivery } from './scan-oracle.ts';
 import { scanDeliveryRange } from '../../src/protocol/raw-scan.ts';
 
 const fresh = (): ScannedDelivery => ({ roomStart: -9, roomEnd: -9, seq: -9, node: -9, pub: -9, counter: -9, sendUs: -9, replay: false });
