@@ -60,3 +60,20 @@ export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: 
   http.on('clientError', (_err, socket) => socket.destroy());
   return http;
 }
+
+/**
+ * Listen on `port` (0 = ephemeral) and `host`; resolves with the port in use and the host
+ * as it goes into a URL (IPv6 in brackets). Later server errors are logged, not thrown.
+ */
+export async function listenNode(http: Server, port: number, host: string, log: (line: string) => void): Promise<{ port: number; hostInUrl: string }> {
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  http.on('error', (err) => log(`wsbench server: ${err.message}`));
+  const addr = http.address();
+  return { port: typeof addr === 'object' && addr ? addr.port : port, hostInUrl: host.includes(':') ? `[${host}]` : host };
+}

@@ -5,7 +5,7 @@
  * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
  * by the adapter, relayed to the other nodes by the Redis adapters).
  */
-import { createHttpHandler, createNodeHttpServer } from '../core/http.ts';
+import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed } from '../core/jwt.ts';
@@ -392,17 +392,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   }, 1000);
   expiry.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port, opts.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  http.on('error', (err) => log(`wsbench server: ${err.message}`));
-  const addr = http.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
   let closed: Promise<void> | null = null;
   const closeTransports = () => {

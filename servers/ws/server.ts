@@ -2,7 +2,7 @@
  * The reference realtime server, native flavour: wsbench/1 over `ws`
  * (docs/SERVER.md, PROTOCOL.md section 1).
  */
-import { createHttpHandler, createNodeHttpServer } from '../core/http.ts';
+import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -573,17 +573,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   }, 1000);
   expiry.unref();
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(opts.port, opts.host, () => {
-      http.off('error', reject);
-      resolve();
-    });
-  });
-  http.on('error', (err) => log(`wsbench server: ${err.message}`));
-  const addr = http.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const hostInUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
   let closed: Promise<void> | null = null;
 

@@ -12,6 +12,7 @@ import { usageError, WsbenchError, EXIT } from '../errors.ts';
 import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
 import { buildRequest, type RunFlags } from './run-command.ts';
 import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
+import { watchInterrupt } from './interrupt.ts';
 
 /** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
 
@@ -133,17 +134,7 @@ export async function capacityCommand(scenario: string, f: CapacityFlags): Promi
   const err = process.stderr;
   const tty = Boolean(err.isTTY) && !f.quiet;
   const printer = createProgressPrinter(err, { tty, quiet: f.quiet });
-  let interruptResolve!: () => void;
-  const interrupted = new Promise<void>((r) => (interruptResolve = r));
-  let sigints = 0;
-  const onSigint = () => {
-    sigints++;
-    if (sigints === 1) {
-      err.write(`\n${pc.yellow('interrupted')}: stopping the current step cleanly and writing a partial result (Ctrl-C again to abort at once)\n`);
-      interruptResolve();
-    } else process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
+  const { interrupted, dispose } = watchInterrupt('writing a partial result after the current step', err);
   const say = (line: string) => {
     if (f.quiet) return;
     printer.clear();
@@ -160,7 +151,7 @@ export async function capacityCommand(scenario: string, f: CapacityFlags): Promi
     });
   } finally {
     printer.done();
-    process.removeListener('SIGINT', onSigint);
+    dispose();
   }
   const outPath = f.out ?? `reports/capacity-${result.scenario.name}-${result.startedAt.replace(/[:.]/g, '-')}.json`;
   const write = (path: string, text: string) => {

@@ -12,6 +12,7 @@ import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, val
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { parseDuration } from '../scenario/units.ts';
+import { watchInterrupt } from './interrupt.ts';
 import { readTokenFile } from './index.ts';
 
 export interface RunFlags {
@@ -148,17 +149,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   }
   const err = process.stderr;
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
-  let interruptResolve!: () => void;
-  const interrupted = new Promise<void>((r) => (interruptResolve = r));
-  let sigints = 0;
-  const onSigint = () => {
-    sigints++;
-    if (sigints === 1) {
-      err.write(`\n${pc.yellow('interrupted')}: stopping cleanly and writing a partial report (Ctrl-C again to abort at once)\n`);
-      interruptResolve();
-    } else process.exit(130);
-  };
-  process.on('SIGINT', onSigint);
+  const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
     progress: (s) => printer.update(s),
     info: (line) => {
@@ -188,7 +179,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
       if (judged.exitCode === 130) break;
     }
   } finally {
-    process.removeListener('SIGINT', onSigint);
+    dispose();
   }
   const last = finished.at(-1)!;
   if (finished.length > 1) {
