@@ -1,0 +1,56 @@
+/**
+ * Multi-node runs through the harness: three bundled nodes on a redis-server the
+ * topology starts itself, with faults. The ledger must stay exact.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli, QUICK } from '../support/cli.ts';
+import { redisSkipReason } from '../helpers/index.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wsbench-multi-'));
+  return () => rmSync(dir, { recursive: true, force: true });
+});
+
+const skip = redisSkipReason();
+async function run(args: string[]): Promise<{ code: number | null; report: Report }> {
+  const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
+  const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '150', '--rate', '90', ...QUICK, '--duration', '4s', '--out', out, ...args], { timeoutMs: 120_000 });
+  expect(r.stderr).not.toMatch(/wsbench failed/);
+  return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
+}
+
+describe.skipIf(Boolean(skip))('redis-fanout on three bundled nodes', () => {
+  it('delivers across nodes exactly once and in order, with a local/remote split and per-node stats', async () => {
+    const { code, report } = await run([]);
+    expect(code).toBe(0);
+    expect(report.target).toMatchObject({ kind: 'bundled', nodes: 3 });
+    expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(report.metrics['fanout.remote']!.count).toBeGreaterThan(0);
+    expect(report.nodes!.map((n) => n.clients)).toEqual([50, 50, 50]);
+    expect(report.nodes!.every((n) => typeof n.stats?.deliveries === 'number')).toBe(true);
+  });
+
+  it('a node killed mid-run: its clients fail over to another node and resume; nothing lost', async () => {
+    const { code, report } = await run(['--fault', 'kill-node:1@1500ms']);
+    expect(code).toBe(0);
+    expect(report.timeline.some((e) => e.kind === 'fault' && e.name.startsWith('kill-node'))).toBe(true);
+    expect(report.metrics.reconnect!.count).toBe(50);
+    expect(report.ledger.lost).toBe(0);
+    expect(report.ledger.duplicated).toBe(0);
+  });
+
+  it('Redis restarted mid-run: publishes during the outage are refused (counted), fan-out resumes, nothing accepted is lost', async () => {
+    const { code, report } = await run(['--fault', 'restart-redis@1500ms+800ms', '--duration', '5s']);
+    expect(code).toBe(0);
+    expect(report.counters['errors.unavailable']).toBeGreaterThan(0);
+    expect(report.ledger.lost).toBe(0);
+    // Deliveries continued after the outage.
+    const received = report.series['messages.received']!;
+    expect(received.slice(-4).some((v) => v > 0)).toBe(true);
+  });
+});
