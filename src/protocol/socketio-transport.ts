@@ -60,7 +60,7 @@ export interface SocketIoTransportOptions {
 
 export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
   const n = o.names;
-  const sockets = new Map<number, Socket>();
+  const sockets = new Map<number, { socket: Socket; url: string }>();
   return {
     name: 'socket.io',
     // Join as soon as the handshake is done; the `connected` event only tells the node.
@@ -70,7 +70,10 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       const path = u.pathname && u.pathname !== '/' ? u.pathname : '/socket.io';
       // Reconnecting a client reuses its Socket, so the server's connection state recovery can
       // restore its rooms and replay what it missed (a fresh Socket would start a new session).
-      const previous = opts.clientKey === undefined ? undefined : sockets.get(opts.clientKey);
+      // A client failing over to another node starts a new session there.
+      const kept = opts.clientKey === undefined ? undefined : sockets.get(opts.clientKey);
+      const previous = kept && kept.url === opts.url ? kept.socket : undefined;
+      if (kept && !previous) kept.socket.close();
       let socket: Socket;
       if (previous && !previous.connected) {
         socket = previous;
@@ -88,7 +91,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
           localAddress: opts.localAddress,
           autoConnect: false,
         } as Parameters<typeof io>[1]);
-        if (opts.clientKey !== undefined) sockets.set(opts.clientKey, socket);
+        if (opts.clientKey !== undefined) sockets.set(opts.clientKey, { socket, url: opts.url });
       }
       let open = false;
       let closed = false;

@@ -54,3 +54,17 @@ describe.skipIf(Boolean(skip))('redis-fanout on three bundled nodes', () => {
     expect(received.slice(-4).some((v) => v > 0)).toBe(true);
   });
 });
+
+describe.skipIf(Boolean(skip))('redis-fanout, Socket.IO flavour', () => {
+  it('three nodes: exactly once across nodes; clients of a killed node fail over to the others', async () => {
+    const ok = await run(['--protocol', 'socketio']);
+    expect(ok.code).toBe(0);
+    expect(ok.report.target.protocol).toBe('socketio');
+    expect(ok.report.ledger).toMatchObject({ lost: 0, duplicated: 0 });
+    const killed = await run(['--protocol', 'socketio', '--fault', 'kill-node:1@1500ms']);
+    // Every client of the killed node rejoined elsewhere. (What was published while they were
+    // away is lost and reported: Socket.IO's recovery sessions die with a SIGKILLed node.)
+    expect(killed.report.metrics.reconnect!.count).toBe(50);
+    expect(killed.report.checks.find((c) => c.name === 'connections.established')!.passed).toBe(true);
+  });
+});
