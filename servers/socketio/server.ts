@@ -6,6 +6,7 @@
  * by the adapter, relayed to the other nodes by the Redis adapters).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { takeToken } from '../core/rate-limit.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed } from '../core/jwt.ts';
@@ -54,7 +55,6 @@ export interface SocketIoServerDeps {
   log?: (line: string) => void;
 }
 
-const ABUSE_WINDOW_MS = 10_000;
 /** Chat room names starting with this are refused: the server's own rooms (`@user:<id>`) live there. */
 const RESERVED_PREFIX = '@';
 const USER_ROOM = '@user:';
@@ -173,19 +173,10 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   /** Token bucket (the native flavour's): true when the event may proceed. */
   const admit = (d: ConnData, now: number): boolean | 'abuse' => {
-    if (opts.rate <= 0) return true;
-    d.tokens = Math.min(opts.burst, d.tokens + ((now - d.refillAt) * opts.rate) / 1000);
-    d.refillAt = now;
-    if (d.tokens >= 1) {
-      d.tokens -= 1;
-      return true;
-    }
+    const verdict = takeToken(d, now, opts);
+    if (verdict === 'ok') return true;
     counters.rateLimited++;
-    if (now - d.abuseStart > ABUSE_WINDOW_MS) {
-      d.abuseStart = now;
-      d.abuseCount = 0;
-    }
-    return ++d.abuseCount > opts.abuse ? 'abuse' : false;
+    return verdict === 'abuse' ? 'abuse' : false;
   };
 
   // ---- handshake ----------------------------------------------------------

@@ -3,6 +3,7 @@
  * (docs/SERVER.md, PROTOCOL.md section 1).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { takeToken } from '../core/rate-limit.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -44,7 +45,6 @@ export interface ServerDeps {
 const MAX_SOCKET_BUFFER = 16 * 1024 * 1024;
 /** How long a room waits for a missing seq before asking the bus's history and reporting a gap. */
 const REORDER_WAIT_MS = 1000;
-const ABUSE_WINDOW_MS = 10_000;
 const RATE_ERROR_INTERVAL_MS = 1000;
 /**
  * ws lets the server construct its sockets from a subclass: declaring the back
@@ -367,19 +367,10 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   /** Token bucket; true when the frame may proceed. */
   const admit = (c: Conn, now: number): boolean => {
-    if (opts.rate <= 0) return true;
-    c.tokens = Math.min(opts.burst, c.tokens + ((now - c.refillAt) * opts.rate) / 1000);
-    c.refillAt = now;
-    if (c.tokens >= 1) {
-      c.tokens -= 1;
-      return true;
-    }
+    const verdict = takeToken(c, now, opts);
+    if (verdict === 'ok') return true;
     counters.rateLimited++;
-    if (now - c.abuseStart > ABUSE_WINDOW_MS) {
-      c.abuseStart = now;
-      c.abuseCount = 0;
-    }
-    if (++c.abuseCount > opts.abuse) {
+    if (verdict === 'abuse') {
       c.ws.close(1008, 'rate limit exceeded');
       return false;
     }

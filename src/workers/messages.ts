@@ -26,7 +26,7 @@ export interface WorkerInit {
   toClient: number;
   /** Target URLs; client i attaches to urls[nodeOf(i)]. */
   urls: string[];
-  /** Node index of client i is i mod urls.length (round robin). */
+  /** How clients get their tokens. */
   tokens: TokenSource;
   /** Source addresses to spread connections over (loopback targets only), or empty. */
   sourceAddresses: string[];
@@ -36,7 +36,6 @@ export interface WorkerInit {
   nodeIdentity: boolean;
   /** Record fanout.local / fanout.remote. */
   splitNodes: boolean;
-  /** Index of the first publisher-eligible client per room: clients with i < rooms * publishers publish. */
 }
 
 export type Phase = 'ramp' | 'warmup' | 'steady' | 'cooldown' | 'finish';

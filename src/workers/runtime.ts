@@ -7,7 +7,7 @@
 import type { Recorder } from '../metrics/types.ts';
 import type { ClientConnection, ConnectionEvents, DecodedFrame, Transport } from '../protocol/types.ts';
 import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenario/types.ts';
-import type { Phase, TokenSource, WorkerStatus } from './messages.ts';
+import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
 import { encodeTag, nowUs, padding } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
@@ -25,24 +25,12 @@ export function fillClaims(template: unknown, client: number, worker: number): u
   return template;
 }
 
-export interface RuntimeConfig {
-  workerId: number;
-  options: Record<string, unknown> & CommonOptions;
+/** A worker's slice of the run, as its init message gave it, plus what the worker built from it. */
+export type RuntimeConfig = Pick<WorkerInit, 'workerId' | 'options' | 'fromClient' | 'toClient' | 'urls' | 'tokens' | 'sourceAddresses' | 'spread' | 'nodeIdentity' | 'splitNodes'> & {
   scenario: ScenarioDefinition;
   transport: Transport;
-  fromClient: number;
-  toClient: number;
-  urls: string[];
-  tokens: TokenSource;
-  sourceAddresses: string[];
-  /** Client i attaches to urls[spread[i mod spread.length]]; empty = round robin. */
-  spread: number[];
-  /** Learn each client's node from the server's welcome (`node` field). */
-  nodeIdentity: boolean;
-  /** Record fanout.local / fanout.remote (several nodes, or an external target that may have them). */
-  splitNodes: boolean;
   recorder: Recorder;
-}
+};
 
 /** Aggregate of one per-client observation key. */
 export interface Observation {
