@@ -21,11 +21,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, percentile, startChild, type Child } from './support/children.ts';
+import type { BenchContext } from './run.ts';
 
-interface Ctx {
-  runs: number;
-  log(l: string): void;
-}
+type Ctx = BenchContext;
 
 type ClientKind = 'raw' | 'ws';
 const KINDS: ClientKind[] = ['raw', 'ws'];

@@ -8,13 +8,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createAggregator, createRecorder, mergeEncoded } from '../src/metrics/index.ts';
 import { newHistogram, wasmAvailable, type HistogramKind } from '../src/metrics/hdr.ts';
+import type { BenchContext } from './run.ts';
 
 const CANDIDATE_ENV = 'WSBENCH_BENCH_HDR_CANDIDATE';
 
-interface Ctx {
-  runs: number;
-  log(line: string): void;
-}
+type Ctx = BenchContext;
 
 /** Latency-like values, log-uniform from 1 us to ~160 ms, fixed seed so runs compare. */
 function latencies(n: number): Float64Array {

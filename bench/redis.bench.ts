@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startRedisServer, type RedisServerHandle } from '../src/topology/redis.ts';
+import type { BenchContext } from './run.ts';
 
 const MAIN = fileURLToPath(new URL('../servers/main.ts', import.meta.url));
 const LATENCY_MESSAGES = 300;
@@ -28,10 +29,7 @@ const MEMBERS = 300;
 const WARMUP_MS = 500;
 const MEASURE_MS = 2000;
 
-interface Ctx {
-  runs: number;
-  log(l: string): void;
-}
+type Ctx = BenchContext;
 
 interface NodeProc {
   child: ChildProcess;

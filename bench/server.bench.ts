@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './run.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MEMBERS = 1000;
@@ -23,10 +24,7 @@ const WINDOW = 64;
 const WARMUP_MS = 1000;
 const MEASURE_MS = 2500;
 
-interface Ctx {
-  runs: number;
-  log(l: string): void;
-}
+type Ctx = BenchContext;
 
 // ---------------------------------------------------------------- raw client
 

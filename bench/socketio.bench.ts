@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './run.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'wsbench.js');
@@ -20,10 +21,7 @@ const WORKLOAD = ['--clients', String(CLIENTS), '--rooms', String(ROOMS), '--rat
 /** Rounds at most (each round runs both flavours), so the section stays under about 3 minutes. */
 const MAX_ROUNDS = 3;
 
-interface Ctx {
-  runs: number;
-  log(l: string): void;
-}
+type Ctx = BenchContext;
 
 interface Sample {
   rssPerClientKiB: number;

@@ -5,7 +5,7 @@
  * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
  * by the adapter, relayed to the other nodes by the Redis adapters).
  */
-import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } from '../core/http.ts';
 import { takeToken } from '../core/rate-limit.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
@@ -405,13 +405,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
         // Transport close rather than a Socket.IO disconnect: clients reconnect by themselves (elsewhere, behind a balancer).
         closeTransports();
         if (nsp.sockets.size > 0) {
-          const timeout = closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs;
-          let timer: NodeJS.Timeout | undefined;
-          await new Promise<void>((r) => {
-            drainWaiters.push(r);
-            timer = setTimeout(r, timeout);
-          });
-          clearTimeout(timer);
+          await waitForDrain(drainWaiters, closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs);
         }
         await io.close();
         http.closeAllConnections();

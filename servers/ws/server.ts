@@ -2,7 +2,7 @@
  * The reference realtime server, native flavour: wsbench/1 over `ws`
  * (docs/SERVER.md, PROTOCOL.md section 1).
  */
-import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } from '../core/http.ts';
 import { takeToken } from '../core/rate-limit.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -586,13 +586,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
         const stopped = new Promise<void>((r) => http.close(() => r()));
         for (const c of conns) c.ws.close(1001, 'server shutting down');
         if (conns.size > 0) {
-          const timeout = closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs;
-          let timer: NodeJS.Timeout | undefined;
-          await new Promise<void>((r) => {
-            drainWaiters.push(r);
-            timer = setTimeout(r, timeout);
-          });
-          clearTimeout(timer);
+          await waitForDrain(drainWaiters, closeOpts.drainTimeoutMs ?? opts.drainTimeoutMs);
           for (const c of conns) c.ws.terminate();
         }
         http.closeAllConnections();
