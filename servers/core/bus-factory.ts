@@ -19,6 +19,8 @@ export interface CreateBusDeps {
   log?: (line: string) => void;
   /** How long to wait for Redis at start, in milliseconds (default 10000). */
   connectTimeoutMs?: number;
+  /** False: the server has its own fan-out and the Redis bus carries only seqs and the retention. */
+  fanout?: boolean;
 }
 
 /** Default wait for Redis when a node starts, in milliseconds. */
@@ -38,6 +40,7 @@ export async function createBus(options: ServerOptions, role: BusRole, deps: Cre
       retention: options.retention,
       nodeId: options.nodeId,
       log: deps.log,
+      fanout: deps.fanout,
     });
     try {
       await bus.ready(deps.connectTimeoutMs ?? REDIS_CONNECT_TIMEOUT_MS);

@@ -20,3 +20,8 @@ export class ServerConfigError extends Error {
 export function isServerConfigError(e: unknown): e is ServerConfigError {
   return e instanceof ServerConfigError;
 }
+
+/** `unavailable` when the bus refused because its dependency (Redis) is away, else `internal`. */
+export function failureCode(err: unknown): 'unavailable' | 'internal' {
+  return (err as { code?: unknown } | null)?.code === 'unavailable' ? 'unavailable' : 'internal';
+}

@@ -49,6 +49,12 @@ export interface RedisBusOptions {
   nodeId: string;
   /** Diagnostics (default stderr). */
   log?: (line: string) => void;
+  /**
+   * Whether appends also PUBLISH to the other nodes (default true). False when the
+   * server fans out by other means (the Socket.IO flavour's adapter) and uses the
+   * bus only for seqs and the retention.
+   */
+  fanout?: boolean;
 }
 
 /** Counters of one Redis bus (part of /stats as `busStats`). */
@@ -103,7 +109,7 @@ if n > 0 then
   local c = redis.call('ZCARD', KEYS[1])
   if c > n then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, c - n - 1) end
 end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1`;
 
 // KEYS[1] epoch; ARGV[1] candidate value suffix. Returns {epoch value, now ms}.
@@ -485,9 +491,10 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
         counters.publishFailed++;
         guard();
       }
-      const wire = encode({ kind: 'message', room, seq: entry.seq, text: entry.text, origin: id });
+      const fanout = opts.fanout !== false;
+      const wire = fanout ? encode({ kind: 'message', room, seq: entry.seq, text: entry.text, origin: id }) : '';
       try {
-        await scripted.wsbAppend(retKey(room), Math.max(0, opts.retention), entry.seq, entry.text, channel, wire);
+        await scripted.wsbAppend(retKey(room), Math.max(0, opts.retention), entry.seq, entry.text, fanout ? channel : '', wire);
         counters.published++;
       } catch (err) {
         counters.publishFailed++;

@@ -13,6 +13,8 @@ import { verifyToken, roomAllowed } from '../core/jwt.ts';
 import { createLocalBus, type Bus } from '../core/bus.ts';
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
+import { createResumer, type ResumeCounters } from './resume.ts';
+import { failureCode } from '../core/errors.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -93,6 +95,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const cluster = deps.cluster;
   const queue = cluster?.queue ?? createMemoryQueue();
   const counters = createCounters();
+  const resumeCounters: ResumeCounters = { resumes: 0, replayed: 0, held: 0, gapped: 0, duplicatesDropped: 0 };
+  const resumer = createResumer({ bus, retention: opts.retention, event: 'new-message', counters: resumeCounters, log });
   const msgPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   let msgCounter = 0;
   let anonCounter = 0;
@@ -104,7 +108,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const onRequest = createHttpHandler({
     nodeId: opts.nodeId,
     health: () => [bus.health(), cluster?.health() ?? { ok: true as const }],
-    stats: () => (deps.statsProvider ? deps.statsProvider() : metrics.stats()),
+    stats: () => (deps.statsProvider ? deps.statsProvider() : stats()),
     // `metrics` is created below; read it only when a request comes.
     metrics: { render: () => metrics.render(), get contentType() { return metrics.contentType; } },
     paths: ['/socket.io'],
@@ -142,6 +146,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     connections: () => nsp.sockets.size,
     rooms: chatRoomCount,
   });
+
+  /** This process's /stats: the common counters plus the resume counters (joins with `since`). */
+  const stats = (): ServerStats => ({ ...metrics.stats(), resume: { ...resumeCounters } }) as ServerStats;
 
   // ---- per-event helpers --------------------------------------------------
 
@@ -212,16 +219,35 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   // ---- events (shared functions; `this` is the socket) ----------------------
 
-  async function onJoin(this: Socket, roomId: unknown, ackArg?: unknown) {
-    const reply = ackOf(typeof roomId === 'function' ? roomId : ackArg);
+  /** `join-room` (roomId, ack) or, resuming, (roomId, {since}, ack): see servers/socketio/resume.ts. */
+  async function onJoin(this: Socket, roomId: unknown, ...rest: unknown[]) {
+    const reply = ackOf(typeof roomId === 'function' ? roomId : rest[rest.length - 1]);
     const d = this.data as ConnData;
     const problem = roomProblem(roomId);
     if (problem) return bad(reply, problem);
     const room = roomId as string;
+    const options = rest.length > 1 ? rest[0] : undefined;
+    const since = (options as { since?: unknown } | undefined)?.since;
+    if (options !== undefined && (typeof options !== 'object' || options === null)) return bad(reply, 'join-room options must be an object {since}');
+    if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) return bad(reply, 'since must be a non-negative integer (the last seq received)');
     if (!roomAllowed({ rooms: d.allowed }, room)) return reply(errorReply('forbidden', `room ${JSON.stringify(room)} is not allowed by the token`));
     const already = this.rooms.has(room);
     // Every socket is in its own room and its user's room; the rest are chat rooms.
     if (!already && this.rooms.size - 2 >= opts.maxRoomsPerConn) return bad(reply, `too many rooms: at most ${opts.maxRoomsPerConn} per connection`);
+    // A member already (a recovered session, a repeated join) has had every message since it joined.
+    if (since !== undefined && !already) {
+      resumer.hold(this, room, since as number);
+      await this.join(room);
+      try {
+        await resumer.replay(this, room, since as number, (seq) => reply({ success: true, room: { id: room }, members: localSize(room), seq }));
+      } catch (err) {
+        resumer.cancel(this, room);
+        this.leave(room);
+        return reply(errorReply(failureCode(err), `join failed: ${(err as Error).message}`));
+      }
+      announceJoin(this, room, d);
+      return;
+    }
     // Join first, then read the seq: every message emitted after the join reaches the
     // socket, and its seq was allocated before the read, so nothing after `seq` is missed.
     await this.join(room);
@@ -230,12 +256,16 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       seq = await bus.lastSeq(room);
     } catch (err) {
       this.leave(room);
-      return reply(errorReply('internal', `join failed: ${(err as Error).message}`));
+      return reply(errorReply(failureCode(err), `join failed: ${(err as Error).message}`));
     }
     if (!this.connected) return;
     reply({ success: true, room: { id: room }, members: localSize(room), seq });
-    if (!already && opts.presence && this.rooms.has(room)) {
-      this.to(room).emit('user-joined', { userId: d.user, roomId: room });
+    if (!already) announceJoin(this, room, d);
+  }
+
+  function announceJoin(socket: Socket, room: string, d: ConnData) {
+    if (opts.presence && socket.rooms.has(room)) {
+      socket.to(room).emit('user-joined', { userId: d.user, roomId: room });
       counters.framesOut += localSize(room) - 1;
     }
   }
@@ -246,6 +276,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     if (problem) return bad(reply, problem);
     const room = roomId as string;
     if (this.rooms.has(room)) {
+      resumer.cancel(this, room);
       this.leave(room);
       if (opts.presence) {
         this.to(room).emit('user-left', { userId: (this.data as ConnData).user, roomId: room });
@@ -272,13 +303,25 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       seq = await bus.nextSeq(room);
     } catch (err) {
       log(`wsbench server: seq for room ${room} failed: ${(err as Error).message}`);
-      return reply(errorReply('internal', 'publish failed'));
+      return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
     }
     const timestamp = Date.now();
     const id = nextMessageId();
+    const out = { id, roomId: room, userId: (this.data as ConnData).user, content: m.content, type: m.type ?? 'text', seq, timestamp };
+    if (opts.retention > 0) {
+      // Retained before anyone sees it, so a member resuming with `since` can always replay it.
+      try {
+        await bus.append(room, { seq, text: JSON.stringify(out) });
+      } catch (err) {
+        log(`wsbench server: retention append for room ${room} failed: ${(err as Error).message}`);
+        // Not retained means not accepted: the publisher gets an error, the members a gap for this seq.
+        io.to(room).emit('gap', { roomId: room, from: seq, to: seq });
+        return reply(errorReply(failureCode(err), 'publish failed: the message could not be retained'));
+      }
+    }
     reply({ success: true, messageId: id, seq, timestamp });
     // Once for the whole room: the adapter encodes the packet once and writes it to every member.
-    io.to(room).emit('new-message', { id, roomId: room, userId: (this.data as ConnData).user, content: m.content, type: m.type ?? 'text', seq, timestamp });
+    io.to(room).emit('new-message', out);
     const n = localSize(room);
     counters.deliveries += n;
     counters.framesOut += n;
@@ -359,7 +402,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     socket.on('error', () => {});
     // A recovered socket got its rooms back (the user room among them) and its missed packets.
     if (!socket.recovered) socket.join(USER_ROOM + d.user);
-    socket.emit('connected', { sessionId: socket.id, userId: d.user, node: opts.nodeId, serverTime: Date.now(), recovered: socket.recovered });
+    // `features`: join-since = `join-room` takes (roomId, {since}, ack) and replays (servers/socketio/resume.ts).
+    socket.emit('connected', { sessionId: socket.id, userId: d.user, node: opts.nodeId, serverTime: Date.now(), recovered: socket.recovered, features: ['join-since'] });
     counters.framesOut++;
     queue.take(d.user).then(
       (texts) => {
@@ -395,7 +439,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     port,
     host: opts.host,
     nodeId: opts.nodeId,
-    stats: metrics.stats,
+    stats,
     dropAll: closeTransports,
     close(closeOpts = {}) {
       closed ??= (async () => {

@@ -29,8 +29,9 @@ export function socketIoProblems(options: ServerOptions): string[] {
 export async function startSocketIoServer(options: ServerOptions, log: (l: string) => void): Promise<StartedSocketIo> {
   const problems = socketIoProblems(options);
   if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);
-  // Room seqs: the same bus as the native flavour (Redis INCR with --redis, else in memory).
-  const bus = await createBus(options, 'single', { log });
+  // Room seqs and the retention: the same bus as the native flavour (Redis with --redis, else
+  // in memory); fan-out is the Socket.IO adapter's, so the bus publishes nothing.
+  const bus = await createBus(options, 'single', { log, fanout: false });
   let cluster: SocketIoCluster | undefined;
   let server;
   try {

@@ -12,6 +12,7 @@ import { verifyToken, roomAllowed, type VerifiedClaims } from '../core/jwt.ts';
 import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
 import { busStats } from '../core/bus-factory.ts';
+import { failureCode } from '../core/errors.ts';
 import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
@@ -107,11 +108,6 @@ class Room {
   size(): number {
     return this.members.size + this.pending.size;
   }
-}
-
-/** `unavailable` when the bus refused because its dependency (Redis) is away, else `internal`. */
-function failureCode(err: unknown): 'unavailable' | 'internal' {
-  return (err as { code?: unknown } | null)?.code === 'unavailable' ? 'unavailable' : 'internal';
 }
 
 function isId(v: unknown): v is Id {

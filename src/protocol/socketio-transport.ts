@@ -16,6 +16,8 @@ export interface SocketIoNames {
   leave: string;
   publish: string;
   message: string;
+  /** Event telling a resuming member which seqs the server no longer holds ({roomId, from, to}). */
+  gap: string;
   /** Payload field names of `message` / `new-message`. */
   room: string;
   content: string;
@@ -30,6 +32,7 @@ export const DEFAULT_SOCKETIO_NAMES: SocketIoNames = {
   leave: 'leave-room',
   publish: 'message',
   message: 'new-message',
+  gap: 'gap',
   room: 'roomId',
   content: 'content',
   seq: 'seq',
@@ -61,6 +64,9 @@ export interface SocketIoTransportOptions {
 export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
   const n = o.names;
   const sockets = new Map<number, { socket: Socket; url: string }>();
+  // Whether the server said (in its `connected` event's `features`) that `join` takes {since}:
+  // only then does a resuming client send it, so servers with the plain (roomId, ack) never see it.
+  let joinSince = false;
   return {
     name: 'socket.io',
     // Join as soon as the handshake is done; the `connected` event only tells the node.
@@ -104,6 +110,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       });
       socket.on(n.connected, (info: Record<string, unknown> | undefined) => {
         const node = info?.[n.node];
+        if (Array.isArray(info?.features) && info.features.includes('join-since')) joinSince = true;
         ev.onFrame({ kind: 'welcome', node: node === undefined ? undefined : String(node) });
       });
       socket.on(n.message, (m: Record<string, unknown>) => {
@@ -117,8 +124,13 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
           replay: m?.replay === true,
         });
       });
+      socket.on(n.gap, (g: Record<string, unknown> | undefined) => {
+        const from = numberOr(g?.from);
+        const to = numberOr(g?.to);
+        if (from !== undefined && to !== undefined) ev.onFrame({ kind: 'gap', room: String(g?.[n.room]), from, to });
+      });
       socket.onAny((event: string) => {
-        if (event !== n.message && event !== n.connected) ev.onFrame({ kind: 'other', name: event });
+        if (event !== n.message && event !== n.connected && event !== n.gap) ev.onFrame({ kind: 'other', name: event });
       });
       socket.on('connect_error', (err: Error & { description?: unknown; data?: unknown }) => {
         if (closed) return;
@@ -159,7 +171,11 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         else ev.onFrame({ kind, id, seq: numberOr(res.seq) });
       };
       return {
-        join: (room, id) => void socket.emit(n.join, room, ackHandler('joined', id, room)),
+        // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
+        join: (room, id, since) =>
+          void (since !== undefined && joinSince && !socket.recovered
+            ? socket.emit(n.join, room, { since }, ackHandler('joined', id, room))
+            : socket.emit(n.join, room, ackHandler('joined', id, room))),
         leave: (room, id) => void socket.emit(n.leave, room, ackHandler('left', id, room)),
         publish: (room, id, tag, pad) => void socket.emit(n.publish, { [n.room]: room, [n.content]: { wsb: tag, pad } }, ackHandler('ack', id, room)),
         ping: () => false,

@@ -104,11 +104,13 @@ describe('impossible expectations are refused up front', () => {
 });
 
 describe('the Socket.IO flavour', () => {
-  it('heartbeat: Engine.IO zombies evicted within pingInterval + pingTimeout, healthy kept; fails with heartbeat off', async () => {
-    const good = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s']);
+  it('heartbeat: Engine.IO zombies evicted within pingInterval + pingTimeout, healthy kept, frozen server noticed and nothing lost; fails with heartbeat off', async () => {
+    const good = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%']);
     expect(good.report.checks.filter((c) => !c.passed)).toEqual([]);
     expect(good.code).toBe(0);
     expect(good.report.target.protocol).toBe('socketio');
+    expect(check(good.report, 'heartbeat.frozen-server-noticed').passed).toBe(true);
+    expect(good.report.ledger).toMatchObject({ lost: 0, duplicated: 0 });
     const bad = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']);
     expect(bad.code).toBe(1);
     expect(check(bad.report, 'heartbeat.zombies-evicted').passed).toBe(false);
@@ -127,5 +129,17 @@ describe('the Socket.IO flavour', () => {
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
     expect(code).toBe(0);
     expect(report.metrics.reconnect!.count).toBe(60);
+  });
+
+  it('reconnect-storm without connection state recovery: join-room {since} replays the outage; with no retention either it fails on loss', async () => {
+    const good = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s', '--server', 'recovery-ms=0']);
+    expect(good.report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(good.report.counters['messages.replayed']).toBeGreaterThan(0);
+    const bad = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s', '--server', 'recovery-ms=0', '--server', 'retention=0']);
+    expect(bad.code).toBe(1);
+    const c = check(bad.report, 'delivery.exactly-once-in-order');
+    expect(c.passed).toBe(false);
+    expect(c.detail).toMatch(/\d+ lost/);
+    expect(bad.report.counters['ledger.gaps']).toBeGreaterThan(0);
   });
 });

@@ -1,0 +1,257 @@
+/**
+ * `join-room` with `since` on the Socket.IO flavour (docs/SERVER.md, "Resuming
+ * a room"): the member gets every retained message with since < seq <= S in
+ * seq order, flagged `replay: true`, and live messages of that room only after
+ * them, as on the native flavour (PROTOCOL.md section 1, `join`).
+ *
+ * Socket.IO's adapters write a room broadcast straight to each member's
+ * connection (`client.writeToEngine`), on this node or relayed from another,
+ * and offer no per-socket hook. So while a socket resumes a room, its client's
+ * `writeToEngine` is wrapped: the room's `new-message` packets (live ones and
+ * the replays) go through a small reorder buffer keyed by seq and leave in seq
+ * order, each seq once. Everything else (acks, other rooms) passes untouched.
+ * After the replay, live packets of the room with a seq the replay already
+ * covered (published just before the join, still on their way through Redis)
+ * are dropped for DUPLICATE_GRACE_MS; then the wrapper is removed. Sockets that
+ * are not resuming never pay for any of this.
+ *
+ * A seq the retention should hold but that is missing when the join reads it
+ * (its publisher allocated it and has not finished retaining it) is waited for
+ * HOLE_WAIT_MS, live or from a second read; then the member gets a `gap`
+ * event {roomId, from, to} for it, as for seqs older than the retention.
+ */
+import type { Socket } from 'socket.io';
+import type { Bus } from '../core/bus.ts';
+
+/** How long a missing seq is waited for before it is reported as a gap, in milliseconds. */
+export const HOLE_WAIT_MS = 250;
+/** How long after a replay live packets the replay already covered are dropped, in milliseconds. */
+export const DUPLICATE_GRACE_MS = 2000;
+
+type Write = (packets: unknown, opts: unknown) => void;
+interface EngineClient {
+  writeToEngine: Write;
+}
+
+interface RoomHold {
+  room: string;
+  /** The next seq owed to the socket. */
+  next: number;
+  /** The last seq the replay covers (the room's seq read after the join); Infinity until read. */
+  end: number;
+  /** Packets waiting for their turn, by seq. */
+  items: Map<number, () => void>;
+  released: boolean;
+  /** After release: live packets with seq <= end are duplicates until this time. */
+  filterUntil: number;
+}
+
+interface ClientState {
+  socket: Socket;
+  write: Write;
+  holds: Map<string, RoomHold>;
+  timer: NodeJS.Timeout | null;
+}
+
+export interface ResumeCounters {
+  /** Joins with `since` that replayed (or reported gaps). */
+  resumes: number;
+  /** Messages sent as replays. */
+  replayed: number;
+  /** Live packets that waited for the replay to finish. */
+  held: number;
+  /** Seqs reported missing with `gap`. */
+  gapped: number;
+  /** Live packets dropped because the replay had already delivered their seq. */
+  duplicatesDropped: number;
+}
+
+export interface ResumeDeps {
+  bus: Bus;
+  /** Messages retained per room (seqs older than latest - retention are gone without waiting). */
+  retention: number;
+  /** The `new-message` event name. */
+  event: string;
+  counters: ResumeCounters;
+  log: (line: string) => void;
+}
+
+/** A Socket.IO EVENT packet of the main namespace (socket.io-protocol v5): type 2, then the JSON array. */
+export function encodeEvent(name: string, payload: unknown): string {
+  return `2${JSON.stringify([name, payload])}`;
+}
+
+export function createResumer(d: ResumeDeps) {
+  const states = new WeakMap<object, ClientState>();
+  const prefix = `2[${JSON.stringify(d.event)},`;
+
+  /** {room, seq} of a `new-message` packet as the adapter encoded it, else undefined. */
+  const delivery = (packets: unknown): { room: string; seq: number } | undefined => {
+    const p = Array.isArray(packets) ? (packets.length === 1 ? packets[0] : undefined) : packets;
+    if (typeof p !== 'string' || !p.startsWith(prefix)) return undefined;
+    try {
+      const m = (JSON.parse(p.slice(1)) as unknown[])[1] as { roomId?: unknown; seq?: unknown } | undefined;
+      return typeof m?.roomId === 'string' && typeof m.seq === 'number' ? { room: m.roomId, seq: m.seq } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const stateOf = (socket: Socket): ClientState => {
+    const client = socket.client as unknown as EngineClient;
+    let st = states.get(client);
+    if (st) return st;
+    const write = client.writeToEngine;
+    const s: ClientState = { socket, write, holds: new Map(), timer: null };
+    states.set(client, s);
+    client.writeToEngine = function (this: EngineClient, packets: unknown, opts: unknown) {
+      const m = s.holds.size ? delivery(packets) : undefined;
+      const h = m && s.holds.get(m.room);
+      if (!h) return write.call(this, packets, opts);
+      if (h.released) {
+        if (m.seq <= h.end && Date.now() < h.filterUntil) d.counters.duplicatesDropped++;
+        else write.call(this, packets, opts);
+        return;
+      }
+      if (m.seq < h.next || h.items.has(m.seq)) {
+        d.counters.duplicatesDropped++;
+        return;
+      }
+      d.counters.held++;
+      h.items.set(m.seq, () => write.call(this, packets, opts));
+      pump(s, h);
+    };
+    return s;
+  };
+
+  const send = (s: ClientState, text: string) => s.write.call(s.socket.client, text, {});
+
+  /** Deliver what is due in seq order; release the room once the replay range is done. */
+  const pump = (s: ClientState, h: RoomHold) => {
+    if (h.end === Infinity || h.released) return;
+    for (let f = h.items.get(h.next); f; f = h.items.get(h.next)) {
+      h.items.delete(h.next);
+      h.next++;
+      f();
+    }
+    if (h.next <= h.end) return;
+    // Live packets newer than the replay that arrived meanwhile, in seq order.
+    for (const seq of [...h.items.keys()].sort((a, b) => a - b)) h.items.get(seq)!();
+    h.items.clear();
+    h.released = true;
+    h.filterUntil = Date.now() + DUPLICATE_GRACE_MS;
+    scheduleUnwrap(s);
+  };
+
+  /** Report [h.next, to] missing and move on. */
+  const gap = (s: ClientState, h: RoomHold, to: number) => {
+    if (to < h.next) return;
+    d.counters.gapped += to - h.next + 1;
+    send(s, encodeEvent('gap', { roomId: h.room, from: h.next, to }));
+    h.next = to + 1;
+  };
+
+  /** Give up waiting: every seq still missing up to `end` becomes a gap. */
+  const skipMissing = (s: ClientState, h: RoomHold) => {
+    while (!h.released && h.next <= h.end) {
+      let first = h.end + 1;
+      for (const seq of h.items.keys()) if (seq < first) first = seq;
+      gap(s, h, first - 1);
+      pump(s, h);
+    }
+  };
+
+  const scheduleUnwrap = (s: ClientState) => {
+    if (s.timer) clearTimeout(s.timer);
+    s.timer = setTimeout(() => {
+      s.timer = null;
+      const now = Date.now();
+      for (const [room, h] of s.holds) if (h.released && now >= h.filterUntil) s.holds.delete(room);
+      if (s.holds.size === 0) unwrap(s);
+      else if ([...s.holds.values()].every((h) => h.released)) scheduleUnwrap(s);
+    }, DUPLICATE_GRACE_MS + 10);
+    s.timer.unref();
+  };
+
+  const unwrap = (s: ClientState) => {
+    const client = s.socket.client as unknown as Record<string, unknown>;
+    delete client.writeToEngine;
+    states.delete(client);
+    if (s.timer) clearTimeout(s.timer);
+  };
+
+  const replayOf = (text: string) => {
+    const m = JSON.parse(text) as Record<string, unknown>;
+    m.replay = true;
+    return m;
+  };
+
+  return {
+    /**
+     * Call before `socket.join(room)`: from now on the room's live packets to this
+     * socket wait for the replay of (since, S].
+     */
+    hold(socket: Socket, room: string, since: number): void {
+      const s = stateOf(socket);
+      s.holds.set(room, { room, next: since + 1, end: Infinity, items: new Map(), released: false, filterUntil: 0 });
+    },
+
+    /** Stop holding (the join failed or the socket left the room): what was held is dropped. */
+    cancel(socket: Socket, room: string): void {
+      const s = states.get(socket.client);
+      if (!s) return;
+      s.holds.delete(room);
+      if (s.holds.size === 0) unwrap(s);
+    },
+
+    /**
+     * After the join: read the retention once (seq S and the entries after `since`),
+     * call `ack(S)` (it must write the join's reply), then replay. Resolves once
+     * the replay is out (or the socket went away). Rejects when the bus fails; the
+     * caller cancels and replies with an error.
+     */
+    async replay(socket: Socket, room: string, since: number, ack: (seq: number) => void): Promise<void> {
+      const s = states.get(socket.client);
+      const h = s?.holds.get(room);
+      if (!s || !h) return;
+      const { latest, entries } = await d.bus.history(room, since);
+      if (s.holds.get(room) !== h || !socket.connected) return;
+      const end = Math.max(latest, since);
+      d.counters.resumes++;
+      ack(end);
+      const add = (list: Array<{ seq: number; text: string }>) => {
+        for (const e of list) {
+          if (e.seq < h.next || e.seq > end || h.items.has(e.seq)) continue;
+          h.items.set(e.seq, () => {
+            d.counters.replayed++;
+            send(s, encodeEvent(d.event, replayOf(e.text)));
+          });
+        }
+      };
+      add(entries);
+      h.end = end;
+      // Seqs the retention can no longer hold are gone: say so at once.
+      const oldest = d.retention > 0 ? end - d.retention + 1 : end + 1;
+      if (h.next < oldest && !h.items.has(h.next)) {
+        let first = oldest;
+        for (const seq of h.items.keys()) if (seq < first) first = seq;
+        gap(s, h, first - 1);
+      }
+      pump(s, h);
+      if (h.released) return;
+      // Some retained seqs are still on their way (allocated, not yet retained): wait, read again, then give up.
+      await new Promise((r) => setTimeout(r, HOLE_WAIT_MS));
+      if (h.released || s.holds.get(room) !== h || !socket.connected) return;
+      try {
+        add((await d.bus.history(room, h.next - 1)).entries);
+      } catch (err) {
+        d.log(`wsbench server: re-reading the retention of room ${room} failed: ${(err as Error).message}`);
+      }
+      if (s.holds.get(room) !== h || !socket.connected) return;
+      pump(s, h);
+      skipMissing(s, h);
+    },
+  };
+}
+
+export type Resumer = ReturnType<typeof createResumer>;
