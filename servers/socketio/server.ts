@@ -14,6 +14,7 @@ import { createLocalBus, type Bus } from '../core/bus.ts';
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
 import { createResumer, type ResumeCounters } from './resume.ts';
+import { orderRoomDeliveries, type OrderCounters } from './order.ts';
 import { failureCode } from '../core/errors.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
@@ -130,6 +131,19 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   });
   const nsp = io.of('/');
   const distributed = cluster !== undefined;
+  // Several nodes: the adapter may relay another node's earlier seq after a later one; re-order per room.
+  const orderCounters: OrderCounters = { held: 0, filled: 0, gapped: 0, late: 0 };
+  const order = distributed
+    ? orderRoomDeliveries({
+        adapter: nsp.adapter,
+        event: 'new-message',
+        history: (room, after) => bus.history(room, after),
+        deliverLocal: (room, text) => io.local.to(room).emit('new-message', JSON.parse(text)),
+        gap: (room, from, to) => io.local.to(room).emit('gap', { roomId: room, from, to }),
+        counters: orderCounters,
+        log,
+      })
+    : undefined;
 
   const localSize = (room: string) => nsp.adapter.rooms.get(room)?.size ?? 0;
   /** Chat rooms with a member in this process (not the per-socket and per-user rooms). */
@@ -148,7 +162,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   });
 
   /** This process's /stats: the common counters plus the resume counters (joins with `since`). */
-  const stats = (): ServerStats => ({ ...metrics.stats(), resume: { ...resumeCounters } }) as ServerStats;
+  const stats = (): ServerStats => ({ ...metrics.stats(), resume: { ...resumeCounters }, ...(order ? { order: { ...orderCounters } } : {}) }) as ServerStats;
 
   // ---- per-event helpers --------------------------------------------------
 
@@ -239,7 +253,10 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       resumer.hold(this, room, since as number);
       await this.join(room);
       try {
-        await resumer.replay(this, room, since as number, (seq) => reply({ success: true, room: { id: room }, members: localSize(room), seq }));
+        await resumer.replay(this, room, since as number, (seq) => {
+          order?.noteJoin(room, seq);
+          reply({ success: true, room: { id: room }, members: localSize(room), seq });
+        });
       } catch (err) {
         resumer.cancel(this, room);
         this.leave(room);
@@ -259,6 +276,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       return reply(errorReply(failureCode(err), `join failed: ${(err as Error).message}`));
     }
     if (!this.connected) return;
+    order?.noteJoin(room, seq);
     reply({ success: true, room: { id: room }, members: localSize(room), seq });
     if (!already) announceJoin(this, room, d);
   }
@@ -445,6 +463,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       closed ??= (async () => {
         closing = true;
         clearInterval(expiry);
+        order?.close();
         const stopped = new Promise<void>((r) => http.close(() => r()));
         // Transport close rather than a Socket.IO disconnect: clients reconnect by themselves (elsewhere, behind a balancer).
         closeTransports();

@@ -57,10 +57,12 @@ describe.skipIf(Boolean(skip))('redis-fanout on three bundled nodes', () => {
 
 describe.skipIf(Boolean(skip))('redis-fanout, Socket.IO flavour', () => {
   it('three nodes: exactly once across nodes; clients of a killed node fail over, resume with since and lose nothing', async () => {
-    const ok = await run(['--protocol', 'socketio']);
+    // At this rate the adapters relay about one message in six out of seq order; the nodes re-order them.
+    const ok = await run(['--protocol', 'socketio', '--rate', '400']);
     expect(ok.code).toBe(0);
     expect(ok.report.target.protocol).toBe('socketio');
-    expect(ok.report.ledger).toMatchObject({ lost: 0, duplicated: 0 });
+    expect(ok.report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(ok.report.nodes!.some((n) => (n.stats as { order?: { held: number } }).order!.held > 0)).toBe(true);
     const killed = await run(['--protocol', 'socketio', '--fault', 'kill-node:1@1500ms']);
     // Every client of the killed node rejoined elsewhere. Its recovery session died with the node,
     // so what was published while it was away came back as replays of `join-room` {since}.
