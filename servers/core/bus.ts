@@ -50,6 +50,12 @@ export interface Bus {
   lastSeq(room: string): Promise<number>;
   /** Add a message to the room's retention buffer (the last `retention` messages are kept). */
   append(room: string, entry: RetainedMessage): Promise<void>;
+  /**
+   * Allocate the room's next seq and retain `prefix + seq + suffix` as one step, so a
+   * seq never exists without its message (a bus whose dependency can fail between
+   * two steps implements it; see allocateAndRetain). Fan-out is the caller's.
+   */
+  appendNext?(room: string, prefix: string, suffix: string): Promise<number>;
   /** The retained messages of the room with seq > afterSeq, and the latest seq. */
   history(room: string, afterSeq: number): Promise<HistoryResult>;
   /** Send a message to every other process/node (fire and forget; failures are logged and counted by the bus). */
@@ -102,6 +108,17 @@ export class RoomLog {
     while (i > 0 && list[i - 1]!.seq > floor) i--;
     return { latest, entries: list.slice(i) };
   }
+}
+
+/**
+ * The room's next seq with its message `prefix + seq + suffix` retained (when
+ * `retain`), atomically where the bus can do it: either both happened or neither.
+ */
+export async function allocateAndRetain(bus: Bus, room: string, prefix: string, suffix: string, retain: boolean): Promise<number> {
+  if (retain && bus.appendNext) return bus.appendNext(room, prefix, suffix);
+  const seq = await bus.nextSeq(room);
+  if (retain) await bus.append(room, { seq, text: prefix + seq + suffix });
+  return seq;
 }
 
 let localCounter = 0;

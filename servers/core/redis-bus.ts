@@ -112,6 +112,17 @@ end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1`;
 
+// KEYS[1] seq, KEYS[2] ret zset; ARGV: retention, text prefix, text suffix. Returns the seq.
+const NEXT_APPEND = `
+local seq = redis.call('INCR', KEYS[1])
+local n = tonumber(ARGV[1])
+if n > 0 then
+  redis.call('ZADD', KEYS[2], seq, ARGV[2] .. seq .. ARGV[3])
+  local c = redis.call('ZCARD', KEYS[2])
+  if c > n then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, c - n - 1) end
+end
+return seq`;
+
 // KEYS[1] epoch; ARGV[1] candidate value suffix. Returns {epoch value, now ms}.
 const EPOCH = `
 local t = redis.call('TIME')
@@ -200,10 +211,12 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
   });
   cmd.defineCommand('wsbAppend', { numberOfKeys: 1, lua: APPEND_PUBLISH });
   cmd.defineCommand('wsbEpoch', { numberOfKeys: 1, lua: EPOCH });
+  cmd.defineCommand('wsbNextAppend', { numberOfKeys: 2, lua: NEXT_APPEND });
   const floorsScript = { lua: FLOORS };
   type Scripted = Redis & {
     wsbAppend(key: string, retention: number, seq: number, text: string, channel: string, wire: string): Promise<number>;
     wsbEpoch(key: string, suffix: string): Promise<[string, string]>;
+    wsbNextAppend(seqKey: string, retKey: string, retention: number, prefix: string, suffix: string): Promise<number>;
   };
   const scripted = cmd as Scripted;
 
@@ -500,6 +513,12 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
         counters.publishFailed++;
         unavailable(err);
       }
+    },
+    async appendNext(room, prefix, suffix) {
+      guard();
+      const seq = Number(await scripted.wsbNextAppend(seqKey(room), retKey(room), Math.max(0, opts.retention), prefix, suffix).catch(unavailable));
+      seen(room, seq, false);
+      return seq;
     },
     async history(room, afterSeq): Promise<HistoryResult> {
       guard();

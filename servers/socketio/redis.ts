@@ -20,8 +20,15 @@ const STREAM_MAX_LEN = 100_000;
 const REQUESTS_TIMEOUT_MS = 3000;
 const CONNECT_TIMEOUT_MS = 5000;
 
-function client(url: string, log: (l: string) => void, name: string): Redis {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: CONNECT_TIMEOUT_MS, retryStrategy: (n) => Math.min(100 * n, 2000) });
+/**
+ * `retries`: how many reconnections a command waits through before it fails;
+ * null = it waits for Redis to come back. The pub/sub adapter publishes without
+ * handling the promise (@socket.io/redis-adapter 8.3), so a publish failing while
+ * Redis is away would be an unhandled rejection and end the process: its client
+ * never fails a command.
+ */
+function client(url: string, log: (l: string) => void, name: string, retries: number | null = 2): Redis {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: retries, connectTimeout: CONNECT_TIMEOUT_MS, retryStrategy: (n) => Math.min(100 * n, 2000) });
   let down = false;
   r.on('error', (e: Error) => {
     if (!down) log(`wsbench server: redis (${name}) ${e.message}`);
@@ -44,10 +51,11 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
       adapter = createStreamsAdapter(main, { streamName: STREAM_NAME, maxLen: STREAM_MAX_LEN }) as SocketIoCluster['adapter'];
       recovery = true;
     } else {
+      const pub = client(url, log, 'publisher', null);
       const sub = client(url, log, 'subscriber');
-      clients.push(sub);
-      await sub.connect();
-      adapter = createPubSubAdapter(main, sub, { key: PUBSUB_KEY, requestsTimeout: REQUESTS_TIMEOUT_MS }) as SocketIoCluster['adapter'];
+      clients.push(pub, sub);
+      await Promise.all([pub.connect(), sub.connect()]);
+      adapter = createPubSubAdapter(pub, sub, { key: PUBSUB_KEY, requestsTimeout: REQUESTS_TIMEOUT_MS }) as SocketIoCluster['adapter'];
       // Pub/sub keeps nothing, so a session cannot be restored (the adapter does not implement it).
       recovery = false;
     }

@@ -10,7 +10,7 @@ import { takeToken } from '../core/rate-limit.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed } from '../core/jwt.ts';
-import { createLocalBus, type Bus } from '../core/bus.ts';
+import { allocateAndRetain, createLocalBus, type Bus } from '../core/bus.ts';
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
 import { createResumer, type ResumeCounters } from './resume.ts';
@@ -191,6 +191,23 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     socket.disconnect(true);
   };
   const nextMessageId = () => msgPrefix + (++msgCounter).toString(36);
+  /** Refused publishes (Redis away): the first of each second is logged, the rest counted in the next line. */
+  const publishFailures = (() => {
+    let lastAt = 0;
+    let quiet = 0;
+    return {
+      note(room: string, err: Error) {
+        const now = Date.now();
+        if (now - lastAt < 1000) {
+          quiet++;
+          return;
+        }
+        log(`wsbench server: publish to room ${room} refused: ${err.message}${quiet ? ` (and ${quiet} more in the last second)` : ''}`);
+        lastAt = now;
+        quiet = 0;
+      },
+    };
+  })();
 
   /** Token bucket (the native flavour's): true when the event may proceed. */
   const admit = (d: ConnData, now: number): boolean | 'abuse' => {
@@ -316,27 +333,22 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     if (!this.rooms.has(room)) return reply(errorReply('not_joined', `not a member of room ${JSON.stringify(room)}`));
     // Delay before the seq is allocated, so seqs still reach every member in order.
     if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
-    let seq: number;
-    try {
-      seq = await bus.nextSeq(room);
-    } catch (err) {
-      log(`wsbench server: seq for room ${room} failed: ${(err as Error).message}`);
-      return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
-    }
     const timestamp = Date.now();
     const id = nextMessageId();
-    const out = { id, roomId: room, userId: (this.data as ConnData).user, content: m.content, type: m.type ?? 'text', seq, timestamp };
-    if (opts.retention > 0) {
-      // Retained before anyone sees it, so a member resuming with `since` can always replay it.
-      try {
-        await bus.append(room, { seq, text: JSON.stringify(out) });
-      } catch (err) {
-        log(`wsbench server: retention append for room ${room} failed: ${(err as Error).message}`);
-        // Not retained means not accepted: the publisher gets an error, the members a gap for this seq.
-        io.to(room).emit('gap', { roomId: room, from: seq, to: seq });
-        return reply(errorReply(failureCode(err), 'publish failed: the message could not be retained'));
-      }
+    const userId = (this.data as ConnData).user;
+    const type = m.type ?? 'text';
+    // The retained text is the new-message payload; the bus puts the seq between prefix and suffix.
+    const head = JSON.stringify({ id, roomId: room, userId, content: m.content, type });
+    let seq: number;
+    try {
+      // Seq and retention in one step: a seq never exists without its message, so a member
+      // resuming with `since` can always replay it, also across a Redis outage.
+      seq = await allocateAndRetain(bus, room, `${head.slice(0, -1)},"seq":`, `,"timestamp":${timestamp}}`, opts.retention > 0);
+    } catch (err) {
+      publishFailures.note(room, err as Error);
+      return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
     }
+    const out = { id, roomId: room, userId, content: m.content, type, seq, timestamp };
     reply({ success: true, messageId: id, seq, timestamp });
     // Once for the whole room: the adapter encodes the packet once and writes it to every member.
     io.to(room).emit('new-message', out);

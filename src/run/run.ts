@@ -185,10 +185,12 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
   if (nodeCount > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
   const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodeCount, server, redisUrl: req.redisUrl });
   let unexpectedExit: string | undefined;
-  topology.onUnexpectedExit((what, code, signal) => {
-    unexpectedExit ??= `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
-    mark('note', 'target-exit', unexpectedExit);
-    io.info(`! ${unexpectedExit}; clients keep trying to reconnect and the failures are counted`);
+  topology.onUnexpectedExit((what, code, signal, stderr) => {
+    const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
+    unexpectedExit ??= line;
+    const said = stderr ? `; its last stderr lines:\n${stderr}` : '';
+    mark('note', 'target-exit', line + said);
+    io.info(`! ${line}; clients keep trying to reconnect and the failures are counted${said}`);
   });
 
   try {

@@ -27,7 +27,7 @@ export { killAllChildrenSync } from './children.ts';
 export { probeTargets } from './probe.ts';
 export { SERVER_MAIN } from './node.ts';
 
-type ExitCallback = (what: string, code: number | null, signal: string | null) => void;
+type ExitCallback = (what: string, code: number | null, signal: string | null, stderr?: string) => void;
 
 /**
  * Bring up what `spec` describes and resolve once every node answers `/healthz`
@@ -84,10 +84,10 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
   }
   const log = spec.log ?? (() => {});
   const callbacks: ExitCallback[] = [];
-  const unexpected: ExitCallback = (what, code, sig) => {
+  const unexpected: ExitCallback = (what, code, sig, stderr) => {
     for (const cb of callbacks) {
       try {
-        cb(what, code, sig);
+        cb(what, code, sig, stderr);
       } catch {
         // a listener's bug must not take the topology down
       }
@@ -126,7 +126,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
         entry: spec.serverEntry,
         startTimeoutMs: spec.startTimeoutMs,
         log,
-        onUnexpectedExit: (code, sig) => unexpected(`node ${node.id}`, code, sig),
+        onUnexpectedExit: (code, sig, stderr) => unexpected(`node ${node.id}`, code, sig, stderr),
       });
       nodes.push(node);
     }

@@ -48,7 +48,8 @@ export interface BundledNodeOptions {
   startTimeoutMs?: number;
   log: (line: string) => void;
   /** Called when the node exits without having been asked to (after it was ready). */
-  onUnexpectedExit: (code: number | null, signal: string | null) => void;
+  /** `stderr`: its last stderr lines, indented (what it said before dying). */
+  onUnexpectedExit: (code: number | null, signal: string | null, stderr: string) => void;
 }
 
 type State = 'down' | 'starting' | 'running' | 'stopping';
@@ -155,7 +156,8 @@ export class BundledNode implements NodeHandle {
         this.state = 'down';
         this.paused = false;
       }
-      if (wasRunning) this.opts.onUnexpectedExit(code, sig);
+      // Let the last stderr lines arrive before quoting them.
+      if (wasRunning) setTimeout(() => this.opts.onUnexpectedExit(code, sig, tail.format('    ')), 50);
     });
 
     const fail = async (why: string): Promise<WsbenchError> => {

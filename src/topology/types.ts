@@ -61,7 +61,7 @@ export interface Topology {
   /** Every node's /stats, for the report. Never throws: unreachable nodes come back without stats. */
   scrapeStats(): Promise<NodeReport[]>;
   /** Called when a bundled node or the redis-server exits without being asked to. */
-  onUnexpectedExit(cb: (what: string, code: number | null, signal: string | null) => void): void;
+  onUnexpectedExit(cb: (what: string, code: number | null, signal: string | null, stderr?: string) => void): void;
   /** Stop everything this topology started (SIGTERM, then SIGKILL after a grace period). Idempotent. */
   stop(): Promise<void>;
 }

@@ -72,6 +72,14 @@ describe.skipIf(Boolean(skip))('redis-fanout, Socket.IO flavour', () => {
     expect(killed.code).toBe(0);
   });
 
+  it('Redis restarted mid-run: publishes during the outage are refused (counted), the adapter and the bus come back, nothing accepted is lost', async () => {
+    const { code, report } = await run(['--protocol', 'socketio', '--fault', 'restart-redis@1500ms+800ms', '--duration', '5s']);
+    expect(code, JSON.stringify({ failed: report.checks.filter((c) => !c.passed), ledger: report.ledger, counters: report.counters, nodes: report.nodes?.map((n) => n.stats) })).toBe(0);
+    expect(report.counters['errors.unavailable']).toBeGreaterThan(0);
+    expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(report.series['messages.received']!.slice(-4).some((v) => v > 0)).toBe(true);
+  });
+
   it('--server adapter=redis-streams: a killed node\'s clients resume on the others with nothing lost', async () => {
     const killed = await run(['--protocol', 'socketio', '--server', 'adapter=redis-streams', '--fault', 'kill-node:1@1500ms']);
     expect(killed.report.metrics.reconnect!.count).toBe(50);

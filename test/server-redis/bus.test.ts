@@ -113,4 +113,20 @@ describe.skipIf(redisSkipReason())('Redis bus', () => {
     expect(published).toBe(N); // 30 members on 3 nodes: still 50, not 1,500 or 150
     expect(nodes.reduce((a, n) => a + n.bus.stats().published, 0)).toBe(N);
   });
+
+  it('appendNext allocates a seq and retains its message in one step; while Redis is away it refuses with unavailable', async () => {
+    const redis = await startRedisForTest();
+    const { bus } = await startNode(redis.url, { retention: 2 });
+    expect(await bus.appendNext!('r', '{"seq":', ',"x":1}')).toBe(1);
+    expect(await bus.appendNext!('r', '{"seq":', ',"x":2}')).toBe(2);
+    expect(await bus.appendNext!('r', '{"seq":', ',"x":3}')).toBe(3);
+    // Retention 2: the last two, each text carrying its own seq.
+    expect((await bus.history('r', 0)).entries).toEqual([
+      { seq: 2, text: '{"seq":2,"x":2}' },
+      { seq: 3, text: '{"seq":3,"x":3}' },
+    ]);
+    await redis.stop();
+    await until(() => bus.health().ok === false, 3000, 'the bus to notice');
+    await expect(bus.appendNext!('r', '{"seq":', '}')).rejects.toMatchObject({ code: 'unavailable' });
+  });
 });

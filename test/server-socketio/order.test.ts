@@ -40,10 +40,12 @@ describe.skipIf(redisSkipReason())('Socket.IO nodes deliver each room in seq ord
     it(`--adapter ${adapter}: a later seq relayed first waits for the earlier one, on both nodes`, async () => {
       const redis = await startRedisForTest();
       const busA = await bus(redis.url, 'a');
-      const append = busA.append.bind(busA);
-      busA.append = async (room, e) => {
-        if (e.seq === 2) await new Promise((r) => setTimeout(r, 150));
-        return append(room, e);
+      // Node a's second publish is slow after its seq is allocated (and retained).
+      const appendNext = busA.appendNext!.bind(busA);
+      busA.appendNext = async (room, prefix, suffix) => {
+        const seq = await appendNext(room, prefix, suffix);
+        if (seq === 2) await new Promise((r) => setTimeout(r, 150));
+        return seq;
       };
       const a = await node(redis.url, 'a', adapter, busA);
       const b = await node(redis.url, 'b', adapter, await bus(redis.url, 'b'));
