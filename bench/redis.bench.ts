@@ -218,7 +218,7 @@ export default async function redisBench(ctx: Ctx): Promise<string> {
     '',
     '| measure | value |',
     '| --- | --- |',
-    `| bus messages/s at 3 nodes (a publisher on each; each message = 1 script + 1 PUBLISH, received by 2 nodes) | ${k(rows.busRate)} |`,
+    `| bus messages/s at 3 nodes (a publisher on each; each message = 1 script doing INCR, ZADD and PUBLISH, received by 2 nodes) | ${k(rows.busRate)} |`,
     `| deliveries/s, one room of ${MEMBERS} members, 1 node | ${k(rows.del1)} |`,
     `| deliveries/s, same room spread over 3 nodes | ${k(rows.del3)} |`,
     '',

@@ -8,7 +8,8 @@
  * The API is asynchronous and shaped after what Redis offers:
  *   nextSeq  -> INCR wsb:seq:{room}
  *   lastSeq  -> GET  wsb:seq:{room}
- *   append   -> MULTI RPUSH wsb:ret:{room} text; LTRIM wsb:ret:{room} -N -1
+ *   append   -> Lua: ZADD wsb:ret:{room} seq text; trim to N; PUBLISH
+ *   appendNext -> Lua: INCR + the above, so a seq never exists without its message
  *   history  -> GET + LRANGE (filtered by seq)
  *   publish  -> one PUBLISH per message (never one per recipient)
  *   subscribe-> SUBSCRIBE on a dedicated connection
@@ -53,7 +54,8 @@ export interface Bus {
   /**
    * Allocate the room's next seq and retain `prefix + seq + suffix` as one step, so a
    * seq never exists without its message (a bus whose dependency can fail between
-   * two steps implements it; see allocateAndRetain). Fan-out is the caller's.
+   * two steps implements it; see allocateAndRetain). A bus that fans out also
+   * publishes the message in that step: the caller must not `publish` it again.
    */
   appendNext?(room: string, prefix: string, suffix: string): Promise<number>;
   /** The retained messages of the room with seq > afterSeq, and the latest seq. */

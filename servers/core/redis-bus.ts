@@ -12,7 +12,9 @@
  * away fails at once instead of waiting) and the subscriber. ioredis reconnects
  * both by itself.
  *
- * A message is retained and published by one Lua script (ZADD, trim, PUBLISH),
+ * A message's seq is allocated, the message retained and published by one Lua
+ * script (appendNext: INCR, ZADD, trim, PUBLISH; with --delay-ms the INCR comes
+ * first and append does the rest),
  * so a message is on the channel if and only if it is in the retention, and
  * every subscriber sees messages in the order they entered the retention.
  */
@@ -112,15 +114,18 @@ end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1`;
 
-// KEYS[1] seq, KEYS[2] ret zset; ARGV: retention, text prefix, text suffix. Returns the seq.
+// KEYS[1] seq, KEYS[2] ret zset; ARGV: retention, text prefix, text suffix, channel ('' = none),
+// the wire header after the seq (see encode). Returns the seq.
 const NEXT_APPEND = `
 local seq = redis.call('INCR', KEYS[1])
+local text = ARGV[2] .. seq .. ARGV[3]
 local n = tonumber(ARGV[1])
 if n > 0 then
-  redis.call('ZADD', KEYS[2], seq, ARGV[2] .. seq .. ARGV[3])
+  redis.call('ZADD', KEYS[2], seq, text)
   local c = redis.call('ZCARD', KEYS[2])
   if c > n then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, c - n - 1) end
 end
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], 'm' .. seq .. ARGV[5] .. text) end
 return seq`;
 
 // KEYS[1] epoch; ARGV[1] candidate value suffix. Returns {epoch value, now ms}.
@@ -216,7 +221,7 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
   type Scripted = Redis & {
     wsbAppend(key: string, retention: number, seq: number, text: string, channel: string, wire: string): Promise<number>;
     wsbEpoch(key: string, suffix: string): Promise<[string, string]>;
-    wsbNextAppend(seqKey: string, retKey: string, retention: number, prefix: string, suffix: string): Promise<number>;
+    wsbNextAppend(seqKey: string, retKey: string, retention: number, prefix: string, suffix: string, channel: string, header: string): Promise<number>;
   };
   const scripted = cmd as Scripted;
 
@@ -516,7 +521,15 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
     },
     async appendNext(room, prefix, suffix) {
       guard();
-      const seq = Number(await scripted.wsbNextAppend(seqKey(room), retKey(room), Math.max(0, opts.retention), prefix, suffix).catch(unavailable));
+      const fanout = opts.fanout !== false;
+      const header = fanout ? ` ${id} ${room.length} ${room}` : '';
+      const seq = Number(
+        await scripted.wsbNextAppend(seqKey(room), retKey(room), Math.max(0, opts.retention), prefix, suffix, fanout ? channel : '', header).catch((err) => {
+          if (fanout) counters.publishFailed++;
+          return unavailable(err);
+        }),
+      );
+      if (fanout) counters.published++;
       seen(room, seq, false);
       return seq;
     },

@@ -326,8 +326,18 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const handlePublish = async (c: Conn, id: Id, name: string, payload: unknown, echo: boolean) => {
     const payloadJson = JSON.stringify(payload);
+    const prefix = `{"type":"message","room":${JSON.stringify(name)},"seq":`;
+    const suffix = `,"from":${JSON.stringify(c.user)},"payload":${payloadJson}}`;
+    if (opts.delayMs === 0 && bus.appendNext) {
+      // Seq, retention and fan-out in one step (the Redis bus's script): a seq never exists
+      // without its message, also when Redis goes away between two commands.
+      const seq = await bus.appendNext(name, prefix, suffix);
+      send(c, { type: 'ack', id, room: name, seq });
+      deliver(name, seq, prefix + seq + suffix, echo ? null : c);
+      return;
+    }
     const seq = await bus.nextSeq(name);
-    const text = `{"type":"message","room":${JSON.stringify(name)},"seq":${seq},"from":${JSON.stringify(c.user)},"payload":${payloadJson}}`;
+    const text = prefix + seq + suffix;
     if (opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
     const appended = bus.append(name, { seq, text });
     bus.publish({ kind: 'message', room: name, seq, text, origin: bus.id });
