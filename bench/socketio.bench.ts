@@ -5,15 +5,9 @@
  * round: harness memory per client, deliveries per second, fan-out p99, and
  * the Socket.IO / ws ratios.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './run.ts';
+import { median, runWsbench } from './wsbench-cli.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const BIN = join(ROOT, 'bin', 'wsbench.js');
 const CLIENTS = 1000;
 const ROOMS = 10;
 const RATE = 200;
@@ -30,39 +24,15 @@ interface Sample {
   exact: boolean;
 }
 
-function runOnce(protocol: 'ws' | 'socketio'): Promise<Sample> {
-  const dir = mkdtempSync(join(tmpdir(), 'wsb-bench-sio-'));
-  const out = join(dir, 'r.json');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, 'run', 'broadcast', '--protocol', protocol, ...WORKLOAD, '--out', out, '-q'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      try {
-        if (code !== 0) throw new Error(`wsbench run --protocol ${protocol} exited ${code}: ${stderr.slice(-500)}`);
-        const r = JSON.parse(readFileSync(out, 'utf8'));
-        resolve({
-          rssPerClientKiB: r.generator.rssBytesPeak / CLIENTS / 1024,
-          deliveriesPerSec: r.rates.deliveriesPerSec,
-          fanoutP99Ms: r.metrics.fanout.p99 / 1000,
-          exact: r.ledger.lost === 0 && r.ledger.duplicated === 0 && r.ledger.delivered === r.ledger.expected,
-        });
-      } catch (e) {
-        reject(e);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    });
-  });
+async function runOnce(protocol: 'ws' | 'socketio'): Promise<Sample> {
+  const r = await runWsbench(['broadcast', '--protocol', protocol, ...WORKLOAD], 60_000);
+  return {
+    rssPerClientKiB: r.generator.rssBytesPeak / CLIENTS / 1024,
+    deliveriesPerSec: r.rates.deliveriesPerSec,
+    fanoutP99Ms: r.metrics.fanout!.p99 / 1000,
+    exact: r.ledger.lost === 0 && r.ledger.duplicated === 0 && r.ledger.delivered === r.ledger.expected,
+  };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export default async function socketioBench(ctx: Ctx): Promise<string> {
   const rounds = Math.max(1, Math.min(ctx.runs, MAX_ROUNDS));

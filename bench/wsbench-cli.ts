@@ -1,0 +1,43 @@
+/**
+ * Benchmarks that measure through the real harness: `wsbench run ...` as a child
+ * process (the CLI a user runs), its JSON report read back.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Report } from '../src/report/schema.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = join(ROOT, 'bin', 'wsbench.js');
+
+/** Run `wsbench run ARGS --out FILE -q`; resolves to the report, rejects when it exits non-zero or hangs. */
+export function runWsbench(args: string[], timeoutMs = 90_000): Promise<Report> {
+  const dir = mkdtempSync(join(tmpdir(), 'wsb-bench-'));
+  const out = join(dir, 'r.json');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, 'run', ...args, '--out', out, '-q'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      try {
+        if (code !== 0) throw new Error(`wsbench run ${args.join(' ')} exited ${code}: ${stderr.slice(-500)}`);
+        resolve(JSON.parse(readFileSync(out, 'utf8')) as Report);
+      } catch (e) {
+        reject(e);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+/** The median (mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
