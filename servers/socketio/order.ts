@@ -10,8 +10,8 @@
  * the packet (`_encode`) and then writes it to each member (`apply`). The
  * adapter instance gets both wrapped: `_encode` notes the packet, `apply` looks
  * at it, and a `new-message` to one room whose seq is not the room's next one
- * waits (the whole write to every member, one closure) until the missing seqs
- * come. A seq still missing after HOLE_WAIT_MS is read from the retention and
+ * waits (the whole write to every member, one closure, in the shared SeqOrder of
+ * servers/core/seq-order.ts) until the missing seqs come. A seq still missing after HOLE_WAIT_MS is read from the retention and
  * delivered locally, or reported to the members as a `gap`. A seq below the
  * room's next one has been delivered or reported already and is dropped. Other
  * packets pass through untouched; the cost is one Map lookup per broadcast.
@@ -20,6 +20,7 @@
  * (`noteJoin`); seqs at or below it are that member's past.
  */
 import type { RetainedMessage } from '../core/bus.ts';
+import { fillHoles, SeqOrder } from '../core/seq-order.ts';
 
 /** How long a missing seq is waited for before it is read from the retention, in milliseconds. */
 export const ORDER_WAIT_MS = 250;
@@ -38,8 +39,8 @@ export interface OrderCounters {
 }
 
 interface RoomOrder {
-  next: number;
-  held: Map<number, () => void>;
+  /** Each item writes one broadcast to this node's members of the room. */
+  order: SeqOrder<() => void>;
   timer: NodeJS.Timeout | null;
 }
 
@@ -73,83 +74,57 @@ export function orderRoomDeliveries(d: OrderDeps) {
   }
   const rooms = new Map<string, RoomOrder>();
   let current: { type?: unknown; data?: unknown } | undefined;
+  /** Set while a retained message is delivered: it is already in its place and skips the order. */
+  let direct = false;
 
-  const drain = (st: RoomOrder) => {
-    for (let f = st.held.get(st.next); f; f = st.held.get(st.next)) {
-      st.held.delete(st.next);
-      st.next++;
-      f();
-    }
-    if (st.held.size === 0 && st.timer) {
-      clearTimeout(st.timer);
+  const run = (write: () => void) => write();
+  const create = (room: string, next: number): RoomOrder => {
+    const st: RoomOrder = { order: new SeqOrder<() => void>(next, run), timer: null };
+    rooms.set(room, st);
+    return st;
+  };
+
+  /** A room still holding broadcasts waits ORDER_WAIT_MS for the missing seqs, then fills or reports them. */
+  const arm = (room: string, st: RoomOrder) => {
+    if (st.order.held.size === 0) {
+      if (st.timer) clearTimeout(st.timer);
       st.timer = null;
+    } else if (!st.timer) {
+      st.timer = setTimeout(() => void fill(room, st), ORDER_WAIT_MS);
+      st.timer.unref();
     }
   };
 
-  const firstHeld = (st: RoomOrder) => {
-    let min = Infinity;
-    for (const s of st.held.keys()) if (s < min) min = s;
-    return min;
-  };
-
-  /** Waited long enough: read the missing seqs from the retention, deliver them, report the rest. */
   const fill = async (room: string, st: RoomOrder) => {
     st.timer = null;
-    const upTo = firstHeld(st) - 1;
-    if (upTo < st.next) return drain(st);
-    let entries: RetainedMessage[] = [];
-    try {
-      entries = (await d.history(room, st.next - 1)).entries;
-    } catch (err) {
-      d.log(`wsbench server: reading missing seqs of room ${room} failed: ${(err as Error).message}`);
-    }
-    if (rooms.get(room) !== st) return;
-    for (const e of entries) {
-      if (e.seq < st.next) continue;
-      if (e.seq > upTo) break;
-      if (e.seq > st.next) {
-        d.counters.gapped += e.seq - st.next;
-        d.gap(room, st.next, e.seq - 1);
-        st.next = e.seq;
-      }
-      d.counters.filled++;
-      // Passes through apply again as the room's next seq, so it is delivered at once.
-      d.deliverLocal(room, e.text);
-    }
-    const stop = Math.min(upTo, firstHeld(st) - 1);
-    if (stop >= st.next) {
-      d.counters.gapped += stop - st.next + 1;
-      d.gap(room, st.next, stop);
-      st.next = stop + 1;
-    }
-    drain(st);
-    if (st.held.size && !st.timer) arm(room, st);
-  };
-
-  const arm = (room: string, st: RoomOrder) => {
-    st.timer = setTimeout(() => void fill(room, st), ORDER_WAIT_MS);
-    st.timer.unref();
+    const { filled, gapped } = await fillHoles(st.order, st.order.lowestHeld() - 1, {
+      read: async (after) => (await d.history(room, after)).entries,
+      item: (e) => () => {
+        direct = true;
+        try {
+          d.deliverLocal(room, e.text);
+        } finally {
+          direct = false;
+        }
+      },
+      gap: (from, to) => d.gap(room, from, to),
+      current: () => rooms.get(room) === st,
+      onReadError: (err) => d.log(`wsbench server: reading missing seqs of room ${room} failed: ${err.message}`),
+    });
+    d.counters.filled += filled;
+    d.counters.gapped += gapped;
+    if (rooms.get(room) === st) arm(room, st);
   };
 
   const order = (room: string, seq: number, deliver: () => void) => {
-    let st = rooms.get(room);
-    if (!st) {
-      // A member that got here without a join (a recovered session): start at this seq.
-      rooms.set(room, (st = { next: seq, held: new Map(), timer: null }));
-    }
-    if (seq < st.next) {
+    // A member that got here without a join (a recovered session): start at this seq.
+    const st = rooms.get(room) ?? create(room, seq);
+    if (!st.order.offer(seq, deliver)) {
       d.counters.late++;
       return;
     }
-    if (seq > st.next) {
-      d.counters.held++;
-      st.held.set(seq, deliver);
-      if (!st.timer) arm(room, st);
-      return;
-    }
-    st.next++;
-    deliver();
-    if (st.held.size) drain(st);
+    if (st.order.held.has(seq)) d.counters.held++;
+    arm(room, st);
   };
 
   a._encode = function (this: AdapterInternals, packet: unknown, packetOpts: unknown) {
@@ -159,7 +134,7 @@ export function orderRoomDeliveries(d: OrderDeps) {
   a.apply = function (this: AdapterInternals, opts: { rooms: Set<string> }, cb: (socket: unknown) => void) {
     const p = current;
     current = undefined;
-    if (p && p.type === 2 && opts.rooms.size === 1 && Array.isArray(p.data) && p.data[0] === d.event) {
+    if (!direct && p && p.type === 2 && opts.rooms.size === 1 && Array.isArray(p.data) && p.data[0] === d.event) {
       const m = p.data[1] as { roomId?: unknown; seq?: unknown } | undefined;
       if (typeof m?.seq === 'number' && typeof m.roomId === 'string' && opts.rooms.has(m.roomId) && a.rooms.has(m.roomId)) {
         return order(m.roomId, m.seq, () => apply.call(this, opts, cb));
@@ -182,14 +157,14 @@ export function orderRoomDeliveries(d: OrderDeps) {
     noteJoin(room: string, seq: number): void {
       const st = rooms.get(room);
       if (!st) {
-        rooms.set(room, { next: seq + 1, held: new Map(), timer: null });
+        create(room, seq + 1);
         return;
       }
       // The joiner is the only local member: nobody here is owed the seqs up to its join.
-      if ((a.rooms.get(room)?.size ?? 0) <= 1 && st.next <= seq) {
-        for (const s of [...st.held.keys()]) if (s <= seq) st.held.delete(s);
-        st.next = seq + 1;
-        drain(st);
+      if ((a.rooms.get(room)?.size ?? 0) <= 1 && st.order.next <= seq) {
+        st.order.restart(seq + 1);
+        st.order.drain();
+        arm(room, st);
       }
     },
     close(): void {

@@ -21,7 +21,8 @@
  * event {roomId, from, to} for it, as for seqs older than the retention.
  */
 import type { Socket } from 'socket.io';
-import type { Bus } from '../core/bus.ts';
+import type { Bus, RetainedMessage } from '../core/bus.ts';
+import { fillHoles, SeqOrder } from '../core/seq-order.ts';
 
 /** How long a missing seq is waited for before it is reported as a gap, in milliseconds. */
 export const HOLE_WAIT_MS = 250;
@@ -34,23 +35,18 @@ interface EngineClient {
 }
 
 interface RoomHold {
-  room: string;
-  /** The next seq owed to the socket. */
-  next: number;
+  /** Live packets and replays, each a write, in seq order; holds everything (next 0) until the join's reply is out. */
+  order: SeqOrder<() => void>;
   /** The last seq the replay covers (the room's seq read after the join); Infinity until read. */
   end: number;
-  /** Packets waiting for their turn, by seq. */
-  items: Map<number, () => void>;
+  /** The replay is out; for DUPLICATE_GRACE_MS more, live packets with seq <= end are duplicates. */
   released: boolean;
-  /** After release: live packets with seq <= end are duplicates until this time. */
-  filterUntil: number;
 }
 
 interface ClientState {
   socket: Socket;
   write: Write;
   holds: Map<string, RoomHold>;
-  timer: NodeJS.Timeout | null;
 }
 
 export interface ResumeCounters {
@@ -102,82 +98,46 @@ export function createResumer(d: ResumeDeps) {
     let st = states.get(client);
     if (st) return st;
     const write = client.writeToEngine;
-    const s: ClientState = { socket, write, holds: new Map(), timer: null };
+    const s: ClientState = { socket, write, holds: new Map() };
     states.set(client, s);
     client.writeToEngine = function (this: EngineClient, packets: unknown, opts: unknown) {
       const m = s.holds.size ? delivery(packets) : undefined;
       const h = m && s.holds.get(m.room);
       if (!h) return write.call(this, packets, opts);
       if (h.released) {
-        if (m.seq <= h.end && Date.now() < h.filterUntil) d.counters.duplicatesDropped++;
+        if (m.seq <= h.end) d.counters.duplicatesDropped++;
         else write.call(this, packets, opts);
         return;
       }
-      if (m.seq < h.next || h.items.has(m.seq)) {
+      if (!h.order.offer(m.seq, () => write.call(this, packets, opts))) {
         d.counters.duplicatesDropped++;
         return;
       }
-      d.counters.held++;
-      h.items.set(m.seq, () => write.call(this, packets, opts));
-      pump(s, h);
+      if (h.order.held.has(m.seq)) d.counters.held++;
+      settle(s, m.room, h);
     };
     return s;
   };
 
   const send = (s: ClientState, text: string) => s.write.call(s.socket.client, text, {});
 
-  /** Deliver what is due in seq order; release the room once the replay range is done. */
-  const pump = (s: ClientState, h: RoomHold) => {
-    if (h.end === Infinity || h.released) return;
-    for (let f = h.items.get(h.next); f; f = h.items.get(h.next)) {
-      h.items.delete(h.next);
-      h.next++;
-      f();
-    }
-    if (h.next <= h.end) return;
-    // Live packets newer than the replay that arrived meanwhile, in seq order.
-    for (const seq of [...h.items.keys()].sort((a, b) => a - b)) h.items.get(seq)!();
-    h.items.clear();
+  /** Once the replay range is done: release the room (newer live packets that waited go out in seq order). */
+  const settle = (s: ClientState, room: string, h: RoomHold) => {
+    if (h.released || h.order.next <= h.end) return;
+    for (const [, write] of h.order.restart(Infinity)) write();
     h.released = true;
-    h.filterUntil = Date.now() + DUPLICATE_GRACE_MS;
-    scheduleUnwrap(s);
-  };
-
-  /** Report [h.next, to] missing and move on. */
-  const gap = (s: ClientState, h: RoomHold, to: number) => {
-    if (to < h.next) return;
-    d.counters.gapped += to - h.next + 1;
-    send(s, encodeEvent('gap', { roomId: h.room, from: h.next, to }));
-    h.next = to + 1;
-  };
-
-  /** Give up waiting: every seq still missing up to `end` becomes a gap. */
-  const skipMissing = (s: ClientState, h: RoomHold) => {
-    while (!h.released && h.next <= h.end) {
-      let first = h.end + 1;
-      for (const seq of h.items.keys()) if (seq < first) first = seq;
-      gap(s, h, first - 1);
-      pump(s, h);
-    }
-  };
-
-  const scheduleUnwrap = (s: ClientState) => {
-    if (s.timer) clearTimeout(s.timer);
-    s.timer = setTimeout(() => {
-      s.timer = null;
-      const now = Date.now();
-      for (const [room, h] of s.holds) if (h.released && now >= h.filterUntil) s.holds.delete(room);
+    const t = setTimeout(() => {
+      if (s.holds.get(room) !== h) return;
+      s.holds.delete(room);
       if (s.holds.size === 0) unwrap(s);
-      else if ([...s.holds.values()].every((h) => h.released)) scheduleUnwrap(s);
-    }, DUPLICATE_GRACE_MS + 10);
-    s.timer.unref();
+    }, DUPLICATE_GRACE_MS);
+    t.unref();
   };
 
   const unwrap = (s: ClientState) => {
     const client = s.socket.client as unknown as Record<string, unknown>;
     delete client.writeToEngine;
     states.delete(client);
-    if (s.timer) clearTimeout(s.timer);
   };
 
   const replayOf = (text: string) => {
@@ -191,9 +151,8 @@ export function createResumer(d: ResumeDeps) {
      * Call before `socket.join(room)`: from now on the room's live packets to this
      * socket wait for the replay of (since, S].
      */
-    hold(socket: Socket, room: string, since: number): void {
-      const s = stateOf(socket);
-      s.holds.set(room, { room, next: since + 1, end: Infinity, items: new Map(), released: false, filterUntil: 0 });
+    hold(socket: Socket, room: string): void {
+      stateOf(socket).holds.set(room, { order: new SeqOrder<() => void>(0, (write) => write()), end: Infinity, released: false });
     },
 
     /** Stop holding (the join failed or the socket left the room): what was held is dropped. */
@@ -219,37 +178,36 @@ export function createResumer(d: ResumeDeps) {
       const end = Math.max(latest, since);
       d.counters.resumes++;
       ack(end);
-      const add = (list: Array<{ seq: number; text: string }>) => {
-        for (const e of list) {
-          if (e.seq < h.next || e.seq > end || h.items.has(e.seq)) continue;
-          h.items.set(e.seq, () => {
-            d.counters.replayed++;
-            send(s, encodeEvent(d.event, replayOf(e.text)));
-          });
-        }
-      };
-      add(entries);
       h.end = end;
+      // Live packets at or below `since` were held while the retention was read: the socket has them.
+      h.order.restart(since + 1);
+      h.order.drain();
+      const replay = (e: RetainedMessage) => () => {
+        d.counters.replayed++;
+        send(s, encodeEvent(d.event, replayOf(e.text)));
+      };
+      const gap = (from: number, to: number) => {
+        d.counters.gapped += to - from + 1;
+        send(s, encodeEvent('gap', { roomId: room, from, to }));
+      };
+      for (const e of entries) if (e.seq <= end) h.order.offer(e.seq, replay(e));
       // Seqs the retention can no longer hold are gone: say so at once.
       const oldest = d.retention > 0 ? end - d.retention + 1 : end + 1;
-      if (h.next < oldest && !h.items.has(h.next)) {
-        let first = oldest;
-        for (const seq of h.items.keys()) if (seq < first) first = seq;
-        gap(s, h, first - 1);
-      }
-      pump(s, h);
+      h.order.skip(Math.min(oldest, h.order.lowestHeld()) - 1, gap);
+      settle(s, room, h);
       if (h.released) return;
       // Some retained seqs are still on their way (allocated, not yet retained): wait, read again, then give up.
       await new Promise((r) => setTimeout(r, HOLE_WAIT_MS));
-      if (h.released || s.holds.get(room) !== h || !socket.connected) return;
-      try {
-        add((await d.bus.history(room, h.next - 1)).entries);
-      } catch (err) {
-        d.log(`wsbench server: re-reading the retention of room ${room} failed: ${(err as Error).message}`);
-      }
-      if (s.holds.get(room) !== h || !socket.connected) return;
-      pump(s, h);
-      skipMissing(s, h);
+      const current = () => s.holds.get(room) === h && socket.connected;
+      if (h.released || !current()) return;
+      await fillHoles(h.order, end, {
+        read: async (after) => (await d.bus.history(room, after)).entries,
+        item: replay,
+        gap,
+        current,
+        onReadError: (err) => d.log(`wsbench server: re-reading the retention of room ${room} failed: ${err.message}`),
+      });
+      if (current()) settle(s, room, h);
     },
   };
 }

@@ -267,7 +267,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     if (!already && this.rooms.size - 2 >= opts.maxRoomsPerConn) return bad(reply, `too many rooms: at most ${opts.maxRoomsPerConn} per connection`);
     // A member already (a recovered session, a repeated join) has had every message since it joined.
     if (since !== undefined && !already) {
-      resumer.hold(this, room, since as number);
+      resumer.hold(this, room);
       await this.join(room);
       try {
         await resumer.replay(this, room, since as number, (seq) => {

@@ -13,6 +13,7 @@ import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from 
 import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
 import { busStats } from '../core/bus-factory.ts';
 import { failureCode } from '../core/errors.ts';
+import { fillHoles, SeqOrder } from '../core/seq-order.ts';
 import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
@@ -100,11 +101,16 @@ interface PendingJoin {
 class Room {
   readonly members = new Set<Conn>();
   readonly pending = new Map<Conn, PendingJoin>();
-  /** Next seq to deliver locally; 0 until the first join tells us where the room stands. */
-  next = 0;
-  readonly held = new Map<number, Held>();
+  /** Messages delivered locally in seq order; starts at 0 (holding) until the first join tells where the room stands. */
+  readonly order: SeqOrder<Held>;
   gapTimer: NodeJS.Timeout | null = null;
-  constructor(readonly name: string, readonly nameJson: string) {}
+  constructor(
+    readonly name: string,
+    readonly nameJson: string,
+    fanout: (room: Room, h: Held) => void,
+  ) {
+    this.order = new SeqOrder<Held>(0, (h) => fanout(this, h));
+  }
   size(): number {
     return this.members.size + this.pending.size;
   }
@@ -182,14 +188,11 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     counters.framesOut += n;
   };
 
+  /** Deliver what is due; a room still holding messages waits REORDER_WAIT_MS for the missing ones, then fills or reports them. */
   const drain = (room: Room) => {
-    let h: Held | undefined;
-    while ((h = room.held.get(room.next)) !== undefined) {
-      room.held.delete(room.next);
-      room.next++;
-      fanout(room, h);
-    }
-    if (room.held.size === 0) {
+    room.order.drain();
+    // A room not started yet (no member has joined) only holds.
+    if (room.order.held.size === 0 || room.order.next === 0) {
       if (room.gapTimer) clearTimeout(room.gapTimer);
       room.gapTimer = null;
     } else if (!room.gapTimer) {
@@ -202,34 +205,25 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const deliver = (roomName: string, seq: number, text: string, except: Conn | null) => {
     const room = rooms.get(roomName);
     if (!room) return;
-    if (room.next !== 0 && seq < room.next) return;
-    room.held.set(seq, { seq, text, except });
-    if (room.next !== 0) drain(room);
+    room.order.offer(seq, { seq, text, except });
+    drain(room);
   };
 
-  /** A seq has not arrived in time: take it from the retention buffer, or report it as a gap to the members. */
+  /** Seqs have not arrived in time: take them from the retention buffer, or report them as a gap to the members. */
   const fillGap = async (room: Room) => {
     room.gapTimer = null;
-    if (rooms.get(room.name) !== room || room.held.size === 0) return;
-    const from = room.next;
-    let to = Infinity;
-    for (const s of room.held.keys()) to = Math.min(to, s - 1);
-    try {
-      const { entries } = await bus.history(room.name, from - 1);
-      for (const e of entries) if (e.seq >= room.next && e.seq <= to && !room.held.has(e.seq)) room.held.set(e.seq, { seq: e.seq, text: e.text, except: null });
-    } catch (err) {
-      log(`wsbench server: history of room ${room.name} failed: ${(err as Error).message}`);
-    }
-    if (rooms.get(room.name) !== room) return;
-    // Whatever is still missing below the lowest held seq is reported, never silently skipped.
-    let lowest = Infinity;
-    for (const s of room.held.keys()) if (s >= room.next) lowest = Math.min(lowest, s);
-    if (lowest !== Infinity && lowest > room.next && !room.held.has(room.next)) {
-      const gap = JSON.stringify({ type: 'gap', room: room.name, from: room.next, to: lowest - 1 });
-      for (const m of room.members) sendText(m, gap);
-      room.next = lowest;
-    }
-    drain(room);
+    if (rooms.get(room.name) !== room || room.order.held.size === 0) return;
+    await fillHoles(room.order, room.order.lowestHeld() - 1, {
+      read: async (after) => (await bus.history(room.name, after)).entries,
+      item: (e) => ({ seq: e.seq, text: e.text, except: null }),
+      gap: (from, to) => {
+        const gap = JSON.stringify({ type: 'gap', room: room.name, from, to });
+        for (const m of room.members) sendText(m, gap);
+      },
+      current: () => rooms.get(room.name) === room,
+      onReadError: (err) => log(`wsbench server: history of room ${room.name} failed: ${err.message}`),
+    });
+    if (rooms.get(room.name) === room) drain(room);
   };
 
   const unsubscribe = bus.subscribe((msg: BusMessage) => {
@@ -264,7 +258,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const handleJoin = async (c: Conn, id: Id, name: string, since: number | undefined) => {
     let room = rooms.get(name);
-    if (!room) rooms.set(name, (room = new Room(name, JSON.stringify(name))));
+    if (!room) rooms.set(name, (room = new Room(name, JSON.stringify(name), fanout)));
     const already = c.rooms?.has(name) ?? false;
     if (!already) (c.rooms ??= new Set()).add(name);
     room.members.delete(c);
@@ -287,20 +281,14 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     let seq: number;
     const replay = new Map<number, string>();
     if (since !== undefined) for (const e of entries) replay.set(e.seq, e.text);
-    if (room.next === 0) {
+    if (room.order.next === 0) {
       // First member of this room in this process: start the local order at the bus's latest seq.
       seq = latest;
-      room.next = latest + 1;
-      for (const [s, h] of room.held) {
-        if (s <= latest) {
-          room.held.delete(s);
-          if (since !== undefined) replay.set(s, h.text);
-        }
-      }
+      for (const [s, h] of room.order.restart(latest + 1)) if (since !== undefined) replay.set(s, h.text);
     } else {
       // The local delivered point: everything up to it reached this process, either
       // before the join started (so it is in the bus history) or since (so it is in the buffer).
-      seq = room.next - 1;
+      seq = room.order.next - 1;
       if (since !== undefined) for (const h of pend.buffer) if (h.seq <= seq) replay.set(h.seq, h.text);
     }
 
@@ -321,7 +309,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     // Live messages delivered while the join was in progress and newer than its seq.
     for (const h of pend.buffer) if (h.seq > seq) sendText(c, h.text);
     if (!already) presence(room, c, 'join');
-    if (room.held.size) drain(room);
+    if (room.order.held.size) drain(room);
   };
 
   const handlePublish = async (c: Conn, id: Id, name: string, payload: unknown, echo: boolean) => {
