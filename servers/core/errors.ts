@@ -21,6 +21,26 @@ export function isServerConfigError(e: unknown): e is ServerConfigError {
   return e instanceof ServerConfigError;
 }
 
+/**
+ * A log line per kind of failure that can repeat for every frame while a
+ * dependency is away (a refused publish while Redis restarts): the first of each
+ * interval is written, the others are counted into the next one written.
+ */
+export function throttledLog(log: (line: string) => void, intervalMs = 1000): (line: string) => void {
+  let lastAt = 0;
+  let quiet = 0;
+  return (line) => {
+    const now = Date.now();
+    if (now - lastAt < intervalMs) {
+      quiet++;
+      return;
+    }
+    log(quiet ? `${line} (and ${quiet} more like it since the last such line)` : line);
+    lastAt = now;
+    quiet = 0;
+  };
+}
+
 /** `unavailable` when the bus refused because its dependency (Redis) is away, else `internal`. */
 export function failureCode(err: unknown): 'unavailable' | 'internal' {
   return (err as { code?: unknown } | null)?.code === 'unavailable' ? 'unavailable' : 'internal';

@@ -15,7 +15,7 @@ import { createCounters, createServerMetrics, type ServerStats } from '../core/m
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
 import { createResumer, type ResumeCounters } from './resume.ts';
 import { orderRoomDeliveries, type OrderCounters } from './order.ts';
-import { failureCode } from '../core/errors.ts';
+import { failureCode, throttledLog } from '../core/errors.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -61,6 +61,8 @@ export interface SocketIoServerDeps {
 /** Chat room names starting with this are refused: the server's own rooms (`@user:<id>`) live there. */
 const RESERVED_PREFIX = '@';
 const USER_ROOM = '@user:';
+/** The event carrying room messages (PROTOCOL.md section 2). */
+const MESSAGE_EVENT = 'new-message';
 /**
  * Engine.IO cannot switch pings off; `heartbeat-ms 0` becomes an interval of
  * 11.5 days (pingInterval + pingTimeout must stay below 2^31 ms, the largest
@@ -97,7 +99,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const queue = cluster?.queue ?? createMemoryQueue();
   const counters = createCounters();
   const resumeCounters: ResumeCounters = { resumes: 0, replayed: 0, held: 0, gapped: 0, duplicatesDropped: 0 };
-  const resumer = createResumer({ bus, retention: opts.retention, event: 'new-message', counters: resumeCounters, log });
+  const resumer = createResumer({ bus, retention: opts.retention, event: MESSAGE_EVENT, counters: resumeCounters, log });
   const msgPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   let msgCounter = 0;
   let anonCounter = 0;
@@ -136,9 +138,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const order = distributed
     ? orderRoomDeliveries({
         adapter: nsp.adapter,
-        event: 'new-message',
+        event: MESSAGE_EVENT,
         history: (room, after) => bus.history(room, after),
-        deliverLocal: (room, text) => io.local.to(room).emit('new-message', JSON.parse(text)),
+        deliverLocal: (room, text) => io.local.to(room).emit(MESSAGE_EVENT, JSON.parse(text)),
         gap: (room, from, to) => io.local.to(room).emit('gap', { roomId: room, from, to }),
         counters: orderCounters,
         log,
@@ -191,23 +193,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     socket.disconnect(true);
   };
   const nextMessageId = () => msgPrefix + (++msgCounter).toString(36);
-  /** Refused publishes (Redis away): the first of each second is logged, the rest counted in the next line. */
-  const publishFailures = (() => {
-    let lastAt = 0;
-    let quiet = 0;
-    return {
-      note(room: string, err: Error) {
-        const now = Date.now();
-        if (now - lastAt < 1000) {
-          quiet++;
-          return;
-        }
-        log(`wsbench server: publish to room ${room} refused: ${err.message}${quiet ? ` (and ${quiet} more in the last second)` : ''}`);
-        lastAt = now;
-        quiet = 0;
-      },
-    };
-  })();
+  /** Refused publishes (Redis away) repeat for every event: logged once a second. */
+  const logPublishFailure = throttledLog(log);
 
   /** Token bucket (the native flavour's): true when the event may proceed. */
   const admit = (d: ConnData, now: number): boolean | 'abuse' => {
@@ -345,13 +332,13 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       // resuming with `since` can always replay it, also across a Redis outage.
       seq = await allocateAndRetain(bus, room, `${head.slice(0, -1)},"seq":`, `,"timestamp":${timestamp}}`, opts.retention > 0);
     } catch (err) {
-      publishFailures.note(room, err as Error);
+      logPublishFailure(`wsbench server: publish to room ${room} refused: ${(err as Error).message}`);
       return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
     }
     const out = { id, roomId: room, userId, content: m.content, type, seq, timestamp };
     reply({ success: true, messageId: id, seq, timestamp });
     // Once for the whole room: the adapter encodes the packet once and writes it to every member.
-    io.to(room).emit('new-message', out);
+    io.to(room).emit(MESSAGE_EVENT, out);
     const n = localSize(room);
     counters.deliveries += n;
     counters.framesOut += n;
