@@ -20,7 +20,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, percentile, startChild, type Child } from './support/children.ts';
+import { startChild, type Child } from './support/children.ts';
+import { median, percentile } from './support/stats.ts';
 import type { BenchContext } from './run.ts';
 
 type Ctx = BenchContext;

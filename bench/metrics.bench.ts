@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { createAggregator, createRecorder, mergeEncoded } from '../src/metrics/index.ts';
 import { newHistogram, wasmAvailable, type HistogramKind } from '../src/metrics/hdr.ts';
 import type { BenchContext } from './run.ts';
+import { median } from './support/stats.ts';
 
 const CANDIDATE_ENV = 'WSBENCH_BENCH_HDR_CANDIDATE';
 
@@ -25,11 +26,6 @@ function latencies(n: number): Float64Array {
   return out;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const fmtRate = (perSec: number): string => `${(perSec / 1e6).toFixed(2)} M/s`;
 const fmtUs = (us: number): string => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(0)} us`);

@@ -7,7 +7,8 @@
  * earlier seq (servers/socketio/order.ts).
  */
 import type { BenchContext } from './run.ts';
-import { median, runWsbench } from './wsbench-cli.ts';
+import { median } from './support/stats.ts';
+import { runWsbench } from './support/wsbench-cli.ts';
 
 const CLIENTS = 300;
 const RATE = 600;

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startRedisServer, type RedisServerHandle } from '../src/topology/redis.ts';
 import type { BenchContext } from './run.ts';
+import { median, percentile } from './support/stats.ts';
 
 const MAIN = fileURLToPath(new URL('../servers/main.ts', import.meta.url));
 const LATENCY_MESSAGES = 300;
@@ -38,11 +39,6 @@ interface NodeProc {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
-};
 
 async function startNode(redisUrl: string, nodeId: string, prefix: string): Promise<NodeProc> {
   const args = ['--import', 'tsx', MAIN, '--redis', redisUrl, '--redis-prefix', prefix, '--node-id', nodeId, '--auth', 'off', '--rate', '0', '--heartbeat-ms', '0', '--retention', '100', '--drain-timeout-ms', '200'];
@@ -172,10 +168,10 @@ export default async function redisBench(ctx: Ctx): Promise<string> {
     one.push(await startNode(redis.url, 'solo', 'bench1:'));
     for (let run = 0; run < ctx.runs; run++) {
       const lat = await latencyRun(three, `lat-${run}`);
-      rows.p50Same.push(quantile(lat.same, 0.5));
-      rows.p99Same.push(quantile(lat.same, 0.99));
-      rows.p50Cross.push(quantile(lat.cross, 0.5));
-      rows.p99Cross.push(quantile(lat.cross, 0.99));
+      rows.p50Same.push(percentile(lat.same, 50));
+      rows.p99Same.push(percentile(lat.same, 99));
+      rows.p50Cross.push(percentile(lat.cross, 50));
+      rows.p99Cross.push(percentile(lat.cross, 99));
 
       const busRoom = `bus-${run}`;
       const pubs = await Promise.all(three.map((n) => Probe.open(n.url)));

@@ -15,6 +15,7 @@ import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './run.ts';
+import { median } from './support/stats.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const MEMBERS = 1000;
@@ -243,11 +244,6 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 async function measureDeliveries(mode: 'preframed' | 'send', port: number): Promise<number> {
   const r = spawnRole('receivers', { WSB_BENCH_PORT: String(port) });

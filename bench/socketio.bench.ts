@@ -6,7 +6,8 @@
  * the Socket.IO / ws ratios.
  */
 import type { BenchContext } from './run.ts';
-import { median, runWsbench } from './wsbench-cli.ts';
+import { median } from './support/stats.ts';
+import { runWsbench } from './support/wsbench-cli.ts';
 
 const CLIENTS = 1000;
 const ROOMS = 10;

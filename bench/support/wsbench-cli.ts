@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Report } from '../src/report/schema.ts';
+import type { Report } from '../../src/report/schema.ts';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'wsbench.js');
 
 /** Run `wsbench run ARGS --out FILE -q`; resolves to the report, rejects when it exits non-zero or hangs. */
@@ -33,11 +33,4 @@ export function runWsbench(args: string[], timeoutMs = 90_000): Promise<Report> 
       }
     });
   });
-}
-
-/** The median (mean of the two middle values for an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
