@@ -9,12 +9,11 @@ import { createProgressPrinter } from '../output/index.ts';
 import { renderCapacityHtml, renderCapacityTable } from '../output/capacity.ts';
 import { parseGates, validateGateMetricNames, type Gate } from '../gates/index.ts';
 import { usageError, WsbenchError, EXIT } from '../errors.ts';
-import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
+import { parseCount, parseDuration, parseShare, parseWholeNumber, type Parsed } from '../units/index.ts';
+import { processIO, type CliIO } from './io.ts';
 import { buildRequest, type RunFlags } from './run-command.ts';
 import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
 import { watchInterrupt } from './interrupt.ts';
-
-/** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
 
 /** Everything of `run`'s flags that shapes and targets load, plus the search's own. */
 export type CapacityFlags = Omit<RunFlags, 'duration' | 'fault' | 'gate' | 'gates' | 'baseline' | 'repeat' | 'junit' | 'summaryMd' | 'shard' | 'startAt'> & {
@@ -30,8 +29,8 @@ export type CapacityFlags = Omit<RunFlags, 'duration' | 'fault' | 'gate' | 'gate
   targetClients?: string;
 };
 
-/** Register `capacity` on the program. */
-export function addCapacityCommand(program: Command): Command {
+/** Register `capacity` on the program; the command writes to `cli`. */
+export function addCapacityCommand(program: Command, cli: CliIO = processIO()): Command {
   const cmd = program.command('capacity');
   return addTargetOptions(addLoadShapeOptions(cmd))
     .argument('<scenario>', 'a bundled scenario name (see `wsbench list`) or a path to a .ts/.js scenario file')
@@ -51,10 +50,10 @@ export function addCapacityCommand(program: Command): Command {
     .option('--html <file>', 'also write a self-contained HTML page with the capacity curve')
     .option('--refuse-saturated', 'exit 4 when the generator saturated before any SLO broke')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
-    .action(capacityCommand);
+    .action((scenario: string, f: CapacityFlags) => capacityCommand(scenario, f, cli));
 }
 
-function num(flag: string, text: string | undefined, parse: (t: string) => { ok: true; value: number } | { ok: false; error: string }, problems: string[]): number | undefined {
+function num<T>(flag: string, text: string | undefined, parse: (t: string) => Parsed<T>, problems: string[]): T | undefined {
   if (text === undefined) return undefined;
   const r = parse(text);
   if (!r.ok) {
@@ -64,8 +63,9 @@ function num(flag: string, text: string | undefined, parse: (t: string) => { ok:
   return r.value;
 }
 
-const plainNumber = (t: string) => (Number.isFinite(Number(t)) && t.trim() !== '' ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a number` });
-const wholeNumber = (t: string) => (/^\s*\d+\s*$/.test(t) ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a whole number` });
+const plainNumber = (t: string): Parsed<number> => (Number.isFinite(Number(t)) && t.trim() !== '' ? { ok: true, value: Number(t) } : { ok: false, error: `"${t}" is not a number` });
+const wholeNumber = (t: string): Parsed<number> => parseWholeNumber(t, 0);
+const stepDuration = (t: string): Parsed<number> => parseDuration(t, 'seconds');
 
 /** Parse and check every capacity flag; throws one usage error listing every problem. */
 export async function buildCapacityRequest(scenario: string, f: CapacityFlags): Promise<CapacityRequest> {
@@ -77,7 +77,7 @@ export async function buildCapacityRequest(scenario: string, f: CapacityFlags): 
   const steps = num('--steps', f.steps, wholeNumber, problems);
   const factor = num('--factor', f.factor, plainNumber, problems);
   const bisect = num('--bisect', f.bisect, wholeNumber, problems);
-  const stepDurationMs = num('--step-duration', f.stepDuration, parseDuration, problems);
+  const stepDurationMs = num('--step-duration', f.stepDuration, stepDuration, problems);
   const headroom = num('--headroom', f.headroom, parseShare, problems);
   const targetClients = num('--target-clients', f.targetClients, parseCount, problems);
   if (stepDurationMs !== undefined && stepDurationMs < 500) problems.push(`--step-duration ${f.stepDuration}: a step needs at least 500ms of measurement`);
@@ -129,9 +129,10 @@ function unknownMetrics(gates: Gate[]): string[] {
   return out;
 }
 
-export async function capacityCommand(scenario: string, f: CapacityFlags): Promise<void> {
+/** `wsbench capacity`: writes to `cli`'s streams and reports the exit code to its sink. */
+export async function capacityCommand(scenario: string, f: CapacityFlags, cli: CliIO = processIO()): Promise<void> {
   const request = await buildCapacityRequest(scenario, f);
-  const err = process.stderr;
+  const err = cli.stderr;
   const tty = Boolean(err.isTTY) && !f.quiet;
   const printer = createProgressPrinter(err, { tty, quiet: f.quiet });
   const { interrupted, dispose } = watchInterrupt('writing a partial result after the current step', err);
@@ -160,13 +161,13 @@ export async function capacityCommand(scenario: string, f: CapacityFlags): Promi
   };
   write(outPath, `${JSON.stringify(result, null, 2)}\n`);
   if (f.html) write(f.html, renderCapacityHtml(result));
-  if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (f.json) cli.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (!f.quiet) {
-    const stream = f.json ? err : process.stdout;
+    const stream = f.json ? err : cli.stdout;
     stream.write(`${renderCapacityTable(result, { color: Boolean(stream.isTTY) })}\n`);
     err.write(`${pc.dim('capacity')}: ${[outPath, f.html].filter(Boolean).map((p) => relative(process.cwd(), p!) || p).join(', ')}\n`);
   } else if (result.exitCode !== EXIT.pass) {
     err.write(`${result.outcome.message}\n`);
   }
-  process.exitCode = result.exitCode;
+  cli.setExitCode(result.exitCode);
 }
