@@ -1,7 +1,7 @@
 /** `wsbench serve`: the bundled reference server in the foreground. Its flags are data from servers/core/options.ts. */
 import type { Command } from 'commander';
 import { SERVER_OPTION_SPECS, parseServerOptions, startServer } from '../../servers/main.ts';
-import { usageError } from '../errors.ts';
+import { isErrorCode, usageError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
 
 /** Flags the harness sets itself (hidden from `serve --help`). */
@@ -32,7 +32,7 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
     started = await startServer(options);
   } catch (e) {
     const err = e as Error & { problems?: string[]; code?: string };
-    if (err.problems) throw usageError(err.code ?? 'WSB_ERR_SERVER_OPTIONS', err.problems.join('; '));
+    if (err.problems) throw usageError(isErrorCode(err.code) ? err.code : 'WSB_ERR_SERVER_OPTIONS', err.problems.join('; '));
     throw e;
   }
   cli.stdout.write(`${started.url}\n`);

@@ -178,7 +178,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
       }
     }
-    if (!reachable.length) throw harnessError('WSB_ERR_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
+    if (!reachable.length) throw harnessError('WSB_ERR_TARGET_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
     req = { ...req, targets: reachable };
   }
   // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
@@ -369,7 +369,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? (stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : 'no connection succeeded');
         const refused = /^http_(401|403)/.test(first);
         throw harnessError(
-          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_UNREACHABLE',
+          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_TARGET_UNREACHABLE',
           refused ? `the server refused every client's token: ${first}` : `could not connect any client to ${urls.join(', ')}: ${first}`,
           refused
             ? 'give the server\'s tokens with --token or --token-file, or its signing secret with --secret (and --token-claims for its claim names)'
