@@ -23,7 +23,7 @@ import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
 import { builtinChecks } from '../checks/builtin.ts';
 import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
-import { DEV_SECRET } from '../../servers/core/jwt.ts';
+import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
 
