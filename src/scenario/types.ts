@@ -57,6 +57,7 @@ export interface CommonOptions {
   sioNames: string;
 }
 
+/** Reconnect backoff jitter (AWS architecture blog terms): none, full (default), equal or decorrelated. */
 export type JitterPolicy = 'none' | 'full' | 'equal' | 'decorrelated';
 
 /** A scenario-specific option, set with `--set key=value`. */
@@ -160,6 +161,11 @@ export interface RunView {
   durationMs: number;
 }
 
+/**
+ * A scenario: its name and options, what each virtual client does, the faults
+ * it injects and the checks that judge it. Written with {@link defineScenario}
+ * in a `.ts`/`.js` file; durations in milliseconds, rates per second.
+ */
 export interface ScenarioDefinition {
   /** Short name, as used by `wsbench run <name>`. */
   name: string;
