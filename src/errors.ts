@@ -15,6 +15,7 @@ export const EXIT = {
   saturated: 4,
 } as const;
 
+/** One of the documented exit codes of {@link EXIT} (130, interrupted, is the shell's). */
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**

@@ -62,8 +62,16 @@ export type JitterPolicy = 'none' | 'full' | 'equal' | 'decorrelated';
 
 /** A scenario-specific option, set with `--set key=value`. */
 export interface OptionSpec {
+  /**
+   * How `--set` text is read (grammar of src/units): `duration` in milliseconds (a bare
+   * number is seconds, or milliseconds when the key ends in `Ms`), `rate` per second,
+   * `bytes`, `share` a fraction 0..1 (`30%`), `count` a whole number (`10k`), `bool`
+   * (on/off, true/false), `number` as written, `string` (one of `values` when given).
+   */
   type: 'number' | 'count' | 'duration' | 'rate' | 'share' | 'bool' | 'string' | 'bytes';
+  /** The value when neither the scenario's defaults nor `--set` give one, in the type's unit (ms for durations). */
   default: number | string | boolean;
+  /** One line for the error messages that list the options. */
   description: string;
   /** For strings: the accepted values. */
   values?: string[];
