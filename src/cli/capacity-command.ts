@@ -11,6 +11,7 @@ import { parseGates, validateGateMetricNames, type Gate } from '../gates/index.t
 import { usageError, WsbenchError, EXIT } from '../errors.ts';
 import { parseCount, parseDuration, parseShare, parseWholeNumber, type Parsed } from '../units/index.ts';
 import { processIO, type CliIO } from './io.ts';
+import { isKnownCounterName } from '../metrics/names.ts';
 import { buildRequest, type RunFlags } from './run-command.ts';
 import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
 import { watchInterrupt } from './interrupt.ts';
@@ -124,7 +125,7 @@ export async function buildCapacityRequest(scenario: string, f: CapacityFlags): 
 function unknownMetrics(gates: Gate[]): string[] {
   const out: string[] = validateGateMetricNames(gates).map((e) => `--slo: ${e.message}`);
   for (const g of gates) {
-    if (g.subject.kind === 'counter' && !/^(errors|close)(\.|$)|^(connections|messages)\./.test(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
+    if (g.subject.kind === 'counter' && !isKnownCounterName(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
   }
   return out;
 }
