@@ -247,6 +247,14 @@ class Client implements VirtualClient, ConnectionEvents {
   }
 }
 
+/**
+ * The virtual clients of one worker process: connects them (ramp with bounded
+ * in-flight handshakes), joins their rooms, publishes at the open-model rate,
+ * matches requests to answers with timeouts, reconnects with backoff, keeps the
+ * per-room ledger, and records latencies (microseconds) and counters into the
+ * worker's `Recorder` (`cfg.recorder`). Driven by phase messages from the
+ * coordinator; time is `nowUs` (microseconds). Network failures are counted, never thrown.
+ */
 export class WorkerRuntime {
   readonly clients: Client[] = [];
   readonly publishers: Client[] = [];
