@@ -14,6 +14,7 @@ import { reportCommand, compareCommand, mergeCommand } from './report-commands.t
 import { addCapacityCommand } from './capacity-command.ts';
 import { processIO, type CliIO } from './io.ts';
 
+/** A command's streams and exit-code sink (see {@link runCli}). */
 export type { CliIO } from './io.ts';
 
 /**

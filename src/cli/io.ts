@@ -7,6 +7,7 @@
 /** A stream a command writes text to; `isTTY` turns on colour and the live progress line. */
 export type OutStream = NodeJS.WriteStream;
 
+/** A command's output streams and exit-code sink. */
 export interface CliIO {
   /** Results: tables, `--json` reports, the served URL. */
   stdout: OutStream;

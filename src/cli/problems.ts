@@ -5,6 +5,7 @@
 import { isWsbenchError, usageError, type WsbenchError } from '../errors.ts';
 import type { Parsed } from '../units/index.ts';
 
+/** The usage errors of one command line, kept until {@link ProblemList.throwIfAny}. */
 export class ProblemList {
   private readonly errors: WsbenchError[] = [];
 

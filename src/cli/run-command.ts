@@ -17,6 +17,7 @@ import { readTokenFile } from './token-file.ts';
 import { processIO, type CliIO } from './io.ts';
 import { ProblemList } from './problems.ts';
 
+/** `run`'s flags as commander hands them over: raw strings, parsed by {@link collectRequest}. */
 export interface RunFlags {
   clients?: string;
   rooms?: string;

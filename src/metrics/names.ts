@@ -87,8 +87,12 @@ export const COUNTER = {
 /** A counter name of {@link COUNTER}. */
 export type CounterName = (typeof COUNTER)[keyof typeof COUNTER];
 
-/** Counter families: `errors.<code>` (transport and server errors by code) and `close.<code>` (closes by code). */
-export const COUNTER_FAMILY = { errors: 'errors', close: 'close' } as const;
+/**
+ * Counter families: `errors.<code>` (transport and server errors by code),
+ * `close.<code>` (closes by the server, by code) and `events.<name>` (other frames
+ * the server pushed, by name).
+ */
+export const COUNTER_FAMILY = { errors: 'errors', close: 'close', events: 'events' } as const;
 
 /** The counter of one error code, e.g. `errors.ECONNRESET`. */
 export function errorCounter(code: string): string {
@@ -98,6 +102,11 @@ export function errorCounter(code: string): string {
 /** The counter of one close code or reason, e.g. `close.1006`. */
 export function closeCounter(code: number | string): string {
   return `${COUNTER_FAMILY.close}.${code}`;
+}
+
+/** The counter of one kind of other pushed frame, e.g. `events.presence`. */
+export function eventCounter(name: string): string {
+  return `${COUNTER_FAMILY.events}.${name}`;
 }
 
 /** Counters a gate or SLO may name although no run had to produce them (they read 0 when absent). */

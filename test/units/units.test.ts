@@ -115,3 +115,19 @@ describe('rates, sizes, shares, counts', () => {
     expect([parseBool('on'), parseBool('No'), parseBool('maybe').ok]).toEqual([{ ok: true, value: true }, { ok: true, value: false }, false]);
   });
 });
+
+describe('the grammar in --set and scenario defaults', async () => {
+  const { COMMON_OPTION_SPECS, parseOptionValue } = await import('../../src/scenario/options.ts');
+  const read = (key: keyof typeof COMMON_OPTION_SPECS, text: string) => parseOptionValue(key, COMMON_OPTION_SPECS[key], text);
+
+  it('a bare duration is seconds, or milliseconds for a *Ms option; combined forms work; whole ms', () => {
+    expect(read('warmup', '2')).toEqual({ ok: true, value: 2000 });
+    expect(read('warmup', '1m30s')).toEqual({ ok: true, value: 90_000 });
+    expect(read('backoffBaseMs', '250')).toEqual({ ok: true, value: 250 });
+    expect(read('backoffBaseMs', '1s')).toEqual({ ok: true, value: 1000 });
+    expect(read('requestTimeoutMs', '1500us')).toEqual({ ok: true, value: 2 });
+    expect(read('rate', '100/1m')).toMatchObject({ ok: true });
+    expect(read('payloadBytes', '4KiB')).toEqual({ ok: true, value: 4096 });
+    expect(read('warmup', '2 s')).toMatchObject({ ok: false });
+  });
+});
