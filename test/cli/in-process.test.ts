@@ -39,6 +39,13 @@ describe('the CLI in-process (streams and exit code injected)', () => {
     expect(() => readFileSync(out)).toThrow();
   });
 
+  it('capacity lists its own problems and the run flags\' together', async () => {
+    const r = await runCliInProcess(['capacity', 'broadcast', '--slo', 'fanout.p99 <', '--from', 'ten', '--to', '20', '--workers', '0', '--step-duration', '100ms']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/4 problems with the command line/);
+    for (const p of [/Invalid gate "fanout.p99 <"/, /--from: "ten" is not a whole number/, /--workers: "0": expected a whole number >= 1/, /--step-duration 100ms: a step needs at least 500ms/]) expect(r.stderr).toMatch(p);
+  });
+
   it('a single problem keeps its own code, message and hint', async () => {
     const r = await runCliInProcess(['run', 'broadcast', '--gate', 'fanuot.p99 < 5s']);
     expect(r.code).toBe(2);
