@@ -34,11 +34,6 @@ export class ProblemList {
     }
   }
 
-  /** How many problems were kept. */
-  get size(): number {
-    return this.errors.length;
-  }
-
   /**
    * Throw what was kept: one error as it is (its code, message and hint), several as
    * one `WSB_ERR_FLAG` error listing every problem of every error.
@@ -47,7 +42,9 @@ export class ProblemList {
   throwIfAny(command: string): void {
     if (this.errors.length === 0) return;
     if (this.errors.length === 1) throw this.errors[0]!;
-    const problems = this.errors.flatMap((e) => (e.problems.length ? e.problems : [e.message]));
+    // The same problem found twice (e.g. once per `--set k=a,b` variant) is listed once.
+    const problems = [...new Set(this.errors.flatMap((e) => (e.problems.length ? e.problems : [e.message])))];
+    if (problems.length === 1) throw this.errors[0]!;
     throw usageError('WSB_ERR_FLAG', `${problems.length} problems with the command line`, `fix them all; \`wsbench ${command} --help\` lists the flags`, problems);
   }
 }

@@ -46,6 +46,13 @@ describe('the CLI in-process (streams and exit code injected)', () => {
     for (const p of [/Invalid gate "fanout.p99 <"/, /--from: "ten" is not a whole number/, /--workers: "0": expected a whole number >= 1/, /--step-duration 100ms: a step needs at least 500ms/]) expect(r.stderr).toMatch(p);
   });
 
+  it('a problem every variant has is listed once', async () => {
+    const r = await runCliInProcess(['run', 'broadcast', '--set', 'jitter=none,full', '--duration', '10x', '--workers', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/2 problems with the command line/);
+    expect(r.stderr.match(/"10x" is not a duration/g)).toHaveLength(1);
+  });
+
   it('a single problem keeps its own code, message and hint', async () => {
     const r = await runCliInProcess(['run', 'broadcast', '--gate', 'fanuot.p99 < 5s']);
     expect(r.code).toBe(2);
