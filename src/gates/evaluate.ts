@@ -8,13 +8,14 @@ import { percentileOf } from '../metrics/index.ts';
 import type { Gate, GateOp, GateSubject } from './types.ts';
 import { formatSubject } from './parse.ts';
 import { ENGINE_METRICS } from '../metrics/names.ts';
+import { COUNTER } from '../metrics/names.ts';
 
 export { ENGINE_METRICS };
 
 export const GATE_METRIC_CODE = 'WSB_ERR_GATE_METRIC';
 
 /** Counters the engine always may emit; absent means zero. */
-const WELL_KNOWN_COUNTERS = ['connections.opened', 'connections.failed', 'messages.sent', 'messages.received'];
+const WELL_KNOWN_COUNTERS: readonly string[] = [COUNTER.connectionsOpened, COUNTER.connectionsFailed, COUNTER.messagesSent, COUNTER.messagesReceived];
 
 /** Counter names that read 0 when a report does not have them (zero counters are left out of snapshots). */
 export function isImplicitZeroCounter(name: string): boolean {
@@ -29,7 +30,7 @@ export function isImplicitZeroCounter(name: string): boolean {
 export function measuredSeconds(report: Report): number {
   const measuredMs = (report as Report & { measuredMs?: number }).measuredMs;
   if (typeof measuredMs === 'number' && measuredMs > 0) return measuredMs / 1000;
-  const sent = report.counters['messages.sent'] ?? 0;
+  const sent = report.counters[COUNTER.messagesSent] ?? 0;
   const rate = report.rates?.messagesSentPerSec ?? 0;
   if (sent > 0 && rate > 0) return sent / rate;
   return report.durationMs / 1000;
@@ -39,7 +40,7 @@ export function measuredSeconds(report: Report): number {
 export function errorRate(report: Report): number {
   let errors = 0;
   for (const [name, n] of Object.entries(report.counters)) if (name === 'errors' || name.startsWith('errors.')) errors += n;
-  const ops = (report.counters['messages.sent'] ?? 0) + (report.counters['connections.opened'] ?? 0);
+  const ops = (report.counters[COUNTER.messagesSent] ?? 0) + (report.counters[COUNTER.connectionsOpened] ?? 0);
   if (ops === 0) return errors > 0 ? 1 : 0;
   return errors / ops;
 }

@@ -74,6 +74,10 @@ export const COUNTER = {
   clientDrops: 'client.drops',
   /** Seqs the server said it no longer holds (gap frames). */
   ledgerGaps: 'ledger.gaps',
+  /** Deliveries seen twice (the ledger's `duplicated`, counted as they happen). */
+  ledgerDuplicated: 'ledger.duplicated',
+  /** Deliveries seen out of order (the ledger's `reordered`, counted as they happen). */
+  ledgerReordered: 'ledger.reordered',
   /** Clients' client-side liveness timeouts that fired. */
   errorsHeartbeatTimeout: 'errors.heartbeat_timeout',
   /** Frames a client did not expect (an answer to no request). */

@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } f
 import { spectrumOf, spectrumTickLabel, type Spectrum } from './spectrum.ts';
 import { renderLineChart, type ChartBand, type ChartLine, type ChartMarker } from './svg-chart.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { COUNTER } from '../metrics/names.ts';
 
 /** Options of `renderHtml`. */
 export interface HtmlOptions {
@@ -74,9 +75,9 @@ function cards(run: Run): string {
   return `<div class="cards">${[
     card('Verdict', v.passed ? 'PASS' : 'FAIL', v.summary, v.passed ? 'ok' : 'bad'),
     card('Duration', formatDuration(r.durationMs * 1000), r.status, r.status === 'completed' ? '' : 'warn'),
-    card('Peak connections', peak === undefined ? '-' : formatCount(peak), `${formatCount(r.counters['connections.opened'] ?? 0)} opened, ${formatCount(r.counters['connections.failed'] ?? 0)} failed`),
-    card('Sent', formatRate(r.rates.messagesSentPerSec), `${formatCount(r.counters['messages.sent'] ?? 0)} messages`),
-    card('Deliveries', formatRate(r.rates.deliveriesPerSec), `${formatCount(r.counters['messages.received'] ?? 0)} received`),
+    card('Peak connections', peak === undefined ? '-' : formatCount(peak), `${formatCount(r.counters[COUNTER.connectionsOpened] ?? 0)} opened, ${formatCount(r.counters[COUNTER.connectionsFailed] ?? 0)} failed`),
+    card('Sent', formatRate(r.rates.messagesSentPerSec), `${formatCount(r.counters[COUNTER.messagesSent] ?? 0)} messages`),
+    card('Deliveries', formatRate(r.rates.deliveriesPerSec), `${formatCount(r.counters[COUNTER.messagesReceived] ?? 0)} received`),
     headline ? card(`${headline[0]} p99`, formatDuration(headline[1].p99), `p50 ${formatDuration(headline[1].p50)} · max ${formatDuration(headline[1].max)}`) : '',
     card('Errors', formatCount(errors), topError ? `most: ${topError[0]} (${formatCount(topError[1])})` : 'none', errors > 0 ? 'warn' : ''),
     card('Ledger', ledgerBad ? `${formatCount(l.lost)} lost` : 'exact', `${formatCount(l.delivered)} of ${formatCount(l.expected)} · ${formatCount(l.duplicated)} dup · ${formatCount(l.reordered)} reordered`, ledgerBad ? 'bad' : 'ok'),
@@ -246,8 +247,8 @@ function seriesCharts(runs: Run[]): string {
   const perSec = (v: number) => formatRate(v);
   const charts = [
     seriesChart(runs, 'Open connections', [{ key: 'connections', label: 'connections' }], compact, endSec),
-    seriesChart(runs, 'Messages sent per second', [{ key: 'messages.sent', label: 'sent/s' }], perSec, endSec),
-    seriesChart(runs, 'Deliveries (messages received) per second', [{ key: 'messages.received', label: 'received/s' }], perSec, endSec),
+    seriesChart(runs, 'Messages sent per second', [{ key: COUNTER.messagesSent, label: 'sent/s' }], perSec, endSec),
+    seriesChart(runs, 'Deliveries (messages received) per second', [{ key: COUNTER.messagesReceived, label: 'received/s' }], perSec, endSec),
     seriesChart(
       runs,
       'Fan-out latency per second',

@@ -8,6 +8,7 @@ import type { Report } from '../report/schema.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import type { TableOptions } from './types.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { COUNTER } from '../metrics/names.ts';
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
@@ -82,14 +83,14 @@ function throughputSection(report: Report, c: Colors): string {
     colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   const k = report.counters;
-  const failed = k['connections.failed'] ?? 0;
+  const failed = k[COUNTER.connectionsFailed] ?? 0;
   t.push([
     formatRate(report.rates.messagesSentPerSec),
     formatRate(report.rates.deliveriesPerSec),
     formatRate(report.rates.connectsPerSec),
-    formatCount(k['messages.sent'] ?? 0),
-    formatCount(k['messages.received'] ?? 0),
-    formatCount(k['connections.opened'] ?? 0),
+    formatCount(k[COUNTER.messagesSent] ?? 0),
+    formatCount(k[COUNTER.messagesReceived] ?? 0),
+    formatCount(k[COUNTER.connectionsOpened] ?? 0),
     failed > 0 ? c.yellow(formatCount(failed)) : formatCount(failed),
   ]);
   return `${heading(c, 'Throughput')}\n${t.toString()}`;

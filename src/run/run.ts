@@ -26,6 +26,7 @@ import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
+import { COUNTER, METRIC } from '../metrics/names.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -330,8 +331,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         totalMs,
         clientsConnected: connections,
         clientsTarget,
-        sentPerSec: row.counters['messages.sent'] ?? 0,
-        receivedPerSec: row.counters['messages.received'] ?? 0,
+        sentPerSec: row.counters[COUNTER.messagesSent] ?? 0,
+        receivedPerSec: row.counters[COUNTER.messagesReceived] ?? 0,
         fanoutP99Us: agg.percentileSoFar('fanout', 99),
         errors: sumPrefix(so, 'errors.'),
       });
@@ -446,8 +447,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
       const namedNodes = Object.keys(nodeClients).filter((k) => !k.startsWith('url:'));
       if (urls.length === 1 && namedNodes.length < 2) {
-        delete totals.metrics['fanout.local'];
-        delete totals.metrics['fanout.remote'];
+        delete totals.metrics[METRIC.fanoutLocal];
+        delete totals.metrics[METRIC.fanoutRemote];
         if (req.targets.length && namedNodes.length === 0) notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
       }
       const ledger = closeLedger(tallies.values());
@@ -474,8 +475,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       if (fatal) notes.push(`worker error: ${fatal}`);
       if (workerDied) notes.push(workerDied);
       const rates = {
-        messagesSentPerSec: round1(((measuredCounters['messages.sent'] ?? 0) * 1000) / measuredMs),
-        deliveriesPerSec: round1(((measuredCounters['messages.received'] ?? 0) * 1000) / measuredMs),
+        messagesSentPerSec: round1(((measuredCounters[COUNTER.messagesSent] ?? 0) * 1000) / measuredMs),
+        deliveriesPerSec: round1(((measuredCounters[COUNTER.messagesReceived] ?? 0) * 1000) / measuredMs),
         connectsPerSec: round1((rampConnected * 1000) / Math.max(1, timeline.find((e) => e.name === 'ramp-done')!.atMs - timeline.find((e) => e.name === 'ramp')!.atMs)),
       };
       const endedAt = new Date();

@@ -7,6 +7,7 @@ import type { Report, VariantSummary } from '../report/schema.ts';
 import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
 import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
+import { COUNTER } from '../metrics/names.ts';
 
 /** Window over which the herd's peak arrival rate is measured. */
 export const HERD_WINDOW_US = 100_000;
@@ -42,7 +43,7 @@ export function summarizeVariant(label: string, r: Report): VariantSummary {
     passed: r.checks.every((c) => c.passed) && r.gates.every((g) => g.passed),
     herdPeakPerSec: rec ? peakRatePerSec(rec.hdr, HERD_WINDOW_US) : 0,
     ...(rec ? { reconnectP50Us: rec.p50, reconnectP99Us: rec.p99, reconnectMaxUs: rec.max } : {}),
-    ...(r.observations?.['reconnect.attempts'] ? { reconnectAttemptsMean: r.observations['reconnect.attempts'].mean } : {}),
+    ...(r.observations?.[COUNTER.reconnectAttempts] ? { reconnectAttemptsMean: r.observations[COUNTER.reconnectAttempts].mean } : {}),
     ...(r.metrics.fanout ? { fanoutP99Us: r.metrics.fanout.p99 } : {}),
     lost: r.ledger.lost,
     duplicated: r.ledger.duplicated,

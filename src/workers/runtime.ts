@@ -16,6 +16,7 @@ import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
 import { mintToken, type TokenClaims } from '../protocol/jwt.ts';
+import { COUNTER, METRIC, closeCounter, errorCounter, eventCounter } from '../metrics/names.ts';
 
 /** Replace `{client}` and `{worker}` in every string of a claims template. */
 export function fillClaims(template: unknown, client: number, worker: number): unknown {
@@ -204,7 +205,7 @@ class Client implements VirtualClient, ConnectionEvents {
     if (this.zombie) return;
     this.zombie = true;
     this.noReconnect = true;
-    this.rt.count('zombies');
+    this.rt.count(COUNTER.zombies);
     this.conn?.stopHeartbeat();
   }
 
@@ -238,7 +239,7 @@ class Client implements VirtualClient, ConnectionEvents {
   dropConnection(): void {
     if (this.state !== 'open') return;
     this.timedOut = true;
-    this.rt.count('client.drops');
+    this.rt.count(COUNTER.clientDrops);
     this.conn?.terminate();
   }
 
@@ -375,8 +376,8 @@ export class WorkerRuntime {
     c.state = 'open';
     c.everConnected = true;
     c.attempts = 0;
-    this.rec.count('connections.opened');
-    this.rec.record('connect', nowUs() - c.attemptStartUs);
+    this.rec.count(COUNTER.connectionsOpened);
+    this.rec.record(METRIC.connect, nowUs() - c.attemptStartUs);
     if (c.zombie) c.conn?.stopHeartbeat();
     const joins = c.rooms.map((room) => {
       const r = c.recv.get(room);
@@ -385,9 +386,9 @@ export class WorkerRuntime {
     });
     const results = await Promise.all(joins);
     if (resume && results.every((x) => x !== null)) {
-      this.rec.record('reconnect', nowUs() - c.dropUs);
-      this.rec.count('reconnects');
-      this.observe('reconnect.attempts', c.stats.reconnectAttempts, c.index);
+      this.rec.record(METRIC.reconnect, nowUs() - c.dropUs);
+      this.rec.count(COUNTER.reconnects);
+      this.observe(COUNTER.reconnectAttempts, c.stats.reconnectAttempts, c.index);
       c.stats.reconnectAttempts = 0;
     }
     this.settle(c, c.state === 'open');
@@ -395,9 +396,9 @@ export class WorkerRuntime {
 
   /** @internal */
   connError(c: Client, code: string, message: string): void {
-    this.rec.count(`errors.${code}`);
+    this.rec.count(errorCounter(code));
     if (c.state === 'connecting') {
-      this.rec.count('connections.failed');
+      this.rec.count(COUNTER.connectionsFailed);
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
       this.example(`connect:${code}`, c.index);
     }
@@ -414,19 +415,19 @@ export class WorkerRuntime {
     this.failPendingOf(c);
     if (code === 'ping_timeout' && wasOpen && !c.zombie) {
       // Engine.IO's own client-side heartbeat timeout: the client noticed a silent server itself.
-      this.rec.count('errors.heartbeat_timeout');
-      this.rec.record('detect', now - c.lastActivityUs);
+      this.rec.count(COUNTER.errorsHeartbeatTimeout);
+      this.rec.record(METRIC.detect, now - c.lastActivityUs);
       c.timedOut = true;
     }
     const byServer = !c.closingByUs && !c.timedOut;
     c.timedOut = false;
-    if (byServer) this.rec.count(`close.${code}`);
+    if (byServer) this.rec.count(closeCounter(code));
     if (byServer && wasOpen) {
       if (c.zombie) {
         // Eviction: from the last heartbeat this client answered to the server's close.
-        this.rec.record('eviction', now - c.lastPongUs);
-        this.rec.count('evictions');
-      } else this.rec.count('healthy.dropped');
+        this.rec.record(METRIC.eviction, now - c.lastPongUs);
+        this.rec.count(COUNTER.evictions);
+      } else this.rec.count(COUNTER.healthyDropped);
     }
     this.settle(c, false);
     if (wasOpen && !c.closingByUs) this.onDropped(c, code);
@@ -470,7 +471,7 @@ export class WorkerRuntime {
     c.state = 'idle';
     const t = setTimeout(() => {
       this.reconnectTimers.delete(t);
-      this.rec.count('reconnect.attempts');
+      this.rec.count(COUNTER.reconnectAttempts);
       c.stats.reconnectAttempts++;
       void this.connect(c, true);
     }, delay);
@@ -481,23 +482,23 @@ export class WorkerRuntime {
   deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
     const now = nowUs();
     c.lastActivityUs = now;
-    this.rec.count('messages.received');
+    this.rec.count(COUNTER.messagesReceived);
     const r = c.recv.get(room);
     if (r === undefined) {
-      this.rec.count('errors.unexpected_message');
+      this.rec.count(COUNTER.errorsUnexpectedMessage);
       return;
     }
     const verdict = onDelivery(r, seq);
-    if (verdict === 'dup') this.rec.count('ledger.duplicated');
-    else if (verdict === 'reorder') this.rec.count('ledger.reordered');
+    if (verdict === 'dup') this.rec.count(COUNTER.ledgerDuplicated);
+    else if (verdict === 'reorder') this.rec.count(COUNTER.ledgerReordered);
     if (replay) {
-      this.rec.count('messages.replayed');
+      this.rec.count(COUNTER.messagesReplayed);
       return;
     }
     const lat = now - sendUs;
-    this.rec.record('fanout', lat);
+    this.rec.record(METRIC.fanout, lat);
     // Tag nodes are nodeKey + 1 (0 = the publisher did not know its node).
-    if (this.cfg.splitNodes && pubNode > 0 && c.nodeKey >= 0) this.rec.record(pubNode - 1 === c.nodeKey ? 'fanout.local' : 'fanout.remote', lat);
+    if (this.cfg.splitNodes && pubNode > 0 && c.nodeKey >= 0) this.rec.record(pubNode - 1 === c.nodeKey ? METRIC.fanoutLocal : METRIC.fanoutRemote, lat);
   }
 
   /** @internal */
@@ -519,7 +520,7 @@ export class WorkerRuntime {
         const r = c.recv.get(f.room) ?? c.recv.set(f.room, createReceiverRoom(f.room)).get(f.room)!;
         onJoined(r, f.seq);
         if (f.seq !== undefined) this.noteSeq(f.room, f.seq);
-        if (p) this.finish(p, 'join');
+        if (p) this.finish(p, METRIC.join);
         return;
       }
       case 'left': {
@@ -531,28 +532,28 @@ export class WorkerRuntime {
         const p = this.take(f.id);
         c.stats.acked++;
         if (p) {
-          this.finish(p, p.quiet ? undefined : 'ack');
+          this.finish(p, p.quiet ? undefined : METRIC.ack);
           if (f.seq !== undefined && p.room) this.noteSeq(p.room, f.seq);
         }
         return;
       }
       case 'pong': {
         const p = this.take(f.id);
-        if (p) this.finish(p, 'rtt');
+        if (p) this.finish(p, METRIC.rtt);
         return;
       }
       case 'message': {
         if (f.tag) {
           const parts = f.tag.split('.');
           this.deliver(c, f.room, f.seq ?? -1, Number(parts[0]), Number(parts[3]), f.replay === true);
-        } else this.rec.count('messages.untagged');
+        } else this.rec.count(COUNTER.messagesUntagged);
         return;
       }
       case 'gap':
-        this.rec.count('ledger.gaps', Math.max(0, f.to - f.from + 1));
+        this.rec.count(COUNTER.ledgerGaps, Math.max(0, f.to - f.from + 1));
         return;
       case 'error': {
-        this.rec.count(`errors.${f.code}`);
+        this.rec.count(errorCounter(f.code));
         c.stats.errors++;
         if (f.code === 'rate_limited') c.stats.rateLimited++;
         if (f.id !== undefined) {
@@ -562,7 +563,7 @@ export class WorkerRuntime {
         return;
       }
       case 'other':
-        this.rec.count(`events.${f.name}`);
+        this.rec.count(eventCounter(f.name));
         return;
     }
   }
@@ -611,7 +612,7 @@ export class WorkerRuntime {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.nextId++;
     const tag = encodeTag(c.nodeKey + 1, c.index, c.counter++, scheduledUs);
-    this.rec.count('messages.sent');
+    this.rec.count(COUNTER.messagesSent);
     c.pendingIds.add(id);
     if (!wantResult) {
       this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, quiet });
@@ -629,7 +630,7 @@ export class WorkerRuntime {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
-      if (!p.quiet) this.rec.count(`errors.${p.kind}_lost`);
+      if (!p.quiet) this.rec.count(errorCounter(`${p.kind}_lost`));
       p.resolve?.(null);
     }
     c.pendingIds.clear();
@@ -644,7 +645,7 @@ export class WorkerRuntime {
       if (p.startUs >= limit) break;
       this.pending.delete(id);
       p.client.pendingIds.delete(id);
-      if (!p.quiet) this.rec.count(`errors.${p.kind}_timeout`);
+      if (!p.quiet) this.rec.count(errorCounter(`${p.kind}_timeout`));
       p.resolve?.(null);
     }
     const timeoutUs = Number(this.cfg.options.clientTimeoutMs ?? 0) * 1000;
@@ -654,8 +655,8 @@ export class WorkerRuntime {
         const silent = now - c.lastActivityUs;
         if (silent > timeoutUs) {
           // The server went quiet (frozen or gone): give up on it like a real client would.
-          this.rec.count('errors.heartbeat_timeout');
-          this.rec.record('detect', silent);
+          this.rec.count(COUNTER.errorsHeartbeatTimeout);
+          this.rec.record(METRIC.detect, silent);
           c.timedOut = true;
           c.conn?.terminate();
         }
@@ -680,7 +681,7 @@ export class WorkerRuntime {
         }
         return false;
       },
-      onDropped: (n) => this.rec.count('messages.dropped', n),
+      onDropped: (n) => this.rec.count(COUNTER.messagesDropped, n),
     });
   }
 
@@ -703,7 +704,7 @@ export class WorkerRuntime {
           try {
             await loop(c);
           } catch (e) {
-            this.rec.count('errors.scenario_loop');
+            this.rec.count(COUNTER.errorsScenarioLoop);
             this.firstError ??= `scenario loop threw: ${(e as Error).message}`;
             await this.sleep(1000);
           }
@@ -765,7 +766,7 @@ export class WorkerRuntime {
   noteUnevictedZombies(): void {
     for (const c of this.clients) {
       if (c.zombie && c.state === 'open') {
-        this.rec.count('zombies.not_evicted');
+        this.rec.count(COUNTER.zombiesNotEvicted);
         this.example('zombie-not-evicted', c.index);
       }
     }

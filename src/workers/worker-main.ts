@@ -9,6 +9,7 @@ import { createTransport } from '../protocol/index.ts';
 import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
+import { COUNTER } from '../metrics/names.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
@@ -118,7 +119,7 @@ process.on('disconnect', () => process.exit(0));
 // A client failure must never take the worker down: count it and carry on.
 let reportedUncaught = false;
 process.on('uncaughtException', (e) => {
-  recorder.count('errors.uncaught');
+  recorder.count(COUNTER.errorsUncaught);
   if (!reportedUncaught) {
     reportedUncaught = true;
     process.stderr.write(`wsbench worker ${init?.workerId ?? '?'}: unexpected error, counted as errors.uncaught: ${e.stack ?? e.message}\n`);
