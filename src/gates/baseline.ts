@@ -5,6 +5,7 @@
 import { WsbenchError, EXIT } from '../errors.ts';
 import { REPORT_SCHEMA, type Report } from '../report/schema.ts';
 import type { CompareRow } from './types.ts';
+import { sumErrorCounters } from '../metrics/names.ts';
 
 export const BASELINE_CODE = 'WSB_ERR_BASELINE';
 
@@ -66,9 +67,7 @@ const LATENCY_STATS = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
 
 /** Sum of the `errors` and `errors.*` counters. */
 function errorTotal(report: Report): number {
-  let n = 0;
-  for (const [name, v] of Object.entries(report.counters)) if (name === 'errors' || name.startsWith('errors.')) n += v;
-  return n;
+  return sumErrorCounters(report.counters);
 }
 
 /**

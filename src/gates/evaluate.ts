@@ -7,8 +7,7 @@ import type { GateResult, Report } from '../report/schema.ts';
 import { percentileOf } from '../metrics/index.ts';
 import type { Gate, GateOp, GateSubject } from './types.ts';
 import { formatSubject } from './parse.ts';
-import { ENGINE_METRICS } from '../metrics/names.ts';
-import { COUNTER } from '../metrics/names.ts';
+import { CLOSE_COUNTER_PREFIX, COUNTER, ENGINE_METRICS, isErrorCounter, sumErrorCounters } from '../metrics/names.ts';
 
 export { ENGINE_METRICS };
 
@@ -19,7 +18,7 @@ const WELL_KNOWN_COUNTERS: readonly string[] = [COUNTER.connectionsOpened, COUNT
 
 /** Counter names that read 0 when a report does not have them (zero counters are left out of snapshots). */
 export function isImplicitZeroCounter(name: string): boolean {
-  return name === 'errors' || name.startsWith('errors.') || name.startsWith('close.') || WELL_KNOWN_COUNTERS.includes(name);
+  return isErrorCounter(name) || name.startsWith(CLOSE_COUNTER_PREFIX) || WELL_KNOWN_COUNTERS.includes(name);
 }
 
 /**
@@ -38,8 +37,7 @@ export function measuredSeconds(report: Report): number {
 
 /** `errors.rate`: every `errors` / `errors.*` counter over (messages.sent + connections.opened), a ratio. */
 export function errorRate(report: Report): number {
-  let errors = 0;
-  for (const [name, n] of Object.entries(report.counters)) if (name === 'errors' || name.startsWith('errors.')) errors += n;
+  const errors = sumErrorCounters(report.counters);
   const ops = (report.counters[COUNTER.messagesSent] ?? 0) + (report.counters[COUNTER.connectionsOpened] ?? 0);
   if (ops === 0) return errors > 0 ? 1 : 0;
   return errors / ops;

@@ -98,6 +98,24 @@ export type CounterName = (typeof COUNTER)[keyof typeof COUNTER];
  */
 export const COUNTER_FAMILY = { errors: 'errors', close: 'close', events: 'events' } as const;
 
+/** The prefix of the `errors.<code>` counters. */
+export const ERROR_COUNTER_PREFIX = `${COUNTER_FAMILY.errors}.`;
+
+/** The prefix of the `close.<code>` counters. */
+export const CLOSE_COUNTER_PREFIX = `${COUNTER_FAMILY.close}.`;
+
+/** Whether `name` counts errors: `errors` itself or one of `errors.<code>`. */
+export function isErrorCounter(name: string): boolean {
+  return name === COUNTER_FAMILY.errors || name.startsWith(ERROR_COUNTER_PREFIX);
+}
+
+/** Sum of every error counter ({@link isErrorCounter}) of `counters`. */
+export function sumErrorCounters(counters: Readonly<Record<string, number>>): number {
+  let n = 0;
+  for (const [name, v] of Object.entries(counters)) if (isErrorCounter(name)) n += v;
+  return n;
+}
+
 /** The counter of one error code, e.g. `errors.ECONNRESET`. */
 export function errorCounter(code: string): string {
   return `${COUNTER_FAMILY.errors}.${code}`;

@@ -10,7 +10,7 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } f
 import { spectrumOf, spectrumTickLabel, type Spectrum } from './spectrum.ts';
 import { renderLineChart, type ChartBand, type ChartLine, type ChartMarker } from './svg-chart.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
-import { COUNTER } from '../metrics/names.ts';
+import { CLOSE_COUNTER_PREFIX, COUNTER, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 
 /** Options of `renderHtml`. */
 export interface HtmlOptions {
@@ -68,7 +68,7 @@ function cards(run: Run): string {
   const peak = conns.length ? Math.max(...conns) : undefined;
   const headline = headlineMetric(r);
   const errors = totalErrors(r.counters);
-  const topError = countersByPrefix(r.counters, 'errors.')[0];
+  const topError = countersByPrefix(r.counters, ERROR_COUNTER_PREFIX)[0];
   const l = r.ledger;
   const ledgerBad = l.lost + l.duplicated + l.reordered > 0;
   const g = r.generator;
@@ -344,8 +344,8 @@ function verdictTables(r: Report): string {
 function countersTables(r: Report): string {
   const l = r.ledger;
   const bad = (n: number) => `<td class="num${n > 0 ? ' bad' : ''}">${h(formatCount(n))}</td>`;
-  const errors = countersByPrefix(r.counters, 'errors.');
-  const closes = countersByPrefix(r.counters, 'close.');
+  const errors = countersByPrefix(r.counters, ERROR_COUNTER_PREFIX);
+  const closes = countersByPrefix(r.counters, CLOSE_COUNTER_PREFIX);
   const list = (items: Array<[string, number]>, cls: string) =>
     items.length ? items.map(([k, v]) => `<tr><td class="${cls}">${h(k)}</td><td class="num">${h(formatCount(v))}</td></tr>`).join('') : '<tr><td class="muted">none</td><td></td></tr>';
   const rooms = (r.rooms ?? []).filter((x) => x.lost + x.duplicated + x.reordered > 0);

@@ -8,7 +8,7 @@ import type { Report } from '../report/schema.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import type { TableOptions } from './types.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
-import { COUNTER } from '../metrics/names.ts';
+import { CLOSE_COUNTER_PREFIX, COUNTER, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
@@ -97,8 +97,8 @@ function throughputSection(report: Report, c: Colors): string {
 }
 
 function countersSection(report: Report, c: Colors): string {
-  const errors = countersByPrefix(report.counters, 'errors.');
-  const closes = countersByPrefix(report.counters, 'close.');
+  const errors = countersByPrefix(report.counters, ERROR_COUNTER_PREFIX);
+  const closes = countersByPrefix(report.counters, CLOSE_COUNTER_PREFIX);
   const t = plainTable({
     compact: true, head: ['errors', 'count', 'close codes', 'count'].map((h) => c.bold(h)), colAligns: ['left', 'right', 'left', 'right'] });
   const rows = Math.max(errors.length, closes.length, 1);

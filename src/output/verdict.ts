@@ -4,7 +4,7 @@
  */
 import type { GateResult, Report } from '../report/schema.ts';
 import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
-import { ENGINE_METRICS } from '../metrics/names.ts';
+import { ENGINE_METRICS, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 
 export interface Verdict {
   /** Completed, every check and every gate passed. A saturated generator does not fail the verdict by itself. */
@@ -52,7 +52,7 @@ export function formatGateActual(gate: GateResult): string {
 /** Sum of every `errors.<code>` counter. */
 export function totalErrors(counters: Record<string, number>): number {
   let sum = 0;
-  for (const [name, value] of Object.entries(counters)) if (name.startsWith('errors.')) sum += value;
+  for (const [name, value] of Object.entries(counters)) if (name.startsWith(ERROR_COUNTER_PREFIX)) sum += value;
   return sum;
 }
 

@@ -26,7 +26,7 @@ import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
-import { COUNTER, METRIC } from '../metrics/names.ts';
+import { COUNTER, ERROR_COUNTER_PREFIX, METRIC } from '../metrics/names.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -334,7 +334,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         sentPerSec: row.counters[COUNTER.messagesSent] ?? 0,
         receivedPerSec: row.counters[COUNTER.messagesReceived] ?? 0,
         fanoutP99Us: agg.percentileSoFar('fanout', 99),
-        errors: sumPrefix(so, 'errors.'),
+        errors: sumPrefix(so, ERROR_COUNTER_PREFIX),
       });
     }, 1000);
 
