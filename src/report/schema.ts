@@ -27,6 +27,13 @@ export interface MetricSummary {
   hdr: string;
 }
 
+/**
+ * How the delivery ledger judged the run: `seq` from the server's per-room sequence
+ * numbers (room order checked), `tag` from the harness's own publish tags when the
+ * server gives no seq (order checked per publisher).
+ */
+export type LedgerMode = 'seq' | 'tag';
+
 /** Delivery ledger of a run (or one room). */
 export interface Ledger {
   /** Deliveries that should have happened: for every publish, the members of its room at ack time. */
@@ -35,15 +42,34 @@ export interface Ledger {
   lost: number;
   duplicated: number;
   reordered: number;
+  /** Which evidence judged the books (absent in reports written before it existed: `seq`). */
+  mode?: LedgerMode;
+  /** Tag mode: publishes the server refused (an error frame for the publish, or a server close right after it) and nobody received. Counted in publishes, not deliveries; expected by nobody. */
+  refused?: number;
+  /**
+   * Tag mode: (receiver, publish) pairs at the edge of a membership window that cannot be
+   * judged either way (published while the join was in flight, or after the receiver's last
+   * delivery before it left or lost its connection). Neither expected nor lost; shown so
+   * nothing is forgiven silently.
+   */
+  unjudged?: number;
 }
 
 export interface RoomLedger extends Ledger {
   room: string;
 }
 
+/** A check's outcome. `unverified`: the run could not tell; never counted as a pass. */
+export type CheckStatus = 'passed' | 'failed' | 'unverified';
+
 export interface CheckResult {
   name: string;
+  /** True only for a verified pass: false for `failed` and for `unverified`. */
   passed: boolean;
+  /** The three-way outcome; absent means `passed ? 'passed' : 'failed'` (reports and scenario checks written before it existed). */
+  status?: CheckStatus;
+  /** With `status: 'unverified'`: why the run could not tell. */
+  reason?: string;
   /** One human sentence: what was expected and what was seen. */
   detail: string;
   /** Numbers and a few example client ids behind the verdict. */

@@ -20,7 +20,9 @@ import { resolveOptions } from '../scenario/options.ts';
 import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
 import { createWorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
-import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
+import { mergeTallies, type RoomTally } from '../checks/ledger.ts';
+import type { PublisherLog, TagWindow } from '../checks/tag-ledger.ts';
+import { judgeLedger } from '../checks/judge-ledger.ts';
 import { builtinChecks } from '../checks/builtin.ts';
 import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
 import { DEV_SECRET } from '../../servers/core/jwt.ts';
@@ -220,6 +222,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
     const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
     const tallies = new Map<string, RoomTally>();
+    const tagWindows: TagWindow[] = [];
+    const publisherLogs: PublisherLog[] = [];
     const nodeClients: Record<string, number> = {};
     const spread = spreadCycle(req.spread, urls.length);
     const examples: Record<string, number[]> = {};
@@ -248,6 +252,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
           break;
         case 'final':
           mergeTallies(tallies, m.tallies);
+          for (const w of m.tagLedger.windows) tagWindows.push(w);
+          for (const l of m.tagLedger.logs) publisherLogs.push(l);
           for (const [k, n] of Object.entries(m.nodeClients)) nodeClients[k] = (nodeClients[k] ?? 0) + n;
           for (const [k, v] of Object.entries(m.examples)) (examples[k] ??= []).push(...v.slice(0, 5 - (examples[k]?.length ?? 0)));
           for (const [k, o] of Object.entries(m.observations)) mergeObservation(observations, k, o);
@@ -364,6 +370,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       // Workers that did not finish their ramp count with what their last snapshot said.
       const reported = new Set(rampDone.map((m) => m.workerId));
       const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0) + connected.reduce((a, n, i) => a + (reported.has(i) ? 0 : n), 0);
+      const rampJoined = rampConnected - rampDone.reduce((a, m) => a + (m.connected - (m.joined ?? m.connected)), 0);
       if (stalled) note(`the ramp stalled: no new connection for ${Math.round(stallMs / 1000)} s with ${rampConnected} of ${sliceClients} connected; going on with those`);
       if (!interrupted && rampConnected === 0) {
         const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? (stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : 'no connection succeeded');
@@ -427,8 +434,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         delete totals.metrics['fanout.remote'];
         if (req.targets.length && namedNodes.length === 0) notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
       }
-      const ledger = closeLedger(tallies.values());
-      if (!ledger.exact) notes.push('some deliveries carried no sequence number, so losses could not be proven either way (ledger counts deliveries only)');
+      const ledger = judgeLedger({ tallies: tallies.values(), windows: tagWindows, logs: publisherLogs, untagged: agg.countersSoFar()['messages.untagged'] ?? 0 });
+      notes.push(...ledger.notes);
       const measuredMs = Math.max(1, measuredEnd - measuredStart);
       // Whole-run counts for the report; measured-window counts for the rates.
       const counters = agg.countersSoFar();
@@ -482,7 +489,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };
-      const checks: CheckResult[] = builtinChecks({ report, options: { ...options, clients: sliceClients }, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
+      const checks: CheckResult[] = builtinChecks({ report, options: { ...options, clients: sliceClients }, rampConnected, rampJoined, ledger, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
       if (def.checks) {
         try {
           checks.push(
