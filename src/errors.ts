@@ -12,6 +12,8 @@ export const EXIT = {
   usage: 2,
   harness: 3,
   saturated: 4,
+  /** Stopped by the user (Ctrl-C): 128 + SIGINT, as shells report it. */
+  interrupted: 130,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -41,6 +41,7 @@ export function buildProgram(): Command {
     .option('--baseline <file>', 'a saved report to compare against (for `regress` gates)')
     .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
+    .option('--strict', 'exit 1 when a check could not be verified (default: exit 0 with a loud note)')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
     .action(runCommand);
 

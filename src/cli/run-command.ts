@@ -8,7 +8,8 @@ import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO }
 import { expandVariants, summarizeVariant, type Variant } from '../run/variants.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown, renderVariants } from '../output/index.ts';
-import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
+import { parseGates, parseGatesFile, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
+import { judgeTrials, worstExit } from '../run/exit-decision.ts';
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { parseDuration } from '../scenario/units.ts';
@@ -55,6 +56,8 @@ export interface RunFlags {
   baseline?: string;
   repeat: string;
   refuseSaturated?: boolean;
+  /** `--strict`: an unverified check exits 1. */
+  strict?: boolean;
   quiet?: boolean;
 }
 
@@ -170,13 +173,18 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
         const outcome = await runScenario({ ...req, sets: variant.sets }, io);
         printer.done();
         outcomes.push(outcome);
-        if (outcome.exitCode === 130) break;
+        if (outcome.exitCode === EXIT.interrupted) break;
       }
-      const judged = judge(outcomes, gates, baseline, req.refuseSaturated, f.baseline);
+      const judged = judgeTrials(
+        outcomes.map((o) => o.report),
+        gates,
+        { refuseSaturated: req.refuseSaturated, strict: f.strict === true },
+        baseline && { report: baseline, path: f.baseline },
+      );
       finished.push({ variant, ...judged });
       if (variants.length > 1) judged.report.notes.push(`variant ${variant.label} (${variants.indexOf(variant) + 1} of ${variants.length})`);
       await writeOutputs(f, judged.report, outcomes, variant, variants.length > 1 && variant !== variants.at(-1));
-      if (judged.exitCode === 130) break;
+      if (judged.exitCode === EXIT.interrupted) break;
     }
   } finally {
     dispose();
@@ -187,39 +195,8 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
     await writeJsonReport(reportPath(f, last.report, last.variant, false), last.report);
     if (!f.quiet) (f.json ? err : process.stdout).write(`${renderVariants(last.report, { color: Boolean(process.stdout.isTTY) })}\n`);
   }
-  // The worst outcome decides: interrupted > harness > saturated > failed > pass.
-  const order = [130, EXIT.harness, EXIT.saturated, EXIT.usage, EXIT.failed, EXIT.pass];
-  process.exitCode = order.find((c) => finished.some((x) => x.exitCode === c)) ?? EXIT.pass;
-}
-
-/** Gates over the trials (median), then the exit code of one variant. */
-function judge(outcomes: RunOutcome[], gates: Gate[], baseline: Report | undefined, refuseSaturated: boolean, baselinePath?: string): { report: Report; exitCode: number } {
-  const last = outcomes.at(-1)!;
-  const report = last.report;
-  if (gates.length) {
-    const incompatible = baseline ? checkBaselineCompatible(baseline, report) : [];
-    if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${baselinePath} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
-    // A gate on something this run did not produce fails with the reason; the others keep their verdicts.
-    report.gates = evaluateGates(
-      gates,
-      outcomes.map((o) => o.report),
-      baseline,
-    ).map((result, i) => {
-      const [unknown] = validateGateMetrics([gates[i]!], report);
-      return unknown ? { ...result, passed: false, actual: null, detail: unknown.message } : result;
-    });
-  }
-  // A check that failed in an earlier trial is not forgiven by a later one.
-  outcomes.slice(0, -1).forEach((o, i) => {
-    for (const c of o.report.checks) if (!c.passed) report.checks.push({ ...c, name: `trial${i + 1}.${c.name}` });
-  });
-  let exitCode: number = last.exitCode;
-  if (exitCode === EXIT.pass || exitCode === EXIT.failed) {
-    const anyFailed = report.checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed);
-    exitCode = anyFailed ? EXIT.failed : EXIT.pass;
-    if (refuseSaturated && outcomes.some((o) => o.report.generator.saturated)) exitCode = EXIT.saturated;
-  }
-  return { report, exitCode };
+  // The worst outcome decides.
+  process.exitCode = worstExit(finished.map((x) => x.exitCode));
 }
 
 function reportPath(f: RunFlags, report: Report, variant: Variant, suffixed: boolean): string {

@@ -4,6 +4,7 @@
  * and what a target size needs. No sockets, no clock: src/run/capacity.ts wires
  * these to real runs, the tests feed them fake reports.
  */
+import { checkStatus } from '../checks/outcome.ts';
 import type { GateResult, Report } from '../report/schema.ts';
 import type { Gate } from '../gates/index.ts';
 import { evaluateGates } from '../gates/index.ts';
@@ -84,7 +85,7 @@ export interface StepJudgement {
  */
 export function judgeStep(report: Report, slos: Gate[]): StepJudgement {
   const results = report.gates.length === slos.length && slos.every((g, i) => report.gates[i]?.expr === g.expr) ? report.gates : evaluateGates(slos, [report]);
-  const failedChecks = report.checks.filter((c) => !c.passed).map((c) => c.name);
+  const failedChecks = report.checks.filter((c) => checkStatus(c) === 'failed').map((c) => c.name);
   const g = report.generator;
   const base = { slos: results, failedChecks, saturated: g.saturated, ...(g.saturated ? { saturationReason: g.reason ?? 'the load generator could not keep up' } : {}) };
   if (report.status === 'interrupted') return { ...base, verdict: 'interrupted', reason: 'interrupted by the user' };

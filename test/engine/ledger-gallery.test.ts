@@ -1,0 +1,100 @@
+/**
+ * The ledger against an independent reference: a gallery server that drops, duplicates
+ * and reorders deliveries at known counts and reports them (test/gallery/faulty-broadcast.ts),
+ * driven through the real CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+import { startFaultyBroadcast, type FaultyBroadcastServer } from '../gallery/faulty-broadcast.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wsbench-gallery-'));
+  return () => rmSync(dir, { recursive: true, force: true });
+});
+// The four runs are independent (one server each) and mostly wait: run them side by side.
+const servers: FaultyBroadcastServer[] = [];
+afterAll(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+async function start(opts: Parameters<typeof startFaultyBroadcast>[0]): Promise<FaultyBroadcastServer> {
+  const s = await startFaultyBroadcast(opts);
+  servers.push(s);
+  return s;
+}
+
+const RUN = ['--clients', '40', '--rooms', '4', '--rate', '500', '--warmup', '300ms', '--duration', '1s', '--cooldown', '500ms'];
+const BROKEN = { dropEvery: 97, dupEvery: 211, reorderEvery: 101 };
+
+async function run(server: FaultyBroadcastServer, name: string, extra: string[] = []): Promise<{ code: number | null; report: Report; stdout: string }> {
+  const out = join(dir, `${name}.json`);
+  const r = await runCli(['run', 'broadcast', '--target', server.url, ...RUN, '--out', out, ...extra]);
+  expect(r.stderr).not.toMatch(/wsbench failed/);
+  return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, stdout: r.stdout };
+}
+
+const check = (rep: Report, name: string) => rep.checks.find((c) => c.name === name);
+
+describe.concurrent('the delivery ledger equals the server\'s own counts', () => {
+  it('without seq: the tag ledger counts exactly what the server dropped, doubled and reordered, per room, and exits 1', async () => {
+    const server = await start({ seq: false, ...BROKEN });
+    const { code, report } = await run(server, 'tag-broken');
+    const truth = server.counts();
+    expect(truth.dropped).toBeGreaterThan(3);
+    expect(truth.duplicated).toBeGreaterThan(1);
+    expect(truth.reordered).toBeGreaterThan(3);
+    expect(report.ledger).toMatchObject({ mode: 'tag', lost: truth.dropped, duplicated: truth.duplicated, reordered: truth.reordered, refused: 0 });
+    // 10 members per room, every member (the publisher too) gets every accepted publish.
+    expect(report.ledger.expected).toBe(truth.published * 10);
+    for (const room of report.rooms ?? []) {
+      const t = truth.rooms[room.room] ?? { dropped: 0, duplicated: 0, reordered: 0 };
+      expect(room, room.room).toMatchObject({ lost: t.dropped, duplicated: t.duplicated, reordered: t.reordered });
+    }
+    const delivery = check(report, 'delivery.exactly-once-in-order')!;
+    expect(delivery.status).toBe('failed');
+    expect(delivery.passed).toBe(false);
+    const examples = (delivery.evidence as { examples: Array<{ kind: string }> }).examples;
+    expect(new Set(examples.map((e) => e.kind))).toEqual(new Set(['lost', 'duplicated', 'reordered']));
+    expect(code).toBe(1);
+  });
+
+  it('with seq: the seq ledger counts the same faults exactly', async () => {
+    const server = await start({ seq: true, ...BROKEN });
+    const { code, report } = await run(server, 'seq-broken');
+    const truth = server.counts();
+    expect(report.ledger).toMatchObject({ mode: 'seq', lost: truth.dropped, duplicated: truth.duplicated, reordered: truth.reordered });
+    expect(code).toBe(1);
+  });
+
+  it('a correct server without seq passes with the tag ledger', async () => {
+    const server = await start({ seq: false });
+    const { code, report, stdout } = await run(server, 'tag-correct');
+    expect(report.ledger).toMatchObject({ mode: 'tag', lost: 0, duplicated: 0, reordered: 0 });
+    expect(report.ledger.expected).toBe(server.counts().published * 10);
+    expect(report.ledger.delivered).toBe(report.ledger.expected);
+    expect(report.checks.map((c) => c.status)).toEqual(['passed', 'passed']);
+    expect(stdout).toMatch(/tag ledger/);
+    expect(code).toBe(0);
+  });
+
+  it('a server that closes every publisher with 1008 mid-run is not a pass: its refusals are counted as refused, not lost', async () => {
+    const server = await start({ seq: false, closePublishersAfter: 200 });
+    const { code, report } = await run(server, 'refuse', ['--set', 'reconnect=false']);
+    const truth = server.counts();
+    // Each of the 4 publishers is closed once. Every publish the harness sent was either
+    // accepted by the server or is counted refused (the server saw some of them arrive on
+    // the closing connection, the rest never reached it): none is called lost.
+    expect(report.counters['close.1008']).toBe(4);
+    expect(truth.refused).toBeGreaterThanOrEqual(4);
+    expect(report.ledger).toMatchObject({ mode: 'tag', lost: 0 });
+    expect(report.ledger.refused).toBeGreaterThanOrEqual(truth.refused);
+    expect(report.ledger.refused! + truth.published).toBe(report.counters['messages.sent']);
+    expect(report.ledger.expected).toBe(truth.published * 10);
+    expect(check(report, 'publish.accepted')).toMatchObject({ status: 'failed', passed: false });
+    expect(code).toBe(1);
+  });
+});
