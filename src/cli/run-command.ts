@@ -128,6 +128,7 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     workers: f.workers === undefined ? undefined : wholeNumber('--workers', f.workers, 1),
     faults: f.fault,
     refuseSaturated: f.refuseSaturated === true,
+    strict: f.strict === true,
     tokenClaims: f.tokenClaims,
     tokenTtlSec: f.tokenTtl === undefined ? undefined : parseTtl(f.tokenTtl),
     spread: f.spread,

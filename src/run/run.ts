@@ -28,6 +28,7 @@ import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
 import { DEV_SECRET } from '../../servers/core/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
+import { decideExit } from './exit-decision.ts';
 
 export interface RunRequest {
   /** Bundled scenario name or path to a scenario file. */
@@ -66,6 +67,8 @@ export interface RunRequest {
   skipUnreachable?: boolean;
   /** Exit 4 when the generator was saturated. */
   refuseSaturated: boolean;
+  /** `--strict`: an unverified check exits 1 (default: 0 with a loud note). */
+  strict?: boolean;
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
   judge?: (report: Report) => Report['gates'];
 }
@@ -80,7 +83,7 @@ export interface RunIO {
 
 export interface RunOutcome {
   report: Report;
-  exitCode: ExitCode | 130;
+  exitCode: ExitCode;
 }
 
 /** Validate everything about a request that can be checked without starting anything. */
@@ -516,12 +519,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       }
       report.checks = checks;
       report.gates = req.judge ? req.judge(report) : [];
-      let exitCode: ExitCode | 130 = EXIT.pass;
-      if (checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed)) exitCode = EXIT.failed;
-      if (req.refuseSaturated && generatorHealth.saturated) exitCode = EXIT.saturated;
-      if (status === 'failed') exitCode = EXIT.harness;
-      if (interrupted) exitCode = 130;
-      return { report, exitCode };
+      return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
     } finally {
       clearInterval(ticker);
       for (const t of faultTimers) clearTimeout(t);
