@@ -4,7 +4,7 @@ import { dirname, relative } from 'node:path';
 import pc from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import type { CommonOptions } from '../scenario/types.ts';
-import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO } from '../run/run.ts';
+import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO, type FailedRunError } from '../run/run.ts';
 import { expandVariants, summarizeVariant, type Variant } from '../run/variants.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown, renderVariants } from '../output/index.ts';
@@ -171,7 +171,18 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
       const outcomes: RunOutcome[] = [];
       for (let trial = 0; trial < repeat; trial++) {
         if (repeat > 1 && !f.quiet) err.write(`${pc.bold(`trial ${trial + 1}/${repeat}`)}\n`);
-        const outcome = await runScenario({ ...req, sets: variant.sets }, io);
+        let outcome: RunOutcome;
+        try {
+          outcome = await runScenario({ ...req, sets: variant.sets }, io);
+        } catch (e) {
+          // A harness failure (exit 3) still leaves its report, with the status and the cause.
+          const failed = (e as FailedRunError).report;
+          if (failed) {
+            printer.done();
+            await writeOutputs(f, failed, [{ report: failed, exitCode: EXIT.harness }], variant, variants.length > 1 && variant !== variants.at(-1));
+          }
+          throw e;
+        }
         printer.done();
         outcomes.push(outcome);
         if (outcome.exitCode === EXIT.interrupted) break;

@@ -58,7 +58,7 @@ function headerSection(report: Report, c: Colors): string {
   t.push(
     { Scenario: report.scenario.name },
     { Target: `${target}${report.target.urls.length ? `\n${report.target.urls.join('\n')}` : ''}` },
-    { Status: report.status === 'completed' ? report.status : c.yellow(report.status) },
+    { Status: report.status === 'completed' ? report.status : c.yellow(`${report.status}${report.cause ? `: ${report.cause.message} (${report.cause.code})` : ''}`) },
     { Verdict: v.passed ? (v.unverifiedChecks ? c.yellow(c.bold(`PASS, NOT PROVEN (${v.summary.replace(/^passed, /, '')})`)) : c.green('PASS')) : c.red(c.bold(`FAIL (${v.summary.replace(/^failed: /, '')})`)) },
     { Duration: `${formatDuration(report.durationMs * 1000)}  (${report.startedAt} -> ${report.endedAt})` },
     { Generator: `${report.generator.processes} process${report.generator.processes === 1 ? '' : 'es'}${report.generator.saturated ? c.red(c.bold('  SATURATED')) : ''}` },
@@ -125,7 +125,16 @@ function countersSection(report: Report, c: Colors): string {
       cl ? formatCount(cl[1]) : '',
     ]);
   }
-  return `${heading(c, `Errors and closes (${formatCount(totalErrors(report.counters))} errors)`)}\n${t.toString()}`;
+  return `${heading(c, `Errors and closes (${formatCount(totalErrors(report.counters))} errors)`)}\n${t.toString()}${errorExamplesTable(report, c)}`;
+}
+
+/** What the server said, per error code: the first message seen (HTTP status and body, connect_error, error frame). */
+function errorExamplesTable(report: Report, c: Colors): string {
+  const said = Object.entries(report.errorExamples ?? {});
+  if (!said.length) return '';
+  const t = plainTable({ compact: true, head: ['error', 'what the server or the socket said (first seen)'].map((h) => c.bold(h)), colWidths: [null, 70], wordWrap: true });
+  for (const [code, text] of said) t.push([c.red(code.replace(/^errors\./, '')), text]);
+  return `\n${t.toString()}`;
 }
 
 function ledgerSection(report: Report, c: Colors): string {

@@ -135,6 +135,14 @@ export interface NodeReport {
 
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
+/** Why a run failed (status `failed`): the error the CLI printed, with its stable code. */
+export interface RunCause {
+  /** `WSB_ERR_*`. */
+  code: string;
+  message: string;
+  hint?: string;
+}
+
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
 export interface VariantSummary {
   label: string;
@@ -173,12 +181,20 @@ export interface Report {
   /** Length of the measured (steady) window the rates are computed over, ms. */
   measuredMs?: number;
   status: RunStatus;
+  /** With status `failed`: why (the error and its code). Reports of failed runs are written to `--out` too. */
+  cause?: RunCause;
   /** Phases, faults and notes, in order. */
   timeline: TimelineEvent[];
   metrics: Record<string, MetricSummary>;
   counters: Record<string, number>;
   /** Whole-run rates over the measured (non-warm-up) window, per second. */
   rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number };
+  /**
+   * What the server said, per `errors.<code>` counter: the first message seen, e.g.
+   * `errors.http_429` -> `HTTP 429: Rate limit exceeded`, `errors.connect_error` -> the
+   * Socket.IO `connect_error` message, `errors.rate_limit_exceeded` -> the error frame's text.
+   */
+  errorExamples?: Record<string, string>;
   ledger: Ledger;
   /** Per-room ledger, only rooms with a problem plus a bounded sample of the rest. */
   rooms?: RoomLedger[];

@@ -57,6 +57,6 @@ export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
   /** `joined`: connected clients whose every join was answered. */
-  | { type: 'ramp-done'; workerId: number; connected: number; joined?: number; failed: number; firstError?: string }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
+  | { type: 'ramp-done'; workerId: number; connected: number; joined?: number; failed: number; firstError?: string; errorExamples?: Record<string, string> }
+  | { type: 'final'; workerId: number; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

@@ -271,6 +271,8 @@ export class WorkerRuntime {
   private readonly rec: Recorder;
   private firstError: string | undefined;
   readonly examples: Record<string, number[]> = {};
+  /** The first message per `errors.<code>`: what the server said (HTTP status and body, connect_error, error frame). */
+  readonly errorExamples: Record<string, string> = {};
   readonly observations = new Map<string, Observation>();
   private claimsTemplate: unknown;
 
@@ -322,7 +324,7 @@ export class WorkerRuntime {
   }
 
   /** Ramp: connect every client at this worker's share of the ramp rate. */
-  async runRamp(ratePerSec: number): Promise<{ connected: number; joined: number; failed: number; firstError?: string }> {
+  async runRamp(ratePerSec: number): Promise<{ connected: number; joined: number; failed: number; firstError?: string; errorExamples: Record<string, string> }> {
     this.ramp = createRamp({
       total: this.clients.length,
       ratePerSec,
@@ -334,7 +336,7 @@ export class WorkerRuntime {
     const { connected } = this.status();
     // Connected is not joined: a join the server never answered leaves the client outside its room.
     const joined = this.clients.filter((c) => c.state === 'open' && c.rooms.every((room) => c.recv.get(room)?.active)).length;
-    return { connected, joined, failed: this.clients.length - connected, firstError: this.firstError };
+    return { connected, joined, failed: this.clients.length - connected, firstError: this.firstError, errorExamples: this.errorExamples };
   }
 
   /** Open one client's connection, await the welcome (when the codec has one) and join its rooms. */
@@ -395,7 +397,7 @@ export class WorkerRuntime {
 
   /** @internal */
   connError(c: Client, code: string, message: string): void {
-    this.rec.count(`errors.${code}`);
+    this.countError(code, message);
     if (c.state === 'connecting') {
       this.rec.count('connections.failed');
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
@@ -553,7 +555,7 @@ export class WorkerRuntime {
         this.rec.count('ledger.gaps', Math.max(0, f.to - f.from + 1));
         return;
       case 'error': {
-        this.rec.count(`errors.${f.code}`);
+        this.countError(f.code, f.message ?? `error frame with code ${f.code}`);
         c.stats.errors++;
         if (f.code === 'rate_limited') c.stats.rateLimited++;
         if (f.id !== undefined) {
@@ -567,6 +569,12 @@ export class WorkerRuntime {
         this.rec.count(`events.${f.name}`);
         return;
     }
+  }
+
+  /** Count `errors.<code>` and keep the first message of each code as evidence. */
+  private countError(code: string, message: string): void {
+    this.rec.count(`errors.${code}`);
+    this.errorExamples[`errors.${code}`] ??= message.slice(0, 200);
   }
 
   private noteSeq(room: string, seq: number): void {
@@ -659,6 +667,7 @@ export class WorkerRuntime {
       if (!p.quiet) this.rec.count(`errors.${p.kind}_timeout`);
       p.resolve?.(null);
     }
+    this.sweepSilentGreeters(now);
     const timeoutUs = Number(this.cfg.options.clientTimeoutMs ?? 0) * 1000;
     if (timeoutUs > 0 && this.phase !== 'finish') {
       for (const c of this.clients) {
@@ -672,6 +681,22 @@ export class WorkerRuntime {
           c.conn?.terminate();
         }
       }
+    }
+  }
+
+  /** Connections the server opened but never greeted with the welcome frame the dialect waits for: named as such, then closed. */
+  private sweepSilentGreeters(now: number): void {
+    const limitUs = this.cfg.options.requestTimeoutMs * 1000;
+    for (const c of this.clients) {
+      if (!c.awaitingWelcome || c.state !== 'connecting' || !c.conn?.isOpen || now - c.lastActivityUs < limitUs) continue;
+      c.awaitingWelcome = false;
+      const message = `the WebSocket opened but the server sent no welcome frame within ${this.cfg.options.requestTimeoutMs} ms (${this.cfg.urls[c.node]})`;
+      this.countError('no_welcome', message);
+      this.rec.count('connections.failed');
+      this.firstError ??= `no_welcome: ${message}`;
+      this.example('connect:no_welcome', c.index);
+      c.closingByUs = true;
+      c.conn.terminate();
     }
   }
 

@@ -89,7 +89,7 @@ async function onPhase(phase: Phase): Promise<void> {
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
+      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }

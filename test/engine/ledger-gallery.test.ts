@@ -4,37 +4,23 @@
  * driven through the real CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
-import { startFaultyBroadcast, type FaultyBroadcastServer } from '../gallery/faulty-broadcast.ts';
+import { readReport, suiteDir } from '../support/suite-dir.ts';
+import { faultyBroadcastPool } from '../gallery/faulty-broadcast.ts';
 
-let dir: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'wsbench-gallery-'));
-  return () => rmSync(dir, { recursive: true, force: true });
-});
-// The four runs are independent (one server each) and mostly wait: run them side by side.
-const servers: FaultyBroadcastServer[] = [];
-afterAll(async () => {
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-async function start(opts: Parameters<typeof startFaultyBroadcast>[0]): Promise<FaultyBroadcastServer> {
-  const s = await startFaultyBroadcast(opts);
-  servers.push(s);
-  return s;
-}
+const file = suiteDir('wsbench-gallery-', beforeAll);
+// Each test has its own server; the runs mostly wait, so they run side by side.
+const start = faultyBroadcastPool(afterAll);
 
 const RUN = ['--clients', '40', '--rooms', '4', '--rate', '500', '--warmup', '300ms', '--duration', '1s', '--cooldown', '500ms'];
 const BROKEN = { dropEvery: 97, dupEvery: 211, reorderEvery: 101 };
 
-async function run(server: FaultyBroadcastServer, name: string, extra: string[] = []): Promise<{ code: number | null; report: Report; stdout: string }> {
-  const out = join(dir, `${name}.json`);
+async function run(server: { url: string }, name: string, extra: string[] = []): Promise<{ code: number | null; report: Report; stdout: string }> {
+  const out = file(`${name}.json`);
   const r = await runCli(['run', 'broadcast', '--target', server.url, ...RUN, '--out', out, ...extra]);
   expect(r.stderr).not.toMatch(/wsbench failed/);
-  return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, stdout: r.stdout };
+  return { code: r.code, report: readReport(out), stdout: r.stdout };
 }
 
 const check = (rep: Report, name: string) => rep.checks.find((c) => c.name === name);

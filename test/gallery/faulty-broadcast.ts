@@ -12,6 +12,9 @@
  *   does not overtake within 200 ms is sent in order and not counted).
  * - `closePublishersAfter: N`: from the (N+1)th publish on, the server refuses every
  *   publish by closing its connection with 1008 (no ack, no delivery).
+ * - `refuseEvery: N`: every Nth WebSocket upgrade is refused with HTTP 429 and the body
+ *   `Rate limit exceeded`.
+ * - `welcome: false`: the server never greets a connection (a wsbench/1 client waits for it).
  *
  * Counts are global and per room; read them from `counts()` or `GET /counts`.
  */
@@ -25,6 +28,8 @@ export interface FaultyBroadcastOptions {
   dupEvery?: number;
   reorderEvery?: number;
   closePublishersAfter?: number;
+  refuseEvery?: number;
+  welcome?: boolean;
 }
 
 export interface FaultyCounts {
@@ -37,6 +42,8 @@ export interface FaultyCounts {
   reordered: number;
   /** Publishes refused by closing the publisher's connection with 1008. */
   refused: number;
+  /** Upgrades refused with HTTP 429. */
+  handshakesRefused: number;
   rooms: Record<string, { dropped: number; duplicated: number; reordered: number }>;
 }
 
@@ -55,7 +62,7 @@ interface Room {
 }
 
 export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): Promise<FaultyBroadcastServer> {
-  const counts: FaultyCounts = { published: 0, sent: 0, dropped: 0, duplicated: 0, reordered: 0, refused: 0, rooms: {} };
+  const counts: FaultyCounts = { published: 0, sent: 0, dropped: 0, duplicated: 0, reordered: 0, refused: 0, handshakesRefused: 0, rooms: {} };
   const rooms = new Map<string, Room>();
   const roomOf = (name: string) => rooms.get(name) ?? rooms.set(name, { seq: 0, members: new Set(), held: new Map() }).get(name)!;
   const roomCounts = (name: string) => (counts.rooms[name] ??= { dropped: 0, duplicated: 0, reordered: 0 });
@@ -68,7 +75,18 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
     res.writeHead(req.url === '/healthz' ? 200 : 404, { 'content-type': 'application/json' });
     res.end(req.url === '/healthz' ? '{"status":"ok"}' : '{}');
   });
-  const wss = new WebSocketServer({ server: httpServer, path: '/ws' });
+  let upgrades = 0;
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: '/ws',
+    verifyClient: (_info, done) => {
+      if (opts.refuseEvery && ++upgrades % opts.refuseEvery === 0) {
+        counts.handshakesRefused++;
+        return done(false, 429, 'Rate limit exceeded');
+      }
+      done(true);
+    },
+  });
   let sid = 0;
 
   const send = (ws: WebSocket, frame: string) => {
@@ -126,7 +144,7 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
 
   wss.on('connection', (ws) => {
     const me = `s${++sid}`;
-    ws.send(JSON.stringify({ type: 'welcome', sid: me, user: me, heartbeatMs: 30000 }));
+    if (opts.welcome !== false) ws.send(JSON.stringify({ type: 'welcome', sid: me, user: me, heartbeatMs: 30000 }));
     ws.on('message', (data) => {
       let f: { type?: string; id?: string | number; room?: string; payload?: unknown };
       try {
@@ -187,5 +205,18 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },
+  };
+}
+
+/** Servers for one test file: start any number, close them all after the file (vitest `afterAll`). */
+export function faultyBroadcastPool(afterAll: (fn: () => Promise<void>) => void): (opts?: FaultyBroadcastOptions) => Promise<FaultyBroadcastServer> {
+  const servers: FaultyBroadcastServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+  return async (opts) => {
+    const s = await startFaultyBroadcast(opts);
+    servers.push(s);
+    return s;
   };
 }
