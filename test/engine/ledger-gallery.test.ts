@@ -67,6 +67,18 @@ describe.concurrent('the delivery ledger equals the server\'s own counts', () =>
     expect(code).toBe(0);
   });
 
+  it('a server that strips the payload without seq: delivery is unverified, never a pass; --strict exits 1', async () => {
+    const server = await start({ seq: false, stripPayload: true });
+    const { code, report, stdout } = await run(server, 'untagged', ['--strict']);
+    const delivery = check(report, 'delivery.exactly-once-in-order')!;
+    expect(delivery).toMatchObject({ status: 'unverified', passed: false });
+    expect(delivery.reason).toMatch(/carry no harness tag/);
+    expect(report.counters['messages.untagged']).toBe(server.counts().sent);
+    expect(stdout).toMatch(/UNVERIFIED/);
+    expect(stdout).toMatch(/could not be verified and did NOT pass: delivery\.exactly-once-in-order/);
+    expect(code).toBe(1);
+  });
+
   it('a server that closes every publisher with 1008 mid-run is not a pass: its refusals are counted as refused, not lost', async () => {
     const server = await start({ seq: false, closePublishersAfter: 200 });
     const { code, report } = await run(server, 'refuse', ['--set', 'reconnect=false']);

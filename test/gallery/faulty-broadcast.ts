@@ -15,6 +15,8 @@
  * - `refuseEvery: N`: every Nth WebSocket upgrade is refused with HTTP 429 and the body
  *   `Rate limit exceeded`.
  * - `welcome: false`: the server never greets a connection (a wsbench/1 client waits for it).
+ * - `stripPayload: true`: messages carry `{"text":"..."}` instead of the published payload
+ *   (the harness tag is gone, so without seq nobody can judge delivery).
  *
  * Counts are global and per room; read them from `counts()` or `GET /counts`.
  */
@@ -30,6 +32,7 @@ export interface FaultyBroadcastOptions {
   closePublishersAfter?: number;
   refuseEvery?: number;
   welcome?: boolean;
+  stripPayload?: boolean;
 }
 
 export interface FaultyCounts {
@@ -175,7 +178,7 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
           const seq = ++room.seq;
           const n = ++counts.published;
           ws.send(JSON.stringify({ type: 'ack', id: f.id, room: name, ...(opts.seq ? { seq } : {}) }));
-          fanOut(name, JSON.stringify({ type: 'message', room: name, ...(opts.seq ? { seq } : {}), from: me, payload: f.payload }), n);
+          fanOut(name, JSON.stringify({ type: 'message', room: name, ...(opts.seq ? { seq } : {}), from: me, payload: opts.stripPayload ? { text: 'hello' } : f.payload }), n);
           return;
         }
         case 'ping':
