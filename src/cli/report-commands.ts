@@ -6,6 +6,7 @@ import { compareReports, checkBaselineCompatible } from '../gates/index.ts';
 import { mergeReports } from '../run/merge.ts';
 import { parseShare } from '../scenario/units.ts';
 import { EXIT, usageError } from '../errors.ts';
+import { decideExit } from '../run/exit-decision.ts';
 
 function writeText(path: string | undefined, text: () => string): void {
   if (!path) return;
@@ -14,12 +15,14 @@ function writeText(path: string | undefined, text: () => string): void {
   process.stderr.write(`wrote ${path}\n`);
 }
 
-export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string }): Promise<void> {
+/** Re-render a saved report; exits with the saved run's verdict (the same decision as `run`). */
+export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string; strict?: boolean }): Promise<void> {
   const report = await readJsonReport(file);
   process.stdout.write(`${renderTable(report, { color: Boolean(process.stdout.isTTY) })}\n`);
   writeText(opts.html, () => renderHtml(report));
   writeText(opts.junit, () => renderJunit(report));
   writeText(opts.summaryMd, () => renderMarkdown(report));
+  process.exitCode = decideExit(report, { refuseSaturated: false, strict: opts.strict === true });
 }
 
 export async function compareCommand(baseFile: string, nextFile: string, opts: { maxRegression: string }): Promise<void> {
