@@ -26,9 +26,12 @@ async function run(server: { url: string }, name: string, extra: string[] = []):
 const check = (rep: Report, name: string) => rep.checks.find((c) => c.name === name);
 
 describe.concurrent('the delivery ledger equals the server\'s own counts', () => {
-  it('without seq: the tag ledger counts exactly what the server dropped, doubled and reordered, per room, and exits 1', async () => {
+  it('without seq: the tag ledger counts exactly what the server dropped, doubled and reordered, per room, across two worker processes, and exits 1', async () => {
     const server = await start({ seq: false, ...BROKEN });
-    const { code, report } = await run(server, 'tag-broken');
+    // Two worker processes: publishers and receivers of a room live in different processes,
+    // so the books only balance if the coordinator joins their logs and windows.
+    const { code, report } = await run(server, 'tag-broken', ['--workers', '2']);
+    expect(report.generator.processes).toBe(2);
     const truth = server.counts();
     expect(truth.dropped).toBeGreaterThan(3);
     expect(truth.duplicated).toBeGreaterThan(1);

@@ -27,6 +27,18 @@ describe.concurrent('keep what the server said', () => {
     expect(r.code).toBe(1);
   });
 
+  it('joins the server never answered: connections.established fails instead of saying "connected and joined"', async () => {
+    const server = await start({ silentJoinEvery: 5 });
+    const out = file('joins.json');
+    const r = await runCli(['run', 'broadcast', '--target', server.url, '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '200ms', '--duration', '300ms', '--cooldown', '300ms', '--set', 'request-timeout-ms=800ms', '--out', out]);
+    const report = readReport(out);
+    const established = report.checks.find((c) => c.name === 'connections.established')!;
+    expect(established).toMatchObject({ status: 'failed', evidence: { connected: 20, joined: 16 } });
+    expect(established.detail).toBe('all 20 clients connected, but 4 of them did not get every join answered (join timed out or refused)');
+    expect(report.counters['errors.join_timeout']).toBe(4);
+    expect(r.code).toBe(1);
+  });
+
   it('a server that never sends the welcome frame is named as such; exit 3 still writes the report with its status and cause', async () => {
     const server = await start({ welcome: false });
     const out = file('silent.json');

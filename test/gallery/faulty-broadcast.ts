@@ -15,6 +15,7 @@
  * - `refuseEvery: N`: every Nth WebSocket upgrade is refused with HTTP 429 and the body
  *   `Rate limit exceeded`.
  * - `welcome: false`: the server never greets a connection (a wsbench/1 client waits for it).
+ * - `silentJoinEvery: N`: every Nth join gets no reply (the client is added to the room).
  * - `stripPayload: true`: messages carry `{"text":"..."}` instead of the published payload
  *   (the harness tag is gone, so without seq nobody can judge delivery).
  *
@@ -33,6 +34,7 @@ export interface FaultyBroadcastOptions {
   refuseEvery?: number;
   welcome?: boolean;
   stripPayload?: boolean;
+  silentJoinEvery?: number;
 }
 
 export interface FaultyCounts {
@@ -91,6 +93,7 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
     },
   });
   let sid = 0;
+  let joins = 0;
 
   const send = (ws: WebSocket, frame: string) => {
     if (ws.readyState !== WebSocket.OPEN) return;
@@ -161,6 +164,7 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
         case 'join': {
           const room = roomOf(name);
           room.members.add(ws);
+          if (opts.silentJoinEvery && ++joins % opts.silentJoinEvery === 0) return;
           ws.send(JSON.stringify({ type: 'joined', id: f.id, room: name, members: room.members.size, ...(opts.seq ? { seq: room.seq } : {}) }));
           return;
         }
