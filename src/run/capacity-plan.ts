@@ -7,7 +7,7 @@
 import { checkStatus } from '../checks/outcome.ts';
 import type { GateResult, Report } from '../report/schema.ts';
 import type { Gate } from '../gates/index.ts';
-import { evaluateGates } from '../gates/index.ts';
+import { judgeGates } from './exit-decision.ts';
 
 /** The knob a capacity search varies; the others stay at their run values. */
 export type CapacityKnob = 'clients' | 'rate' | 'rooms';
@@ -84,7 +84,7 @@ export interface StepJudgement {
  * cannot be charged to the server.
  */
 export function judgeStep(report: Report, slos: Gate[]): StepJudgement {
-  const results = report.gates.length === slos.length && slos.every((g, i) => report.gates[i]?.expr === g.expr) ? report.gates : evaluateGates(slos, [report]);
+  const results = report.gates.length === slos.length && slos.every((g, i) => report.gates[i]?.expr === g.expr) ? report.gates : judgeGates(slos, [report]);
   const failedChecks = report.checks.filter((c) => checkStatus(c) === 'failed').map((c) => c.name);
   const g = report.generator;
   const base = { slos: results, failedChecks, saturated: g.saturated, ...(g.saturated ? { saturationReason: g.reason ?? 'the load generator could not keep up' } : {}) };
