@@ -90,9 +90,13 @@ export function logPublish(log: PublisherLog, sendUs: number): number {
   return log.count++;
 }
 
-/** The server refused this counter (error frame, or closed the connection while its ack was pending). */
+/**
+ * The server refused this counter (error frame, or closed the connection while its ack was
+ * pending). Each publish is refused at most once (its pending request is taken), so no
+ * lookup on this path; the books de-duplicate anyway.
+ */
 export function logRefused(log: PublisherLog, counter: number): void {
-  if (!log.refused.includes(counter)) log.refused.push(counter);
+  log.refused.push(counter);
 }
 
 /** The log as sent to the coordinator: the used part of the array only. */
@@ -212,9 +216,9 @@ function lowerBound(arr: Float64Array, n: number, x: number): number {
 }
 
 /** Refused counters in [from, to]. */
-function countIn(sorted: number[], from: number, to: number): number {
+function countIn(list: number[], from: number, to: number): number {
   let n = 0;
-  for (const c of sorted) if (c >= from && c <= to) n++;
+  for (const c of list) if (c >= from && c <= to) n++;
   return n;
 }
 
@@ -243,7 +247,7 @@ export function closeTagLedger(windows: Iterable<TagWindow>, logs: Iterable<Publ
   const refusedBy = new Map<PublisherLog, Set<number>>();
   for (const [room, pubs] of byRoom) {
     for (const log of pubs.values()) {
-      const eff = new Set(log.refused.filter((c) => !ws.some((w) => w.room === room && w.streams.has(log.publisher) && streamHas(w.streams.get(log.publisher)!, c))));
+      const eff = new Set([...new Set(log.refused)].filter((c) => !ws.some((w) => w.room === room && w.streams.has(log.publisher) && streamHas(w.streams.get(log.publisher)!, c))));
       refusedBy.set(log, eff);
     }
   }
@@ -270,24 +274,24 @@ export function closeTagLedger(windows: Iterable<TagWindow>, logs: Iterable<Publ
     for (const log of pubs.values()) {
       if (log.publisher === w.receiver && !selfEcho) continue;
       const refused = refusedBy.get(log)!;
-      const refusedSorted = [...refused];
+      const refusedList = [...refused];
       const s = w.streams.get(log.publisher);
       const sentFrom = lowerBound(log.sendUs, log.count, w.joinSentUs);
       if (w.joinAckUs < 0) {
         // The join never completed: never certainly a member.
         const end = w.endUs < 0 ? log.count : lowerBound(log.sendUs, log.count, w.endUs);
-        unjudged += Math.max(0, end - sentFrom) - countIn(refusedSorted, sentFrom, end - 1);
+        unjudged += Math.max(0, end - sentFrom) - countIn(refusedList, sentFrom, end - 1);
         continue;
       }
       const lo = lowerBound(log.sendUs, log.count, w.joinAckUs);
-      unjudged += lo - sentFrom - countIn(refusedSorted, sentFrom, lo - 1);
+      unjudged += lo - sentFrom - countIn(refusedList, sentFrom, lo - 1);
       let hi = log.count - 1;
       if (w.endUs >= 0) {
         hi = s ? s.next - 1 : lo - 1;
         const end = lowerBound(log.sendUs, log.count, w.endUs);
-        if (end - 1 > hi) unjudged += end - 1 - hi - countIn(refusedSorted, hi + 1, end - 1);
+        if (end - 1 > hi) unjudged += end - 1 - hi - countIn(refusedList, hi + 1, end - 1);
       }
-      const expected = Math.max(0, hi - lo + 1 - countIn(refusedSorted, lo, hi));
+      const expected = Math.max(0, hi - lo + 1 - countIn(refusedList, lo, hi));
       const delivered = s?.delivered ?? 0;
       const lost = Math.max(0, expected - delivered);
       const duplicated = s?.duplicated ?? 0;
