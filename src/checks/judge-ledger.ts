@@ -32,12 +32,15 @@ export interface LedgerEvidence {
 /** Close the books with the evidence the server gave. */
 export function judgeLedger(e: LedgerEvidence): JudgedLedger {
   const tallies = [...e.tallies];
+  const logs = [...e.logs];
   const seqLedger = closeLedger(tallies);
   const sawSeq = tallies.some((t) => t.maxSeq > 0);
-  if (seqLedger.exact && sawSeq) {
+  const published = logs.some((l) => l.count > 0);
+  // Nothing published and nothing delivered: no evidence either way; today's seq books (all zero).
+  if (seqLedger.exact && (sawSeq || !published)) {
     return { mode: 'seq', total: { ...seqLedger.total, mode: 'seq' }, rooms: seqLedger.rooms, receivers: [], examples: [], notes: [] };
   }
-  const tag = closeTagLedger(e.windows, e.logs);
+  const tag = closeTagLedger(e.windows, logs);
   const notes: string[] = ['the server gives no per-room seq: the ledger judged delivery from the harness\'s own tags (order checked per publisher, not per room)'];
   if (!tag.selfEcho && tag.total.delivered > 0) notes.push('the server never delivered a publisher\'s own messages back to it: publishers were expected to receive only the others\'');
   if (tag.total.unjudged) notes.push(`${tag.total.unjudged} deliveries were published while a join or leave was in flight and are judged neither way (ledger.unjudged)`);

@@ -23,8 +23,9 @@
  *   its ack was pending) that nobody received is `refused`: expected by nobody. One that
  *   somebody received was not refused after all and is expected like the rest.
  * - A server that never delivers a client's own publishes back to it (no echo) is
- *   detected (no publisher received any of its own publishes) and the publisher is then
- *   not expected to receive its own.
+ *   detected (others received publishes, but no publisher received any of its own) and
+ *   the publisher is then not expected to receive its own. With no delivery at all,
+ *   wsbench/1's default stands: the sender gets its own copy.
  *
  * Per receiver and window the fast path keeps a small map publisher -> stream, with the
  * counters skipped so far as ranges (a late arrival fills one: reordered) and those below
@@ -239,10 +240,18 @@ export function closeTagLedger(windows: Iterable<TagWindow>, logs: Iterable<Publ
     if (!m) byRoom.set(l.room, (m = new Map()));
     m.set(l.publisher, l);
   }
-  // A server that never echoes: no publisher got any of its own publishes back.
+  // A server that never echoes: others got publishes, but no publisher got any of its own
+  // back. With no delivery at all there is no evidence either way: wsbench/1's default
+  // (the sender gets its own copy) stands.
   let selfDelivered = 0;
-  for (const w of ws) selfDelivered += w.streams.get(w.receiver)?.delivered ?? 0;
-  const selfEcho = selfDelivered > 0;
+  let othersDelivered = 0;
+  for (const w of ws) {
+    for (const [pub, s] of w.streams) {
+      if (pub === w.receiver) selfDelivered += s.delivered;
+      else othersDelivered += s.delivered;
+    }
+  }
+  const selfEcho = selfDelivered > 0 || othersDelivered === 0;
   // Refused only when nobody received it: otherwise the server did accept it.
   const refusedBy = new Map<PublisherLog, Set<number>>();
   for (const [room, pubs] of byRoom) {

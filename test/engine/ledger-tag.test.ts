@@ -105,6 +105,8 @@ describe('tag ledger (no server seq)', () => {
     const p2 = member(0);
     receive(p2, 0, [0, 1]);
     expect(closeTagLedger([p2, a], [publisher(0, 3)]).total).toMatchObject({ expected: 6, delivered: 5, lost: 1 });
+    // With no delivery at all there is no evidence of a server without echo: everything is lost.
+    expect(closeTagLedger([member(0), member(1)], [publisher(0, 3)]).total).toMatchObject({ expected: 6, delivered: 0, lost: 6 });
   });
 
   it('property: for any loss, duplication and shuffle pattern the counts are exact', () => {
