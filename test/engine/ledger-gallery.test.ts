@@ -13,7 +13,7 @@ const file = suiteDir('wsbench-gallery-', beforeAll);
 // Each test has its own server; the runs mostly wait, so they run side by side.
 const start = faultyBroadcastPool(afterAll);
 
-const RUN = ['--clients', '40', '--rooms', '4', '--rate', '500', '--warmup', '300ms', '--duration', '1s', '--cooldown', '500ms'];
+const RUN = ['--clients', '40', '--rooms', '4', '--rate', '500', '--warmup', '300ms', '--duration', '1s', '--cooldown', '1s'];
 const BROKEN = { dropEvery: 97, dupEvery: 211, reorderEvery: 101 };
 
 async function run(server: { url: string }, name: string, extra: string[] = []): Promise<{ code: number | null; report: Report; stdout: string }> {
@@ -33,9 +33,10 @@ describe.concurrent('the delivery ledger equals the server\'s own counts', () =>
     const { code, report } = await run(server, 'tag-broken', ['--workers', '2']);
     expect(report.generator.processes).toBe(2);
     const truth = server.counts();
-    expect(truth.dropped).toBeGreaterThan(3);
-    expect(truth.duplicated).toBeGreaterThan(1);
-    expect(truth.reordered).toBeGreaterThan(3);
+    // At 500/s for 1.3 s every kind of fault happens a few times (fewer on a starved machine).
+    expect(truth.dropped).toBeGreaterThanOrEqual(2);
+    expect(truth.duplicated).toBeGreaterThanOrEqual(1);
+    expect(truth.reordered).toBeGreaterThanOrEqual(2);
     expect(report.ledger).toMatchObject({ mode: 'tag', lost: truth.dropped, duplicated: truth.duplicated, reordered: truth.reordered, refused: 0 });
     // 10 members per room, every member (the publisher too) gets every accepted publish.
     expect(report.ledger.expected).toBe(truth.published * 10);
@@ -83,14 +84,16 @@ describe.concurrent('the delivery ledger equals the server\'s own counts', () =>
   });
 
   it('a server that closes every publisher with 1008 mid-run is not a pass: its refusals are counted as refused, not lost', async () => {
-    const server = await start({ seq: false, closePublishersAfter: 200 });
+    const server = await start({ seq: false, closePublishersAfter: 50 });
     const { code, report } = await run(server, 'refuse', ['--set', 'reconnect=false']);
     const truth = server.counts();
-    // Each of the 4 publishers is closed once. Every publish the harness sent was either
-    // accepted by the server or is counted refused (the server saw some of them arrive on
-    // the closing connection, the rest never reached it): none is called lost.
-    expect(report.counters['close.1008']).toBe(4);
-    expect(truth.refused).toBeGreaterThanOrEqual(4);
+    // Each publisher that published past the 50th publish is closed once (all 4 unless the
+    // machine is too loaded to publish). Every publish the harness sent was either accepted
+    // by the server or is counted refused (the server saw some of them arrive on the closing
+    // connection, the rest never reached it): none is called lost.
+    expect(truth.closedPublishers).toBeGreaterThanOrEqual(1);
+    expect(report.counters['close.1008']).toBe(truth.closedPublishers);
+    expect(truth.refused).toBeGreaterThanOrEqual(truth.closedPublishers);
     expect(report.ledger).toMatchObject({ mode: 'tag', lost: 0 });
     expect(report.ledger.refused).toBeGreaterThanOrEqual(truth.refused);
     expect(report.ledger.refused! + truth.published).toBe(report.counters['messages.sent']);

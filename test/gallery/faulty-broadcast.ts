@@ -47,6 +47,8 @@ export interface FaultyCounts {
   reordered: number;
   /** Publishes refused by closing the publisher's connection with 1008. */
   refused: number;
+  /** Connections closed with 1008 for publishing. */
+  closedPublishers: number;
   /** Upgrades refused with HTTP 429. */
   handshakesRefused: number;
   rooms: Record<string, { dropped: number; duplicated: number; reordered: number }>;
@@ -67,7 +69,7 @@ interface Room {
 }
 
 export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): Promise<FaultyBroadcastServer> {
-  const counts: FaultyCounts = { published: 0, sent: 0, dropped: 0, duplicated: 0, reordered: 0, refused: 0, handshakesRefused: 0, rooms: {} };
+  const counts: FaultyCounts = { published: 0, sent: 0, dropped: 0, duplicated: 0, reordered: 0, refused: 0, closedPublishers: 0, handshakesRefused: 0, rooms: {} };
   const rooms = new Map<string, Room>();
   const roomOf = (name: string) => rooms.get(name) ?? rooms.set(name, { seq: 0, members: new Set(), held: new Map() }).get(name)!;
   const roomCounts = (name: string) => (counts.rooms[name] ??= { dropped: 0, duplicated: 0, reordered: 0 });
@@ -175,6 +177,7 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
         case 'publish': {
           if (opts.closePublishersAfter !== undefined && counts.published >= opts.closePublishersAfter) {
             counts.refused++;
+            if (ws.readyState === WebSocket.OPEN) counts.closedPublishers++;
             ws.close(1008, 'publishing not allowed');
             return;
           }
