@@ -1,8 +1,11 @@
 /**
  * One run, end to end: load the scenario -> start the topology -> fork workers ->
  * ramp, warm up, measure, cool down -> collect -> checks and gates -> report.
- * Returns the report and the exit code; printing and files are the caller's
- * (src/cli) business, through the `io` callbacks.
+ * `prepareRun` validates; `RunCoordinator` drives the steps (one method each); the
+ * collector (collector.ts), the report (build-report.ts), the checks (run-checks.ts)
+ * and the exit code (exit-decision.ts) live apart. Returns the report and the exit
+ * code; printing and files are the caller's (src/cli) business, through the `io`
+ * callbacks.
  */
 import { isIP } from 'node:net';
 import type { NodeReport, Report, TargetInfo, TimelineEvent } from '../report/schema.ts';
@@ -24,6 +27,7 @@ import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
 
+/** Everything one run needs, as the CLI (or `capacity`) parsed it; validated by `prepareRun`. */
 export interface RunRequest {
   /** Bundled scenario name or path to a scenario file. */
   scenario: string;
@@ -67,6 +71,7 @@ export interface RunRequest {
   judge?: (report: Report) => Report['gates'];
 }
 
+/** How a run talks to its caller: progress once a second, information lines, and Ctrl-C. */
 export interface RunIO {
   progress(state: ProgressState): void;
   /** One line of information for the user (what the engine chose, faults, ...). */
@@ -75,6 +80,7 @@ export interface RunIO {
   interrupted: Promise<void>;
 }
 
+/** A finished run: its report (checks and gates judged) and the exit code `decideExit` gave it. */
 export interface RunOutcome {
   report: Report;
   exitCode: ExitCode;
