@@ -5,6 +5,7 @@
 import pc from 'picocolors';
 import { EXIT } from '../errors.ts';
 
+/** A Ctrl-C watch of one command. */
 export interface InterruptWatch {
   /** Resolves on the first Ctrl-C. */
   interrupted: Promise<void>;

@@ -19,15 +19,20 @@ import { startTopology, parseFault, formatFault, probeTargets } from '../topolog
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { judgeLedger } from '../checks/judge-ledger.ts';
+import { COUNTER } from '../metrics/names.ts';
 import { EXIT, harnessError, isWsbenchError, usageError, type ExitCode, type WsbenchError } from '../errors.ts';
-import { DEV_SECRET } from '../../servers/core/jwt.ts';
+import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
 
-/** Everything one run needs, as the CLI (or `capacity`) parsed it; validated by `prepareRun`. */
+/**
+ * Everything one run needs, as parsed from the command line (src/cli) or built by
+ * `capacity` for a step. Durations and rates stay raw strings in `flags` and `sets`
+ * until `prepareRun` parses them with the scenario's option specs.
+ */
 export interface RunRequest {
   /** Bundled scenario name or path to a scenario file. */
   scenario: string;
@@ -35,6 +40,7 @@ export interface RunRequest {
   flags: Partial<Record<keyof CommonOptions, string>>;
   /** `--set KEY=VALUE` pairs. */
   sets: string[];
+  /** Wire protocol: `ws` (wsbench/1 or a scenario's codec) or `socketio`. */
   protocol: 'ws' | 'socketio';
   /** External targets; empty = the bundled server. */
   targets: string[];
@@ -42,12 +48,17 @@ export interface RunRequest {
   server: string[];
   /** Bundled nodes; undefined = the scenario's default (or 1). */
   nodes?: number;
+  /** An existing Redis for several bundled nodes (`--redis`); undefined = start a redis-server. */
   redisUrl?: string;
+  /** One token for every client (`--token`). */
   token?: string;
+  /** Tokens from `--token-file`, used round robin by client index. */
   tokens?: string[];
+  /** Mint HS256 tokens with this secret (`--secret`; default the bundled server's development secret). */
   secret?: string;
   /** Worker processes; undefined = decided from --clients. */
   workers?: number;
+  /** `--fault` specs, `ACTION[:NODE]@TIME[+DURATION]`, times from the start of the warm-up. */
   faults: string[];
   /** Run only slice `index` of `count` of the clients (and so of the publishers and rates), for several machines. */
   shard?: { index: number; count: number };
@@ -71,8 +82,9 @@ export interface RunRequest {
   judge?: (report: Report) => Report['gates'];
 }
 
-/** How a run talks to its caller: progress once a second, information lines, and Ctrl-C. */
+/** How a run talks to its caller while it runs: progress about once a second, information lines, and Ctrl-C; the CLI prints, tests collect. */
 export interface RunIO {
+  /** The live state, about once a second (for the progress line). */
   progress(state: ProgressState): void;
   /** One line of information for the user (what the engine chose, faults, ...). */
   info(line: string): void;
@@ -80,9 +92,11 @@ export interface RunIO {
   interrupted: Promise<void>;
 }
 
-/** A finished run: its report (checks and gates judged) and the exit code `decideExit` gave it. */
+/** A finished run: its report (checks and gates judged), and the exit code `decideExit` gave it (130 when interrupted). */
 export interface RunOutcome {
+  /** The report as written to JSON (`wsbench.report/1`). */
   report: Report;
+  /** 0 pass, 1 a check or gate failed (or, with `strict`, was unverified), 3 harness or target failure, 4 saturated with `refuseSaturated`, 130 interrupted. */
   exitCode: ExitCode;
 }
 
@@ -162,9 +176,14 @@ export type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
 export type FailedRunError = WsbenchError & { report?: Report };
 
 /**
- * Run one scenario end to end. Resolves with the report and its exit code; a harness
- * failure (exit 3) rejects with a `WsbenchError` that carries the report of what the run
- * saw until then (`report`, status `failed` with its `cause`).
+ * Run one scenario end to end: validate (`prepareRun`), start the topology, fork
+ * the workers, drive the phases (ramp, warm-up, steady, cool-down, finish), close
+ * the ledger, run the checks and the request's `judge`, and build the report.
+ * Network failures during the run are counted in the report, never thrown.
+ * @throws WsbenchError exit 2 for a configuration problem (before anything starts), exit 3
+ * when the topology or the workers cannot start or no client reaches the target; an exit-3
+ * error carries the report of what the run saw until then (`report`, status `failed` with
+ * its `cause`), see `FailedRunError`
  */
 export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOutcome> {
   const prepared = await prepareRun(request);
@@ -268,7 +287,7 @@ class RunCoordinator {
         this.note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
       }
     }
-    if (!reachable.length) throw harnessError('WSB_ERR_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
+    if (!reachable.length) throw harnessError('WSB_ERR_TARGET_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
     this.req = { ...req, targets: reachable };
   }
 
@@ -444,7 +463,7 @@ class RunCoordinator {
       return harnessError('WSB_ERR_NO_WELCOME', `the server accepted every WebSocket but never sent the welcome frame the dialect waits for: ${first}`, 'a wsbench/1 server greets each connection with {"type":"welcome",...}; a custom dialect without a greeting sets `awaitsWelcome: false` in its adapter');
     }
     return harnessError(
-      'WSB_ERR_UNREACHABLE',
+      'WSB_ERR_TARGET_UNREACHABLE',
       `could not connect any client to ${urls.join(', ')}: ${first}`,
       this.req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; the reason above is what the first client was told',
     );
@@ -507,7 +526,7 @@ class RunCoordinator {
     const namedNodes = Object.keys(collector.nodeClients).filter((k) => !k.startsWith('url:'));
     const dropNodeSplit = topology.target.urls.length === 1 && namedNodes.length < 2;
     if (dropNodeSplit && req.targets.length && namedNodes.length === 0) this.notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
-    const ledger = judgeLedger({ tallies: collector.tallies.values(), windows: collector.tagWindows, logs: collector.publisherLogs, untagged: collector.agg.countersSoFar()['messages.untagged'] ?? 0 });
+    const ledger = judgeLedger({ tallies: collector.tallies.values(), windows: collector.tagWindows, logs: collector.publisherLogs, untagged: collector.agg.countersSoFar()[COUNTER.messagesUntagged] ?? 0 });
     this.notes.push(...ledger.notes);
     const status: Report['status'] = this.interrupted ? 'interrupted' : collector.fatal || collector.workerDied ? 'failed' : 'completed';
     if (collector.fatal) this.notes.push(`worker error: ${collector.fatal}`);
