@@ -8,6 +8,7 @@ import { Client as SioClient, cleanup as cleanupSio, startSio } from '../server-
 import { createRedisBus } from '../../servers/core/redis-bus.ts';
 import { redactUrl } from '../../servers/core/redact.ts';
 import { captureLog, nested, rawHttp } from './helpers.ts';
+import { openSocketIo } from './fuzz-run.ts';
 
 /** Acks of hand-written packets (ids the client library does not know), by id. */
 function rawAcks(c: SioClient): Map<number, any> {
@@ -141,6 +142,20 @@ describe('limits per identity (finding 4)', () => {
     const closed = await Promise.race([c.closed, sleep(3000).then(() => ({ code: 0, reason: 'still open after the flood' }))]);
     expect(closed).toMatchObject({ code: 1008, reason: 'rate limit exceeded' });
     expect(s.stats().rateLimited).toBeGreaterThan(100);
+  });
+
+  it('socketio: Engine.IO ping/pong packets take tokens too: a flood gets the socket kicked', async () => {
+    const s = await startSio({ rate: 50, burst: 50, abuse: 100 });
+    const ws = await openSocketIo(s.url, token({ sub: 'pinger' }));
+    const texts: string[] = [];
+    ws.on('message', (d) => texts.push(d.toString()));
+    const closed = new Promise<void>((r) => ws.once('close', () => r()));
+    for (let i = 0; i < 40 && ws.readyState === 1; i++) {
+      for (let j = 0; j < 10; j++) ws.send('3');
+      await sleep(5);
+    }
+    await Promise.race([closed, sleep(3000)]);
+    expect(texts.some((t) => t.startsWith('42["kicked"') && t.includes('rate limit exceeded'))).toBe(true);
   });
 });
 

@@ -78,7 +78,7 @@ export async function fuzzNative(url: string, count: number, seed: number): Prom
 }
 
 /** Open a Socket.IO session by hand over Engine.IO's websocket transport (the packets are written raw). */
-async function openSocketIo(base: string, token: string | undefined): Promise<WebSocket> {
+export async function openSocketIo(base: string, token: string | undefined): Promise<WebSocket> {
   const u = new URL(base);
   const ws = new WebSocket(`ws://${u.host}${u.pathname}/?EIO=4&transport=websocket`);
   ws.on('error', () => {});

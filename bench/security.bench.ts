@@ -1,0 +1,213 @@
+/**
+ * `npm run bench -- security` (docs/SECURITY.md): the reference server as an
+ * attacker's target, each flavour as its own process (servers/main.ts).
+ *
+ * 1. The seeded structural fuzzer of test/security at full size: 100,000 JSON
+ *    frames (native) and 100,000 Socket.IO packets, plus 2,000 raw RFC 6455
+ *    violations per flavour. Passes when the process is still serving, printed
+ *    no stack trace and is still alive.
+ * 2. The worst-case memory flood with the default budgets: 20 identities, each
+ *    inside the rate limit (50 publishes/s), publishing 60 KB messages to rooms
+ *    of their own for 12 s (720 MB offered to a 64 MiB retention budget); then
+ *    private messages to users who never connect until the offline queue
+ *    refuses. RSS is sampled every 200 ms; the node passes when its peak stays
+ *    under its idle baseline plus its budgets (retention-bytes + offline-bytes).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { io as sioConnect } from 'socket.io-client';
+import { signToken, DEV_SECRET } from '../servers/core/jwt.ts';
+import { fuzzNative, fuzzRawFrames, fuzzSocketIo } from '../test/security/fuzz-run.ts';
+import type { BenchContext } from './run.ts';
+
+const MAIN = fileURLToPath(new URL('../servers/main.ts', import.meta.url));
+const FUZZ_INPUTS = 100_000;
+const RAW_VIOLATIONS = 2_000;
+const SEED = 2026;
+const FLOOD_CLIENTS = 20;
+const FLOOD_RATE = 50;
+const FLOOD_MS = 12_000;
+const FLOOD_BYTES = 60 * 1024;
+const MIB = 1024 * 1024;
+
+interface Proc {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  stderr: string[];
+}
+
+async function startMain(args: string[]): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0', '--heartbeat-ms', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('server did not start in 20 s')), 20_000);
+    createInterface({ input: child.stdout! }).once('line', (l) => {
+      clearTimeout(t);
+      resolve(l.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`server exited ${code}: ${stderr.join('\n')}`)));
+  });
+  return { child, url, port: Number(new URL(url).port), stderr };
+}
+
+async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+const stats = async (p: Proc): Promise<Record<string, any>> => (await fetch(`http://127.0.0.1:${p.port}/stats`)).json() as Promise<Record<string, any>>;
+const healthy = async (p: Proc) => p.child.exitCode === null && (await fetch(`http://127.0.0.1:${p.port}/healthz`).then((r) => r.status, () => 0)) === 200;
+const stackLines = (p: Proc) => p.stderr.filter((l) => /^\s+at /.test(l)).length;
+const tok = (sub: string) => signToken({ sub }, DEV_SECRET, { expiresInSec: 3600 });
+const mib = (b: number) => (b / MIB).toFixed(1);
+
+async function fuzzSection(ctx: BenchContext): Promise<string[]> {
+  const rows: string[] = [];
+  for (const flavour of ['ws', 'socketio'] as const) {
+    const p = await startMain(['--protocol', flavour, '--rate', '0', '--max-rooms-per-conn', '20']);
+    try {
+      const started = Date.now();
+      const t = tok('fuzz');
+      const json = flavour === 'ws' ? await fuzzNative(`${p.url}?token=${t}`, FUZZ_INPUTS, SEED) : await fuzzSocketIo(p.url, t, FUZZ_INPUTS, SEED);
+      const raw = await fuzzRawFrames(p.port, flavour === 'ws' ? `/ws?token=${t}` : '/socket.io/?EIO=4&transport=websocket', RAW_VIOLATIONS, SEED, 300);
+      const secs = (Date.now() - started) / 1000;
+      const ok = await healthy(p);
+      const st = await stats(p);
+      ctx.log(`${flavour}: ${json.sent} inputs, ${raw.sent} violations in ${secs.toFixed(0)} s, healthy ${ok}, stack lines ${stackLines(p)}`);
+      rows.push(`| ${flavour} | ${json.sent.toLocaleString('en')} | ${json.reconnects} | ${raw.sent.toLocaleString('en')} (${raw.closedByServer} closed by the server) | ${st.badRequests} | ${secs.toFixed(0)} s | ${ok && stackLines(p) === 0 ? 'yes' : '**no**'} |`);
+    } finally {
+      await stop(p);
+    }
+  }
+  return rows;
+}
+
+async function sampleRss(p: Proc, during: Promise<unknown>): Promise<number> {
+  let peak = 0;
+  let done = false;
+  void during.finally(() => (done = true));
+  while (!done) {
+    peak = Math.max(peak, (await stats(p)).rssBytes as number);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return Math.max(peak, (await stats(p)).rssBytes as number);
+}
+
+/** FLOOD_CLIENTS identities, each publishing FLOOD_BYTES messages at FLOOD_RATE/s to a room of its own for FLOOD_MS. */
+async function publishFlood(url: string): Promise<number> {
+  const payload = 'x'.repeat(FLOOD_BYTES);
+  let acked = 0;
+  await Promise.all(
+    Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
+      const ws = new WebSocket(`${url}?token=${tok(`flood-${i}`)}`);
+      ws.on('error', () => {});
+      await new Promise((r) => ws.once('open', r));
+      ws.on('message', (d) => {
+        if (d.toString().startsWith('{"type":"ack"')) acked++;
+      });
+      ws.send(JSON.stringify({ type: 'join', id: 'j', room: `flood-${i}` }));
+      const end = Date.now() + FLOOD_MS;
+      for (let n = 0; Date.now() < end; n++) {
+        ws.send(`{"type":"publish","id":${n},"room":"flood-${i}","echo":false,"payload":"${payload}"}`);
+        await new Promise((r) => setTimeout(r, 1000 / FLOOD_RATE));
+      }
+      ws.close();
+    }),
+  );
+  return acked;
+}
+
+/** Private messages to users who never connect, from FLOOD_CLIENTS senders, until every send is refused. */
+async function offlineFlood(url: string): Promise<{ queued: number; refused: number }> {
+  const u = new URL(url);
+  const content = 'y'.repeat(FLOOD_BYTES);
+  let queued = 0;
+  let refused = 0;
+  await Promise.all(
+    Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
+      const s = sioConnect(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok(`sender-${i}`) }, reconnection: false, forceNew: true });
+      await new Promise((r) => s.once('connected', r));
+      const end = Date.now() + FLOOD_MS;
+      for (let n = 0; Date.now() < end; n++) {
+        const res = await s.timeout(5000).emitWithAck('private-message', { targetUserId: `ghost-${i}-${n % 500}`, content }).catch(() => ({}));
+        if ((res as { queued?: boolean }).queued) queued++;
+        else refused++;
+        await new Promise((r) => setTimeout(r, 1000 / FLOOD_RATE));
+      }
+      s.disconnect();
+    }),
+  );
+  return { queued, refused };
+}
+
+async function floodSection(ctx: BenchContext): Promise<string[]> {
+  const rows: string[] = [];
+  for (const flavour of ['ws', 'socketio'] as const) {
+    const p = await startMain(['--protocol', flavour]);
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      const idle = (await stats(p)).rssBytes as number;
+      const st0 = await stats(p);
+      const budget = st0.limits.retentionBytes + (flavour === 'socketio' ? st0.limits.offlineBytes : 0);
+      const work = flavour === 'ws' ? publishFlood(p.url) : Promise.all([offlineFlood(p.url), publishFloodSio(p.url)]);
+      const peak = await sampleRss(p, work);
+      await new Promise((r) => setTimeout(r, 1000));
+      const st = await stats(p);
+      const pass = peak <= idle + budget && (await healthy(p));
+      ctx.log(`${flavour}: idle ${mib(idle)} MiB, peak ${mib(peak)} MiB, budget ${mib(budget)} MiB, retained ${mib(st.retention?.bytes ?? 0)} MiB, offline ${mib(st.offline?.bytes ?? 0)} MiB`);
+      rows.push(`| ${flavour} | ${mib(idle)} | ${mib(peak)} | ${mib(budget)} | ${mib(idle + budget)} | ${mib(st.retention?.bytes ?? 0)} | ${st.retention?.evictedMessages ?? 0} | ${st.offline ? `${mib(st.offline.bytes)} MiB, ${st.offline.refused} refused` : '-'} | ${pass ? 'yes' : '**no**'} |`);
+    } finally {
+      await stop(p);
+    }
+  }
+  return rows;
+}
+
+/** The Socket.IO flavour's share of the retention flood: the same 60 KB messages as `message` events. */
+async function publishFloodSio(url: string): Promise<void> {
+  const u = new URL(url);
+  const content = 'x'.repeat(FLOOD_BYTES);
+  await Promise.all(
+    Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
+      const s = sioConnect(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok(`pub-${i}`) }, reconnection: false, forceNew: true });
+      await new Promise((r) => s.once('connected', r));
+      await s.timeout(5000).emitWithAck('join-room', `flood-${i}`).catch(() => {});
+      const end = Date.now() + FLOOD_MS;
+      while (Date.now() < end) {
+        s.volatile.emit('message', { roomId: `flood-${i}`, content });
+        await new Promise((r) => setTimeout(r, 1000 / FLOOD_RATE));
+      }
+      s.disconnect();
+    }),
+  );
+}
+
+export default async function security(ctx: BenchContext): Promise<string> {
+  const fuzz = await fuzzSection(ctx);
+  const flood = await floodSection(ctx);
+  return [
+    '## Security (`npm run bench -- security`, docs/SECURITY.md)',
+    '',
+    `### Fuzzer (seed ${SEED}, one server process per flavour, \`--rate 0\`)`,
+    '',
+    '| flavour | JSON inputs | sessions the server ended | RFC 6455 violations | bad_request answers | took | still serving, no stack trace |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...fuzz,
+    '',
+    `### Worst-case memory flood (default budgets; ${FLOOD_CLIENTS} identities x ${FLOOD_RATE} x ${FLOOD_BYTES / 1024} KB messages/s for ${FLOOD_MS / 1000} s, socketio also private messages to users who never connect)`,
+    '',
+    'RSS in MiB, sampled from `/stats` every 200 ms. Passes when the peak stays under the idle baseline plus the budgets (`--retention-bytes`, plus `--offline-bytes` for socketio).',
+    '',
+    '| flavour | idle RSS | peak RSS | budget | idle + budget | retained after | evicted messages | offline queue after | under budget |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...flood,
+  ].join('\n');
+}
