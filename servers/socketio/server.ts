@@ -20,6 +20,7 @@ import { admitFrame, createIdentityRegistry, type Identity } from '../core/ident
 import { deeperThan, depthMessage } from '../core/json-depth.ts';
 import { RESERVED_ROOM_PREFIX, roomNameProblem } from '../core/room-name.ts';
 import { retentionLimitsOf } from '../core/room-log.ts';
+import { startExpirySweep } from '../core/expiry-sweep.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -529,14 +530,11 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   // ---- timers -------------------------------------------------------------
 
-  const expiry = setInterval(() => {
-    const now = Date.now();
-    for (const s of nsp.sockets.values()) {
-      const exp = (s.data as ConnData).expMs;
-      if (exp !== 0 && now >= exp) kick(s, 'token expired');
-    }
-  }, 1000);
-  expiry.unref();
+  const stopExpiry = startExpirySweep(
+    () => nsp.sockets.values(),
+    (s) => (s.data as ConnData).expMs,
+    (s) => kick(s, 'token expired'),
+  );
 
   const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
@@ -555,7 +553,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     close(closeOpts = {}) {
       closed ??= (async () => {
         closing = true;
-        clearInterval(expiry);
+        stopExpiry();
         order?.close();
         const stopped = new Promise<void>((r) => http.close(() => r()));
         // Transport close rather than a Socket.IO disconnect: clients reconnect by themselves (elsewhere, behind a balancer).

@@ -6,6 +6,7 @@ import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } fro
 import { admitFrame, createIdentityRegistry, type Identity } from '../core/identities.ts';
 import { retentionLimitsOf } from '../core/room-log.ts';
 import { parseClientFrame } from './client-frame.ts';
+import { startExpirySweep } from '../core/expiry-sweep.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
@@ -559,11 +560,13 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   // late timer after a busy stretch never evicts a healthy peer.
   const heartbeat = opts.heartbeatMs > 0 ? setInterval(() => setImmediate(sweepHeartbeat), opts.heartbeatMs) : null;
   heartbeat?.unref();
-  const expiry = setInterval(() => {
-    const now = Date.now();
-    for (const c of conns) if (now >= c.expMs && c.ws.readyState === 1) c.ws.close(1008, 'token expired');
-  }, 1000);
-  expiry.unref();
+  const stopExpiry = startExpirySweep(
+    () => conns,
+    (c) => c.expMs,
+    (c) => {
+      if (c.ws.readyState === 1) c.ws.close(1008, 'token expired');
+    },
+  );
 
   const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
@@ -583,7 +586,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       closed ??= (async () => {
         closing = true;
         if (heartbeat) clearInterval(heartbeat);
-        clearInterval(expiry);
+        stopExpiry();
         const stopped = new Promise<void>((r) => http.close(() => r()));
         for (const c of conns) c.ws.close(1001, 'server shutting down');
         if (conns.size > 0) {
