@@ -48,6 +48,8 @@ export interface ServerStats extends ServerCounters {
   offline?: OfflineStats;
   /** Identities remembered for the per-identity limits. */
   identities?: number;
+  /** The Socket.IO flavour's recovery buffer (single node): packets evicted by `recovery-bytes`, bytes held. */
+  recoveryBuffer?: { evicted: number; bytes: number };
 }
 
 /** Counters and sizes of the Socket.IO flavour's offline queue, for /stats and /metrics. */
@@ -65,14 +67,14 @@ export interface OfflineStats {
 export type StatsLimits = Pick<
   ServerOptions,
   | 'maxPayload' | 'maxDepth' | 'rate' | 'burst' | 'abuse' | 'userRate' | 'userBurst' | 'maxConnsPerUser' | 'maxRoomsPerConn' | 'maxRoomName'
-  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS'
+  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes'
 >;
 
 /** The caps of `o` as /stats shows them. */
 export function statsLimits(o: ServerOptions): StatsLimits {
   const { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName } = o;
-  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS } = o;
-  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS };
+  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes } = o;
+  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes };
 }
 
 export function createCounters(): ServerCounters {
@@ -100,6 +102,7 @@ export interface StatsSource {
   retention?: () => RetentionStats | undefined;
   offline?: () => OfflineStats | undefined;
   identities?: () => number;
+  recoveryBuffer?: () => { evicted: number; bytes: number } | undefined;
 }
 
 export interface ServerMetrics {
@@ -140,6 +143,7 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
       ...optional('retention', src.retention?.()),
       ...optional('offline', src.offline?.()),
       ...(src.identities ? { identities: src.identities() } : {}),
+      ...optional('recoveryBuffer', src.recoveryBuffer?.()),
     };
   };
 
@@ -170,6 +174,7 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   gauge('wsbench_server_retained_bytes', 'Bytes of retained messages in this process', () => retention()?.bytes ?? 0);
   derived('wsbench_server_offline_expired_total', 'Queued private messages dropped because they expired', () => offline()?.expired ?? 0);
   derived('wsbench_server_offline_refused_total', 'Private messages refused because the offline queue was full', () => offline()?.refused ?? 0);
+  derived('wsbench_server_recovery_evicted_total', 'Packets dropped from the Socket.IO recovery buffer by recovery-bytes', () => src.recoveryBuffer?.()?.evicted ?? 0);
   gauge('wsbench_server_offline_bytes', 'Bytes of queued private messages in this process', () => offline()?.bytes ?? 0);
   gauge('wsbench_server_event_loop_delay_p99_seconds', 'Event-loop delay p99 since start', () => eld.percentile(99) / 1e9);
   gauge('wsbench_server_event_loop_delay_max_seconds', 'Event-loop delay max since start', () => eld.max / 1e9);

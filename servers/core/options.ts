@@ -81,6 +81,8 @@ export interface ServerOptions {
   offlineTtlMs: number;
   /** Expiry of a room's Redis seq key after its last publish, in seconds. Default 604800 (7 days). */
   redisTtlS: number;
+  /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
+  recoveryBytes: number;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -138,6 +140,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-max-per-user', field: 'offlineMaxPerUser', type: 'int', min: 0, max: 1_000_000, default: 100, description: 'socketio: private messages queued per offline user; a full queue refuses with queue_full (default 100)' },
   { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
+  { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
@@ -179,6 +182,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   offlineBytes: 16_777_216,
   offlineTtlMs: 86_400_000,
   redisTtlS: 604_800,
+  recoveryBytes: 16_777_216,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

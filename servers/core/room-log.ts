@@ -1,6 +1,6 @@
 /**
  * Per-room sequences and retention buffers in memory (the local bus and the
- * cluster primary), bounded four ways (docs/SECURITY.md "Bounded memory"):
+ * cluster primary), the frames kept as bytes in one ring (servers/core/byte-ring.ts), bounded four ways (docs/SECURITY.md "Bounded memory"):
  * messages per room (`retention`), bytes per room, bytes per node (all rooms,
  * the oldest message anywhere evicted first) and age. A room with nothing
  * retained, no publish within the age limit and no member is forgotten.
@@ -8,14 +8,15 @@
  * past it gets a `gap` (PROTOCOL.md "Resume").
  */
 import type { HistoryResult, RetainedMessage } from './bus.ts';
+import { ByteRing, type RingRecord } from './byte-ring.ts';
 
 /** Budgets of a RoomLog; a missing budget is unlimited. */
 export interface RetentionLimits {
   /** Messages kept per room, 0 = none. */
   retention: number;
-  /** Bytes kept per room (UTF-16 length x 2 is not used: the UTF-8 byte length of the text). */
+  /** Bytes kept per room (UTF-8 length of the frames). */
   roomBytes?: number;
-  /** Bytes kept in all rooms together. */
+  /** Bytes kept in all rooms together: the size the ring may grow to (default 64 MiB). */
   totalBytes?: number;
   /** Age after which a message is evicted and an idle room forgotten, ms. */
   maxAgeMs?: number;
@@ -25,7 +26,7 @@ export interface RetentionLimits {
 export interface RetentionStats {
   /** Messages retained now. */
   messages: number;
-  /** Bytes retained now (UTF-8 length of the frames). */
+  /** Bytes retained now (UTF-8 length of the frames; the ring holding them is at most the node budget). */
   bytes: number;
   /** Rooms whose seq is remembered. */
   rooms: number;
@@ -36,9 +37,10 @@ export interface RetentionStats {
   forgottenRooms: number;
 }
 
-interface Kept extends RetainedMessage {
+interface Kept extends RingRecord {
+  seq: number;
   at: number;
-  bytes: number;
+  room: RoomState;
   gone: boolean;
 }
 
@@ -51,14 +53,12 @@ interface RoomState {
   bytes: number;
 }
 
-/** Per-entry overhead counted on top of the text (object, array slot, FIFO slot), bytes. */
-const ENTRY_OVERHEAD = 96;
+/** The node budget when none is given (the server's default `retention-bytes`), bytes. */
+export const DEFAULT_RETENTION_BYTES = 64 * 1024 * 1024;
 
 export class RoomLog {
   private readonly rooms = new Map<string, RoomState>();
-  /** Every kept entry in append order, for the node budget's oldest-first eviction. */
-  private fifo: Array<[RoomState, Kept]> = [];
-  private fifoHead = 0;
+  private readonly ring: ByteRing<Kept>;
   private bytes = 0;
   private messages = 0;
   private evictedMessages = 0;
@@ -69,7 +69,15 @@ export class RoomLog {
   /** @param limits messages per room (a number, for the count alone) or every budget. */
   constructor(limits: number | RetentionLimits, private readonly now: () => number = Date.now) {
     const l = typeof limits === 'number' ? { retention: limits } : limits;
-    this.limits = { roomBytes: Infinity, totalBytes: Infinity, maxAgeMs: Infinity, ...l };
+    this.limits = { roomBytes: Infinity, totalBytes: DEFAULT_RETENTION_BYTES, maxAgeMs: Infinity, ...l };
+    // Overwritten by a newer record: the node budget evicts the oldest message anywhere.
+    this.ring = new ByteRing<Kept>(Math.max(1, this.limits.totalBytes), (k) => {
+      if (k.gone) return;
+      const list = k.room.list;
+      const i = list[0] === k ? 0 : list.indexOf(k);
+      if (i !== -1) list.splice(i, 1);
+      this.forget(k, true);
+    });
   }
 
   get retention(): number {
@@ -100,22 +108,24 @@ export class RoomLog {
     let i = list.length;
     while (i > 0 && list[i - 1]!.seq > entry.seq) i--;
     if (i > 0 && list[i - 1]!.seq === entry.seq) return;
-    const kept: Kept = { seq: entry.seq, text: entry.text, at: this.now(), bytes: Buffer.byteLength(entry.text) + ENTRY_OVERHEAD, gone: false };
-    if (kept.bytes > this.limits.roomBytes || kept.bytes > this.limits.totalBytes) {
+    const len = Buffer.byteLength(entry.text);
+    if (len > this.limits.roomBytes || len > this.limits.totalBytes) {
       this.evictedMessages++;
-      this.evictedBytes += kept.bytes;
+      this.evictedBytes += len;
       return;
     }
+    const kept = this.ring.write(entry.text, len, (off) => ({ off, len, seq: entry.seq, at: this.now(), room: r, gone: false }));
+    // The write may have overwritten older records of this very room: find the place again.
+    i = list.length;
+    while (i > 0 && list[i - 1]!.seq > entry.seq) i--;
     list.splice(i, 0, kept);
-    r.bytes += kept.bytes;
-    this.bytes += kept.bytes;
+    r.bytes += len;
+    this.bytes += len;
     this.messages++;
-    this.fifo.push([r, kept]);
     // Trim in batches so a busy room does not shift its array on every append.
     const n = this.limits.retention;
     if (list.length > n + Math.max(16, n >> 3)) this.dropOldest(r, list.length - n, false);
     while (r.bytes > this.limits.roomBytes) this.dropOldest(r, 1, true);
-    while (this.bytes > this.limits.totalBytes) this.evictOldestAnywhere();
   }
 
   history(room: string, afterSeq: number): HistoryResult {
@@ -126,7 +136,7 @@ export class RoomLog {
     const floor = Math.max(afterSeq, list[list.length - 1]!.seq - this.limits.retention, this.expiredBelow(list));
     let i = list.length;
     while (i > 0 && list[i - 1]!.seq > floor) i--;
-    return { latest, entries: list.slice(i).map((k) => ({ seq: k.seq, text: k.text })) };
+    return { latest, entries: list.slice(i).map((k) => ({ seq: k.seq, text: this.ring.read(k) })) };
   }
 
   /**
@@ -134,8 +144,7 @@ export class RoomLog {
    * within the age limit and `active(room)` false. Call periodically (the buses do, once a second).
    */
   sweep(active: (room: string) => boolean = () => true): void {
-    const now = this.now();
-    const cutoff = now - this.limits.maxAgeMs;
+    const cutoff = this.now() - this.limits.maxAgeMs;
     for (const r of this.rooms.values()) {
       let n = 0;
       while (n < r.list.length && r.list[n]!.at <= cutoff) n++;
@@ -145,7 +154,6 @@ export class RoomLog {
         this.forgottenRooms++;
       }
     }
-    this.compactFifo();
   }
 
   stats(): RetentionStats {
@@ -172,37 +180,19 @@ export class RoomLog {
   }
 
   private dropOldest(r: RoomState, count: number, counted: boolean): void {
-    const dropped = r.list.splice(0, count);
-    for (const k of dropped) this.forget(r, k, counted);
+    for (const k of r.list.splice(0, count)) this.forget(k, counted);
   }
 
-  private forget(r: RoomState, k: Kept, counted: boolean): void {
+  /** Take `k` out of the accounting (its bytes stay in the ring until overwritten). */
+  private forget(k: Kept, counted: boolean): void {
     k.gone = true;
-    r.bytes -= k.bytes;
-    this.bytes -= k.bytes;
+    k.room.bytes -= k.len;
+    this.bytes -= k.len;
     this.messages--;
     if (counted) {
       this.evictedMessages++;
-      this.evictedBytes += k.bytes;
+      this.evictedBytes += k.len;
     }
-  }
-
-  private evictOldestAnywhere(): void {
-    while (this.fifoHead < this.fifo.length) {
-      const [r, k] = this.fifo[this.fifoHead]!;
-      this.fifo[this.fifoHead++] = undefined as unknown as [RoomState, Kept];
-      if (k.gone) continue;
-      const i = r.list.indexOf(k);
-      if (i !== -1) r.list.splice(i, 1);
-      this.forget(r, k, true);
-      break;
-    }
-    if (this.fifoHead > 1024 && this.fifoHead * 2 > this.fifo.length) this.compactFifo();
-  }
-
-  private compactFifo(): void {
-    this.fifo = this.fifo.slice(this.fifoHead).filter(([, k]) => !k.gone);
-    this.fifoHead = 0;
   }
 }
 

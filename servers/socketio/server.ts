@@ -21,6 +21,7 @@ import { deeperThan, depthMessage } from '../core/json-depth.ts';
 import { RESERVED_ROOM_PREFIX, roomNameProblem } from '../core/room-name.ts';
 import { retentionLimitsOf } from '../core/room-log.ts';
 import { startExpirySweep } from '../core/expiry-sweep.ts';
+import { capRecoveryBuffer } from './recovery-cap.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -144,6 +145,10 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
   });
   const nsp = io.of('/');
+  // Single node: Socket.IO keeps every broadcast for recovery in memory, uncapped in bytes; cap it.
+  const recoveryBuffer = { evicted: 0, bytes: 0 };
+  const recoveryCapped = recovery && !cluster;
+  if (recoveryCapped) capRecoveryBuffer(nsp.adapter, opts.recoveryBytes, recoveryBuffer);
   const distributed = cluster !== undefined;
   // Several nodes: the adapter may relay another node's earlier seq after a later one; re-order per room.
   const orderCounters: OrderCounters = { held: 0, filled: 0, gapped: 0, late: 0 };
@@ -177,6 +182,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     retention: () => bus.retentionStats?.(),
     offline: () => queue.stats(),
     identities: () => identities.size(),
+    recoveryBuffer: () => (recoveryCapped ? { ...recoveryBuffer } : undefined),
   });
   bus.setActiveRooms?.((room) => localSize(room) > 0);
 

@@ -116,3 +116,27 @@ describe.skipIf(redisSkipReason())('Redis keys', () => {
     }
   });
 });
+
+describe('ByteRing', () => {
+  it('every record not yet overwritten reads back its text; the ring never outgrows its capacity; overwrites go oldest first', async () => {
+    const { ByteRing } = await import('../../servers/core/byte-ring.ts');
+    const { rng } = await import('./fuzz-inputs.ts');
+    const r = rng(7);
+    type Rec = { off: number; len: number; text: string; dead: boolean; n: number };
+    const overwritten: number[] = [];
+    const ring = new ByteRing<Rec>(10_000, (rec) => {
+      rec.dead = true;
+      overwritten.push(rec.n);
+    });
+    const all: Rec[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const text = `${n}:${'é漢x'.repeat(Math.floor(r() * 300))}`;
+      const len = Buffer.byteLength(text);
+      all.push(ring.write(text, len, (off) => ({ off, len, text, dead: false, n })));
+      expect(ring.allocated).toBeLessThanOrEqual(10_000);
+      if (n % 97 === 0) for (const rec of all) if (!rec.dead) expect(ring.read(rec)).toBe(rec.text);
+    }
+    expect(overwritten).toEqual([...overwritten].sort((a, b) => a - b));
+    expect(all.filter((x) => !x.dead).length).toBeGreaterThan(3);
+  });
+});

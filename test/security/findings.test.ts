@@ -228,6 +228,19 @@ describe('bounded memory (finding 2)', () => {
     expect(await d.next((f) => f.type === 'gap')).toMatchObject({ room: 'room-0', from: 1 });
   });
 
+  it('socketio: the recovery buffer (every broadcast, kept 2 min by Socket.IO) stays under recovery-bytes', async () => {
+    const s = await startSio({ rate: 0, recoveryBytes: 100_000 });
+    const a = await SioClient.open(s.url);
+    expect(await a.join('r')).toMatchObject({ success: true });
+    const content = 'z'.repeat(10_000);
+    for (let i = 0; i < 30; i++) expect(await a.ack('message', { roomId: 'r', content })).toMatchObject({ success: true });
+    const rb = s.stats().recoveryBuffer!;
+    expect(rb.bytes).toBeLessThanOrEqual(100_000);
+    expect(rb.evicted).toBeGreaterThanOrEqual(20);
+    const metrics = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    expect(metrics).toMatch(/wsbench_server_recovery_evicted_total\{node="n0"\} [1-9]/);
+  });
+
   it('socketio: the offline queue refuses with queue_full past offline-max-per-user; /stats and /metrics show it', async () => {
     const s = await startSio({ rate: 0, offlineMaxPerUser: 3, offlineBytes: 1024 * 1024 });
     const a = await SioClient.open(s.url);
