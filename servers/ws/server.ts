@@ -5,7 +5,7 @@
 import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } from '../core/http.ts';
 import { admitFrame, createIdentityRegistry, type Identity } from '../core/identities.ts';
 import { retentionLimitsOf } from '../core/room-log.ts';
-import { parseClientFrame } from './client-frame.ts';
+import { parseClientFrame, type Id } from './client-frame.ts';
 import { startExpirySweep } from '../core/expiry-sweep.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -60,7 +60,6 @@ class ConnSocket extends WebSocket {
   wsbConn: Conn | null = null;
 }
 
-type Id = string | number;
 
 /** Per-connection state: kept small (no request object, lazy room set). */
 class Conn {
