@@ -68,6 +68,26 @@ async function stop(p: Proc): Promise<void> {
 const stats = async (p: Proc): Promise<Record<string, any>> => (await fetch(`http://127.0.0.1:${p.port}/stats`)).json() as Promise<Record<string, any>>;
 const healthy = async (p: Proc) => p.child.exitCode === null && (await fetch(`http://127.0.0.1:${p.port}/healthz`).then((r) => r.status, () => 0)) === 200;
 const stackLines = (p: Proc) => p.stderr.filter((l) => /^\s+at /.test(l)).length;
+/** A flood client that cannot connect within this is counted and skipped (a loaded box can stall the server). */
+const CONNECT_TIMEOUT_MS = 10_000;
+let failedConnects = 0;
+
+/** Whether a socket.io-client socket got `connected` within CONNECT_TIMEOUT_MS (else it is closed and counted). */
+async function connectedWithin(s: { once(ev: string, fn: () => void): unknown; disconnect(): unknown }): Promise<boolean> {
+  const ok = await new Promise<boolean>((r) => {
+    const t = setTimeout(() => r(false), CONNECT_TIMEOUT_MS);
+    s.once('connected', () => {
+      clearTimeout(t);
+      r(true);
+    });
+  });
+  if (!ok) {
+    failedConnects++;
+    s.disconnect();
+  }
+  return ok;
+}
+
 const tok = (sub: string) => signToken({ sub }, DEV_SECRET, { expiresInSec: 3600 });
 const mib = (b: number) => (b / MIB).toFixed(1);
 
@@ -114,7 +134,18 @@ async function publishFlood(url: string): Promise<number> {
     Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
       const ws = new WebSocket(`${url}?token=${tok(`flood-${i}`)}`);
       ws.on('error', () => {});
-      await new Promise((r) => ws.once('open', r));
+      const opened = await new Promise<boolean>((r) => {
+        const t = setTimeout(() => r(false), CONNECT_TIMEOUT_MS);
+        ws.once('open', () => {
+          clearTimeout(t);
+          r(true);
+        });
+      });
+      if (!opened) {
+        failedConnects++;
+        ws.terminate();
+        return;
+      }
       ws.on('message', (d) => {
         if (d.toString().startsWith('{"type":"ack"')) acked++;
       });
@@ -139,7 +170,7 @@ async function offlineFlood(url: string): Promise<{ queued: number; refused: num
   await Promise.all(
     Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
       const s = sioConnect(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok(`sender-${i}`) }, reconnection: false, forceNew: true });
-      await new Promise((r) => s.once('connected', r));
+      if (!(await connectedWithin(s))) return;
       const end = Date.now() + FLOOD_MS;
       for (let n = 0; Date.now() < end; n++) {
         const res = await s.timeout(5000).emitWithAck('private-message', { targetUserId: `ghost-${i}-${n % 500}`, content }).catch(() => ({}));
@@ -178,6 +209,7 @@ async function floodSection(ctx: BenchContext): Promise<string[]> {
       const budget = l.retention > 0 ? l.retentionBytes : 0;
       const sioBudget = (l.offlineMaxPerUser > 0 ? l.offlineBytes : 0) + l.recoveryBytes;
       const total = budget + (c.flavour === 'socketio' ? sioBudget : 0);
+      failedConnects = 0;
       const work = c.flavour === 'ws' ? publishFlood(p.url) : Promise.all([offlineFlood(p.url), publishFloodSio(p.url)]);
       const peak = await samplePeaks(p, work);
       await new Promise((r) => setTimeout(r, AFTER_MS));
@@ -185,7 +217,7 @@ async function floodSection(ctx: BenchContext): Promise<string[]> {
       const pass = peak.rss <= idle + total && (await healthy(p));
       ctx.log(`${c.label}: idle ${mib(idle)} MiB, peak ${mib(peak.rss)} MiB (heap ${mib(peak.heap)}), after ${mib(st.rssBytes)}, budget ${mib(total)} MiB, retained ${mib(st.retention?.bytes ?? 0)} MiB, offline ${mib(st.offline?.bytes ?? 0)} MiB`);
       const kept = [`retained ${mib(st.retention?.bytes ?? 0)}`, st.offline ? `offline ${mib(st.offline.bytes)} (${st.offline.refused} refused)` : '', st.recoveryBuffer ? `recovery ${mib(st.recoveryBuffer.bytes)} (${st.recoveryBuffer.evicted} evicted)` : ''].filter(Boolean).join(', ');
-      rows.push(`| ${c.label} | ${mib(idle)} | ${mib(peak.rss)} | ${mib(peak.heap)} | ${mib(st.rssBytes)} | ${mib(total)} | ${mib(idle + total)} | ${kept} | ${st.retention?.evictedMessages ?? 0} | ${pass ? 'yes' : '**no**'} |`);
+      rows.push(`| ${c.label} | ${mib(idle)} | ${mib(peak.rss)} | ${mib(peak.heap)} | ${mib(st.rssBytes)} | ${mib(total)} | ${mib(idle + total)} | ${kept} | ${st.retention?.evictedMessages ?? 0} | ${(st.eventLoopDelayMaxMs as number).toFixed(0)} ms${failedConnects ? `, ${failedConnects} clients did not connect` : ''} | ${pass ? 'yes' : '**no**'} |`);
     } finally {
       await stop(p);
     }
@@ -200,7 +232,7 @@ async function publishFloodSio(url: string): Promise<void> {
   await Promise.all(
     Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
       const s = sioConnect(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok(`pub-${i}`) }, reconnection: false, forceNew: true });
-      await new Promise((r) => s.once('connected', r));
+      if (!(await connectedWithin(s))) return;
       await s.timeout(5000).emitWithAck('join-room', `flood-${i}`).catch(() => {});
       const end = Date.now() + FLOOD_MS;
       while (Date.now() < end) {
@@ -228,8 +260,8 @@ export default async function security(ctx: BenchContext): Promise<string> {
     '',
     `MiB, sampled from \`/stats\` every 200 ms; "after" is ${AFTER_MS / 1000} s after the flood ended. Passes when the peak RSS stays under the idle baseline plus the budgets (\`--retention-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). The rows with nothing kept measure what the same traffic costs by itself (receive buffers, young generation, the allocator keeping freed pages).`,
     '',
-    '| case | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | kept after | evicted messages | peak under idle + budget |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| case | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | kept after | evicted messages | event-loop delay max | peak under idle + budget |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...flood,
   ].join('\n');
 }
