@@ -18,7 +18,9 @@ export type ConnectFailureKind = 'handshake_refused' | 'connect_failed' | 'hands
  */
 export function connectFailure(kind: ConnectFailureKind, msg: string, cause: string | undefined, body: string, path: string): { code: string; detail: string } {
   // An Engine.IO v3 server (Socket.IO 2.x) answers v4's handshake with 400 / code 5.
-  if (/"code":5\b|Unsupported protocol version/.test(body)) return { code: 'engine_io_v3', detail: engineIoV3(`${msg}: ${String(cause)}`) };
+  if (/"code":5\b|Unsupported protocol version/.test(body)) return { code: 'engine_io_v3', detail: engineIoV3(`${msg}: ${String(cause)} — the server refused Engine.IO v4`) };
+  // socket.io-client's words for a CONNECT without a sid, which only a Socket.IO 2.x server sends.
+  if (/Socket\.IO server in v2\.x/.test(msg)) return { code: 'engine_io_v3', detail: engineIoV3(msg) };
   if (kind === 'handshake_refused') return { code: kind, detail: `the server refused the handshake: ${msg}` };
   if (kind === 'handshake_timeout') return { code: kind, detail: msg };
   const hint400 = /\b400\b/.test(String(cause)) ? '; a Socket.IO 2.x server also answers 400: --set transports=polling shows its reason' : '';
@@ -30,5 +32,5 @@ export function connectFailure(kind: ConnectFailureKind, msg: string, cause: str
 
 /** The message naming an Engine.IO v3 server, after what the client saw (`seen`). */
 export function engineIoV3(seen: string): string {
-  return `${seen} — the server refused Engine.IO v4; it is probably a Socket.IO 2.x server (Engine.IO v3), which wsbench does not speak (Socket.IO 3 and 4 only)`;
+  return `${seen}; it is probably a Socket.IO 2.x server (Engine.IO v3), which wsbench does not speak (Socket.IO 3 and 4 only)`;
 }

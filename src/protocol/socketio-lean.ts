@@ -100,6 +100,8 @@ class SioConnection extends RawConnection implements ClientConnection {
   private readonly previousPid: string | null;
   /** Rooms of joins awaiting their ack, by request id (null when none). */
   private joinRooms: Map<number, string> | null = null;
+  /** Packets that came before the server's CONNECT (a recovered session's missed packets), or null. */
+  private early: string[] | null = null;
   /** A binary packet waiting for `attachments` more binary frames. */
   private binary: { header: SioHeader; text: string; attachments: number } | null = null;
   pingDeadlineMs = 0;
@@ -183,6 +185,7 @@ class SioConnection extends RawConnection implements ClientConnection {
     this.hello = null;
     this.joinRooms = null;
     this.binary = null;
+    this.early = null;
     pingWatch.delete(this);
     disarmDeadline(this);
     if (this.pid !== null && this.clientKey !== undefined) this.sh.sessions.set(this.clientKey, { pid: this.pid, offset: this.offset, url: this.url });
@@ -287,6 +290,12 @@ class SioConnection extends RawConnection implements ClientConnection {
       const message = (data as { message?: unknown } | undefined)?.message;
       return this.connectFailed('handshake_refused', typeof message === 'string' ? message : 'connect_error', undefined);
     }
+    if (this.phase === Phase.AwaitConnect) {
+      // A recovering server sends the missed packets before its CONNECT; socket.io-client
+      // holds them and emits them once connected, before `connect`: so does this client.
+      (this.early ??= []).push(text);
+      return;
+    }
     if (this.phase !== Phase.Connected) return;
     if (h.type === SIO_DISCONNECT) return this.disconnected('io server disconnect');
     if (h.type === SIO_BINARY_EVENT || h.type === SIO_BINARY_ACK) {
@@ -308,7 +317,10 @@ class SioConnection extends RawConnection implements ClientConnection {
     disarmDeadline(this);
     this.pingDeadlineMs = performance.now() + this.pingWindowMs;
     pingWatch.add(this);
-    this.ev.onOpen();
+    const early = this.early;
+    this.early = null;
+    if (early !== null) for (const p of early) if (this.phase === Phase.Connected) this.onPacket(p);
+    if (this.phase === Phase.Connected) this.ev.onOpen();
   }
 
   private onAttachment(): void {
