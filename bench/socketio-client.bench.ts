@@ -15,25 +15,16 @@
  *
  * WSB_SIO_PARTS=memory,recv,compare selects parts (default all).
  */
-import { startChild, type Child } from './support/children.ts';
+import { startChild } from './support/children.ts';
+import { memoryRun, recvRun, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
 import { runWsbench } from './support/wsbench-cli.ts';
 import type { BenchContext } from './run.ts';
 
 type Client = 'raw' | 'socket.io-client';
 const CLIENTS: Client[] = ['raw', 'socket.io-client'];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
 const kib = (bytes: number) => fmt(bytes / 1024, 2);
 const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
-
-async function withChild<T>(c: Child, fn: (c: Child) => Promise<T>): Promise<T> {
-  try {
-    return await fn(c);
-  } finally {
-    await c.ask({ cmd: 'close' }).catch(() => {});
-    await c.stop();
-  }
-}
 
 /** One bundled Socket.IO server process for a part (its own cost is not what is measured). */
 async function withSioServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
@@ -46,53 +37,7 @@ async function withSioServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-interface MemoryRun {
-  marginal: number;
-  heapMarginal: number;
-  handshakesPerSec: number;
-  cpuUsPerConnection: number;
-}
-
-async function memoryRun(client: Client, url: string): Promise<MemoryRun> {
-  return withChild(startChild('harness', true), async (h) => {
-    await h.ask({ cmd: 'baseline', client, protocol: 'socketio' });
-    const ramp = { cmd: 'ramp', client, protocol: 'socketio', clients: 5000, url, rate: 100_000, measure: true };
-    const a = await h.ask(ramp, 240_000);
-    const b = await h.ask(ramp, 240_000);
-    if (a.connected !== 5000 || b.connected !== 5000) throw new Error(`${client}: connected ${a.connected} + ${b.connected} of 10000 (${a.firstError ?? b.firstError})`);
-    return {
-      marginal: (b.rss - a.rss) / 5000,
-      heapMarginal: (b.heapUsed - a.heapUsed) / 5000,
-      handshakesPerSec: (5000 / a.ms + 5000 / b.ms) * 500,
-      cpuUsPerConnection: ((a.cpuMs + b.cpuMs) * 1000) / 10_000,
-    };
-  });
-}
-
-interface RecvRun {
-  deliveriesPerCpuSec: number;
-  deliveriesPerSec: number;
-  harnessCpuPercent: number;
-}
-
 const RECEIVERS = 1000;
-
-async function recvRun(client: Client, url: string): Promise<RecvRun> {
-  return withChild(startChild('harness'), async (h) => {
-    const r = await h.ask({ cmd: 'ramp', client, protocol: 'socketio', clients: RECEIVERS, url, rate: 100_000 });
-    if (r.connected !== RECEIVERS) throw new Error(`${client}: ${r.connected} of ${RECEIVERS} connected (${r.firstError})`);
-    const pub = startChild('sio-publisher');
-    try {
-      await pub.ask({ cmd: 'start', url, room: 'room-0', conns: 2, window: 32, pad: 100 });
-      await sleep(1000);
-      const m = await h.ask({ cmd: 'recv', ms: 3000 });
-      await pub.ask({ cmd: 'stop' });
-      return { deliveriesPerCpuSec: m.deliveries / (m.cpuMs / 1000), deliveriesPerSec: m.deliveries / (m.ms / 1000), harnessCpuPercent: (100 * m.cpuMs) / m.ms };
-    } finally {
-      await pub.stop();
-    }
-  });
-}
 
 interface CompareRun {
   label: string;
@@ -137,7 +82,7 @@ export default async function socketioClientBench(ctx: BenchContext): Promise<st
     const res = {} as Record<Client, MemoryRun>;
     await withSioServer(async (url) => {
       for (const c of CLIENTS) {
-        res[c] = await memoryRun(c, url);
+        res[c] = await memoryRun(c, url, 'socketio');
         ctx.log(`memory ${c}: marginal ${kib(res[c].marginal)} KiB, heap ${kib(res[c].heapMarginal)} KiB, ${fmt(res[c].handshakesPerSec)} handshakes/s`);
       }
     });
@@ -161,7 +106,7 @@ export default async function socketioClientBench(ctx: BenchContext): Promise<st
     const res = {} as Record<Client, RecvRun>;
     await withSioServer(async (url) => {
       for (const c of CLIENTS) {
-        res[c] = await recvRun(c, url);
+        res[c] = await recvRun(c, url, RECEIVERS, 'sio-publisher', 'socketio');
         ctx.log(`recv ${c}: ${fmt(res[c].deliveriesPerSec)}/s, harness CPU ${fmt(res[c].harnessCpuPercent)}%, ${fmt(res[c].deliveriesPerCpuSec)} per CPU-second`);
       }
     });
