@@ -27,7 +27,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
   // only then does a resuming client send it, so servers with the plain (roomId, ack) never see it.
   let joinSince = false;
   return {
-    name: 'socket.io',
+    name: 'socket.io-client',
     // Join as soon as the handshake is done; the `connected` event only tells the node.
     awaitsWelcome: false,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
