@@ -15,6 +15,7 @@
  *
  * WSB_SIO_PARTS=memory,recv,compare selects parts (default all).
  */
+import os from 'node:os';
 import { startChild } from './support/children.ts';
 import { memoryRun, recvRun, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
 import { runWsbench } from './support/wsbench-cli.ts';
@@ -74,7 +75,7 @@ export default async function socketioClientBench(ctx: BenchContext): Promise<st
   const parts = new Set((process.env.WSB_SIO_PARTS ?? 'memory,recv,compare').split(','));
   const lines: string[] = ['## Harness: the Socket.IO path (lean client vs socket.io-client)', ''];
   lines.push(
-    'One run of each, side by side: the machine is shared (2 cores, eight people building at the same time while these ran), so absolute figures are noisy; the ratios between clients measured back to back in one run carry over better.',
+    `One run of each, side by side: the machine is shared (2 cores, eight people building at the same time while these ran; 1-minute load average ${fmt(os.loadavg()[0]!, 1)} when the section started), so absolute figures are noisy; the ratios between clients measured back to back in one run carry over better.`,
     '',
   );
 
@@ -150,6 +151,8 @@ export default async function socketioClientBench(ctx: BenchContext): Promise<st
       ),
       '',
       'Target (issue #20): the lean client\'s generator RSS and CPU within 1.5x of `--protocol ws`\'s.',
+      '',
+      '100,000 Socket.IO clients (several bundled Socket.IO nodes on Redis, the flavour has no `--workers`) were not attempted on this shared machine: it is not part of this section.',
       '',
     );
   }
