@@ -114,7 +114,6 @@ class SioConnection extends RawConnection implements ClientConnection {
     private readonly sh: Shared,
     private readonly clientKey: number | undefined,
     private readonly url: string,
-    private readonly path: string,
     token: string | undefined,
     session: Session | undefined,
   ) {
@@ -195,7 +194,7 @@ class SioConnection extends RawConnection implements ClientConnection {
   private connectFailed(kind: ConnectFailureKind | 'engine_io_v3', msg: string, cause: string | undefined): void {
     if (this.phase === Phase.Done) return;
     this.finish();
-    const f = kind === 'engine_io_v3' ? { code: kind, detail: engineIoV3(msg) } : connectFailure(kind, msg, cause, cause ?? '', this.path);
+    const f = kind === 'engine_io_v3' ? { code: kind, detail: engineIoV3(msg) } : connectFailure(kind, msg, cause, cause ?? '', enginePath(this.url));
     this.ev.onError(f.code, f.detail);
     this.sock.destroy();
     this.ev.onClose('connect_error', msg);
@@ -399,13 +398,14 @@ export function createLeanSocketIoTransport(o: LeanSocketIoOptions): Transport {
     joinSince: false,
     sessions: new Map(),
   };
+  let tls: Promise<Transport> | undefined;
   return {
     name: 'socket.io',
     awaitsWelcome: false,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const u = new URL(opts.url.replace(/^ws/, 'http'));
-      if (u.protocol === 'https:') return deferred(o.tls(), opts, ev);
-      const path = u.pathname && u.pathname !== '/' ? u.pathname : '/socket.io';
+      if (u.protocol === 'https:') return deferred((tls ??= o.tls()), opts, ev);
+      const path = enginePath(opts.url);
       const query = u.search ? `${u.search}&` : '?';
       const wsUrl = `ws://${u.host}${path.replace(/\/$/, '')}/${query}EIO=4&transport=websocket`;
       let session: Session | undefined;
@@ -415,9 +415,15 @@ export function createLeanSocketIoTransport(o: LeanSocketIoOptions): Transport {
         // A client failing over to another node starts a new session there.
         if (session && session.url !== opts.url) session = undefined;
       }
-      return openRaw(wsUrl, undefined, opts, (sock, accept) => new SioConnection(sock, ev, accept, sh, opts.clientKey, opts.url, path, opts.token, session));
+      return openRaw(wsUrl, undefined, opts, (sock, accept) => new SioConnection(sock, ev, accept, sh, opts.clientKey, opts.url, opts.token, session));
     },
   };
+}
+
+/** The Engine.IO path of a target URL: its path, `/socket.io` when it has none. */
+function enginePath(url: string): string {
+  const p = new URL(url.replace(/^ws/, 'http')).pathname;
+  return p && p !== '/' ? p : '/socket.io';
 }
 
 /** A connection made by a transport that is still loading: calls made before it exists are replayed. */

@@ -212,6 +212,33 @@ describe('lean vs socket.io-client against the bundled Socket.IO server', () => 
   });
 });
 
+describe('https: targets', () => {
+  it('go to socket.io-client, loaded once on first use, with calls made before it loaded replayed', async () => {
+    const server = await bundled();
+    let loads = 0;
+    // Stands in for TLS (no certificate here): the forwarding is what is tested, over plain http.
+    const lean = createLeanSocketIoTransport({
+      names,
+      tls: async () => {
+        loads++;
+        const lib = library();
+        return { ...lib, connect: (opts, ev) => lib.connect({ ...opts, url: opts.url.replace('https:', 'http:') }, ev) };
+      },
+    });
+    const url = server.url.replace('http:', 'https:');
+    const a = connect(lean, url, 1);
+    const b = connect(lean, url, 2);
+    b.conn.close(); // before the library was even loaded
+    await a.until(() => a.count('open') === 1);
+    a.conn.join('room-1', 1);
+    await a.until(() => a.count('joined') === 1);
+    await b.until(() => b.count('close') === 1);
+    expect(loads).toBe(1);
+    expect(a.conn.isOpen).toBe(true);
+    expect(b.seen).toEqual([['close', 1000, 'client close']]);
+  });
+});
+
 describe('lean vs socket.io-client against plain socket.io Servers', () => {
   it('a refused handshake, other and binary events, a gap, an error reply and a server disconnect: the same events', async () => {
     const script = async (t: Transport, url: string) => {
