@@ -28,6 +28,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** Largest handshake response accepted, bytes. */
 const MAX_RESPONSE_BYTES = 16 * 1024;
 
+/** Where a raw connection's WebSocket stands. */
 export const enum State {
   Connecting = 0,
   Open = 1,
@@ -49,11 +50,13 @@ export function armDeadline(c: RawConnection, ms: number): void {
   deadlines.add(c);
 }
 
+/** Forget `c`'s deadline (its handshake ended, or it closed). */
 export function disarmDeadline(c: RawConnection): void {
   deadlines.delete(c);
 }
 
 const kConn = Symbol('wsbench.raw');
+/** A socket that knows its connection (listeners are module functions, not closures). */
 export type RawSocket = net.Socket & { [kConn]: RawConnection };
 
 /** Every socket of the process reads into this buffer; frames are consumed before the next read. */

@@ -32,6 +32,7 @@ export interface SioScanned extends ScannedDelivery {
   offsetEnd: number;
 }
 
+/** The scan's byte patterns for a run's names (`--set sio-names`). */
 export function sioScanKeys(n: SocketIoNames): SioScanKeys {
   const b = (s: string) => new Uint8Array(Buffer.from(s));
   return {
