@@ -22,13 +22,13 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
       .split(',')
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
     const wrongClient = clientProblem(protocol, options.client);
-    if (wrongClient) throw usageError('WSB_ERR_CLIENT', wrongClient);
+    if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
     return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports) });
   }
   const wrongClient = clientProblem(protocol, options.client);
-  if (wrongClient) throw usageError('WSB_ERR_CLIENT', wrongClient);
+  if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
   const renamed = Boolean(options.wsFields || options.wsTypes || options.wsToken === 'header');
   const codec = scenario.adapter
     ? scenario.adapter(options)

@@ -9,7 +9,7 @@
  * Anything unexpected (an escaped room name, no tag, a packet with an ack id or a
  * namespace) returns false, and the caller parses the packet in full.
  */
-import type { ScannedDelivery } from './native.ts';
+import type { ScannedDelivery } from './raw-scan.ts';
 import { at, nextQuote, readDelivery } from './raw-scan.ts';
 import type { SocketIoNames } from './socketio-names.ts';
 
