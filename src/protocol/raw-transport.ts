@@ -141,7 +141,14 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
   }
 
   protected send(text: string): void {
-    if (this.state === State.Open) this.sock.write(clientFrame(OP_TEXT, text, null));
+    if (this.state !== State.Open) return;
+    // Frames written in one tick (a publish loop's burst) leave in one write, not one syscall each.
+    const sock = this.sock;
+    if (!sock.writableCorked) {
+      sock.cork();
+      process.nextTick(uncork, sock);
+    }
+    sock.write(clientFrame(OP_TEXT, text, null));
   }
 
   close(code = 1000): void {
@@ -312,6 +319,10 @@ class CodecConnection extends RawConnection {
     if (frame === null) this.ev.onError('bad_frame', `could not decode a frame from the server: ${text.slice(0, 80)}`);
     else this.ev.onFrame(frame);
   }
+}
+
+function uncork(sock: net.Socket): void {
+  sock.uncork();
 }
 
 // ------------------------------------------------------------ socket listeners
