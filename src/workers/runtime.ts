@@ -811,7 +811,8 @@ export class WorkerRuntime {
     const windows: TagWindow[] = [];
     const logs: PublisherLog[] = [];
     for (const c of this.clients) {
-      for (const r of c.recv.values()) windows.push(...r.windows);
+      // Copies: the final close that follows must not end the windows that are open now.
+      for (const r of c.recv.values()) for (const w of r.windows) windows.push({ ...w });
       for (const l of c.pubLogs.values()) logs.push(trimLog(l));
     }
     return { windows, logs };
