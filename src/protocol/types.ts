@@ -6,13 +6,21 @@
 /** A frame decoded by an adapter into what the harness needs. */
 export type DecodedFrame =
   | { kind: 'welcome'; node?: string }
-  | { kind: 'joined'; id: string | number; room: string; members?: number; seq?: number }
-  | { kind: 'left'; id: string | number }
-  | { kind: 'ack'; id: string | number; seq?: number }
-  /** A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when present. */
-  | { kind: 'message'; room: string; seq?: number; tag?: string; replay?: boolean }
+  /**
+   * Replies (`joined`, `left`, `ack`, `pong`) are matched to their request by `id`; a reply
+   * without an id is matched to the client's oldest request of that kind (dialects that answer
+   * in order and carry no correlation id). `joined` without a room is the request's room.
+   */
+  | { kind: 'joined'; id?: string | number; room?: string; members?: number; seq?: number }
+  | { kind: 'left'; id?: string | number }
+  | { kind: 'ack'; id?: string | number; seq?: number }
+  /**
+   * A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when
+   * present. Without `room` it belongs to the receiving client's only room (an error when it has several).
+   */
+  | { kind: 'message'; room?: string; seq?: number; tag?: string; replay?: boolean }
   | { kind: 'gap'; room: string; from: number; to: number }
-  | { kind: 'pong'; id: string | number }
+  | { kind: 'pong'; id?: string | number }
   | { kind: 'error'; id?: string | number; code: string; message?: string }
   /** Anything else the server pushes (presence, typing, ...), counted by `name`. */
   | { kind: 'other'; name: string };
@@ -42,6 +50,8 @@ export interface FrameCodec {
   decode(text: string): DecodedFrame | null;
   /** Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for custom). */
   awaitsWelcome?: boolean;
+  /** The name of the field that carries a message's room, named in the error when a message lacks it (default none). */
+  roomField?: string;
 }
 
 /** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
@@ -90,5 +100,7 @@ export interface Transport {
   name: string;
   /** Whether a client waits for the server's welcome frame before joining. */
   awaitsWelcome: boolean;
+  /** The codec's room field name, for error messages (see FrameCodec.roomField). */
+  roomField?: string;
   connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;
 }

@@ -1,0 +1,187 @@
+/**
+ * Unit tests of the worker runtime: a fake transport plays the server and a fake clock
+ * moves time, so connection, request matching, timeouts and reconnects are checked
+ * exactly and without sockets.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { WorkerRuntime } from '../../src/workers/runtime.ts';
+import { fillClaims } from '../../src/workers/token-source.ts';
+import { createFakeClock } from '../../src/executor/clock.ts';
+import { resolveOptions } from '../../src/scenario/options.ts';
+import { encodeTag } from '../../src/protocol/tag.ts';
+import type { ScenarioDefinition } from '../../src/scenario/types.ts';
+import type { Transport } from '../../src/protocol/types.ts';
+import { createFakeTransport, createSpyRecorder, type FakeConnection } from './fake-transport.ts';
+
+const flush = () => new Promise<void>((r) => setImmediate(r));
+const runtimes: WorkerRuntime[] = [];
+
+function setup(o: { awaitsWelcome?: boolean; sets?: string[]; transport?: Transport } = {}) {
+  const scenario: ScenarioDefinition = { name: 'unit', description: 'unit' };
+  const { options, problems } = resolveOptions(scenario, { clients: '4', rooms: '2' }, ['seed=7', 'request-timeout-ms=1000', ...(o.sets ?? [])]);
+  expect(problems).toEqual([]);
+  const clock = createFakeClock(1_000_000);
+  const transport = createFakeTransport(o.awaitsWelcome ?? false);
+  const recorder = createSpyRecorder();
+  const rt = new WorkerRuntime({
+    workerId: 0,
+    options,
+    fromClient: 0,
+    toClient: options.clients,
+    urls: ['ws://fake/'],
+    tokens: { mode: 'none' },
+    sourceAddresses: [],
+    spread: [],
+    nodeIdentity: true,
+    splitNodes: false,
+    scenario,
+    transport: o.transport ?? transport,
+    recorder,
+    clock,
+  });
+  runtimes.push(rt);
+  const counter = (name: string) => recorder.counters.get(name) ?? 0;
+  return { rt, clock, transport, recorder, counter };
+}
+
+/** Open client 0's connection and answer its join; returns the connection. */
+async function openClient(s: ReturnType<typeof setup>, index = 0): Promise<FakeConnection> {
+  const c = s.rt.clients[index]!;
+  const done = s.rt.connect(c);
+  const conn = s.transport.conns.at(-1)!;
+  conn.open();
+  const join = conn.last('join');
+  conn.frame({ kind: 'joined', id: join.id, room: join.room, seq: 0 });
+  expect(await done).toBe(true);
+  return conn;
+}
+
+afterEach(async () => {
+  for (const rt of runtimes.splice(0)) await rt.closeAll(0);
+});
+
+describe('WorkerRuntime', () => {
+  it('waits for the welcome, then joins, timing both on its clock', async () => {
+    const s = setup({ awaitsWelcome: true });
+    const c = s.rt.clients[1]!;
+    const done = s.rt.connect(c);
+    const conn = s.transport.conns[0]!;
+    s.clock.advance(5);
+    conn.open();
+    expect(c.state).toBe('welcoming');
+    expect(conn.sent).toEqual([]);
+    s.clock.advance(3);
+    conn.frame({ kind: 'welcome', node: 'n1' });
+    expect(conn.sent).toEqual([{ op: 'join', room: 'room-1', id: expect.any(Number) }]);
+    s.clock.advance(2);
+    conn.frame({ kind: 'joined', id: conn.last('join').id, room: 'room-1', seq: 0 });
+    expect(await done).toBe(true);
+    expect(c.state).toBe('open');
+    expect(c.nodeName).toBe('n1');
+    expect(s.recorder.samples.get('connect')).toEqual([8000]);
+    expect(s.recorder.samples.get('join')).toEqual([2000]);
+    expect(s.counter('connections.opened')).toBe(1);
+    expect(s.rt.status()).toEqual({ connected: 1, reconnecting: 0 });
+  });
+
+  it('times out a request nobody answers and counts it by kind', async () => {
+    const s = setup();
+    const c = s.rt.clients[0]!;
+    void s.rt.connect(c);
+    s.transport.conns[0]!.open();
+    const ping = c.ping();
+    s.clock.advance(1300);
+    expect(await ping).toBeNull();
+    expect(s.counter('errors.join_timeout')).toBe(1);
+    expect(s.counter('errors.ping_timeout')).toBe(1);
+  });
+
+  it('matches replies without ids to the oldest request of their kind, in order', async () => {
+    const s = setup();
+    const conn = await openClient(s);
+    const c = s.rt.clients[0]!;
+    const first = c.ping();
+    s.clock.advance(4);
+    const second = c.ping();
+    s.clock.advance(6);
+    conn.frame({ kind: 'pong' });
+    expect(await first).toBe(10_000);
+    conn.frame({ kind: 'pong' });
+    expect(await second).toBe(6000);
+    expect(s.counter('errors.ping_timeout')).toBe(0);
+  });
+
+  it('a close fails only the closed client\'s requests, then reconnects and resumes', async () => {
+    const s = setup();
+    const a = await openClient(s, 0);
+    const b = await openClient(s, 1);
+    const pa = s.rt.clients[0]!.publish('room-0');
+    const pb = s.rt.clients[1]!.ping();
+    b.frame({ kind: 'pong', id: b.last('ping').id });
+    a.serverClose(1011);
+    expect(await pa).toBeNull();
+    expect(await pb).toBe(0);
+    expect(s.counter('errors.ack_lost')).toBe(1);
+    expect(s.counter('close.1011')).toBe(1);
+    expect(s.counter('healthy.dropped')).toBe(1);
+    expect(s.rt.status()).toEqual({ connected: 1, reconnecting: 1 });
+    s.clock.advance(5000);
+    expect(s.counter('reconnect.attempts')).toBe(1);
+    const again = s.transport.conns.at(-1)!;
+    expect(again).not.toBe(a);
+    again.open();
+    again.frame({ kind: 'joined', id: again.last('join').id, room: 'room-0', seq: 0 });
+    await flush();
+    expect(s.counter('reconnects')).toBe(1);
+    expect(s.rt.status()).toEqual({ connected: 2, reconnecting: 0 });
+  });
+
+  it('gives up on a server that went silent after a heartbeat, without counting a server close', async () => {
+    const s = setup({ sets: ['client-timeout-ms=1000'] });
+    const conn = await openClient(s);
+    conn.heartbeat();
+    s.clock.advance(1500);
+    expect(s.counter('errors.heartbeat_timeout')).toBe(1);
+    expect(conn.closedWith).toBe('terminated');
+    expect(s.counter('close.1006')).toBe(0);
+    expect(s.recorder.samples.get('detect')![0]).toBeGreaterThan(1_000_000);
+    // Its own timeout, then a reconnect after the backoff (at most 100 ms for a first attempt).
+    expect(s.counter('reconnect.attempts')).toBe(1);
+    expect(s.rt.clients[0]!.state).toBe('connecting');
+  });
+
+  it('files a tagged message in its room, counts untagged ones and rate-limit errors', async () => {
+    const s = setup();
+    const conn = await openClient(s);
+    const c = s.rt.clients[0]!;
+    const sentUs = s.clock.nowUs();
+    s.clock.advance(7);
+    conn.frame({ kind: 'message', room: 'room-0', tag: encodeTag(0, 2, 0, sentUs) });
+    conn.frame({ kind: 'message', tag: encodeTag(0, 2, 1, sentUs) });
+    conn.frame({ kind: 'message', room: 'room-0' });
+    expect(s.counter('messages.received')).toBe(2);
+    expect(s.recorder.samples.get('fanout')).toEqual([7000, 7000]);
+    expect(s.counter('messages.untagged')).toBe(1);
+    const p = c.publish('room-0', { ack: false });
+    conn.frame({ kind: 'error', id: conn.last('publish').id, code: 'rate_limited' });
+    expect(await p).toBeNull();
+    expect(c.stats.rateLimited).toBe(1);
+    expect(s.counter('errors.rate_limited')).toBe(1);
+  });
+
+  it('closes every connection at the end without counting the closes as the server\'s', async () => {
+    const s = setup();
+    await openClient(s, 0);
+    await openClient(s, 1);
+    await s.rt.closeAll(0);
+    expect(s.transport.conns.map((c) => c.closedWith)).toEqual([1000, 1000]);
+    expect([...s.recorder.counters.keys()].filter((k) => k.startsWith('close.'))).toEqual([]);
+    expect(s.counter('reconnect.attempts')).toBe(0);
+  });
+});
+
+describe('token claims', () => {
+  it('fills {client} and {worker} in every string of a template', () => {
+    expect(fillClaims({ sub: 'user-{client}', tags: ['w{worker}', 3] }, 12, 2)).toEqual({ sub: 'user-12', tags: ['w2', 3] });
+  });
+});
