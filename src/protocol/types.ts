@@ -48,11 +48,33 @@ export interface FrameCodec {
   encodePing?(id: number): string;
   /** Decode one incoming text frame; null when it is not understood (counted as `errors.bad_frame`). */
   decode(text: string): DecodedFrame | null;
-  /** Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for custom). */
+  /**
+   * Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for
+   * custom). A welcome that does not come within `requestTimeoutMs` of the handshake fails the attempt
+   * as `errors.welcome_timeout`.
+   */
   awaitsWelcome?: boolean;
+  /** How the server acknowledges a publish (default `frame`); see PublishAck. */
+  publishAck?: PublishAck;
   /** The name of the field that carries a message's room, named in the error when a message lacks it (default none). */
   roomField?: string;
+  /**
+   * A codec for one new connection, holding that connection's own state (for example the rooms of
+   * the joins it sent, when the server's replies do not name them). Called once per connection;
+   * its encode and decode functions serve that connection only (`url`, `headers`, `awaitsWelcome`,
+   * `publishAck` and `roomField` are read from the outer codec). Default: one codec for every connection.
+   */
+  forConnection?(): FrameCodec;
 }
+
+/**
+ * How a server acknowledges a publish:
+ * - `frame`: it answers with a reply (decoded as `ack`, matched by id or in order): timed as `ack`;
+ * - `echo`: it sends the publisher its own copy of the message, which is its ack (timed as `ack`);
+ * - `none`: nothing; publishes are counted as sent and judged only by their deliveries (no `ack` metric,
+ *   no `ack_timeout`/`ack_lost` errors).
+ */
+export type PublishAck = 'frame' | 'echo' | 'none';
 
 /** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
 export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => FrameCodec;
@@ -100,6 +122,8 @@ export interface Transport {
   name: string;
   /** Whether a client waits for the server's welcome frame before joining. */
   awaitsWelcome: boolean;
+  /** How publishes are acknowledged (default `frame`; see PublishAck). */
+  publishAck?: PublishAck;
   /** The codec's room field name, for error messages (see FrameCodec.roomField). */
   roomField?: string;
   connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;

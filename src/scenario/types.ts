@@ -51,6 +51,11 @@ export interface CommonOptions {
   wsTypes: string;
   /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
   wsToken: 'query' | 'header';
+  /**
+   * Native only: a module exporting a codec for the server's dialect (`--adapter FILE`), applied to
+   * whichever scenario runs in place of its own codec and of the renaming options. Default none.
+   */
+  adapter: string;
   /** Native only: the WebSocket client, `raw` (lean, default) or `ws` (the ws package). */
   client: 'raw' | 'ws';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
@@ -193,7 +198,10 @@ export interface ScenarioDefinition {
   loop?: (vu: VirtualClient) => Promise<void>;
   /** Check the whole-run results; every failed check makes the exit code 1. */
   checks?: (run: RunView) => CheckResult[];
-  /** Custom protocol adapter for servers that speak another JSON dialect (native `ws` transport). */
+  /**
+   * Custom protocol adapter for servers that speak another JSON dialect (native `ws` transport):
+   * builds the run's FrameCodec from the resolved options. `--adapter FILE` replaces it.
+   */
   adapter?: AdapterFactory;
   /**
    * Faults to inject, in the CLI's `ACTION[:TARGET]@TIME[+DURATION]` syntax, times from the start of warm-up.

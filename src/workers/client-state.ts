@@ -12,10 +12,12 @@
  * - `open`: connected (and welcomed): it joins, publishes and receives;
  * - `dropping`: this client cut the connection itself (its liveness timeout, or a scenario's
  *   `dropConnection`): the close that follows is not the server's doing;
+ * - `abandoning`: the harness gave up on an attempt that opened but got no welcome in time: the
+ *   attempt failed, and the close that follows is not the server's doing;
  * - `closing`: the run is over and the harness closed it;
  * - `closed`: the connection ended; a reconnect may be scheduled.
  */
-export type ClientState = 'idle' | 'connecting' | 'welcoming' | 'open' | 'dropping' | 'closing' | 'closed';
+export type ClientState = 'idle' | 'connecting' | 'welcoming' | 'open' | 'dropping' | 'abandoning' | 'closing' | 'closed';
 
 /**
  * How a client treats the server's heartbeat: `healthy` answers it; `zombie` stops answering
@@ -35,9 +37,10 @@ export function wasUp(s: ClientState): boolean {
   return s === 'open' || s === 'dropping';
 }
 
-/** One connection attempt: when it started (monotonic us), whether it resumes a session, and how to report its outcome. */
+/** One connection attempt: when it started and its handshake ended (monotonic us; 0 = not yet), whether it resumes a session, and how to report its outcome. */
 export interface Attempt {
   startUs: number;
+  openUs: number;
   resume: boolean;
   settle: (ok: boolean) => void;
 }

@@ -9,7 +9,7 @@
  * (token-source.ts) and placement (placement.ts). This file holds the life cycle.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { DecodedFrame, Transport } from '../protocol/types.ts';
+import type { DecodedFrame, PublishAck, Transport } from '../protocol/types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
 import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
@@ -63,9 +63,12 @@ export class WorkerRuntime {
   private arrival: Arrival | undefined;
   private sweepTimer: unknown;
   private sleepers = new Set<() => void>();
+  /** Clients open and waiting for the server's welcome frame. */
+  private readonly welcoming = new Set<Client>();
   private reconnectTimers = new Set<unknown>();
   private roomMaxAck = new Map<string, number>();
   private readonly pad: string;
+  private readonly ackMode: PublishAck;
   private readonly rec: Recorder;
   private readonly tokens: TokenMinter;
   private firstError: string | undefined;
@@ -79,6 +82,7 @@ export class WorkerRuntime {
     this.requests = new RequestTracker<Client>(cfg.recorder);
     this.tokens = new TokenMinter(cfg.tokens, cfg.fromClient, cfg.workerId);
     this.pad = padding(cfg.options.payloadBytes);
+    this.ackMode = cfg.transport.publishAck ?? 'frame';
     for (let i = cfg.fromClient; i < cfg.toClient; i++) {
       const c = new Client(this, i);
       this.clients.push(c);
@@ -145,7 +149,7 @@ export class WorkerRuntime {
     c.nodeName = undefined;
     c.nodeKey = this.cfg.urls.length > 1 ? c.node : -1;
     return new Promise<boolean>((resolve) => {
-      c.attempt = { startUs: this.clock.nowUs(), resume, settle: resolve };
+      c.attempt = { startUs: this.clock.nowUs(), openUs: 0, resume, settle: resolve };
       c.conn = this.cfg.transport.connect(
         {
           url: this.cfg.urls[c.node]!,
@@ -168,14 +172,40 @@ export class WorkerRuntime {
   /** @internal The handshake completed: join now, or first wait for the server's welcome. */
   connOpened(c: Client): void {
     // The server counts a new connection as alive: the heartbeat window starts here.
-    c.lastActivityUs = c.lastPongUs = this.clock.nowUs();
-    if (this.cfg.transport.awaitsWelcome) c.state = 'welcoming';
-    else void this.afterOpen(c);
+    const now = this.clock.nowUs();
+    c.lastActivityUs = c.lastPongUs = now;
+    if (c.attempt) c.attempt.openUs = now;
+    if (!this.cfg.transport.awaitsWelcome) return void this.afterOpen(c);
+    c.state = 'welcoming';
+    this.welcoming.add(c);
   }
 
   /** @internal The server's welcome frame arrived. */
   welcomed(c: Client): void {
-    if (c.state === 'welcoming') void this.afterOpen(c);
+    if (c.state !== 'welcoming') return;
+    this.welcoming.delete(c);
+    void this.afterOpen(c);
+  }
+
+  /** Fail the attempts that opened but heard no welcome within requestTimeoutMs (named, not a generic connect failure). */
+  private abandonUnwelcomed(nowUs: number): void {
+    const limitMs = this.cfg.options.requestTimeoutMs;
+    for (const c of this.welcoming) {
+      if (c.state !== 'welcoming') {
+        this.welcoming.delete(c);
+        continue;
+      }
+      if (nowUs - (c.attempt?.openUs ?? nowUs) < limitMs * 1000) continue;
+      this.welcoming.delete(c);
+      this.rec.count('errors.welcome_timeout');
+      this.rec.count('connections.failed');
+      this.example('connect:welcome_timeout', c.index);
+      this.firstError ??=
+        `welcome_timeout: the server accepted the WebSocket but sent no welcome frame within ${limitMs} ms (${this.cfg.urls[c.node]}); ` +
+        `the protocol expects one before joining: if this server sends none, use --set ws-types=welcome=none or awaitsWelcome: false in the adapter`;
+      c.state = 'abandoning';
+      c.conn?.terminate();
+    }
   }
 
   /** @internal The connection is open (and welcomed): count it and join the client's rooms. */
@@ -218,7 +248,7 @@ export class WorkerRuntime {
     const prev = c.state;
     const wasOpen = wasUp(prev);
     const byUs = prev === 'closing';
-    let timedOut = prev === 'dropping';
+    let timedOut = prev === 'dropping' || prev === 'abandoning';
     c.state = 'closed';
     c.lastClose = { code, atUs: now };
     for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
@@ -270,7 +300,8 @@ export class WorkerRuntime {
   }
 
   /** @internal A tagged room message reached client `c` (from the fast path or a decoded frame). */
-  deliver(c: Client, room: string, seq: number, pubNode: number, _pub: number, _counter: number, sendUs: number, replay: boolean): void {
+  deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
+    if (pub === c.index && this.ackMode === 'echo' && !replay) this.echoAck(c, counter);
     const now = this.clock.nowUs();
     c.lastActivityUs = now;
     this.rec.count('messages.received');
@@ -342,17 +373,31 @@ export class WorkerRuntime {
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet = false): Promise<number | null> {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.requests.newId();
-    const tag = encodeTag(c.nodeKey + 1, c.index, c.counter++, scheduledUs);
+    const counter = c.counter++;
+    const tag = encodeTag(c.nodeKey + 1, c.index, counter, scheduledUs);
     this.rec.count('messages.sent');
+    if (this.ackMode === 'none') {
+      // Nothing will answer: the publish is judged by its deliveries alone.
+      c.conn.publish(room, id, tag, this.pad);
+      return Promise.resolve(null);
+    }
     if (!wantResult) {
-      this.requests.add(id, { kind: 'ack', startUs: scheduledUs, client: c, room, quiet });
+      this.requests.add(id, { kind: 'ack', startUs: scheduledUs, client: c, room, counter, quiet });
       c.conn.publish(room, id, tag, this.pad);
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {
-      this.requests.add(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve, quiet });
+      this.requests.add(id, { kind: 'ack', startUs: scheduledUs, client: c, room, counter, resolve, quiet });
       c.conn!.publish(room, id, tag, this.pad);
     });
+  }
+
+  /** With `publishAck: 'echo'`: the publisher's own copy of its message `counter` is that publish's ack. */
+  private echoAck(c: Client, counter: number): void {
+    const id = this.requests.oldestOf(c, 'ack', (p) => p.counter === counter);
+    const p = id === undefined ? undefined : this.requests.take(id);
+    c.stats.acked++;
+    if (p) this.requests.finish(p, p.quiet ? undefined : 'ack', this.clock.nowUs());
   }
 
   private scheduleSweep(): void {
@@ -368,6 +413,7 @@ export class WorkerRuntime {
   private sweep(): void {
     const now = this.clock.nowUs();
     this.requests.expireBefore(now - this.cfg.options.requestTimeoutMs * 1000);
+    if (this.welcoming.size) this.abandonUnwelcomed(now);
     const timeoutUs = Number(this.cfg.options.clientTimeoutMs ?? 0) * 1000;
     if (timeoutUs > 0 && this.phase !== 'finish') {
       for (const c of this.clients) {

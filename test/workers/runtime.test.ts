@@ -10,18 +10,19 @@ import { createFakeClock } from '../../src/executor/clock.ts';
 import { resolveOptions } from '../../src/scenario/options.ts';
 import { encodeTag } from '../../src/protocol/tag.ts';
 import type { ScenarioDefinition } from '../../src/scenario/types.ts';
-import type { Transport } from '../../src/protocol/types.ts';
+import type { PublishAck, Transport } from '../../src/protocol/types.ts';
 import { createFakeTransport, createSpyRecorder, type FakeConnection } from './fake-transport.ts';
 
 const flush = () => new Promise<void>((r) => setImmediate(r));
 const runtimes: WorkerRuntime[] = [];
 
-function setup(o: { awaitsWelcome?: boolean; sets?: string[]; transport?: Transport } = {}) {
+function setup(o: { awaitsWelcome?: boolean; sets?: string[]; transport?: Transport; publishAck?: PublishAck; roomsPerClient?: number } = {}) {
   const scenario: ScenarioDefinition = { name: 'unit', description: 'unit' };
   const { options, problems } = resolveOptions(scenario, { clients: '4', rooms: '2' }, ['seed=7', 'request-timeout-ms=1000', ...(o.sets ?? [])]);
   expect(problems).toEqual([]);
   const clock = createFakeClock(1_000_000);
-  const transport = createFakeTransport(o.awaitsWelcome ?? false);
+  const transport = Object.assign(createFakeTransport(o.awaitsWelcome ?? false), { publishAck: o.publishAck, roomField: 'channel' });
+  if (o.roomsPerClient) options.roomsPerClient = o.roomsPerClient;
   const recorder = createSpyRecorder();
   const rt = new WorkerRuntime({
     workerId: 0,
@@ -177,6 +178,77 @@ describe('WorkerRuntime', () => {
     expect(s.transport.conns.map((c) => c.closedWith)).toEqual([1000, 1000]);
     expect([...s.recorder.counters.keys()].filter((k) => k.startsWith('close.'))).toEqual([]);
     expect(s.counter('reconnect.attempts')).toBe(0);
+  });
+});
+
+describe('WorkerRuntime with dialects that do not acknowledge', () => {
+  it('publishAck none: publishes are sent and counted, never timed out or lost', async () => {
+    const s = setup({ publishAck: 'none' });
+    const conn = await openClient(s);
+    const c = s.rt.clients[0]!;
+    expect(await c.publish('room-0')).toBeNull();
+    s.rt.startPublishing(100);
+    s.clock.advance(1000);
+    s.rt.stopPublishing();
+    const sent = conn.sent.filter((x) => x.op === 'publish').length;
+    expect(sent).toBeGreaterThanOrEqual(90);
+    expect(s.counter('messages.sent')).toBe(sent);
+    s.clock.advance(2000);
+    conn.serverClose(1001);
+    expect([...s.recorder.counters.keys()].filter((k) => k.startsWith('errors.'))).toEqual([]);
+    expect(s.recorder.samples.get('ack')).toBeUndefined();
+  });
+
+  it('publishAck echo: the publisher\'s own copy is its ack, matched by the tag\'s counter', async () => {
+    const s = setup({ publishAck: 'echo' });
+    const conn = await openClient(s);
+    const c = s.rt.clients[0]!;
+    const first = c.publish('room-0');
+    s.clock.advance(3);
+    const second = c.publish('room-0');
+    const tags = conn.sent.filter((x) => x.op === 'publish').map((x) => (x as { tag: string }).tag);
+    s.clock.advance(2);
+    conn.frame({ kind: 'message', tag: tags[1]! });
+    expect(await second).toBe(2000);
+    conn.frame({ kind: 'message', tag: tags[0]! });
+    expect(await first).toBe(5000);
+    expect(c.stats.acked).toBe(2);
+    expect(s.recorder.samples.get('ack')).toEqual([2000, 5000]);
+    expect(s.counter('messages.received')).toBe(2);
+    s.clock.advance(2000);
+    expect(s.counter('errors.ack_timeout')).toBe(0);
+  });
+
+  it('a welcome that never comes is named: welcome_timeout, the attempt fails', async () => {
+    const s = setup({ awaitsWelcome: true });
+    const done = s.rt.connect(s.rt.clients[0]!);
+    const conn = s.transport.conns[0]!;
+    conn.open();
+    s.clock.advance(1300);
+    expect(await done).toBe(false);
+    expect(s.counter('errors.welcome_timeout')).toBe(1);
+    expect(s.counter('connections.failed')).toBe(1);
+    expect(conn.closedWith).toBe('terminated');
+    expect(s.counter('close.1006')).toBe(0);
+    expect(s.rt.examples['connect:welcome_timeout']).toEqual([0]);
+  });
+
+  it('a message without a room belongs to the client\'s only room; with several it is an error', async () => {
+    const single = setup();
+    const one = await openClient(single);
+    one.frame({ kind: 'message', tag: encodeTag(0, 3, 0, single.clock.nowUs()) });
+    expect(single.counter('messages.received')).toBe(1);
+    expect(single.counter('errors.message_without_room')).toBe(0);
+
+    const multi = setup({ roomsPerClient: 2 });
+    const done = multi.rt.connect(multi.rt.clients[0]!);
+    const conn = multi.transport.conns[0]!;
+    conn.open();
+    for (const j of conn.sent) if (j.op === 'join') conn.frame({ kind: 'joined', id: j.id, room: j.room });
+    expect(await done).toBe(true);
+    conn.frame({ kind: 'message', tag: encodeTag(0, 3, 0, multi.clock.nowUs()) });
+    expect(multi.counter('messages.received')).toBe(0);
+    expect(multi.counter('errors.message_without_room')).toBe(1);
   });
 });
 
