@@ -96,6 +96,8 @@ export interface VirtualClient {
    * Publish a tagged message to a room (counted in the ledger); resolves with the ack latency or null.
    * With `{ ack: false }` a missing ack is expected (rate-limit probing): not timed as `ack`, not an
    * error; the promise still resolves with the latency when an ack does come, or null.
+   * The ack is what the codec declares (`publishAck`): a reply frame, the publisher's own copy
+   * (`echo`), or nothing (`none`: resolves null at once).
    */
   publish(room: string, opts?: { ack?: boolean }): Promise<number | null>;
   /** Whether the connection is open now. */

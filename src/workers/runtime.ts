@@ -136,7 +136,9 @@ export class WorkerRuntime {
       start: (k) => this.connect(this.clients[k]!),
     });
     await this.ramp.done;
-    const { connected } = this.status();
+    // Connected means open with every room joined: a client whose joins went unanswered is not in the run.
+    let connected = 0;
+    for (const c of this.clients) if (c.state === 'open' && c.joinsFailed === 0) connected++;
     return { connected, failed: this.clients.length - connected, firstError: this.firstError };
   }
 
@@ -223,6 +225,11 @@ export class WorkerRuntime {
       return c.join(room, since);
     });
     const results = await Promise.all(joins);
+    c.joinsFailed = results.filter((x) => x === null).length;
+    if (c.joinsFailed > 0 && c.state === 'open') {
+      this.example('connect:join_failed', c.index);
+      this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
+    }
     if (resume && results.every((x) => x !== null)) {
       this.rec.record('reconnect', this.clock.nowUs() - c.dropUs);
       this.rec.count('reconnects');

@@ -39,6 +39,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   attempts = 0;
   /** Connections that opened so far (0 = never connected). */
   sessions = 0;
+  /** Joins of the last open that failed (timed out, refused or lost); the client counts as connected only at 0. */
+  joinsFailed = 0;
   lastBackoffMs = 0;
   dropUs = 0;
   counter = 0;

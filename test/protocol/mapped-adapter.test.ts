@@ -81,3 +81,61 @@ describe('--adapter modules', () => {
     expect(codecProblems(null, 'f')).toEqual(['f: the codec is null, expected an object']);
   });
 });
+
+describe('per-connection codec state', () => {
+  it('each connection decodes with its own codec from forConnection', async () => {
+    const { WebSocketServer } = await import('ws');
+    const { createRawTransport } = await import('../../src/protocol/raw-transport.ts');
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((r) => wss.once('listening', () => r()));
+    // The server answers a subscribe with a bare "ok": only the connection knows which room it asked for.
+    wss.on('connection', (ws) => ws.on('message', () => ws.send('{"op":"ok"}')));
+    let made = 0;
+    const codec = {
+      name: 'bare-ok',
+      encodeJoin: () => '',
+      encodeLeave: () => '',
+      encodePublish: () => '',
+      decode: () => null,
+      forConnection() {
+        made++;
+        const asked: string[] = [];
+        return {
+          ...codec,
+          encodeJoin: (room: string) => (asked.push(room), JSON.stringify({ op: 'sub', channel: room })),
+          decode: () => ({ kind: 'joined' as const, room: asked.shift() }),
+        };
+      },
+    };
+    const transport = createRawTransport(codec);
+    const port = (wss.address() as { port: number }).port;
+    const open = (rooms: string[]) =>
+      new Promise<Array<string | undefined>>((resolve) => {
+        const got: Array<string | undefined> = [];
+        const conn = transport.connect(
+          { url: `ws://127.0.0.1:${port}/`, handshakeTimeoutMs: 2000 },
+          {
+            onOpen: () => rooms.forEach((r, i) => conn.join(r, i)),
+            onHeartbeat: () => {},
+            onFrame: (f) => {
+              got.push(f.kind === 'joined' ? f.room : undefined);
+              if (got.length === rooms.length) {
+                conn.close();
+                resolve(got);
+              }
+            },
+            onDelivery: () => {},
+            onError: () => {},
+            onClose: () => {},
+          },
+        );
+      });
+    try {
+      expect(await Promise.all([open(['a', 'b']), open(['c'])])).toEqual([['a', 'b'], ['c']]);
+      expect(made).toBe(2);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+    }
+  });
+});

@@ -95,6 +95,23 @@ describe('WorkerRuntime', () => {
     expect(await ping).toBeNull();
     expect(s.counter('errors.join_timeout')).toBe(1);
     expect(s.counter('errors.ping_timeout')).toBe(1);
+    // Open but not joined: not counted as connected by the ramp, and said why.
+    await flush();
+    expect(c.joinsFailed).toBe(1);
+    expect(s.rt.examples['connect:join_failed']).toEqual([0]);
+  });
+
+  it('the ramp counts a client as connected once its room is joined, and says why the others are not', async () => {
+    const s = setup();
+    const ramp = s.rt.runRamp(0);
+    await flush();
+    expect(s.transport.conns).toHaveLength(4);
+    for (const conn of s.transport.conns) conn.open();
+    for (const conn of s.transport.conns.slice(0, 2)) conn.frame({ kind: 'joined', id: conn.last('join').id });
+    s.clock.advance(1300);
+    const r = await ramp;
+    expect(r).toMatchObject({ connected: 2, failed: 2 });
+    expect(r.firstError).toMatch(/^join_failed: connected, but 1 of 1 joins got no reply within 1000 ms/);
   });
 
   it('matches replies without ids to the oldest request of their kind, in order', async () => {
