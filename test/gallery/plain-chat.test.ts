@@ -78,6 +78,16 @@ describe('plain-chat through --adapter', () => {
   });
 });
 
+describe('a dialect that sends no welcome', () => {
+  it('is named: clients waiting for a welcome fail as welcome_timeout, not as unreachable', async () => {
+    server = await startPlainChat({ heartbeatMs: 0 });
+    const r = await runCli(['run', 'broadcast', '--target', server.url, '--set', 'ws-fields=type=action,room=channel', '--set', 'request-timeout-ms=500ms', '--clients', '2', '--rooms', '1', '--quiet', '--out', join(dir, 'welcome.json')], { timeoutMs: 30_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/welcome_timeout: the server accepted the WebSocket but sent no welcome frame within 500 ms/);
+    expect(r.stderr).toMatch(/ws-types=welcome=none/);
+  });
+});
+
 describe('--adapter errors', () => {
   it('a module that exports no codec stops the run before it starts: exit 2, saying what to export', async () => {
     const none = join(dir, 'none.ts');
