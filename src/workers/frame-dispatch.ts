@@ -58,7 +58,8 @@ export function dispatchFrame(rt: WorkerRuntime, c: Client, f: DecodedFrame): vo
         rt.count('messages.untagged');
         return;
       }
-      const room = f.room ?? soleRoom(c);
+      // Without a room: the client's only room, or for its own echoed publish, the room it published to.
+      const room = f.room ?? soleRoom(c) ?? rt.echoRoom(c, tag.publisher, tag.counter);
       if (room === undefined) rt.roomless(c);
       else rt.deliver(c, room, f.seq ?? -1, tag.node, tag.publisher, tag.counter, tag.sendUs, f.replay === true);
       return;

@@ -399,6 +399,13 @@ export class WorkerRuntime {
     });
   }
 
+  /** @internal The room of `c`'s own publish `counter` still awaiting its echo, when `publisher` is `c`. */
+  echoRoom(c: Client, publisher: number, counter: number): string | undefined {
+    if (publisher !== c.index || this.ackMode !== 'echo') return undefined;
+    const id = this.requests.oldestOf(c, 'ack', (p) => p.counter === counter);
+    return id === undefined ? undefined : this.requests.pending.get(id)?.room;
+  }
+
   /** With `publishAck: 'echo'`: the publisher's own copy of its message `counter` is that publish's ack. */
   private echoAck(c: Client, counter: number): void {
     const id = this.requests.oldestOf(c, 'ack', (p) => p.counter === counter);

@@ -267,6 +267,21 @@ describe('WorkerRuntime with dialects that do not acknowledge', () => {
     expect(multi.counter('messages.received')).toBe(0);
     expect(multi.counter('errors.message_without_room')).toBe(1);
   });
+
+  it('an echoed publish without a room is filed in the room it was published to', async () => {
+    const s = setup({ roomsPerClient: 2, publishAck: 'echo' });
+    const c = s.rt.clients[0]!;
+    const done = s.rt.connect(c);
+    const conn = s.transport.conns[0]!;
+    conn.open();
+    for (const j of conn.sent) if (j.op === 'join') conn.frame({ kind: 'joined', id: j.id, room: j.room });
+    await done;
+    const acked = c.publish('room-1');
+    conn.frame({ kind: 'message', tag: conn.last('publish').tag });
+    expect(await acked).not.toBeNull();
+    expect(s.counter('errors.message_without_room')).toBe(0);
+    expect(c.recv.get('room-1')!.delivered).toBe(1);
+  });
 });
 
 describe('token claims', () => {
