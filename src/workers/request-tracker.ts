@@ -1,5 +1,5 @@
 /**
- * Requests awaiting a reply (join, leave, publish ack, ping, welcome): ids, latency on
+ * Requests awaiting a reply (join, leave, publish ack, ping): ids, latency on
  * reply, a timeout sweep and failure of a client's own requests when its connection
  * closes. Replies are matched by id; a reply without an id (dialects that have none)
  * is matched to the client's oldest request of the same kind.
@@ -7,7 +7,7 @@
 import type { Recorder } from '../metrics/types.ts';
 
 /** What a request waits for; timeouts and losses are counted as `errors.<kind>_timeout|_lost`. */
-export type RequestKind = 'join' | 'leave' | 'ack' | 'ping' | 'welcome';
+export type RequestKind = 'join' | 'leave' | 'ack' | 'ping';
 
 /** The client side of a request: the ids it waits on, in the order they were sent. */
 export interface RequestOwner {

@@ -47,8 +47,6 @@ export class Client implements VirtualClient, ConnectionEvents {
   private rngFn: Rng | undefined;
   /** The connection attempt in progress, if any. */
   attempt: Attempt | undefined;
-  /** The pending request id of the awaited welcome frame (0 = none). */
-  welcomeId = 0;
   /** When this client last answered a server heartbeat, and last heard anything from the server (us). */
   lastPongUs = 0;
   lastActivityUs = 0;
