@@ -7,10 +7,24 @@ import { parseTag } from '../protocol/tag.ts';
 import { createReceiverRoom, onJoined } from '../checks/ledger.ts';
 import { nodeHash } from './placement.ts';
 import type { Client } from './virtual-client.ts';
-import type { WorkerRuntime } from './runtime.ts';
+import type { Clock } from '../executor/clock.ts';
+import type { RequestTracker } from './request-tracker.ts';
+
+/** What dispatch needs from the runtime (WorkerRuntime implements it). */
+export interface DispatchHost {
+  readonly clock: Clock;
+  readonly cfg: { readonly nodeIdentity: boolean };
+  readonly requests: RequestTracker<Client>;
+  welcomed(c: Client): void;
+  noteSeq(room: string, seq: number): void;
+  deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
+  roomless(c: Client): void;
+  echoRoom(c: Client, publisher: number, counter: number): string | undefined;
+  count(name: string, n?: number): void;
+}
 
 /** Apply one decoded frame from `c`'s server. */
-export function dispatchFrame(rt: WorkerRuntime, c: Client, f: DecodedFrame): void {
+export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): void {
   const now = rt.clock.nowUs();
   if (f.kind !== 'message') c.lastActivityUs = now;
   const req = rt.requests;

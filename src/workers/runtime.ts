@@ -9,9 +9,9 @@
  * (token-source.ts) and placement (placement.ts). This file holds the life cycle.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { DecodedFrame, PublishAck, Transport } from '../protocol/types.ts';
-import type { ScenarioDefinition } from '../scenario/types.ts';
-import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
+import type { DecodedFrame, PublishAck } from '../protocol/types.ts';
+import type { Observation, Phase, WorkerStatus } from './messages.ts';
+import type { RuntimeConfig } from './runtime-config.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
@@ -19,39 +19,21 @@ import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, emptyTally, onDelivery, type RoomTally } from '../checks/ledger.ts';
 import { isConnecting, wasUp } from './client-state.ts';
-import { Client } from './virtual-client.ts';
+import { Client, type ClientHost } from './virtual-client.ts';
 import { RequestTracker, type RequestKind } from './request-tracker.ts';
-import { dispatchFrame } from './frame-dispatch.ts';
+import { dispatchFrame, type DispatchHost } from './frame-dispatch.ts';
 import { TokenMinter } from './token-source.ts';
 import { isPublisher } from './placement.ts';
 
-export { fillClaims } from './token-source.ts';
-export { nodeHash, roomName, roomsOf, isPublisher } from './placement.ts';
+export type { Observation } from './messages.ts';
 
-/** A worker's slice of the run, as its init message gave it, plus what the worker built from it. */
-export type RuntimeConfig = Pick<WorkerInit, 'workerId' | 'options' | 'fromClient' | 'toClient' | 'urls' | 'tokens' | 'sourceAddresses' | 'spread' | 'nodeIdentity' | 'splitNodes'> & {
-  scenario: ScenarioDefinition;
-  transport: Transport;
-  recorder: Recorder;
-  /** Time and timers (default the real clock; unit tests pass a fake one). */
-  clock?: Clock;
-};
-
-/** Aggregate of one per-client observation key. */
-export interface Observation {
-  count: number;
-  sum: number;
-  min: number;
-  max: number;
-  minClient: number;
-  maxClient: number;
-}
+export type { RuntimeConfig } from './runtime-config.ts';
 
 /** How often requests are checked for timeouts and servers for silence, ms. */
 const SWEEP_MS = 250;
 
 /** One worker's virtual clients and everything they do, driven phase by phase by worker-main.ts. */
-export class WorkerRuntime {
+export class WorkerRuntime implements ClientHost, DispatchHost {
   readonly clients: Client[] = [];
   readonly publishers: Client[] = [];
   readonly requests: RequestTracker<Client>;

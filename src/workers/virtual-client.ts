@@ -8,10 +8,29 @@ import { closeWindow, createReceiverRoom, type ReceiverRoom } from '../checks/le
 import { createRng, type Rng } from '../executor/random.ts';
 import type { Attempt, ClientState, Liveness } from './client-state.ts';
 import { nodeOf, roomsOf } from './placement.ts';
-import type { WorkerRuntime } from './runtime.ts';
+import type { Clock } from '../executor/clock.ts';
+import type { RequestKind } from './request-tracker.ts';
+import type { RuntimeConfig } from './runtime-config.ts';
 
 /** A close as a client saw it: WebSocket code (or Socket.IO reason) and when (monotonic us). */
 export type CloseRecord = { code: number | string; atUs: number };
+
+/** What a client needs from the runtime that owns it (WorkerRuntime implements it). */
+export interface ClientHost {
+  readonly cfg: RuntimeConfig;
+  readonly clock: Clock;
+  readonly loopsRunning: boolean;
+  connOpened(c: Client): void;
+  onFrame(c: Client, f: DecodedFrame): void;
+  deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
+  connError(c: Client, code: string, message: string): void;
+  connClosed(c: Client, code: number | string): void;
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
+  publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
+  count(name: string, n?: number): void;
+  observe(key: string, value: number, client: number): void;
+  sleep(ms: number): Promise<void>;
+}
 
 /**
  * One virtual client. It is also the ConnectionEvents of its connection: prototype methods
@@ -59,7 +78,7 @@ export class Client implements VirtualClient, ConnectionEvents {
   readonly pendingIds = new Set<number>();
 
   constructor(
-    readonly rt: WorkerRuntime,
+    readonly rt: ClientHost,
     index: number,
   ) {
     const cfg = rt.cfg;
