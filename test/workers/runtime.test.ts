@@ -168,6 +168,37 @@ describe('WorkerRuntime', () => {
     expect(s.rt.clients[0]!.state).toBe('connecting');
   });
 
+  it('a zombie\'s eviction is timed from its last answered heartbeat, and it does not come back', async () => {
+    const s = setup();
+    const conn = await openClient(s);
+    const c = s.rt.clients[0]!;
+    conn.heartbeat();
+    s.clock.advance(100);
+    c.stopHeartbeat();
+    expect(conn.heartbeatAnswered).toBe(false);
+    s.clock.advance(400);
+    conn.heartbeat();
+    s.clock.advance(500);
+    conn.serverClose(1006);
+    expect(s.counter('zombies')).toBe(1);
+    expect(s.counter('evictions')).toBe(1);
+    expect(s.recorder.samples.get('eviction')).toEqual([1_000_000]);
+    s.clock.advance(10_000);
+    expect(s.counter('reconnect.attempts')).toBe(0);
+  });
+
+  it('dropConnection cuts the connection as a network failure would: not the server\'s close, and it reconnects', async () => {
+    const s = setup();
+    const conn = await openClient(s);
+    s.rt.clients[0]!.dropConnection();
+    expect(conn.closedWith).toBe('terminated');
+    expect(s.counter('client.drops')).toBe(1);
+    expect(s.counter('close.1006')).toBe(0);
+    expect(s.counter('healthy.dropped')).toBe(0);
+    s.clock.advance(200);
+    expect(s.counter('reconnect.attempts')).toBe(1);
+  });
+
   it('files a tagged message in its room, counts untagged ones and rate-limit errors', async () => {
     const s = setup();
     const conn = await openClient(s);
