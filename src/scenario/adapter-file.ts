@@ -68,5 +68,6 @@ export async function applyAdapterOption(def: ScenarioDefinition, options: Reado
   const file = typeof options.adapter === 'string' ? options.adapter : '';
   if (!file) return def;
   if (protocol !== 'ws') throw usageError(CODE, `--adapter ${file}: adapters encode WebSocket frames and cannot drive --protocol ${protocol}`, 'for a Socket.IO server rename its events with --set sio-names=..., or drop --adapter');
+  if (options.wsFields || options.wsTypes) throw usageError(CODE, `--adapter ${file} and --set ws-fields/ws-types both describe the server's dialect`, 'give one: the adapter module, or the renamed wsbench/1 fields and types');
   return { ...def, adapter: await loadAdapterFile(file, options) };
 }

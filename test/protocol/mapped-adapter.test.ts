@@ -72,12 +72,13 @@ describe('--adapter modules', () => {
     });
   });
 
-  it('replaces the scenario\'s codec, and refuses Socket.IO', async () => {
+  it('replaces the scenario\'s codec; refuses Socket.IO and a second description of the dialect', async () => {
     const path = file('good.ts', "export default { name: 'g', encodeJoin: () => '', encodeLeave: () => '', encodePublish: () => '', decode: () => null };");
     const def: ScenarioDefinition = { name: 's', description: 'd' };
     expect(await applyAdapterOption(def, { adapter: '' }, 'ws')).toBe(def);
     expect((await applyAdapterOption(def, { adapter: path }, 'ws')).adapter!({})).toMatchObject({ name: 'g' });
     await expect(applyAdapterOption(def, { adapter: path }, 'socketio')).rejects.toMatchObject({ code: 'WSB_ERR_ADAPTER' });
+    await expect(applyAdapterOption(def, { adapter: path, wsFields: 'type=op' }, 'ws')).rejects.toMatchObject({ code: 'WSB_ERR_ADAPTER', message: expect.stringMatching(/both describe/) });
     expect(codecProblems(null, 'f')).toEqual(['f: the codec is null, expected an object']);
   });
 });
