@@ -64,9 +64,9 @@ describe('plain-chat through --adapter', () => {
   });
 
   it('rate-limit: the server\'s own error text is recognised through the adapter and its 1008 closes counted', async () => {
-    // A fixed window of 20 frames per 2 s: the stated 10/s for the scenario's compliant clients.
-    server = await startPlainChat({ limit: 20, windowMs: 2000, heartbeatMs: 0 });
-    const { report } = await run(['rate-limit', '--target', server.url, '--adapter', ADAPTER, '--clients', '10', '--rate', '10', '--set', 'burst=20', '--set', 'close-slack=1s', '--duration', '5s']);
+    // A fixed window of 20 frames per second: the stated 20/s; compliant clients send 10/s, abusive ones 60/s.
+    server = await startPlainChat({ limit: 20, windowMs: 1000, heartbeatMs: 0 });
+    const { report } = await run(['rate-limit', '--target', server.url, '--adapter', ADAPTER, '--clients', '10', '--rate', '20', '--set', 'burst=10', '--set', 'close-slack=1s', '--duration', '3s']);
     const s = server.stats();
     expect(s.rateLimited).toBeGreaterThan(0);
     expect(report.counters['errors.rate_limited']).toBe(s.rateLimited);
