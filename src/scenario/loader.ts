@@ -10,7 +10,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ScenarioDefinition } from './types.ts';
 import { validateScenarioShape } from './define.ts';
-import { usageError } from '../errors.ts';
+import { usageError, type ErrorCode } from '../errors.ts';
 
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
@@ -55,7 +55,7 @@ export async function loadScenarioFile(path: string): Promise<ScenarioDefinition
  * first, then load errors, each as a usage error with `code`. A CommonJS module's exports object
  * that wraps an ESM default is unwrapped.
  */
-export async function importUserModule(path: string, what: string, code: string): Promise<Record<string, unknown>> {
+export async function importUserModule(path: string, what: string, code: ErrorCode): Promise<Record<string, unknown>> {
   const syntax = syntaxProblems(path);
   if (syntax) throw usageError(code, `${what} ${path} has a syntax error:\n  ${syntax}`, 'fix the file and run again');
   try {

@@ -32,7 +32,14 @@ export type { RuntimeConfig } from './runtime-config.ts';
 /** How often requests are checked for timeouts and servers for silence, ms. */
 const SWEEP_MS = 250;
 
-/** One worker's virtual clients and everything they do, driven phase by phase by worker-main.ts. */
+/**
+ * The virtual clients of one worker process: connects them (ramp with bounded
+ * in-flight handshakes), joins their rooms, publishes at the open-model rate,
+ * matches requests to answers with timeouts, reconnects with backoff, keeps the
+ * per-room ledger, and records latencies (microseconds) and counters into the
+ * worker's `Recorder` (`cfg.recorder`). Driven by phase messages from the
+ * coordinator (worker-main.ts); time is `clock.nowUs` (microseconds). Network failures are counted, never thrown.
+ */
 export class WorkerRuntime implements ClientHost, DispatchHost {
   readonly clients: Client[] = [];
   readonly publishers: Client[] = [];

@@ -3,7 +3,7 @@
  * list, or minted (HS256) from a claims template per client.
  */
 import type { TokenSource } from './messages.ts';
-import { signToken, type TokenClaims } from '../../servers/core/jwt.ts';
+import { mintToken, type TokenClaims } from '../protocol/jwt.ts';
 
 /** Replace `{client}` and `{worker}` in every string of a claims template. */
 export function fillClaims(template: unknown, client: number, worker: number): unknown {
@@ -35,7 +35,7 @@ export class TokenMinter {
       case 'list':
         return t.tokens[(i - this.fromClient) % t.tokens.length];
       case 'mint':
-        return signToken(t.claims ? (fillClaims((this.claimsTemplate ??= JSON.parse(t.claims)), i, this.workerId) as TokenClaims) : { sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
+        return mintToken(t.claims ? (fillClaims((this.claimsTemplate ??= JSON.parse(t.claims)), i, this.workerId) as TokenClaims) : { sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
     }
   }
 }

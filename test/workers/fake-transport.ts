@@ -104,9 +104,6 @@ export function createSpyRecorder(): Recorder & { counters: Map<string, number>;
     record(name, v) {
       (samples.get(name) ?? samples.set(name, []).get(name)!).push(v);
     },
-    recordCorrected(name, v) {
-      (samples.get(name) ?? samples.set(name, []).get(name)!).push(v);
-    },
     count(name, n = 1) {
       counters.set(name, (counters.get(name) ?? 0) + n);
     },
