@@ -55,7 +55,7 @@ describe('plain-chat through --adapter', () => {
   it('heartbeat: zombies are evicted by the server\'s ws pings and timed, healthy clients kept', async () => {
     // A 1 s ping interval: a healthy client on a busy test machine still answers in time.
     server = await startPlainChat({ heartbeatMs: 1000 });
-    const { report } = await run(['heartbeat', '--target', server.url, '--adapter', ADAPTER, '--clients', '20', '--set', 'heartbeat-ms=1s', '--set', 'zombies=25%', '--set', 'freeze=false', '--warmup', '500ms', '--duration', '4500ms', '--cooldown', '500ms']);
+    const { report } = await run(['heartbeat', '--target', server.url, '--adapter', ADAPTER, '--clients', '20', '--seed', '1', '--set', 'heartbeat-ms=1s', '--set', 'zombies=25%', '--set', 'freeze=false', '--warmup', '500ms', '--duration', '4500ms', '--cooldown', '500ms']);
     expect(report.counters.zombies).toBeGreaterThan(0);
     expect(report.counters.evictions).toBe(report.counters.zombies);
     expect(report.metrics.eviction?.count).toBe(report.counters.zombies);
@@ -67,7 +67,7 @@ describe('plain-chat through --adapter', () => {
   it('rate-limit: the server\'s own error text is recognised through the adapter and its 1008 closes counted', async () => {
     // A fixed window of 20 frames per second: the stated 20/s; compliant clients send 10/s, abusive ones 60/s.
     server = await startPlainChat({ limit: 20, windowMs: 1000, heartbeatMs: 0 });
-    const { report } = await run(['rate-limit', '--target', server.url, '--adapter', ADAPTER, '--clients', '10', '--rate', '20', '--set', 'burst=10', '--set', 'close-slack=1s', '--duration', '3s']);
+    const { report } = await run(['rate-limit', '--target', server.url, '--adapter', ADAPTER, '--clients', '10', '--seed', '1', '--set', 'abusive=30%', '--rate', '20', '--set', 'burst=10', '--set', 'close-slack=1s', '--duration', '3s']);
     const s = server.stats();
     expect(s.rateLimited).toBeGreaterThan(0);
     expect(report.counters['errors.rate_limited']).toBe(s.rateLimited);
