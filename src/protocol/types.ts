@@ -51,7 +51,7 @@ export interface FrameCodec {
   /**
    * Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for
    * custom). A welcome that does not come within `requestTimeoutMs` of the handshake fails the attempt
-   * as `errors.welcome_timeout`.
+   * as `errors.no_welcome`.
    */
   awaitsWelcome?: boolean;
   /** How the server acknowledges a publish (default `frame`); see PublishAck. */

@@ -4,11 +4,11 @@
  */
 import type { DecodedFrame } from '../protocol/types.ts';
 import { parseTag } from '../protocol/tag.ts';
-import { createReceiverRoom, onJoined } from '../checks/ledger.ts';
+import { createReceiverRoom, onJoined, tagJoinAcked } from '../checks/ledger.ts';
 import { nodeHash } from './placement.ts';
 import type { Client } from './virtual-client.ts';
 import type { Clock } from '../executor/clock.ts';
-import type { RequestTracker } from './request-tracker.ts';
+import type { PendingRequest, RequestTracker } from './request-tracker.ts';
 
 /** What dispatch needs from the runtime (WorkerRuntime implements it). */
 export interface DispatchHost {
@@ -21,6 +21,8 @@ export interface DispatchHost {
   roomless(c: Client): void;
   echoRoom(c: Client, publisher: number, counter: number): string | undefined;
   count(name: string, n?: number): void;
+  countError(code: string, message: string): void;
+  refused(c: Client, p: PendingRequest<Client>): void;
 }
 
 /** Apply one decoded frame from `c`'s server. */
@@ -40,8 +42,9 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
       const p = req.take(f.id, c, 'join');
       const room = f.room ?? p?.room;
       if (room !== undefined) {
-        const r = c.recv.get(room) ?? c.recv.set(room, createReceiverRoom(room)).get(room)!;
+        const r = c.recv.get(room) ?? c.recv.set(room, createReceiverRoom(room, c.index)).get(room)!;
         onJoined(r, f.seq);
+        tagJoinAcked(r, now);
         if (f.seq !== undefined) rt.noteSeq(room, f.seq);
       }
       if (p) req.finish(p, 'join', now);
@@ -82,10 +85,14 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
       rt.count('ledger.gaps', Math.max(0, f.to - f.from + 1));
       return;
     case 'error': {
-      rt.count(`errors.${f.code}`);
+      rt.countError(f.code, f.message ?? `error frame with code ${f.code}`);
       c.stats.errors++;
       if (f.code === 'rate_limited') c.stats.rateLimited++;
-      if (f.id !== undefined) req.take(f.id)?.resolve?.(null);
+      if (f.id !== undefined) {
+        const p = req.take(f.id);
+        if (p?.kind === 'ack') rt.refused(c, p);
+        p?.resolve?.(null);
+      }
       return;
     }
     case 'other':

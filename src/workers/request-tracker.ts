@@ -87,12 +87,13 @@ export class RequestTracker<O extends RequestOwner> {
     p.resolve?.(lat);
   }
 
-  /** The owner's connection closed: every request it waits on is lost. */
-  failAllOf(owner: O): void {
+  /** The owner's connection closed: every request it waits on is lost (`onLost` sees each first). */
+  failAllOf(owner: O, onLost?: (p: PendingRequest<O>) => void): void {
     for (const id of owner.pendingIds) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
+      onLost?.(p);
       if (!p.quiet) this.rec.count(`errors.${p.kind}_lost`);
       p.resolve?.(null);
     }

@@ -17,10 +17,11 @@ import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
 import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
-import { addReceiver, emptyTally, onDelivery, type RoomTally } from '../checks/ledger.ts';
+import { addReceiver, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, type RoomTally } from '../checks/ledger.ts';
+import { createPublisherLog, logPublish, logRefused, trimLog, type PublisherLog, type TagWindow } from '../checks/tag-ledger.ts';
 import { isConnecting, wasUp } from './client-state.ts';
 import { Client, type ClientHost } from './virtual-client.ts';
-import { RequestTracker, type RequestKind } from './request-tracker.ts';
+import { RequestTracker, type PendingRequest, type RequestKind } from './request-tracker.ts';
 import { dispatchFrame, type DispatchHost } from './frame-dispatch.ts';
 import { TokenMinter } from './token-source.ts';
 import { isPublisher } from './placement.ts';
@@ -63,6 +64,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   private firstError: string | undefined;
   private saidRoomless = false;
   readonly examples: Record<string, number[]> = {};
+  /** The first message per `errors.<code>`: what the server said (HTTP status and body, connect_error, error frame). */
+  readonly errorExamples: Record<string, string> = {};
   readonly observations = new Map<string, Observation>();
 
   constructor(readonly cfg: RuntimeConfig) {
@@ -116,7 +119,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   }
 
   /** Ramp: connect every client at this worker's share of the ramp rate. */
-  async runRamp(ratePerSec: number): Promise<{ connected: number; failed: number; firstError?: string }> {
+  async runRamp(ratePerSec: number): Promise<{ connected: number; joined: number; failed: number; firstError?: string; errorExamples: Record<string, string> }> {
     this.ramp = createRamp({
       total: this.clients.length,
       ratePerSec,
@@ -125,10 +128,11 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       start: (k) => this.connect(this.clients[k]!),
     });
     await this.ramp.done;
-    // Connected means open with every room joined: a client whose joins went unanswered is not in the run.
-    let connected = 0;
-    for (const c of this.clients) if (c.state === 'open' && c.joinsFailed === 0) connected++;
-    return { connected, failed: this.clients.length - connected, firstError: this.firstError };
+    const { connected } = this.status();
+    // Connected is not joined: a join the server never answered leaves the client outside its room.
+    let joined = 0;
+    for (const c of this.clients) if (c.state === 'open' && c.joinsFailed === 0) joined++;
+    return { connected, joined, failed: this.clients.length - connected, firstError: this.firstError, errorExamples: this.errorExamples };
   }
 
   /** Open one client's connection, await the welcome (when the codec has one) and join its rooms. */
@@ -188,12 +192,13 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       }
       if (nowUs - (c.attempt?.openUs ?? nowUs) < limitMs * 1000) continue;
       this.welcoming.delete(c);
-      this.rec.count('errors.welcome_timeout');
+      const message =
+        `the WebSocket opened but the server sent no welcome frame within ${limitMs} ms (${this.cfg.urls[c.node]}); ` +
+        `the dialect expects one before joining: if this server sends none, use --set ws-types=welcome=none or awaitsWelcome: false in the adapter`;
+      this.countError('no_welcome', message);
       this.rec.count('connections.failed');
-      this.example('connect:welcome_timeout', c.index);
-      this.firstError ??=
-        `welcome_timeout: the server accepted the WebSocket but sent no welcome frame within ${limitMs} ms (${this.cfg.urls[c.node]}); ` +
-        `the protocol expects one before joining: if this server sends none, use --set ws-types=welcome=none or awaitsWelcome: false in the adapter`;
+      this.example('connect:no_welcome', c.index);
+      this.firstError ??= `no_welcome: ${message}`;
       c.state = 'abandoning';
       c.conn?.terminate();
     }
@@ -230,7 +235,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
 
   /** @internal */
   connError(c: Client, code: string, message: string): void {
-    this.rec.count(`errors.${code}`);
+    this.countError(code, message);
     if (isConnecting(c.state)) {
       this.rec.count('connections.failed');
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
@@ -248,7 +253,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     c.state = 'closed';
     c.lastClose = { code, atUs: now };
     for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
-    this.requests.failAllOf(c);
+    for (const r of c.recv.values()) endTagWindow(r, now);
     if (code === 'ping_timeout' && wasOpen && !c.zombie) {
       // Engine.IO's own client-side heartbeat timeout: the client noticed a silent server itself.
       this.rec.count('errors.heartbeat_timeout');
@@ -256,6 +261,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       timedOut = true;
     }
     const byServer = !byUs && !timedOut;
+    // A publish still waiting for its ack when the server closed was refused by that close.
+    this.requests.failAllOf(c, byServer ? (p) => p.kind === 'ack' && this.refused(c, p) : undefined);
     if (byServer) this.rec.count(`close.${code}`);
     if (byServer && wasOpen) {
       if (c.zombie) {
@@ -297,7 +304,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
 
   /** @internal A tagged room message reached client `c` (from the fast path or a decoded frame). */
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
-    if (pub === c.index && this.ackMode === 'echo' && !replay) this.echoAck(c, counter);
+    if (pub === c.index && this.ackMode === 'echo' && !replay) this.echoAck(c, room, counter);
     const now = this.clock.nowUs();
     c.lastActivityUs = now;
     this.rec.count('messages.received');
@@ -306,7 +313,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.rec.count('errors.unexpected_message');
       return;
     }
-    const verdict = onDelivery(r, seq);
+    const verdict = seq < 0 ? onUnsequencedDelivery(r, pub, counter, sendUs) : onDelivery(r, seq);
     if (verdict === 'dup') this.rec.count('ledger.duplicated');
     else if (verdict === 'reorder') this.rec.count('ledger.reordered');
     if (replay) {
@@ -343,6 +350,18 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     dispatchFrame(this, c, f);
   }
 
+  /** @internal Count `errors.<code>` and keep the first message of each code as evidence. */
+  countError(code: string, message: string): void {
+    this.rec.count(`errors.${code}`);
+    this.errorExamples[`errors.${code}`] ??= message.slice(0, 200);
+  }
+
+  /** @internal The server refused a publish (an error frame for it, or a close while its ack was pending). */
+  refused(c: Client, p: PendingRequest<Client>): void {
+    const log = p.room === undefined ? undefined : c.pubLogs.get(p.room);
+    if (log && p.counter !== undefined) logRefused(log, p.counter);
+  }
+
   /** @internal The highest room seq an ack or join revealed (the ledger's end of room). */
   noteSeq(room: string, seq: number): void {
     if (seq > (this.roomMaxAck.get(room) ?? 0)) this.roomMaxAck.set(room, seq);
@@ -369,7 +388,9 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet = false): Promise<number | null> {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.requests.newId();
-    const counter = c.counter++;
+    let log = c.pubLogs.get(room);
+    if (!log) c.pubLogs.set(room, (log = createPublisherLog(c.index, room)));
+    const counter = logPublish(log, scheduledUs);
     const tag = encodeTag(c.nodeKey + 1, c.index, counter, scheduledUs);
     this.rec.count('messages.sent');
     if (this.ackMode === 'none') {
@@ -395,9 +416,10 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     return id === undefined ? undefined : this.requests.pending.get(id)?.room;
   }
 
-  /** With `publishAck: 'echo'`: the publisher's own copy of its message `counter` is that publish's ack. */
-  private echoAck(c: Client, counter: number): void {
-    const id = this.requests.oldestOf(c, 'ack', (p) => p.counter === counter);
+  /** With `publishAck: 'echo'`: the publisher's own copy of its message (`room`, `counter`) is that publish's ack. */
+  private echoAck(c: Client, room: string, counter: number): void {
+    // Counters count per room: the echo is matched by both.
+    const id = this.requests.oldestOf(c, 'ack', (p) => p.counter === counter && p.room === room);
     const p = id === undefined ? undefined : this.requests.take(id);
     c.stats.acked++;
     if (p) this.requests.finish(p, p.quiet ? undefined : 'ack', this.clock.nowUs());
@@ -530,6 +552,17 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       if (seq > t.maxSeq) t.maxSeq = seq;
     }
     return [...byRoom.values()];
+  }
+
+  /** Every receiver's membership windows and every publisher's log, for the coordinator's tag ledger. */
+  tagLedger(): { windows: TagWindow[]; logs: PublisherLog[] } {
+    const windows: TagWindow[] = [];
+    const logs: PublisherLog[] = [];
+    for (const c of this.clients) {
+      for (const r of c.recv.values()) windows.push(...r.windows);
+      for (const l of c.pubLogs.values()) logs.push(trimLog(l));
+    }
+    return { windows, logs };
   }
 
   /** Zombies the server never evicted: counted, with example ids, before the final close. */

@@ -4,7 +4,8 @@
  */
 import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
 import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
-import { closeWindow, createReceiverRoom, type ReceiverRoom } from '../checks/ledger.ts';
+import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
+import type { PublisherLog } from '../checks/tag-ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
 import type { Attempt, ClientState, Liveness } from './client-state.ts';
 import { nodeOf, roomsOf } from './placement.ts';
@@ -62,7 +63,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   joinsFailed = 0;
   lastBackoffMs = 0;
   dropUs = 0;
-  counter = 0;
+  /** What this client published per room, for the tag ledger (counters count per room). */
+  readonly pubLogs = new Map<string, PublisherLog>();
   private rngFn: Rng | undefined;
   /** The connection attempt in progress, if any. */
   attempt: Attempt | undefined;
@@ -134,14 +136,18 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   join(room: string, since?: number): Promise<number | null> {
     let r = this.recv.get(room);
-    if (!r) this.recv.set(room, (r = createReceiverRoom(room)));
+    if (!r) this.recv.set(room, (r = createReceiverRoom(room, this.index)));
     else if (since === undefined) closeWindow(r);
+    tagJoinSent(r, this.rt.clock.nowUs());
     return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
   }
 
   leave(room: string): Promise<boolean> {
     const r = this.recv.get(room);
-    if (r) r.active = false;
+    if (r) {
+      r.active = false;
+      endTagWindow(r, this.rt.clock.nowUs());
+    }
     return this.rt.request(this, 'leave', room, (id) => this.conn!.leave(room, id)).then((v) => v !== null);
   }
 
