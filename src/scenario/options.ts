@@ -3,7 +3,7 @@
  * Every problem is collected and reported at once, each with what is allowed.
  */
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
-import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
+import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
@@ -60,7 +60,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   adapter: { type: 'string', default: DEFAULT_OPTIONS.adapter, description: 'a module exporting a codec for the server\'s dialect (--adapter FILE)' },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
-  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] },
+  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */
