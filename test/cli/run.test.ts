@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli, QUICK } from '../support/cli.ts';
 import { startAcmeServer, type AcmeServer } from '../support/acme-server.ts';
+import { childPids, killPid, waitUntil } from '../helpers/index.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -14,9 +15,9 @@ beforeAll(() => {
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
 
 describe('wsbench run against the bundled server', () => {
-  it('broadcast: exits 0 with an exact ledger, sane percentiles and every stable report field', async () => {
+  it('broadcast over two generator processes: exits 0, every stable report field, and the workers\' ledgers, counters and histograms add up exactly', async () => {
     const out = join(dir, 'broadcast.json');
-    const r = await runCli(['run', 'broadcast', '--clients', '200', '--rooms', '4', '--rate', '80', ...QUICK, '--out', out, '--set', 'ping-every=500ms']);
+    const r = await runCli(['run', 'broadcast', '--clients', '200', '--rooms', '4', '--rate', '80', ...QUICK, '--workers', '2', '--out', out, '--set', 'ping-every=500ms']);
     expect(r.stderr).not.toMatch(/wsbench failed/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Latency/);
@@ -35,16 +36,31 @@ describe('wsbench run against the bundled server', () => {
       expect(s.p99).toBeLessThanOrEqual(s.max);
       expect(s.hdr.length).toBeGreaterThan(10);
     }
+    // Two processes of 100 clients each; every room has members in both.
+    expect(rep.generator.processes).toBe(2);
+    expect(rep.generator.workers.map((w) => w.clients)).toEqual([100, 100]);
+    expect(rep.notes.some((n) => /^200 clients over 2 worker processes \(at most \d+ each/.test(n))).toBe(true);
+    // Histograms merged across the workers: one connect and one join per client, and
+    // every measured publish delivered to each of its room's 50 members.
+    expect(rep.metrics.connect!.count).toBe(200);
+    expect(rep.metrics.join!.count).toBe(200);
+    expect(rep.metrics.fanout!.count).toBe(rep.metrics.ack!.count * 50);
     // 4 rooms of 50 members, one publisher each: every delivery accounted for.
     expect(rep.ledger.expected).toBeGreaterThan(1000);
     expect(rep.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     expect(rep.ledger.delivered).toBe(rep.ledger.expected);
+    expect(rep.counters['messages.received']).toBe(rep.ledger.delivered);
     expect(rep.counters['connections.opened']).toBe(200);
-    expect(rep.checks.every((c) => c.passed)).toBe(true);
-    expect(rep.generator.processes).toBe(1);
+    expect(rep.checks.map((c) => c.name)).toContain('delivery.exactly-once-in-order');
+    for (const c of rep.checks) expect(c.passed, `${c.name}: ${c.detail}`).toBe(true);
     const lengths = new Set(Object.values(rep.series).map((a) => a.length));
     expect(lengths.size).toBe(1);
     expect(rep.series.connections!.some((v) => v === 200)).toBe(true);
+    // The per-second series of both workers add up to the run's counters.
+    const total = (k: string) => rep.series[k]!.reduce((a, b) => a + b, 0);
+    expect(total('messages.received')).toBe(rep.counters['messages.received']);
+    expect(total('messages.sent')).toBe(rep.counters['messages.sent']);
+    expect(total('connections.opened')).toBe(200);
   });
 
   it('a failing gate exits 1 and says which', async () => {
@@ -65,18 +81,35 @@ describe('wsbench run against the bundled server', () => {
     expect(rep.metrics.reconnect?.count).toBe(100);
     expect(rep.ledger.lost).toBe(0);
     expect(rep.ledger.duplicated).toBe(0);
+    // What was published while they were away came back as replays of the `since` join.
+    expect(rep.counters['messages.replayed']).toBeGreaterThan(0);
+    expect(rep.ledger.delivered).toBe(rep.ledger.expected);
     expect(rep.timeline.some((e) => e.kind === 'fault')).toBe(true);
   });
 
-  it('Ctrl-C stops cleanly: exit 130 and a partial report marked interrupted', async () => {
+  it('a bundled node that dies mid-run is a target-exit note; Ctrl-C then stops cleanly: exit 130 and a partial report marked interrupted', async () => {
     const out = join(dir, 'int.json');
     let pid = 0;
-    const p = runCli(['run', 'broadcast', '--clients', '50', '--duration', '60s', '--out', out], { onSpawn: (x) => (pid = x) });
-    await new Promise((r) => setTimeout(r, 5000));
+    let steady = false;
+    let stderrSoFar = '';
+    const p = runCli(['run', 'broadcast', '--clients', '50', '--duration', '60s', '--out', out], { onSpawn: (x) => (pid = x), onStderr: (e) => {
+      stderrSoFar = e;
+      steady ||= / phase=steady .* connected=50\/50 /.test(e);
+    } });
+    await waitUntil(() => steady, 30_000, 'all 50 clients connected in the steady phase');
+    const serverPid = (childPids(pid) ?? []).find((c) => readFileSync(`/proc/${c}/cmdline`, 'utf8').includes('--die-with-parent'));
+    expect(serverPid, 'the bundled server among the children of wsbench').toBeDefined();
+    killPid(serverPid);
+    await waitUntil(() => / exited unexpectedly /.test(stderrSoFar), 10_000, 'the target-exit note');
     process.kill(pid, 'SIGINT');
     const r = await p;
-    expect(r.code).toBe(130);
-    expect(readReport(out).status).toBe('interrupted');
+    expect(r.code, `${r.signal} ${r.stderr}`).toBe(130);
+    expect(r.stderr).toMatch(/node n0 exited unexpectedly \(SIGKILL\); clients keep trying to reconnect/);
+    const rep = readReport(out);
+    expect(rep.status).toBe('interrupted');
+    const exit = rep.timeline.find((e) => e.name === 'target-exit');
+    expect(exit).toMatchObject({ kind: 'note', detail: expect.stringMatching(/^node n0 exited unexpectedly \(SIGKILL\)/) });
+    expect(rep.timeline.some((e) => e.name === 'interrupted')).toBe(true);
   });
 });
 
@@ -121,16 +154,23 @@ describe('custom adapter example (examples/acme-chat.ts) against a server of ano
     server = undefined;
   });
 
-  it('drives it with an exact ledger and rtt from its heartbeat op', async () => {
+  it('drives it with an exact ledger and rtt from its heartbeat op, two workers spreading clients over source addresses', async () => {
     server = await startAcmeServer();
     const out = join(dir, 'acme.json');
-    const r = await runCli(['run', 'examples/acme-chat.ts', '--target', server.url, '--token', 't', '--clients', '60', ...QUICK, '--out', out]);
+    // The test hook lowers the spread threshold from 7,000 clients per target to 20, 10 per address.
+    const r = await runCli(['run', 'examples/acme-chat.ts', '--target', server.url, '--token', 't', '--clients', '60', ...QUICK, '--workers', '2', '--out', out], { env: { WSBENCH_SOURCE_SPREAD: '20:10' } });
     expect(r.code).toBe(0);
     const rep = readReport(out);
     expect(rep.target.kind).toBe('external');
     expect(rep.ledger.expected).toBeGreaterThan(100);
     expect(rep.ledger.lost).toBe(0);
     expect(rep.metrics.rtt?.count).toBeGreaterThan(0);
+    expect(rep.generator.processes).toBe(2);
+    // Six source addresses 127.R.0.2..7 of one random R, ten connections from each, from both workers.
+    const from = [...server.remotes].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+    const octet = from[0]![0].split('.')[1];
+    expect(from).toEqual([2, 3, 4, 5, 6, 7].map((d) => [`127.${octet}.0.${d}`, 10]));
+    expect(rep.notes.some((n) => n.includes(`from 6 source addresses 127.${octet}.0.2..127.${octet}.0.7`))).toBe(true);
   });
 
   it('the same dialect with no code: renamed wsbench/1 fields and types from --set', async () => {
