@@ -384,32 +384,7 @@ describe.skipIf(!chromiumHere && !chromiumRequired)('the HTML of a real run in h
 });
 
 describe('wsbench merge', () => {
-  it('merges two real runs exactly: counters and ledgers add, histograms merge', async () => {
-    await baseRun();
-    await sameRun();
-    const r = await runCli(['merge', at('base.json'), at('same.json'), '--out', at('merged.json')]);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('merged 2 reports');
-    const [a, b, m] = [readReport(at('base.json')), readReport(at('same.json')), readReport(at('merged.json'))];
-    expect(m.schema).toBe('wsbench.report/1');
-    expect(m.scenario.name).toBe('broadcast');
-    for (const k of new Set([...Object.keys(a.counters), ...Object.keys(b.counters)])) {
-      expect(m.counters[k], k).toBe((a.counters[k] ?? 0) + (b.counters[k] ?? 0));
-    }
-    expect(m.counters['connections.opened']).toBe(80);
-    for (const f of ['expected', 'delivered', 'lost', 'duplicated', 'reordered'] as const) expect(m.ledger[f], f).toBe(a.ledger[f] + b.ledger[f]);
-    for (const name of ['connect', 'join', 'ack', 'fanout']) {
-      const [x, y, z] = [a.metrics[name]!, b.metrics[name]!, m.metrics[name]!];
-      expect(z.count, name).toBe(x.count + y.count);
-      expect(z.max, name).toBe(Math.max(x.max, y.max));
-      expect(z.min, name).toBe(Math.min(x.min, y.min));
-      expect(z.p99, name).toBeGreaterThanOrEqual(Math.min(x.p99, y.p99));
-      expect(z.p99, name).toBeLessThanOrEqual(Math.max(x.p99, y.p99));
-    }
-    expect(m.generator.processes).toBe(a.generator.processes + b.generator.processes);
-    expect(m.notes[0]).toBe('merged from 2 shard reports');
-  });
-
+  // Merging real shard runs exactly is proven in test/cli/shards.test.ts.
   it('refuses to merge reports of different scenarios: exit 2', async () => {
     await baseRun();
     await joinsRun();
