@@ -9,7 +9,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { ClientConnection, ConnectionEvents, ConnectOptions, Transport } from './types.ts';
 
-/** Event names of the chat vocabulary, overridable with `--set sio-events=join=subscribe,publish=send`. */
+/** Event names of the chat vocabulary, overridable with `--set sio-names=join=subscribe,publish=send`. */
 export interface SocketIoNames {
   connected: string;
   join: string;

@@ -16,7 +16,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const FAST = ['--step-duration', '2s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
+const FAST = ['--step-duration', '1s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
 const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as CapacityResult;
 
 describe('wsbench capacity (real runs)', () => {
@@ -26,7 +26,7 @@ describe('wsbench capacity (real runs)', () => {
     // This tests the search, not the generator: a loaded shared box must not make a step
     // "saturated" by event-loop delay (the test hook raises that threshold to 2 s; exit 4
     // on a saturated generator is proven in test/cli/saturated.test.ts).
-    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 2s', '--from', '50', '--to', '200', '--steps', '3', ...FAST, '--target-clients', '5000', '--out', out, '--html', html], { env: { WSBENCH_SATURATION_ELD_US: '2000000' } });
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 2s', '--vary', 'clients', '--from', '50', '--to', '200', '--steps', '3', ...FAST, '--target-clients', '5000', '--out', out, '--html', html], { env: { WSBENCH_SATURATION_ELD_US: '2000000' } });
     expect(r.stderr).not.toMatch(/wsbench failed/);
     const res = read(out);
     expect(res.schema).toBe('wsbench.capacity/1');
