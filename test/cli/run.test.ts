@@ -126,7 +126,7 @@ describe('wsbench run against the bundled server', () => {
   });
 });
 
-describe('wsbench run: bad input', () => {
+describe.concurrent('wsbench run: bad input (each exits before anything starts, so side by side)', () => {
   it('unknown scenario, bad values and unknown flags exit 2 and say what is allowed', async () => {
     // Each exits before anything starts: run them side by side.
     const [a, b, c, d] = await Promise.all([

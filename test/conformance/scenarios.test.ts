@@ -36,6 +36,8 @@ const expectAllPassed = (r: Report, names: string[]) => {
 const HEARTBEAT = ['heartbeat.zombies-evicted', 'heartbeat.eviction-window', 'heartbeat.healthy-kept', 'heartbeat.frozen-server-noticed'];
 const RATE_LIMIT = ['rate-limit.compliant-unaffected', 'rate-limit.accepted-rate', 'rate-limit.error-frames-capped', 'rate-limit.abusers-closed'];
 const STORM = ['reconnect.all-back', 'delivery.exactly-once-in-order'];
+/** The storm 1 s after the warm-up starts instead of 2 s; runs are 1 s shorter, leaving clients as long to come back. */
+const STORM_EARLY = ['--set', 'storm-at=1s'];
 
 describe('heartbeat', () => {
   it('passes on the reference server: zombies evicted in (1x, 2x], healthy kept, frozen server noticed', async () => {
@@ -78,14 +80,14 @@ describe('rate-limit', () => {
 
 describe('reconnect-storm', () => {
   it('passes on the reference server: everyone back, nothing lost', async () => {
-    const { code, report } = await run('reconnect-storm', ['--clients', '100', '--duration', '6s']);
+    const { code, report } = await run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s']);
     expectAllPassed(report, STORM);
     expect(code).toBe(0);
     expect(report.metrics.reconnect!.count).toBe(100);
   });
 
   it('fails when the server keeps nothing for resume: loss is detected', async () => {
-    const { code, report } = await run('reconnect-storm', ['--clients', '100', '--duration', '6s', '--rate', '200', '--server', 'retention=0']);
+    const { code, report } = await run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s', '--rate', '200', '--server', 'retention=0']);
     expect(code).toBe(1);
     const c = check(report, 'delivery.exactly-once-in-order');
     expect(c.passed).toBe(false);
@@ -94,7 +96,7 @@ describe('reconnect-storm', () => {
   });
 
   it('runs several jitter policies side by side in one run', async () => {
-    const { code, report } = await run('reconnect-storm', ['--clients', '60', '--duration', '5s', '--set', 'jitter=none,full']);
+    const { code, report } = await run('reconnect-storm', [...STORM_EARLY, '--clients', '60', '--duration', '4s', '--set', 'jitter=none,full']);
     expect(code).toBe(0);
     expect(report.variants!.map((v) => v.label)).toEqual(['jitter=none', 'jitter=full']);
     for (const v of report.variants!) expect(v.herdPeakPerSec).toBeGreaterThan(0);
@@ -134,17 +136,17 @@ describe('the Socket.IO flavour', () => {
   });
 
   it('reconnect-storm: connection state recovery brings everyone back with nothing lost', async () => {
-    const { code, report } = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s']);
+    const { code, report } = await run('reconnect-storm', [...STORM_EARLY, '--protocol', 'socketio', '--clients', '60', '--duration', '4s']);
     expectAllPassed(report, STORM);
     expect(code).toBe(0);
     expect(report.metrics.reconnect!.count).toBe(60);
   });
 
   it('reconnect-storm without connection state recovery: join-room {since} replays the outage; with no retention either it fails on loss', async () => {
-    const good = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s', '--server', 'recovery-ms=0']);
+    const good = await run('reconnect-storm', [...STORM_EARLY, '--protocol', 'socketio', '--clients', '60', '--duration', '4s', '--server', 'recovery-ms=0']);
     expectAllPassed(good.report, STORM);
     expect(good.report.counters['messages.replayed']).toBeGreaterThan(0);
-    const bad = await run('reconnect-storm', ['--protocol', 'socketio', '--clients', '60', '--duration', '5s', '--server', 'recovery-ms=0', '--server', 'retention=0']);
+    const bad = await run('reconnect-storm', [...STORM_EARLY, '--protocol', 'socketio', '--clients', '60', '--duration', '4s', '--server', 'recovery-ms=0', '--server', 'retention=0']);
     expect(bad.code).toBe(1);
     const c = check(bad.report, 'delivery.exactly-once-in-order');
     expect(c.passed).toBe(false);

@@ -129,15 +129,17 @@ describe('gates on real runs', () => {
 
   it('a metric no run can have is refused before the run starts: exit 2, named, with a suggestion', async () => {
     const t0 = Date.now();
-    const a = await runCli(['run', 'broadcast', ...LONG, '--gate', 'fanout.p99 < 5s', '--gate', 'fanuot.p99 < 5s', '--out', at('never.json')], { timeoutMs: 30_000 });
+    // From the command line, and from a file with several at once: side by side, both exit at once.
+    writeFileSync(at('gates-bad-metric.txt'), '# typos\nconect.p95 < 1s\nlatency.p99 < 1s\n');
+    const [a, b] = await Promise.all([
+      runCli(['run', 'broadcast', ...LONG, '--gate', 'fanout.p99 < 5s', '--gate', 'fanuot.p99 < 5s', '--out', at('never.json')], { timeoutMs: 30_000 }),
+      runCli(['run', 'broadcast', ...LONG, '--gates', at('gates-bad-metric.txt')], { timeoutMs: 30_000 }),
+    ]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/unknown metric "fanuot"\. Did you mean "fanout"\?/);
     expect(a.stderr).toMatch(/connect, join, ack, fanout/);
     expect(a.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(at('never.json'))).toBe(false);
-    // From a file, and several at once.
-    writeFileSync(at('gates-bad-metric.txt'), '# typos\nconect.p95 < 1s\nlatency.p99 < 1s\n');
-    const b = await runCli(['run', 'broadcast', ...LONG, '--gates', at('gates-bad-metric.txt')], { timeoutMs: 30_000 });
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/2 gates name metrics wsbench never measures/);
     expect(b.stderr).toMatch(/unknown metric "conect"\. Did you mean "connect"\?/);
@@ -158,7 +160,11 @@ describe('gates on real runs', () => {
 
   it('a syntax error exits 2 before the run with a caret under the offending character', async () => {
     const expr = 'fanout.p99 < 5sx';
-    const a = await runCli(['run', 'broadcast', ...LONG, '--gate', expr], { timeoutMs: 30_000 });
+    writeFileSync(at('gates-syntax.txt'), '# ok\nfanout.p99 < 5s\nerrors.rate <> 1%\n');
+    const [a, b] = await Promise.all([
+      runCli(['run', 'broadcast', ...LONG, '--gate', expr], { timeoutMs: 30_000 }),
+      runCli(['run', 'broadcast', ...LONG, '--gates', at('gates-syntax.txt')], { timeoutMs: 30_000 }),
+    ]);
     expect(a.code).toBe(2);
     expect(a.stderr).toMatch(/Invalid gate "fanout\.p99 < 5sx" at column 15: unknown unit/);
     const lines = a.stderr.split('\n');
@@ -166,8 +172,6 @@ describe('gates on real runs', () => {
     expect(i).toBeGreaterThan(-1);
     expect(lines[i + 1]).toBe(`${' '.repeat(2 + expr.indexOf('sx'))}^`);
 
-    writeFileSync(at('gates-syntax.txt'), '# ok\nfanout.p99 < 5s\nerrors.rate <> 1%\n');
-    const b = await runCli(['run', 'broadcast', ...LONG, '--gates', at('gates-syntax.txt')], { timeoutMs: 30_000 });
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/line 3: Invalid gate "errors\.rate <> 1%" at column 14/);
     const blines = b.stderr.split('\n');

@@ -21,7 +21,8 @@ beforeAll(() => {
 const skip = redisSkipReason();
 async function run(args: string[]): Promise<{ code: number | null; report: Report }> {
   const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
-  const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '150', '--rate', '90', ...QUICK, '--duration', '4s', '--out', out, ...args], { timeoutMs: 120_000 });
+  // 3 s: a fault at 1.5 s leaves 1.8 s for fail-over and resume (backoff from 100 ms).
+  const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '150', '--rate', '90', ...QUICK, '--duration', '3s', '--out', out, ...args], { timeoutMs: 120_000 });
   expect(r.stderr).not.toMatch(/wsbench failed/);
   return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
 }
