@@ -194,13 +194,16 @@ describe('custom adapter example (examples/acme-chat.ts) against a server of ano
     const out = join(dir, 'acme-renamed.json');
     const fields = 'type=op,id=ref,room=channel,payload=body,seq=offset,members=n,code=reason';
     const types = 'join=sub,joined=subbed,leave=unsub,left=unsubbed,publish=pub,ack=puback,message=event,ping=hb,pong=hb,error=err,welcome=none';
-    const r = await runCli(['run', 'broadcast', '--target', server.url, '--token', 't', '--clients', '40', ...QUICK, '--set', `ws-fields=${fields}`, '--set', `ws-types=${types}`, '--set', 'ws-token=header', '--set', 'ping-every=500ms', '--out', out]);
+    // A misspelt type is refused before anything starts; it runs beside the real run.
+    const [r, bad] = await Promise.all([
+      runCli(['run', 'broadcast', '--target', server.url, '--token', 't', '--clients', '40', ...QUICK, '--set', `ws-fields=${fields}`, '--set', `ws-types=${types}`, '--set', 'ws-token=header', '--set', 'ping-every=500ms', '--out', out]),
+      runCli(['run', 'broadcast', '--target', server.url, '--set', 'ws-types=joinn=sub']),
+    ]);
     expect(r.code).toBe(0);
     const rep = readReport(out);
     expect(rep.ledger.expected).toBeGreaterThan(100);
     expect(rep.ledger.lost).toBe(0);
     expect(rep.metrics.rtt?.count).toBeGreaterThan(0);
-    const bad = await runCli(['run', 'broadcast', '--target', server.url, '--set', 'ws-types=joinn=sub']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/ws-types "joinn=sub"/);
   });
