@@ -20,8 +20,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /**
  * The real CLI without colours. The shared helper sets FORCE_COLOR=0, which
  * picocolors reads as "force colours on" (it tests presence, not value).
+ * These tests are about gates, not the generator: the test hook raises the
+ * event-loop saturation threshold to 2 s so that a loaded shared box does not
+ * make `generator.saturated == false` fail (saturation itself: test/cli/saturated.test.ts).
  */
-const runCli = (args: string[], opts: { timeoutMs?: number } = {}) => spawnCli(args, { ...opts, env: { NO_COLOR: '1' } });
+const runCli = (args: string[], opts: { timeoutMs?: number } = {}) => spawnCli(args, { ...opts, env: { NO_COLOR: '1', WSBENCH_SATURATION_ELD_US: '2000000' } });
 
 const at = (name: string) => join(dir, name);
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
