@@ -43,12 +43,11 @@ describe('wsbench run against the bundled server', () => {
     // Counters merged across the workers: every publish reached each of its room's 50 members.
     expect(rep.counters['messages.received']).toBe(rep.counters['messages.sent']! * 50);
     // Histograms merged across the workers: one connect and one join per client, and each
-    // measured publish timed at all 50 members (give or take a publish at each window edge,
-    // whose ack and deliveries may fall on different sides of it; one worker's share alone
-    // would be about half).
+    // measured publish timed at all 50 members (give or take the publishes at the window's
+    // edges, whose ack and deliveries may fall on different sides of it; one worker's share
+    // alone would be about half).
     expect(rep.metrics.connect!.count).toBe(200);
     expect(rep.metrics.join!.count).toBe(200);
-    expect(rep.metrics.fanout!.count % 50).toBe(0);
     expect(Math.abs(rep.metrics.fanout!.count - rep.metrics.ack!.count * 50)).toBeLessThanOrEqual(2 * 50);
     // 4 rooms of 50 members, one publisher each: every delivery accounted for.
     expect(rep.ledger.expected).toBeGreaterThan(1000);
@@ -80,7 +79,7 @@ describe('wsbench run against the bundled server', () => {
   it('a server that closes every connection mid-run: clients (the ws package, with every load-shape and reconnect flag) reconnect, resume with since, lose nothing', async () => {
     const out = join(dir, 'drop.json');
     const r = await runCli([
-      'run', 'broadcast', '--clients', '40', '--rooms', '2', '--rate', '60', ...QUICK,
+      'run', 'broadcast', '--clients', '40', '--rooms', '2', '--rate', '60', ...QUICK, '--duration', '3s',
       '--ramp', '200', '--payload-bytes', '2kb', '--publishers', '2', '--seed', '7', '--token-ttl', '60s', '--token-alg', 'HS256',
       '--set', 'client=ws', '--set', 'max-inflight=8', '--set', 'reconnect=true', '--set', 'backoff-base-ms=50', '--set', 'backoff-cap-ms=400',
       '--set', 'jitter=equal', '--set', 'request-timeout-ms=4000', '--set', 'client-timeout-ms=5000',
