@@ -14,10 +14,11 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_OPTION_SPECS, parseServerOptions, type ServerOptions } from './core/options.ts';
 import { signToken } from './core/jwt.ts';
-import { ServerConfigError, isServerConfigError } from './core/errors.ts';
+import { isServerConfigError } from './core/errors.ts';
 import { createClusterHub, type ToPrimary } from './core/cluster.ts';
 import { createReferenceServer } from './ws/server.ts';
 import { createBus } from './core/bus-factory.ts';
+import { retentionLimitsOf } from './core/room-log.ts';
 import { startSocketIoServer } from './socketio/start.ts';
 
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
@@ -45,18 +46,12 @@ export interface StartOptions {
 
 const WORKER_READY_TIMEOUT_MS = 30_000;
 
-function checkAvailable(options: ServerOptions): void {
-  const problems: string[] = [];
-  if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);
-}
-
 /**
  * Start the reference server in this process (workers = 1) or as a Node
- * cluster of `workers` processes sharing the port. Throws ServerConfigError
- * for an unavailable feature (socketio flavour, Redis).
+ * cluster of `workers` processes sharing the port. Throws a ServerConfigError
+ * for an unavailable feature (the Socket.IO flavour's checks in socketio/start.ts).
  */
 export async function startServer(options: ServerOptions, startOpts: StartOptions = {}): Promise<StartedServer> {
-  checkAvailable(options);
   const log = startOpts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const token = options.auth ? signToken({ sub: 'dev' }, options.secret, { expiresInSec: 24 * 3600 }) : undefined;
 
@@ -125,7 +120,7 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
     // Workers write nothing to stdout; whatever they print goes to our stderr.
     stdio: ['ignore', 2, 'inherit', 'ipc'],
   } as Parameters<typeof cluster.setupPrimary>[0]);
-  const hub = createClusterHub({ retention: options.retention, node: options.nodeId });
+  const hub = createClusterHub({ retention: retentionLimitsOf(options), node: options.nodeId });
   const workers: Worker[] = [];
   let stopping = false;
   const env = { WSBENCH_SERVER_OPTIONS: JSON.stringify({ ...options, workers: 1, dieWithParent: false }) };

@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } f
 import { spectrumOf, spectrumTickLabel, type Spectrum } from './spectrum.ts';
 import { renderLineChart, type ChartBand, type ChartLine, type ChartMarker } from './svg-chart.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { checkStatus } from '../checks/outcome.ts';
 
 /** Options of `renderHtml`. */
 export interface HtmlOptions {
@@ -38,7 +39,8 @@ function reportLabels(reports: Report[], labels?: string[]): string[] {
   });
 }
 
-function legend(items: Array<{ label: string; color: string; dashed?: boolean }>): string {
+/** A row of line keys (colour swatch and label) above a chart; dashed keys for dashed lines. */
+export function legend(items: Array<{ label: string; color: string; dashed?: boolean }>): string {
   if (items.length === 0) return '';
   return `<div class="legend">${items
     .map((i) => `<span class="key"><span class="swatch${i.dashed ? ' dashed' : ''}" style="border-color:${h(i.color)}"></span>${h(i.label)}</span>`)
@@ -71,7 +73,7 @@ function cards(run: Run): string {
   const ledgerBad = l.lost + l.duplicated + l.reordered > 0;
   const g = r.generator;
   return `<div class="cards">${[
-    card('Verdict', v.passed ? 'PASS' : 'FAIL', v.summary, v.passed ? 'ok' : 'bad'),
+    card('Verdict', v.passed ? (v.unverifiedChecks ? 'NOT PROVEN' : 'PASS') : 'FAIL', v.summary, v.passed ? (v.unverifiedChecks ? 'warn' : 'ok') : 'bad'),
     card('Duration', formatDuration(r.durationMs * 1000), r.status, r.status === 'completed' ? '' : 'warn'),
     card('Peak connections', peak === undefined ? '-' : formatCount(peak), `${formatCount(r.counters['connections.opened'] ?? 0)} opened, ${formatCount(r.counters['connections.failed'] ?? 0)} failed`),
     card('Sent', formatRate(r.rates.messagesSentPerSec), `${formatCount(r.counters['messages.sent'] ?? 0)} messages`),
@@ -293,6 +295,10 @@ function passFail(passed: boolean): string {
   return passed ? '<span class="pill pass">PASS</span>' : '<span class="pill fail">FAIL</span>';
 }
 
+function checkPill(c: Report['checks'][number]): string {
+  return checkStatus(c) === 'unverified' ? '<span class="pill unverified">UNVERIFIED</span>' : passFail(c.passed);
+}
+
 function nodesTable(r: Report): string {
   const nodes = r.nodes ?? [];
   if (nodes.length === 0) return '';
@@ -318,7 +324,7 @@ function verdictTables(r: Report): string {
       `<h3>Checks</h3><table class="verdicts"><thead><tr><th>check</th><th>result</th><th>detail</th></tr></thead><tbody>${r.checks
         .map(
           (c) =>
-            `<tr class="${c.passed ? 'pass' : 'fail'}"><td><code>${h(c.name)}</code></td><td>${passFail(c.passed)}</td><td>${h(c.detail)}${
+            `<tr class="${checkStatus(c) === 'failed' ? 'fail' : checkStatus(c) === 'unverified' ? 'unverified' : 'pass'}"><td><code>${h(c.name)}</code></td><td>${checkPill(c)}</td><td>${h(c.detail)}${
               c.evidence ? `<details><summary>evidence</summary><pre>${h(JSON.stringify(c.evidence, null, 2))}</pre></details>` : ''
             }</td></tr>`,
         )
@@ -410,7 +416,8 @@ ${runInfo(r)}
 </section>`;
 }
 
-const CSS = `
+/** The stylesheet of every wsbench HTML page (reports and the capacity page): light and dark, no external resources. */
+export const PAGE_CSS = `
 :root{--bg:#f6f7f9;--fg:#1f2937;--muted:#6b7280;--card:#fff;--line:#e5e7eb;--grid:#eceef1;--band0:#f1f5f9;--band1:#ffffff;--good:#15803d;--bad:#b91c1c;--warn:#b45309;--code:#f3f4f6}
 @media (prefers-color-scheme:dark){:root{--bg:#111418;--fg:#e5e7eb;--muted:#9ca3af;--card:#1a1f26;--line:#2d333b;--grid:#252b33;--band0:#1e252e;--band1:#1a1f26;--good:#4ade80;--bad:#f87171;--warn:#fbbf24;--code:#232a33}}
 *{box-sizing:border-box}
@@ -464,7 +471,8 @@ td.bad,.bad{color:var(--bad);font-weight:600}.good{color:var(--good)}
 tr.total td{font-weight:600}
 table.kv th{color:var(--muted);font-weight:500;width:110px}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:700;color:#fff}
-.pill.pass{background:#16a34a}.pill.fail{background:#dc2626}
+.pill.pass{background:#16a34a}.pill.fail{background:#dc2626}.pill.unverified{background:#d97706}
+tr.unverified td{background:rgba(217,119,6,.08)}
 tr.fail td{background:rgba(220,38,38,.06)}
 .tag{font-size:11px;padding:1px 6px;border-radius:4px;background:var(--code)}
 .tag-fault{background:#fee2e2;color:#991b1b}.tag-phase{background:#e0e7ff;color:#3730a3}
@@ -500,23 +508,14 @@ export function renderHtml(input: Report | Report[], opts: HtmlOptions = {}): st
     .map((run) => `${multi ? `<div class="run-label"><span class="swatch" style="border-color:${h(run.color)}"></span>${h(run.label)}</div>` : ''}${cards(run)}`)
     .join('');
 
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="${h(`${first.tool.name} ${first.tool.version}`)}">
-<title>${h(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header>
-<h1>${h(title)}<span class="verdict ${allPassed ? 'pass' : 'fail'}">${allPassed ? 'PASS' : 'FAIL'}</span></h1>
+  return htmlPage({
+    title,
+    generator: `${first.tool.name} ${first.tool.version}`,
+    header: `<h1>${h(title)}<span class="verdict ${allPassed ? 'pass' : 'fail'}">${allPassed ? 'PASS' : 'FAIL'}</span></h1>
 <div class="meta">${h(meta)}</div>
 ${first.scenario.description && !multi ? `<p>${h(first.scenario.description)}</p>` : ''}
-</header>
-${runs.map((run) => saturationBanner(run, multi)).join('')}
+`,
+    body: `${runs.map((run) => saturationBanner(run, multi)).join('')}
 <section id="summary">${summary}</section>
 <section id="verdicts">
 <h2>Checks and gates</h2>
@@ -536,7 +535,42 @@ ${seriesCharts(runs)}
 ${timelineTable(runs)}
 </section>
 ${runs.map((run) => details(run, multi)).join('\n')}
-<footer>Generated by ${h(first.tool.name)} ${h(first.tool.version)} from ${multi ? `${runs.length} reports` : 'the JSON report'} (${h(first.schema)}). Self-contained: no network access needed.</footer>
+`,
+    footer: `Generated by ${h(first.tool.name)} ${h(first.tool.version)} from ${multi ? `${runs.length} reports` : 'the JSON report'} (${h(first.schema)}). Self-contained: no network access needed.`,
+  });
+}
+
+/** The parts of one self-contained wsbench HTML page; every string but `title` and `generator` is HTML. */
+export interface HtmlPageParts {
+  /** Page title, plain text. */
+  title: string;
+  /** The `generator` meta tag, plain text (e.g. `wsbench 0.1.0`); omitted when undefined. */
+  generator?: string;
+  /** Inside `<header>`: the `<h1>` and the meta line. */
+  header: string;
+  /** The sections between header and footer. */
+  body: string;
+  /** Inside `<footer>`. */
+  footer: string;
+  /** Extra CSS after {@link PAGE_CSS} (default none). */
+  css?: string;
+}
+
+/** The shell every wsbench HTML page shares: doctype, head with {@link PAGE_CSS}, `<main>` with header, body, footer. No script, no network. */
+export function htmlPage(p: HtmlPageParts): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${p.generator === undefined ? '' : `<meta name="generator" content="${h(p.generator)}">\n`}<title>${h(p.title)}</title>
+<style>${PAGE_CSS}${p.css ?? ''}</style>
+</head>
+<body>
+<main>
+<header>
+${p.header}</header>
+${p.body}<footer>${p.footer}</footer>
 </main>
 </body>
 </html>

@@ -3,9 +3,9 @@
  * Every problem is collected and reported at once, each with what is allowed.
  */
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
-import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
+import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
-import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from './units.ts';
+import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
 /** Built-in defaults of the common options. */
 export const DEFAULT_OPTIONS: CommonOptions = {
@@ -58,7 +58,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsTypes: { type: 'string', default: DEFAULT_OPTIONS.wsTypes, description: 'native message type names, e.g. join=sub,joined=subbed,publish=pub,ack=puback,message=event,welcome=none' },
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
-  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] },
+  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */
@@ -69,7 +69,7 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** Parse one value per its spec. Durations count bare numbers as seconds unless the key ends in Ms. */
+/** Parse one value per its spec (grammar: src/units). Durations count bare numbers as seconds unless the key ends in Ms. */
 export function parseOptionValue(key: string, spec: OptionSpec, raw: unknown): Parsed<number | string | boolean> {
   if (typeof raw === 'number' || typeof raw === 'boolean') {
     return checkBounds(key, spec, { ok: true, value: raw });
@@ -85,9 +85,12 @@ export function parseOptionValue(key: string, spec: OptionSpec, raw: unknown): P
     case 'count':
       r = parseCount(text);
       break;
-    case 'duration':
-      r = /Ms$/.test(key) && /^\s*\d+(\.\d+)?\s*$/.test(text) ? { ok: true, value: Number(text) } : parseDuration(text);
+    case 'duration': {
+      // Options are whole milliseconds; a bare number is seconds, or milliseconds for a `*Ms` key.
+      const d = parseDuration(text, /Ms$/.test(key) ? 'milliseconds' : 'seconds');
+      r = d.ok ? { ok: true, value: Math.round(d.value) } : d;
       break;
+    }
     case 'rate':
       r = parseRate(text);
       break;

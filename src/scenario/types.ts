@@ -51,18 +51,31 @@ export interface CommonOptions {
   wsTypes: string;
   /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
   wsToken: 'query' | 'header';
-  /** Native only: the WebSocket client, `raw` (lean, default) or `ws` (the ws package). */
-  client: 'raw' | 'ws';
+  /**
+   * The client: `raw` (lean, default: the raw WebSocket client, and for Socket.IO the lean
+   * Engine.IO/Socket.IO client on it), `ws` (the ws package, native only) or
+   * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
+   */
+  client: 'raw' | 'ws' | 'socket.io-client';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }
 
+/** Reconnect backoff jitter (AWS architecture blog terms): none, full (default), equal or decorrelated. */
 export type JitterPolicy = 'none' | 'full' | 'equal' | 'decorrelated';
 
 /** A scenario-specific option, set with `--set key=value`. */
 export interface OptionSpec {
+  /**
+   * How `--set` text is read (grammar of src/units): `duration` in milliseconds (a bare
+   * number is seconds, or milliseconds when the key ends in `Ms`), `rate` per second,
+   * `bytes`, `share` a fraction 0..1 (`30%`), `count` a whole number (`10k`), `bool`
+   * (on/off, true/false), `number` as written, `string` (one of `values` when given).
+   */
   type: 'number' | 'count' | 'duration' | 'rate' | 'share' | 'bool' | 'string' | 'bytes';
+  /** The value when neither the scenario's defaults nor `--set` give one, in the type's unit (ms for durations). */
   default: number | string | boolean;
+  /** One line for the error messages that list the options. */
   description: string;
   /** For strings: the accepted values. */
   values?: string[];
@@ -160,6 +173,11 @@ export interface RunView {
   durationMs: number;
 }
 
+/**
+ * A scenario: its name and options, what each virtual client does, the faults
+ * it injects and the checks that judge it. Written with {@link defineScenario}
+ * in a `.ts`/`.js` file; durations in milliseconds, rates per second.
+ */
 export interface ScenarioDefinition {
   /** Short name, as used by `wsbench run <name>`. */
   name: string;
