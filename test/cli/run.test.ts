@@ -43,12 +43,14 @@ describe('wsbench run against the bundled server', () => {
     // Counters merged across the workers: every publish reached each of its room's 50 members.
     expect(rep.counters['messages.received']).toBe(rep.counters['messages.sent']! * 50);
     // Histograms merged across the workers: one connect and one join per client, and each
-    // measured publish timed at all 50 members (give or take the publishes at the window's
-    // edges, whose ack and deliveries may fall on different sides of it; one worker's share
-    // alone would be about half).
+    // measured publish timed at its room's 50 members, 25 in each worker. Acks and deliveries
+    // near the window's edges (wider on a loaded box) fall on different sides of it, so the
+    // ratio is near 1, not exactly 1; one worker's histograms alone would make it about 0.5.
     expect(rep.metrics.connect!.count).toBe(200);
     expect(rep.metrics.join!.count).toBe(200);
-    expect(Math.abs(rep.metrics.fanout!.count - rep.metrics.ack!.count * 50)).toBeLessThanOrEqual(2 * 50);
+    const perPublish = rep.metrics.fanout!.count / rep.metrics.ack!.count;
+    expect(perPublish).toBeGreaterThan(50 * 0.8);
+    expect(perPublish).toBeLessThan(50 * 1.2);
     // 4 rooms of 50 members, one publisher each: every delivery accounted for.
     expect(rep.ledger.expected).toBeGreaterThan(1000);
     expect(rep.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
@@ -80,7 +82,7 @@ describe('wsbench run against the bundled server', () => {
     const out = join(dir, 'drop.json');
     const r = await runCli([
       'run', 'broadcast', '--clients', '40', '--rooms', '2', '--rate', '60', ...QUICK, '--duration', '3s',
-      '--ramp', '200', '--payload-bytes', '2kb', '--publishers', '2', '--seed', '7', '--token-ttl', '60s', '--token-alg', 'HS256',
+      '--ramp', '200', '--payload-bytes', '2kb', '--publishers', '2', '--seed', '7', '--token-ttl', '60s',
       '--set', 'client=ws', '--set', 'max-inflight=8', '--set', 'reconnect=true', '--set', 'backoff-base-ms=50', '--set', 'backoff-cap-ms=400',
       '--set', 'jitter=equal', '--set', 'request-timeout-ms=4000', '--set', 'client-timeout-ms=5000',
       '--fault', 'drop-all@800ms', '--out', out,
