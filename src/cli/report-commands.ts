@@ -6,8 +6,8 @@ import { compareReports, checkBaselineCompatible } from '../gates/index.ts';
 import { mergeReports } from '../run/merge.ts';
 import { parseShare } from '../units/index.ts';
 import { EXIT, usageError } from '../errors.ts';
-import { decideExit } from '../run/exit-decision.ts';
 import { processIO, type CliIO } from './io.ts';
+import { decideExit } from '../run/exit-decision.ts';
 
 function writeText(cli: CliIO, path: string | undefined, text: () => string): void {
   if (!path) return;

@@ -86,6 +86,8 @@ export const COUNTER = {
   errorsUncaught: 'errors.uncaught',
   /** Exceptions thrown by a scenario's client loop. */
   errorsScenarioLoop: 'errors.scenario_loop',
+  /** Tagged messages without a room that reached a client in several rooms (or none): not fileable. */
+  errorsMessageWithoutRoom: 'errors.message_without_room',
 } as const;
 
 /** A counter name of {@link COUNTER}. */
