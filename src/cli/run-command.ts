@@ -13,6 +13,7 @@ import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { parseDuration } from '../scenario/units.ts';
 import { watchInterrupt } from './interrupt.ts';
+import { startPrometheusExporter } from '../observe/prometheus.ts';
 import { readTokenFile } from './index.ts';
 
 export interface RunFlags {
@@ -55,6 +56,7 @@ export interface RunFlags {
   baseline?: string;
   repeat: string;
   refuseSaturated?: boolean;
+  prometheus?: string;
   quiet?: boolean;
 }
 
@@ -149,6 +151,8 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   }
   const err = process.stderr;
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
+  const live = f.prometheus === undefined ? undefined : await startPrometheusExporter(f.prometheus);
+  if (live && !f.quiet) err.write(`${pc.dim('•')} Prometheus metrics at ${live.url}\n`);
   const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
     progress: (s) => printer.update(s),
@@ -159,6 +163,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
       }
     },
     interrupted,
+    live,
   };
   const finished: Array<{ variant: Variant; report: Report; exitCode: number }> = [];
   try {
@@ -180,6 +185,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
     }
   } finally {
     dispose();
+    await live?.close();
   }
   const last = finished.at(-1)!;
   if (finished.length > 1) {

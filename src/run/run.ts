@@ -12,6 +12,7 @@ import type { CommonOptions, ObservationSummary, ScenarioDefinition } from '../s
 import type { Observation } from '../workers/runtime.ts';
 import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { HealthSample } from '../metrics/types.ts';
+import type { LiveSink } from '../observe/live.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
 import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
@@ -74,6 +75,8 @@ export interface RunIO {
   info(line: string): void;
   /** Resolves when the user asked to stop (Ctrl-C). */
   interrupted: Promise<void>;
+  /** Live exporters (`--prometheus`): the run's state once a second, and once more when the report is final. */
+  live?: LiveSink;
 }
 
 export interface RunOutcome {
@@ -218,6 +221,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     const agg = createAggregator();
     const connected = new Array<number>(workers).fill(0);
     const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
+    const latestHealth = new Array<HealthSample | undefined>(workers);
+    const showLive = (p: string) => io.live?.update({ scenario: def.name, protocol: req.protocol, phase: p, clientsConnected: connected.reduce((a, b) => a + b, 0), clientsTarget, metrics: agg, health: latestHealth });
     const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
     const tallies = new Map<string, RoomTally>();
     const nodeClients: Record<string, number> = {};
@@ -245,6 +250,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
           agg.add(m.metrics, { measured: m.measured });
           connected[m.workerId] = m.status.connected;
           if (m.phase === 'steady') healthSamples[m.workerId]!.push(m.health);
+          latestHealth[m.workerId] = m.health;
           break;
         case 'final':
           mergeTallies(tallies, m.tallies);
@@ -312,6 +318,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         fanoutP99Us: agg.percentileSoFar('fanout', 99),
         errors: sumPrefix(so, 'errors.'),
       });
+      showLive(phase);
     }, 1000);
 
     const faultTimers: NodeJS.Timeout[] = [];
@@ -514,6 +521,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       if (req.refuseSaturated && generatorHealth.saturated) exitCode = EXIT.saturated;
       if (status === 'failed') exitCode = EXIT.harness;
       if (interrupted) exitCode = 130;
+      showLive('done');
       return { report, exitCode };
     } finally {
       clearInterval(ticker);

@@ -1,0 +1,116 @@
+/**
+ * `--prometheus`: a real scrape of a real run, compared with the run's final report;
+ * and the HDR-to-bucket conversion against exact counts.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+import { freePort } from '../helpers/ports.ts';
+import { cumulativeCounts, newHistogram } from '../../src/metrics/hdr.ts';
+import { parseListen } from '../../src/observe/prometheus.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsbench-prom-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `name{labels} value` lines of an exposition, as [name, labels, value]. */
+function parseExposition(text: string): Array<{ name: string; labels: Record<string, string>; value: number }> {
+  const out: Array<{ name: string; labels: Record<string, string>; value: number }> = [];
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not an exposition line: ${line}`);
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+describe('wsbench run --prometheus', () => {
+  it('serves the fan-out distribution and counters while the run goes; the last scrape matches the final report', async () => {
+    const port = await freePort();
+    const out = join(dir, 'prom.json');
+    const scrapes: string[] = [];
+    let running = true;
+    const scraper = (async () => {
+      while (running) {
+        try {
+          const r = await fetch(`http://127.0.0.1:${port}/metrics`);
+          if (r.status === 200) scrapes.push(await r.text());
+        } catch {
+          // not listening yet, or already closed
+        }
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    const r = await runCli(['run', 'broadcast', '--clients', '60', '--rooms', '3', '--rate', '60', '--warmup', '300ms', '--duration', '2s', '--cooldown', '1500ms', '--prometheus', String(port), '--out', out]);
+    running = false;
+    await scraper;
+    expect(r.stderr).toContain(`Prometheus metrics at http://127.0.0.1:${port}/metrics`);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+
+    const parsed = scrapes.map(parseExposition);
+    const phaseOf = (s: ReturnType<typeof parseExposition>) => s.find((x) => x.name === 'wsbench_phase' && x.value === 1)?.labels.phase;
+    expect(parsed.map(phaseOf)).toContain('steady');
+    // Measured totals stop growing when publishing stops; a scrape a second into the cool-down is final.
+    const last = parsed.filter((s) => ['cooldown', 'finish', 'done'].includes(phaseOf(s) ?? '')).at(-1);
+    expect(last, 'a scrape after the steady phase').toBeDefined();
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      last!.find((x) => x.name === name && Object.entries(labels).every(([k, v]) => x.labels[k] === v))?.value;
+
+    expect(value('wsbench_messages_sent_total')).toBe(report.counters['messages.sent']);
+    expect(value('wsbench_messages_received_total')).toBe(report.counters['messages.received']);
+    const fanout = report.metrics.fanout!;
+    expect(value('wsbench_latency_seconds_count', { metric: 'fanout' })).toBe(fanout.count);
+    expect(value('wsbench_latency_seconds_bucket', { metric: 'fanout', le: '+Inf' })).toBe(fanout.count);
+    expect(value('wsbench_latency_quantile_seconds', { metric: 'fanout', quantile: '0.99' })).toBeCloseTo(fanout.p99 / 1e6, 9);
+    expect(value('wsbench_latency_quantile_seconds', { metric: 'fanout', quantile: '1' })).toBeCloseTo(fanout.max / 1e6, 9);
+    // Buckets are cumulative and end at the count.
+    const buckets = last!.filter((x) => x.name === 'wsbench_latency_seconds_bucket' && x.labels.metric === 'fanout').map((x) => x.value);
+    for (let i = 1; i < buckets.length; i++) expect(buckets[i]!).toBeGreaterThanOrEqual(buckets[i - 1]!);
+    expect(value('wsbench_clients_target')).toBe(60);
+    expect(last!.some((x) => x.name === 'wsbench_generator_rss_bytes' && x.value > 0)).toBe(true);
+    // Earlier scrapes saw fewer sends than the last one: the figures are live, not written at the end.
+    const firstSteady = parsed.find((s) => phaseOf(s) === 'steady' && s.some((x) => x.name === 'wsbench_messages_sent_total'));
+    expect(firstSteady!.find((x) => x.name === 'wsbench_messages_sent_total')!.value).toBeLessThan(report.counters['messages.sent']!);
+  });
+
+  it('refuses a bad --prometheus value before anything starts', async () => {
+    const r = await runCli(['run', 'broadcast', '--prometheus', 'nine'], { timeoutMs: 20_000 });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--prometheus "nine" is not a port or HOST:PORT/);
+  });
+});
+
+describe('live buckets from an HDR histogram', () => {
+  it('cumulative counts equal exact counts of the samples at or below each bound (within one bucket)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 5_000_000 }), { minLength: 1, maxLength: 300 }), (samples) => {
+        const h = newHistogram();
+        for (const s of samples) h.recordValue(s);
+        const bounds = [100, 1_000, 2_500, 10_000, 250_000, 1_000_000];
+        const got = cumulativeCounts(h, bounds);
+        bounds.forEach((b, i) => {
+          // A bucket straddling a bound counts as above it: exact at the bound's 0.1% resolution.
+          const atMost = samples.filter((s) => s <= b).length;
+          const belowTolerance = samples.filter((s) => s <= b * 0.999).length;
+          expect(got[i]!).toBeLessThanOrEqual(atMost);
+          expect(got[i]!).toBeGreaterThanOrEqual(belowTolerance);
+        });
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('parses PORT and HOST:PORT', () => {
+    expect(parseListen('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseListen('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(() => parseListen('70000')).toThrow(/not a port/);
+  });
+});
