@@ -9,5 +9,5 @@
 export { defineScenario } from './scenario/define.ts';
 export type { ScenarioDefinition, CommonOptions, OptionSpec, VirtualClient, RunView, JitterPolicy } from './scenario/types.ts';
 export type { FrameCodec, DecodedFrame, AdapterFactory } from './protocol/types.ts';
-export type { Report, CheckResult, MetricSummary, Ledger } from './report/schema.ts';
+export type { Report, CheckResult, MetricSummary, Ledger, ServerSide } from './report/schema.ts';
 export { REPORT_SCHEMA } from './report/schema.ts';

@@ -57,6 +57,8 @@ export interface RunFlags {
   repeat: string;
   refuseSaturated?: boolean;
   prometheus?: string;
+  scrape: string[];
+  scrapeSeries: string[];
   quiet?: boolean;
 }
 
@@ -134,6 +136,8 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     skipUnreachable: f.skipUnreachable === true,
     shard: f.shard === undefined ? undefined : parseShard(f.shard),
     startAt: f.startAt === undefined ? undefined : parseStartAt(f.startAt),
+    scrape: parseScrape(f.scrape ?? []),
+    scrapeSeries: f.scrapeSeries?.length ? f.scrapeSeries : undefined,
   };
   return { req, gates, baseline, repeat: wholeNumber('--repeat', f.repeat, 1) };
 }
@@ -257,4 +261,20 @@ async function writeOutputs(f: RunFlags, report: Report, outcomes: RunOutcome[],
     err.write(`${pc.dim('report')}: ${files.join(', ')}\n`);
     if (outcomes.length > 1) err.write(`${pc.dim('trials')}: ${outcomes.length}; gates judged on the median\n`);
   }
+}
+
+/** `--scrape URL` (repeatable) or `--scrape off`; none given: the run's default (bundled nodes). */
+function parseScrape(values: string[]): string[] | undefined {
+  if (!values.length) return undefined;
+  if (values.length === 1 && values[0] === 'off') return [];
+  for (const v of values) {
+    let u: URL | undefined;
+    try {
+      u = new URL(v);
+    } catch {
+      // reported below
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw usageError('WSB_ERR_FLAG', `--scrape "${v}" is not an http(s) URL`, 'give the server\'s Prometheus endpoint, e.g. --scrape http://127.0.0.1:8080/metrics, or --scrape off');
+  }
+  return values;
 }

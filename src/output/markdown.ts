@@ -6,6 +6,7 @@ import type { Report } from '../report/schema.ts';
 import { escapeMarkdown as md, markdownCode as code } from './escape.ts';
 import { formatCount, formatDuration, formatRate } from './format.ts';
 import { formatGateActual, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { serverSideRows } from './server-side.ts';
 
 function table(head: string[], rows: string[][], align: Array<'l' | 'r'>): string {
   const rule = align.map((a) => (a === 'r' ? '---:' : ':---'));
@@ -49,6 +50,12 @@ export function renderMarkdown(report: Report): string {
         ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
     );
+  }
+
+  const serverRows = serverSideRows(report.server);
+  if (serverRows.length) {
+    out.push('', '#### Server side (its own metrics)', '');
+    out.push(table(['', ''], serverRows.map(([k, v]) => [k, md(v)]), ['l', 'l']));
   }
 
   const r = report.rates;

@@ -107,6 +107,31 @@ export interface NodeReport {
   learned?: boolean;
 }
 
+/** What the scraper learned about the server side over the run, for the report. */
+export interface ServerSide {
+  /** The endpoints read. */
+  urls: string[];
+  /** Scrapes that answered 200 with text, and those that did not. */
+  scrapes: number;
+  failures: number;
+  /** The first failure of each URL, verbatim (status or error code). */
+  errors?: string[];
+  /** Resident memory of all targets together, bytes: at the start of the measured window, at its end, and the peak. */
+  rssBytesStart?: number;
+  rssBytesEnd?: number;
+  rssBytesPeak?: number;
+  /** Slope of that memory over the measured window (Theil-Sen: a single step does not move it), bytes per hour. */
+  rssSlopeBytesPerHour?: number;
+  /** Lowest memory in each quarter of the measured window, bytes, and whether they rose through the window. */
+  rssFloorsBytes?: number[];
+  rssFloorsRising?: boolean;
+  /** CPU of all targets together over the measured window, percent of one core (mean) and seconds. */
+  cpuPercentMean?: number;
+  cpuSeconds?: number;
+  /** Largest event-loop lag any target reported, milliseconds. */
+  eventLoopLagMaxMs?: number;
+}
+
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
@@ -166,6 +191,8 @@ export interface Report {
    */
   series: Record<string, number[]>;
   nodes?: NodeReport[];
+  /** The target's own metrics over the run (`--scrape`; the bundled nodes' /metrics by default): memory, CPU, event loop. */
+  server?: ServerSide;
   /** Per-client observations of the scenario (count/min/max/mean and the clients at the extremes). */
   observations?: Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number }>;
   /** With `--set key=a,b`: one summary per variant, run one after another (this report is the last one's). */

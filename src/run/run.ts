@@ -13,6 +13,7 @@ import type { Observation } from '../workers/runtime.ts';
 import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { HealthSample } from '../metrics/types.ts';
 import type { LiveSink } from '../observe/live.ts';
+import { metricsUrlOf, startScraper } from '../observe/scrape.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
 import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
@@ -65,6 +66,14 @@ export interface RunRequest {
   skipUnreachable?: boolean;
   /** Exit 4 when the generator was saturated. */
   refuseSaturated: boolean;
+  /**
+   * `--scrape`: Prometheus endpoints of the target read once a second into the report
+   * (`server.*` series and `server` summary). Default: the bundled nodes' /metrics; none
+   * for external targets. An empty list turns scraping off.
+   */
+  scrape?: string[];
+  /** `--scrape-series`: more series names to read from the scraped endpoints (summed over targets). */
+  scrapeSeries?: string[];
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
   judge?: (report: Report) => Report['gates'];
 }
@@ -219,6 +228,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     note(`${options.clients} clients over ${workers} worker process${workers > 1 ? 'es' : ''} (at most ${perWorker} each by this machine's descriptor limit)${sourceAddresses.length ? `, from ${sourceAddresses.length} source addresses ${sourceAddresses[0]}..${sourceAddresses.at(-1)}` : ''}`);
 
     const agg = createAggregator();
+    const scrapeUrls = req.scrape ?? (req.targets.length ? [] : topology.nodes.map((n) => metricsUrlOf(n.url)));
+    const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries }) : undefined;
     const connected = new Array<number>(workers).fill(0);
     const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
     const latestHealth = new Array<HealthSample | undefined>(workers);
@@ -304,7 +315,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     origin = Date.now();
     const ticker = setInterval(() => {
       const connections = connected.reduce((a, b) => a + b, 0);
-      const row = agg.tick({ connections });
+      const row = agg.tick({ connections, ...scraper?.gauges() });
       const so = agg.countersSoFar();
       io.progress({
         scenario: def.name,
@@ -424,8 +435,10 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       if (finals.length < workers) notes.push(`only ${finals.length} of ${workers} workers reported their ledger: ${fatal ?? workerDied ?? 'timed out'}`);
       // Let the last snapshots (sent just before `final`) arrive.
       clearInterval(ticker);
-      agg.tick({ connections: 0 });
+      agg.tick({ connections: 0, ...scraper?.gauges() });
       const nodes = await topology.scrapeStats();
+      const serverSide = scraper?.finish(measuredStart, measuredEnd);
+      if (serverSide?.failures) notes.push(`--scrape: ${serverSide.failures} of ${serverSide.failures + serverSide.scrapes} scrapes of the server's metrics failed (${(serverSide.errors ?? []).join('; ')})`);
       const totals = agg.totals();
       // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
       const namedNodes = Object.keys(nodeClients).filter((k) => !k.startsWith('url:'));
@@ -486,6 +499,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         generator: generatorHealth,
         series: agg.series(),
         nodes: nodeBreakdown(nodes, nodeClients),
+        ...(serverSide ? { server: serverSide } : {}),
         ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };
@@ -507,6 +521,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
               rampConnected,
               series: report.series,
               timeline: report.timeline,
+              server: report.server,
               peakRatePerSec: (metric, windowMs) => (report.metrics[metric] ? peakRatePerSec(report.metrics[metric]!.hdr, windowMs * 1000) : 0),
             }),
           );
@@ -525,6 +540,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       return { report, exitCode };
     } finally {
       clearInterval(ticker);
+      scraper?.stop();
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }

@@ -31,8 +31,9 @@ function parseExposition(text: string): Array<{ name: string; labels: Record<str
 }
 
 describe('wsbench run --prometheus', () => {
-  it('serves the fan-out distribution and counters while the run goes; the last scrape matches the final report', async () => {
+  it('serves the fan-out distribution and counters while the run goes; the last scrape matches the final report; a --scrape URL that never answers is noted, never thrown', async () => {
     const port = await freePort();
+    const closed = await freePort();
     const out = join(dir, 'prom.json');
     const scrapes: string[] = [];
     let running = true;
@@ -47,12 +48,15 @@ describe('wsbench run --prometheus', () => {
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
-    const r = await runCli(['run', 'broadcast', '--clients', '60', '--rooms', '3', '--rate', '60', '--warmup', '300ms', '--duration', '2s', '--cooldown', '1500ms', '--prometheus', String(port), '--out', out]);
+    const r = await runCli(['run', 'broadcast', '--clients', '60', '--rooms', '3', '--rate', '60', '--warmup', '300ms', '--duration', '2s', '--cooldown', '1500ms', '--prometheus', String(port), '--scrape', `http://127.0.0.1:${closed}/metrics`, '--out', out]);
     running = false;
     await scraper;
     expect(r.stderr).toContain(`Prometheus metrics at http://127.0.0.1:${port}/metrics`);
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(report.server).toMatchObject({ scrapes: 0 });
+    expect(report.server!.failures).toBeGreaterThan(0);
+    expect(report.notes.join('\n')).toContain(`scrapes of the server's metrics failed (http://127.0.0.1:${closed}/metrics: ECONNREFUSED)`);
 
     const parsed = scrapes.map(parseExposition);
     const phaseOf = (s: ReturnType<typeof parseExposition>) => s.find((x) => x.name === 'wsbench_phase' && x.value === 1)?.labels.phase;

@@ -1,0 +1,79 @@
+/**
+ * Leak detection: the slope maths on known series, the soak verdict on each kind of
+ * memory curve, and a real bundled server that leaks on purpose caught in seconds.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report, ServerSide } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+import { blockFloors, memoryTrend, theilSenSlope } from '../../src/observe/slope.ts';
+import { parseExposition } from '../../src/observe/scrape.ts';
+import { memorySlopeCheck } from '../../scenarios/soak.ts';
+
+const MIB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), 'wsbench-soak-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const seconds = (n: number) => Array.from({ length: n }, (_, i) => 1_000_000 + i * 1000);
+
+describe('memory slope', () => {
+  it('Theil-Sen finds a steady climb and ignores one step of a heap that grew once', () => {
+    const xs = seconds(120).map((t) => t / 3_600_000);
+    const climb = xs.map((_, i) => 100 * MIB + i * 50_000 + (i % 7) * 200_000);
+    expect(theilSenSlope(xs, climb)! / MIB).toBeCloseTo((50_000 * 3600) / MIB, 0);
+    const step = xs.map((_, i) => (i < 20 ? 100 * MIB : 108 * MIB));
+    expect(theilSenSlope(xs, step)).toBe(0);
+  });
+
+  it('quarter floors and whether they kept rising', () => {
+    expect(blockFloors([5, 4, 9, 8, 7, 12, 11, 10])).toEqual([4, 8, 7, 10]);
+    const t = memoryTrend(seconds(40), Array.from({ length: 40 }, (_, i) => 100 * MIB + i * MIB));
+    expect(t?.floorsRising).toBe(true);
+    expect(memoryTrend(seconds(5), [1, 2, 3, 4, 5])).toBeUndefined();
+  });
+
+  const side = (rss: number[]): ServerSide => {
+    const t = memoryTrend(seconds(rss.length), rss)!;
+    return { urls: ['http://x/metrics'], scrapes: rss.length, failures: 0, rssSlopeBytesPerHour: t.slopeBytesPerHour, rssFloorsBytes: t.floorsBytes, rssFloorsRising: t.floorsRising };
+  };
+
+  it('the soak verdict: flat passes, a lasting climb fails, a small climb in a short window is unverified, no data is unverified', () => {
+    const flat = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + (i % 5) * 100_000)), 10 * MIB, 16 * MIB);
+    expect(flat).toMatchObject({ passed: true });
+    const leak = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + i * 512 * 1024)), 10 * MIB, 16 * MIB);
+    expect(leak.passed).toBe(false);
+    expect((leak as { status?: string }).status).toBeUndefined();
+    expect(leak.detail).toMatch(/climbed through the whole window/);
+    const young = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + i * 40_000)), 10 * MIB, 16 * MIB);
+    expect(young).toMatchObject({ passed: false, status: 'unverified' });
+    expect(young.detail).toMatch(/neither shown nor ruled out/);
+    const none = memorySlopeCheck(undefined, 10 * MIB, 16 * MIB);
+    expect(none).toMatchObject({ passed: false, status: 'unverified' });
+    expect(none.detail).toMatch(/--scrape URL/);
+  });
+
+  it('parses the Prometheus text format, summing nothing it should not', () => {
+    const e = parseExposition('# HELP a x\n# TYPE a gauge\nprocess_resident_memory_bytes 123\nreq_total{code="200"} 5\nreq_total{code="500"} 2\nbad line\nlag NaN\n');
+    expect(e.get('process_resident_memory_bytes')).toEqual([123]);
+    expect(e.get('req_total')).toEqual([5, 2]);
+    expect(e.has('lag')).toBe(false);
+  });
+});
+
+describe('wsbench run soak', () => {
+  it('a bundled server leaking 4 MiB/s fails the slope check within seconds; the report has the server side beside the client side', async () => {
+    const out = join(dir, 'leak.json');
+    const r = await runCli(['run', 'soak', '--clients', '60', '--rooms', '4', '--warmup', '1s', '--duration', '9s', '--cooldown', '500ms', '--server', 'leak-kib-per-sec=4096', '--out', out]);
+    expect(r.code).toBe(1);
+    const rep = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    const check = rep.checks.find((c) => c.name === 'server.memory-slope')!;
+    expect(check.passed).toBe(false);
+    expect(check.detail).toMatch(/climbed through the whole window/);
+    expect(rep.server!.rssSlopeBytesPerHour!).toBeGreaterThan(1024 * MIB);
+    expect(rep.server!.cpuSeconds!).toBeGreaterThan(0);
+    expect(rep.series['server.rss']!.filter((v) => v > 0).length).toBeGreaterThan(8);
+    expect(rep.checks.find((c) => c.name === 'delivery.exactly-once-in-order')?.passed).toBe(true);
+  });
+});
