@@ -118,3 +118,25 @@ describe('live buckets from an HDR histogram', () => {
     expect(() => parseListen('70000')).toThrow(/not a port/);
   });
 });
+
+describe('the Grafana dashboard in the repo', () => {
+  it('reads only metric names the exporter serves', async () => {
+    const { readFileSync: read } = await import('node:fs');
+    const { liveFamilies } = await import('../../src/observe/prometheus.ts');
+    const dash = JSON.parse(read(new URL('../../dashboards/wsbench-grafana.json', import.meta.url), 'utf8')) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
+    expect(exprs.length).toBeGreaterThan(8);
+    // A view with every kind of family: a latency, plain counters, an error, a close, a worker.
+    const view = {
+      scenario: 's', protocol: 'ws', phase: 'steady', clientsConnected: 1, clientsTarget: 1,
+      metrics: {
+        distributionsSoFar: () => ({ fanout: { cumulative: new Array(16).fill(1), count: 1, sumUs: 5, p50Us: 5, p90Us: 5, p99Us: 5, p999Us: 5, maxUs: 5 } }),
+        countersSoFar: () => ({ 'messages.sent': 1, 'messages.received': 1, 'ledger.duplicated': 0, 'ledger.reordered': 0, 'errors.x': 1, 'close.1000': 1 }),
+      },
+      health: [{ eventLoopDelayP99Us: 1, cpuPercent: 1, rssBytes: 1 }],
+    };
+    const served = new Set(liveFamilies(view).flatMap((f) => [f.name, ...f.values.map((v) => v.metricName ?? f.name)]));
+    const used = new Set(exprs.flatMap((e) => e.match(/wsbench_[a-z0-9_]+/g) ?? []));
+    expect([...used].filter((n) => !served.has(n))).toEqual([]);
+  });
+});
