@@ -14,6 +14,8 @@ import { EXIT, usageError } from '../errors.ts';
 import { parseDuration } from '../scenario/units.ts';
 import { watchInterrupt } from './interrupt.ts';
 import { startPrometheusExporter } from '../observe/prometheus.ts';
+import { startOtlpExporter } from '../observe/otlp.ts';
+import { combineSinks, type LiveSink } from '../observe/live.ts';
 import { readTokenFile } from './index.ts';
 
 export interface RunFlags {
@@ -57,6 +59,8 @@ export interface RunFlags {
   repeat: string;
   refuseSaturated?: boolean;
   prometheus?: string;
+  otlp?: string;
+  otlpInterval?: string;
   scrape: string[];
   scrapeSeries: string[];
   quiet?: boolean;
@@ -155,8 +159,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   }
   const err = process.stderr;
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
-  const live = f.prometheus === undefined ? undefined : await startPrometheusExporter(f.prometheus);
-  if (live && !f.quiet) err.write(`${pc.dim('•')} Prometheus metrics at ${live.url}\n`);
+  const live = await startLiveSinks(f, err);
   const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
     progress: (s) => printer.update(s),
@@ -277,4 +280,26 @@ function parseScrape(values: string[]): string[] | undefined {
     if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw usageError('WSB_ERR_FLAG', `--scrape "${v}" is not an http(s) URL`, 'give the server\'s Prometheus endpoint, e.g. --scrape http://127.0.0.1:8080/metrics, or --scrape off');
   }
   return values;
+}
+
+/** `--prometheus` and `--otlp`: the live exporters of this run, started before it (a bad flag fails here, before anything starts). */
+async function startLiveSinks(f: RunFlags, err: NodeJS.WritableStream): Promise<LiveSink | undefined> {
+  const sinks: LiveSink[] = [];
+  const say = (line: string) => {
+    if (!f.quiet) err.write(`${pc.dim('•')} ${line}\n`);
+  };
+  if (f.otlp !== undefined) {
+    const d = f.otlpInterval === undefined ? { ok: true as const, value: 5000 } : parseDuration(f.otlpInterval);
+    if (!d.ok || d.value < 100) throw usageError('WSB_ERR_FLAG', `--otlp-interval "${f.otlpInterval}": ${d.ok ? 'must be at least 100ms' : d.error}`);
+    const intervalMs = d.value;
+    const otlp = startOtlpExporter(f.otlp, { intervalMs, onError: (m) => err.write(`${pc.yellow('note')}: ${m}\n`) });
+    sinks.push(otlp);
+    say(`OpenTelemetry metrics pushed to ${otlp.url} every ${intervalMs / 1000} s`);
+  }
+  if (f.prometheus !== undefined) {
+    const prom = await startPrometheusExporter(f.prometheus);
+    sinks.push(prom);
+    say(`Prometheus metrics at ${prom.url}`);
+  }
+  return combineSinks(sinks);
 }

@@ -33,3 +33,14 @@ export interface LiveSink {
 export const LIVE_BUCKETS_US: readonly number[] = [
   100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ];
+
+/** One sink that hands every update to each of `sinks` (e.g. `--prometheus` and `--otlp` together). */
+export function combineSinks(sinks: LiveSink[]): LiveSink | undefined {
+  if (sinks.length <= 1) return sinks[0];
+  return {
+    update: (view) => sinks.forEach((s) => s.update(view)),
+    close: async () => {
+      await Promise.all(sinks.map((s) => s.close()));
+    },
+  };
+}

@@ -31,7 +31,7 @@ function parseExposition(text: string): Array<{ name: string; labels: Record<str
 }
 
 describe('wsbench run --prometheus', () => {
-  it('serves the fan-out distribution and counters while the run goes; the last scrape matches the final report; a --scrape URL that never answers is noted, never thrown', async () => {
+  it('serves the fan-out distribution and counters while the run goes; the last scrape matches the final report; a --scrape URL and an --otlp collector that never answer are noted, never thrown', async () => {
     const port = await freePort();
     const closed = await freePort();
     const out = join(dir, 'prom.json');
@@ -48,12 +48,13 @@ describe('wsbench run --prometheus', () => {
         await new Promise((r) => setTimeout(r, 150));
       }
     })();
-    const r = await runCli(['run', 'broadcast', '--clients', '60', '--rooms', '3', '--rate', '60', '--warmup', '300ms', '--duration', '2s', '--cooldown', '1500ms', '--prometheus', String(port), '--scrape', `http://127.0.0.1:${closed}/metrics`, '--out', out]);
+    const r = await runCli(['run', 'broadcast', '--clients', '60', '--rooms', '3', '--rate', '60', '--warmup', '300ms', '--duration', '2s', '--cooldown', '1500ms', '--prometheus', String(port), '--scrape', `http://127.0.0.1:${closed}/metrics`, '--otlp', `http://127.0.0.1:${closed}`, '--otlp-interval', '300ms', '--out', out]);
     running = false;
     await scraper;
     expect(r.stderr).toContain(`Prometheus metrics at http://127.0.0.1:${port}/metrics`);
     expect(r.code).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(r.stderr.match(/--otlp: export to .* failed: connect ECONNREFUSED/g)?.length).toBe(1);
     expect(report.server).toMatchObject({ scrapes: 0 });
     expect(report.server!.failures).toBeGreaterThan(0);
     expect(report.notes.join('\n')).toContain(`scrapes of the server's metrics failed (http://127.0.0.1:${closed}/metrics: ECONNREFUSED)`);
