@@ -44,6 +44,7 @@ export function buildProgram(): Command {
     .option('--scrape <url>', 'read the target\'s Prometheus endpoint every second into the report (repeatable; default: the bundled nodes\' /metrics; off to disable)', collect, [])
     .option('--scrape-series <name>', 'another series to read from the scraped endpoints, summed over targets (repeatable)', collect, [])
     .option('--prometheus <[host:]port>', 'serve the running test\'s metrics for Prometheus at /metrics (loopback unless a host is given; 0 = a free port)')
+    .option('--live [port]', 'serve a local page with the run\'s charts updating every second (default port 0: a free one; the URL is printed)')
     .option('--otlp <url>', 'push the running test\'s metrics to an OpenTelemetry collector (OTLP over HTTP, JSON), e.g. http://127.0.0.1:4318')
     .option('--otlp-interval <time>', 'how often --otlp pushes (default 5s)')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')

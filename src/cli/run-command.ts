@@ -15,6 +15,7 @@ import { parseDuration } from '../scenario/units.ts';
 import { watchInterrupt } from './interrupt.ts';
 import { startPrometheusExporter } from '../observe/prometheus.ts';
 import { startOtlpExporter } from '../observe/otlp.ts';
+import { startLivePage } from '../observe/live-page.ts';
 import { combineSinks, type LiveSink } from '../observe/live.ts';
 import { readTokenFile } from './index.ts';
 
@@ -61,6 +62,7 @@ export interface RunFlags {
   prometheus?: string;
   otlp?: string;
   otlpInterval?: string;
+  live?: string | boolean;
   scrape: string[];
   scrapeSeries: string[];
   quiet?: boolean;
@@ -159,7 +161,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   }
   const err = process.stderr;
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
-  const live = await startLiveSinks(f, err);
+  const live = await startLiveSinks(f, err, def.name);
   const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
     progress: (s) => printer.update(s),
@@ -283,7 +285,7 @@ function parseScrape(values: string[]): string[] | undefined {
 }
 
 /** `--prometheus` and `--otlp`: the live exporters of this run, started before it (a bad flag fails here, before anything starts). */
-async function startLiveSinks(f: RunFlags, err: NodeJS.WritableStream): Promise<LiveSink | undefined> {
+async function startLiveSinks(f: RunFlags, err: NodeJS.WritableStream, scenarioName: string): Promise<LiveSink | undefined> {
   const sinks: LiveSink[] = [];
   const say = (line: string) => {
     if (!f.quiet) err.write(`${pc.dim('•')} ${line}\n`);
@@ -295,6 +297,12 @@ async function startLiveSinks(f: RunFlags, err: NodeJS.WritableStream): Promise<
     const otlp = startOtlpExporter(f.otlp, { intervalMs, onError: (m) => err.write(`${pc.yellow('note')}: ${m}\n`) });
     sinks.push(otlp);
     say(`OpenTelemetry metrics pushed to ${otlp.url} every ${intervalMs / 1000} s`);
+  }
+  if (f.live !== undefined && f.live !== false) {
+    const page = await startLivePage(f.live === true ? '0' : f.live, `wsbench: ${scenarioName}`);
+    sinks.push(page);
+    // Said even with --quiet: the user asked for a page and needs its address.
+    err.write(`${pc.dim('•')} live charts at ${page.url}\n`);
   }
   if (f.prometheus !== undefined) {
     const prom = await startPrometheusExporter(f.prometheus);

@@ -4,6 +4,7 @@
  * far. Exporters read it when asked (a scrape, an export tick), never on the hot path.
  */
 import type { Aggregator, HealthSample } from '../metrics/types.ts';
+import type { TimelineEvent } from '../report/schema.ts';
 
 /** The live state of one run, replaced every second by the run coordinator. */
 export interface LiveView {
@@ -13,8 +14,12 @@ export interface LiveView {
   phase: string;
   clientsConnected: number;
   clientsTarget: number;
-  /** Distributions of the measured samples and every counter so far (what the report's `metrics` and `counters` are made of). */
-  metrics: Pick<Aggregator, 'distributionsSoFar' | 'countersSoFar'>;
+  /** Distributions of the measured samples, every counter and the per-second series so far (what the report's `metrics`, `counters` and `series` are made of). */
+  metrics: Pick<Aggregator, 'distributionsSoFar' | 'countersSoFar' | 'series'>;
+  /** Phases, faults and notes so far (ms since the run started). */
+  timeline: readonly TimelineEvent[];
+  /** Time since the run started, ms. */
+  elapsedMs: number;
   /** The latest health sample of each generator process (index = worker id; empty before the first). */
   health: ReadonlyArray<HealthSample | undefined>;
 }

@@ -16,9 +16,9 @@
  * counters every phase, so the last scrape equals the final report.
  */
 import { createServer, type Server } from 'node:http';
+import { listenHttp } from './listen.ts';
 import { Registry } from 'prom-client';
 import { LIVE_BUCKETS_US, type LiveSink, type LiveView } from './live.ts';
-import { usageError } from '../errors.ts';
 import { toolInfo } from '../run/tool.ts';
 
 type Labels = Record<string, string | number>;
@@ -114,17 +114,8 @@ export async function exposition(families: Family[]): Promise<string> {
   return registry.metrics();
 }
 
-/** Parse `--prometheus`: `PORT` (loopback) or `HOST:PORT`; 0 picks a free port. */
-export function parseListen(spec: string): { host: string; port: number } {
-  const m = /^(?:(.+):)?(\d{1,5})$/.exec(spec.trim());
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw usageError('WSB_ERR_FLAG', `--prometheus "${spec}" is not a port or HOST:PORT`, 'e.g. --prometheus 9464, or --prometheus 0.0.0.0:9464 to be scraped from another machine');
-  return { host: (m[1] ?? '127.0.0.1').replace(/^\[|\]$/g, ''), port };
-}
-
 /** Start serving `/metrics` for the live view; resolves once listening, with the scrape URL. */
 export async function startPrometheusExporter(spec: string): Promise<LiveSink & { url: string }> {
-  const { host, port } = parseListen(spec);
   let view: LiveView | undefined;
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
@@ -140,17 +131,9 @@ export async function startPrometheusExporter(spec: string): Promise<LiveSink & 
       (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`wsbench could not format its metrics: ${e.message}\n`),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(usageError('WSB_ERR_FLAG', `--prometheus cannot listen on ${host}:${port}: ${e.code ?? e.message}`, e.code === 'EADDRINUSE' ? 'pick another port, or 0 for a free one' : undefined)),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  const bound = typeof addr === 'object' && addr ? addr.port : port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const url = await listenHttp(server, spec, '--prometheus');
   return {
-    url: `http://${shownHost}:${bound}/metrics`,
+    url: `${url}metrics`,
     update(v) {
       view = v;
     },

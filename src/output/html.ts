@@ -420,7 +420,8 @@ ${runInfo(r)}
 </section>`;
 }
 
-const CSS = `
+/** The report's stylesheet, shared with the live page (`--live`) so both look the same. */
+export const REPORT_CSS = `
 :root{--bg:#f6f7f9;--fg:#1f2937;--muted:#6b7280;--card:#fff;--line:#e5e7eb;--grid:#eceef1;--band0:#f1f5f9;--band1:#ffffff;--good:#15803d;--bad:#b91c1c;--warn:#b45309;--code:#f3f4f6}
 @media (prefers-color-scheme:dark){:root{--bg:#111418;--fg:#e5e7eb;--muted:#9ca3af;--card:#1a1f26;--line:#2d333b;--grid:#252b33;--band0:#1e252e;--band1:#1a1f26;--good:#4ade80;--bad:#f87171;--warn:#fbbf24;--code:#232a33}}
 *{box-sizing:border-box}
@@ -517,7 +518,7 @@ export function renderHtml(input: Report | Report[], opts: HtmlOptions = {}): st
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="${h(`${first.tool.name} ${first.tool.version}`)}">
 <title>${h(title)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>
@@ -551,4 +552,13 @@ ${runs.map((run) => details(run, multi)).join('\n')}
 </body>
 </html>
 `;
+}
+
+/**
+ * The "Over time" charts of a report in progress (series, timeline and duration so
+ * far), exactly as the HTML report draws them: the live page (`--live`) sends this
+ * markup once a second.
+ */
+export function renderSeriesCharts(live: Pick<Report, 'series' | 'timeline' | 'durationMs'>): string {
+  return seriesCharts([{ report: live as Report, label: '', color: PALETTE[0]! }]);
 }

@@ -233,7 +233,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
     const connected = new Array<number>(workers).fill(0);
     const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
     const latestHealth = new Array<HealthSample | undefined>(workers);
-    const showLive = (p: string) => io.live?.update({ scenario: def.name, protocol: req.protocol, phase: p, clientsConnected: connected.reduce((a, b) => a + b, 0), clientsTarget, metrics: agg, health: latestHealth });
+    const showLive = (p: string) =>
+      io.live?.update({ scenario: def.name, protocol: req.protocol, phase: p, clientsConnected: connected.reduce((a, b) => a + b, 0), clientsTarget, metrics: agg, health: latestHealth, timeline, elapsedMs: Date.now() - origin });
     const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
     const tallies = new Map<string, RoomTally>();
     const nodeClients: Record<string, number> = {};

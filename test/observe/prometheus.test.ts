@@ -11,7 +11,7 @@ import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
 import { freePort } from '../helpers/ports.ts';
 import { cumulativeCounts, newHistogram } from '../../src/metrics/hdr.ts';
-import { parseListen } from '../../src/observe/prometheus.ts';
+import { parseListen } from '../../src/observe/listen.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-prom-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -113,10 +113,10 @@ describe('live buckets from an HDR histogram', () => {
   });
 
   it('parses PORT and HOST:PORT', () => {
-    expect(parseListen('9464')).toEqual({ host: '127.0.0.1', port: 9464 });
-    expect(parseListen('0.0.0.0:9464')).toEqual({ host: '0.0.0.0', port: 9464 });
-    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
-    expect(() => parseListen('70000')).toThrow(/not a port/);
+    expect(parseListen('9464', '--prometheus')).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(parseListen('0.0.0.0:9464', '--prometheus')).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(parseListen('[::1]:0', '--live')).toEqual({ host: '::1', port: 0 });
+    expect(() => parseListen('70000', '--live')).toThrow(/not a port/);
   });
 });
 
@@ -133,8 +133,11 @@ describe('the Grafana dashboard in the repo', () => {
       metrics: {
         distributionsSoFar: () => ({ fanout: { cumulative: new Array(16).fill(1), count: 1, sumUs: 5, p50Us: 5, p90Us: 5, p99Us: 5, p999Us: 5, maxUs: 5 } }),
         countersSoFar: () => ({ 'messages.sent': 1, 'messages.received': 1, 'ledger.duplicated': 0, 'ledger.reordered': 0, 'errors.x': 1, 'close.1000': 1 }),
+        series: () => ({}),
       },
       health: [{ eventLoopDelayP99Us: 1, cpuPercent: 1, rssBytes: 1 }],
+      timeline: [],
+      elapsedMs: 0,
     };
     const served = new Set(liveFamilies(view).flatMap((f) => [f.name, ...f.values.map((v) => v.metricName ?? f.name)]));
     const used = new Set(exprs.flatMap((e) => e.match(/wsbench_[a-z0-9_]+/g) ?? []));
