@@ -41,8 +41,6 @@ export function buildProgram(): Command {
     .option('--baseline <file>', 'a saved report to compare against (for `regress` gates)')
     .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
-    .option('--scrape <url>', 'read the target\'s Prometheus endpoint every second into the report (repeatable; default: the bundled nodes\' /metrics; off to disable)', collect, [])
-    .option('--scrape-series <name>', 'another series to read from the scraped endpoints, summed over targets (repeatable)', collect, [])
     .option('--prometheus <[host:]port>', 'serve the running test\'s metrics for Prometheus at /metrics (loopback unless a host is given; 0 = a free port)')
     .option('--live [port]', 'serve a local page with the run\'s charts updating every second (default port 0: a free one; the URL is printed)')
     .option('--otlp <url>', 'push the running test\'s metrics to an OpenTelemetry collector (OTLP over HTTP, JSON), e.g. http://127.0.0.1:4318')
