@@ -6,7 +6,7 @@
  * (after telling open pages that the run is over).
  */
 import { createServer, type ServerResponse } from 'node:http';
-import { REPORT_CSS, renderSeriesCharts } from '../output/html.ts';
+import { htmlPage, renderSeriesCharts } from '../output/html.ts';
 import { escapeHtml as h } from '../output/escape.ts';
 import { formatCount, formatDuration } from '../output/format.ts';
 import type { LiveSink, LiveView } from './live.ts';
@@ -39,24 +39,22 @@ export function liveFrame(view: LiveView): LiveFrame {
 }
 
 function page(title: string): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)}</title>
-<link rel="icon" href="data:,">
-<style>${REPORT_CSS}
+  return htmlPage({
+    title,
+    css: `
 #live-status { font-variant-numeric: tabular-nums; }
-#live-state.running::before { content: "● "; color: #1a7f37; }
-</style>
-</head>
-<body>
-<main>
-<header><h1>${h(title)} <span id="live-state" class="running">live</span></h1><div class="meta" id="live-status">waiting for the first second…</div></header>
-<section id="series"><h2>Over time</h2><p class="hint">Updated every second. Shaded bands are phases; red dashed lines are injected faults.</p><div id="live-charts"></div></section>
-</main>
-<script>
+#live-state.running::before { content: "\\25CF  "; color: var(--good); }`,
+    header: `<h1>${h(title)} <span id="live-state" class="running">live</span></h1><div class="meta" id="live-status">waiting for the first second…</div>
+`,
+    body: `<section id="series"><h2>Over time</h2><p class="hint">Updated every second. Shaded bands are phases; red dashed lines are injected faults.</p><div id="live-charts"></div></section>
+<script>${PAGE_SCRIPT}</script>
+`,
+    footer: 'wsbench live view: this page follows the run and stops with it.',
+  }).replace('<title>', '<link rel="icon" href="data:,">\n<title>');
+}
+
+/** The page's only script: follow the event stream, swap in each second's charts. */
+const PAGE_SCRIPT = `
 const source = new EventSource('/events');
 const state = document.getElementById('live-state');
 source.onmessage = (e) => {
@@ -73,11 +71,7 @@ source.onerror = () => {
   if (state.className === 'running') { state.textContent = 'disconnected (the run ended?)'; state.className = 'lost'; }
   source.close();
 };
-</script>
-</body>
-</html>
 `;
-}
 
 /** Serve the live page at `/` and its event stream at `/events`; resolves once listening. */
 export async function startLivePage(spec: string, title = 'wsbench: live run'): Promise<LiveSink & { url: string }> {
