@@ -14,7 +14,8 @@ import { EXIT, usageError } from '../errors.ts';
 import { parseDuration, parseWholeNumber, type Parsed } from '../units/index.ts';
 import { watchInterrupt } from './interrupt.ts';
 import { startPrometheusExporter } from '../observe/prometheus.ts';
-import { startOtlpExporter } from '../observe/otlp.ts';
+import { otlpEndpoint, startOtlpExporter } from '../observe/otlp.ts';
+import { parseListen } from '../observe/listen.ts';
 import { startLivePage } from '../observe/live-page.ts';
 import { combineSinks, type LiveSink } from '../observe/live.ts';
 import { readTokenFile } from './token-file.ts';
@@ -191,6 +192,10 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
     }
   }
   const otlpIntervalMs = problems.flag('--otlp-interval', f.otlpInterval, atLeast100ms) ?? 5000;
+  // The live sinks' addresses, checked with everything else (they start only once all is well).
+  if (f.prometheus !== undefined) await problems.attempt(() => parseListen(f.prometheus!, '--prometheus'));
+  if (typeof f.live === 'string') await problems.attempt(() => parseListen(f.live as string, '--live'));
+  if (f.otlp !== undefined) await problems.attempt(() => otlpEndpoint(f.otlp!));
   problems.throwIfAny('run');
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
   const live = await startLiveSinks(f, err, def.name, otlpIntervalMs);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
+import { runCliInProcess } from '../support/cli-in-process.ts';
 import { freePort } from '../helpers/ports.ts';
 import { cumulativeCounts, newHistogram } from '../../src/metrics/hdr.ts';
 import { parseListen } from '../../src/observe/listen.ts';
@@ -85,10 +86,12 @@ describe('wsbench run --prometheus', () => {
     expect(firstSteady!.find((x) => x.name === 'wsbench_messages_sent_total')!.value).toBeLessThan(report.counters['messages.sent']!);
   });
 
-  it('refuses a bad --prometheus value before anything starts', async () => {
-    const r = await runCli(['run', 'broadcast', '--prometheus', 'nine'], { timeoutMs: 20_000 });
+  it('refuses bad live flags before anything starts, every problem at once', async () => {
+    const r = await runCliInProcess(['run', 'broadcast', '--prometheus', 'nine', '--scrape', 'ftp://x/metrics', '--otlp-interval', '5ms']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--prometheus "nine" is not a port or HOST:PORT/);
+    expect(r.stderr).toMatch(/--scrape "ftp:\/\/x\/metrics" is not an http\(s\) URL/);
+    expect(r.stderr).toMatch(/--otlp-interval: "5ms" is too short; at least 100ms/);
   });
 });
 
