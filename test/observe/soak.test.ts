@@ -11,6 +11,7 @@ import { runCli } from '../support/cli.ts';
 import { blockFloors, memoryTrend, theilSenSlope } from '../../src/observe/slope.ts';
 import { parseExposition } from '../../src/observe/scrape.ts';
 import { memorySlopeCheck } from '../../scenarios/soak.ts';
+import { evaluateGates, parseGates } from '../../src/gates/index.ts';
 
 const MIB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-soak-'));
@@ -62,12 +63,27 @@ describe('memory slope', () => {
   });
 });
 
+describe('server gates', () => {
+  const report = (server?: ServerSide) => ({ server }) as unknown as Report;
+  it('server.rss.slope in MiB/h and server.rss.peak in bytes units, judged on report.server; missing when nothing was scraped', () => {
+    const { gates, errors } = parseGates(['server.rss.slope < 10MiB/h', 'server.rss.peak <= 512MiB', 'server.rss.slope < 10ms', 'server.cpu < 5']);
+    expect(gates.map((g) => g.threshold)).toEqual([10 * MIB, 512 * MIB]);
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/unit "ms" does not apply: server.rss.slope is a growth per hour/), expect.stringMatching(/unknown server field "cpu"/)]);
+    const side: ServerSide = { urls: [], scrapes: 9, failures: 0, rssSlopeBytesPerHour: 20 * MIB, rssBytesPeak: 100 * MIB };
+    expect(evaluateGates(gates, [report(side)]).map((g) => g.passed)).toEqual([false, true]);
+    expect(evaluateGates(gates, [report(undefined)])[0]).toMatchObject({ passed: false, detail: expect.stringMatching(/give --scrape URL/) });
+  });
+});
+
 describe('wsbench run soak', () => {
   it('a bundled server leaking 4 MiB/s fails the slope check within seconds; the report has the server side beside the client side', async () => {
     const out = join(dir, 'leak.json');
-    const r = await runCli(['run', 'soak', '--clients', '60', '--rooms', '4', '--warmup', '1s', '--duration', '9s', '--cooldown', '500ms', '--server', 'leak-kib-per-sec=4096', '--out', out]);
+    const r = await runCli(['run', 'soak', '--clients', '60', '--rooms', '4', '--warmup', '1s', '--duration', '9s', '--cooldown', '500ms', '--server', 'leak-kib-per-sec=4096', '--gate', 'server.rss.slope < 10MiB/h', '--gate', 'server.rss.peak < 4GiB', '--out', out]);
     expect(r.code).toBe(1);
     const rep = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(rep.gates.find((g) => g.expr === 'server.rss.slope < 10MiB/h')).toMatchObject({ passed: false, actual: rep.server!.rssSlopeBytesPerHour });
+    expect(rep.gates.find((g) => g.expr === 'server.rss.peak < 4GiB')).toMatchObject({ passed: true, actual: rep.server!.rssBytesPeak });
+    expect(r.stdout).toMatch(/server\.rss\.slope < 10MiB\/h\s.*FAIL.*\d+(\.\d+)?[GM]iB\/h/);
     const check = rep.checks.find((c) => c.name === 'server.memory-slope')!;
     expect(check.passed).toBe(false);
     expect(check.detail).toMatch(/climbed through the whole window/);
