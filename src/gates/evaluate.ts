@@ -53,7 +53,7 @@ export function readSubject(subject: GateSubject, report: Report): { value: numb
       return { value: report.ledger[subject.field] };
     case 'server': {
       const s = report.server;
-      const v = subject.field === 'rss.slope' ? s?.rssSlopeBytesPerHour : s?.rssBytesPeak;
+      const v = subject.field === 'rss.slope' ? s?.rssSlopeBytesPerHour : subject.field === 'heap.slope' ? s?.heapSlopeBytesPerHour : s?.rssBytesPeak;
       if (v !== undefined) return { value: v };
       return { missing: s ? `the target's memory was not read in the measured window (${s.scrapes} scrapes, ${s.failures} failed)` : 'no server metrics in the report: give --scrape URL (bundled nodes are scraped by default)' };
     }
@@ -107,7 +107,7 @@ type Shape = 'time' | 'ratio' | 'perSec' | 'count' | 'boolean' | 'bytes' | 'byte
 
 function shapeOf(subject: GateSubject): Shape {
   if (subject.kind === 'saturated') return 'boolean';
-  if (subject.kind === 'server') return subject.field === 'rss.slope' ? 'bytesPerHour' : 'bytes';
+  if (subject.kind === 'server') return subject.field === 'rss.peak' ? 'bytes' : 'bytesPerHour';
   if (subject.kind === 'rate') return subject.name === 'errors' ? 'ratio' : 'perSec';
   if (subject.kind === 'metric') return subject.stat.kind === 'count' ? 'count' : subject.stat.kind === 'rate' ? 'perSec' : 'time';
   return 'count';

@@ -152,13 +152,13 @@ function parseOp(c: Cursor): GateOp {
 
 type ValueKind = 'time' | 'count' | 'perSec' | 'ratio' | 'boolean' | 'bytes' | 'bytesPerHour';
 
-const SERVER_FIELDS: readonly ServerField[] = ['rss.slope', 'rss.peak'];
+const SERVER_FIELDS: readonly ServerField[] = ['rss.slope', 'rss.peak', 'heap.slope'];
 const BYTE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 
 function valueKindOf(subject: GateSubject, regress: boolean): ValueKind {
   if (subject.kind === 'saturated') return 'boolean';
   if (regress) return 'ratio';
-  if (subject.kind === 'server') return subject.field === 'rss.slope' ? 'bytesPerHour' : 'bytes';
+  if (subject.kind === 'server') return subject.field === 'rss.peak' ? 'bytes' : 'bytesPerHour';
   if (subject.kind === 'rate') return subject.name === 'errors' ? 'ratio' : 'perSec';
   if (subject.kind === 'metric') {
     if (subject.stat.kind === 'count') return 'count';

@@ -4,6 +4,8 @@
  * what clients saw. Scrape failures are counted and reported, never thrown.
  *
  * Recognised series (summed over the label sets of one target, then over targets):
+ * - live memory: `nodejs_heap_size_used_bytes` + `nodejs_external_memory_bytes` (V8 heap
+ *   in use and Buffers: what a leak grows, without RSS's slow GC sawtooth)
  * - memory: `process_resident_memory_bytes` (prom-client default metrics), else
  *   `wsbench_server_process_resident_memory_bytes` (the bundled server)
  * - CPU: `process_cpu_seconds_total`, turned into percent of one core per second
@@ -46,6 +48,7 @@ const sum = (e: Exposition, ...names: string[]): number | undefined => {
 interface Point {
   atMs: number;
   rss?: number;
+  heap?: number;
   cpuSeconds?: number;
   lagSec?: number;
   extra: Record<string, number>;
@@ -98,12 +101,14 @@ export function startScraper(urls: string[], opts: { intervalMs?: number; timeou
     const got = (await Promise.all(urls.map(one))).filter((e): e is Exposition => e !== undefined);
     if (!got.length || stopped) return;
     const p: Point = { atMs, extra: {} };
-    const add = (key: 'rss' | 'cpuSeconds', v: number | undefined) => {
+    const add = (key: 'rss' | 'heap' | 'cpuSeconds', v: number | undefined) => {
       if (v !== undefined) p[key] = (p[key] ?? 0) + v;
     };
     for (const e of got) {
       add('rss', sum(e, 'process_resident_memory_bytes', 'wsbench_server_process_resident_memory_bytes'));
       add('cpuSeconds', sum(e, 'process_cpu_seconds_total'));
+      const heapUsed = sum(e, 'nodejs_heap_size_used_bytes');
+      if (heapUsed !== undefined) add('heap', heapUsed + (sum(e, 'nodejs_external_memory_bytes') ?? 0));
       const lag = sum(e, 'nodejs_eventloop_lag_seconds', 'wsbench_server_event_loop_delay_p99_seconds');
       if (lag !== undefined) p.lagSec = Math.max(p.lagSec ?? 0, lag);
       for (const name of extra) {
@@ -130,6 +135,7 @@ export function startScraper(urls: string[], opts: { intervalMs?: number; timeou
       if (!last) return {};
       const g: Record<string, number> = {};
       if (last.rss !== undefined) g['server.rss'] = last.rss;
+      if (last.heap !== undefined) g['server.heap'] = last.heap;
       const prev = points.at(-2);
       const cpu = prev ? cpuPercentBetween(prev, last) : undefined;
       if (cpu !== undefined) g['server.cpu'] = Math.round(cpu * 10) / 10;
@@ -153,6 +159,12 @@ export function startScraper(urls: string[], opts: { intervalMs?: number; timeou
         );
         if (trend) Object.assign(out, { rssSlopeBytesPerHour: trend.slopeBytesPerHour, rssFloorsBytes: trend.floorsBytes, rssFloorsRising: trend.floorsRising });
       }
+      const heap = inWindow.filter((p) => p.heap !== undefined);
+      const heapTrend = memoryTrend(
+        heap.map((p) => p.atMs),
+        heap.map((p) => p.heap!),
+      );
+      if (heapTrend) Object.assign(out, { heapBytesStart: heap[0]!.heap, heapBytesEnd: heap.at(-1)!.heap, heapSlopeBytesPerHour: heapTrend.slopeBytesPerHour, heapFloorsBytes: heapTrend.floorsBytes, heapFloorsRising: heapTrend.floorsRising });
       const cpu = inWindow.filter((p) => p.cpuSeconds !== undefined);
       if (cpu.length >= 2) {
         out.cpuSeconds = Math.round((cpu.at(-1)!.cpuSeconds! - cpu[0]!.cpuSeconds!) * 1000) / 1000;

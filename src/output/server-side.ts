@@ -11,6 +11,7 @@ export function serverSideRows(s: ServerSide | undefined): Array<[string, string
   const rows: Array<[string, string]> = [];
   if (s.rssBytesStart !== undefined) rows.push(['memory (RSS)', `${formatBytes(s.rssBytesStart)} -> ${formatBytes(s.rssBytesEnd ?? 0)} (peak ${formatBytes(s.rssBytesPeak ?? 0)})`]);
   if (s.rssSlopeBytesPerHour !== undefined) rows.push(['memory slope', `${formatBytes(s.rssSlopeBytesPerHour)}/h${s.rssFloorsRising ? ', rising through the window' : ''}`]);
+  if (s.heapBytesStart !== undefined) rows.push(['live memory (heap + Buffers)', `${formatBytes(s.heapBytesStart)} -> ${formatBytes(s.heapBytesEnd ?? 0)}, ${formatBytes(s.heapSlopeBytesPerHour ?? 0)}/h${s.heapFloorsRising ? ', rising through the window' : ''}`]);
   if (s.cpuPercentMean !== undefined) rows.push(['CPU', `${formatPercent(s.cpuPercentMean)} of a core (${s.cpuSeconds ?? 0} s)`]);
   if (s.eventLoopLagMaxMs !== undefined) rows.push(['event-loop lag max', formatDuration(s.eventLoopLagMaxMs * 1000)]);
   rows.push(['scraped', `${s.urls.join(', ')}: ${s.scrapes} ok, ${s.failures} failed`]);
@@ -20,6 +21,7 @@ export function serverSideRows(s: ServerSide | undefined): Array<[string, string
 /** The per-second series of the server side worth a chart: key, title, unit formatter. */
 export const SERVER_SERIES: ReadonlyArray<{ key: string; title: string; format: (v: number) => string }> = [
   { key: 'server.rss', title: 'Server memory (RSS)', format: formatBytes },
+  { key: 'server.heap', title: 'Server live memory (V8 heap + Buffers)', format: formatBytes },
   { key: 'server.cpu', title: 'Server CPU (% of a core)', format: (v) => formatPercent(v) },
 ];
 

@@ -44,8 +44,8 @@ export function formatGateActual(gate: GateResult): string {
   if (actual === null || actual === undefined) return 'n/a';
   if (typeof actual === 'boolean') return actual ? 'true' : 'false';
   if (/%/.test(expr)) return formatPercent(actual * 100);
-  if (/^\s*server\.rss\.slope\b/.test(expr)) return `${formatBytes(actual)}/h`;
-  if (/^\s*server\.rss\./.test(expr)) return formatBytes(actual);
+  if (/^\s*server\.(rss|heap)\.slope\b/.test(expr)) return `${formatBytes(actual)}/h`;
+  if (/^\s*server\./.test(expr)) return formatBytes(actual);
   if (/\/s\b|\.rate\b/.test(expr) && !/errors\.rate/.test(expr)) return formatRate(actual);
   if (/\.(p\d+(\.\d+)?|min|max|mean|avg)\b|\d\s*(us|µs|ms|s|m)\b/.test(expr)) return formatDuration(actual);
   return formatCount(actual);

@@ -133,6 +133,16 @@ export interface ServerSide {
   /** Lowest memory in each quarter of the measured window, bytes, and whether they rose through the window. */
   rssFloorsBytes?: number[];
   rssFloorsRising?: boolean;
+  /**
+   * Live memory (Node targets with prom-client default metrics): V8 heap in use plus
+   * external memory (Buffers), bytes, with the same slope and quarter floors. What a
+   * leak grows, without RSS's sawtooth of major GCs minutes apart; `soak` judges by it.
+   */
+  heapBytesStart?: number;
+  heapBytesEnd?: number;
+  heapSlopeBytesPerHour?: number;
+  heapFloorsBytes?: number[];
+  heapFloorsRising?: boolean;
   /** CPU of all targets together over the measured window, percent of one core (mean) and seconds. */
   cpuPercentMean?: number;
   cpuSeconds?: number;

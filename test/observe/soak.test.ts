@@ -40,19 +40,27 @@ describe('memory slope', () => {
     return { urls: ['http://x/metrics'], scrapes: rss.length, failures: 0, rssSlopeBytesPerHour: t.slopeBytesPerHour, rssFloorsBytes: t.floorsBytes, rssFloorsRising: t.floorsRising };
   };
 
-  it('the soak verdict: flat passes, a lasting climb fails, a small climb in a short window is unverified, no data is unverified', () => {
-    const flat = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + (i % 5) * 100_000)), 10 * MIB, 16 * MIB);
-    expect(flat).toMatchObject({ passed: true });
-    const leak = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + i * 512 * 1024)), 10 * MIB, 16 * MIB);
+  it('the soak verdict: flat passes, a lasting climb fails, a small climb is unverified, a GC sawtooth passes, no data is unverified', () => {
+    const run = (f: (i: number) => number) => memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => f(i))), 10 * MIB, 16 * MIB);
+    expect(run((i) => 100 * MIB + (i % 5) * 100_000)).toMatchObject({ passed: true });
+    const leak = run((i) => 100 * MIB + i * 512 * 1024);
     expect(leak.passed).toBe(false);
     expect((leak as { status?: string }).status).toBeUndefined();
-    expect(leak.detail).toMatch(/climbed through the whole window/);
-    const young = memorySlopeCheck(side(Array.from({ length: 60 }, (_, i) => 100 * MIB + i * 40_000)), 10 * MIB, 16 * MIB);
+    expect(leak.detail).toMatch(/climbed through the whole window, 22\.5 MiB in all/);
+    const young = run((i) => 100 * MIB + i * 40_000);
     expect(young).toMatchObject({ passed: false, status: 'unverified' });
     expect(young.detail).toMatch(/neither shown nor ruled out/);
-    const none = memorySlopeCheck(undefined, 10 * MIB, 16 * MIB);
-    expect(none).toMatchObject({ passed: false, status: 'unverified' });
-    expect(none.detail).toMatch(/--scrape URL/);
+    // Major GCs minutes apart: climbs, then falls back below an earlier quarter's floor.
+    const sawtooth = run((i) => 100 * MIB + (i % 40) * 400_000);
+    expect(sawtooth).toMatchObject({ passed: true, detail: expect.stringMatching(/no lasting climb/) });
+    expect(memorySlopeCheck(undefined, 10 * MIB, 16 * MIB)).toMatchObject({ passed: false, status: 'unverified', detail: expect.stringMatching(/--scrape URL/) });
+  });
+
+  it('judges live memory (heap + Buffers) when the target reports it, not RSS', () => {
+    const rssFlat = side(Array.from({ length: 60 }, () => 100 * MIB));
+    const heap = memoryTrend(seconds(60), Array.from({ length: 60 }, (_, i) => 20 * MIB + i * 600_000))!;
+    const c = memorySlopeCheck({ ...rssFlat, heapSlopeBytesPerHour: heap.slopeBytesPerHour, heapFloorsBytes: heap.floorsBytes, heapFloorsRising: heap.floorsRising }, 10 * MIB, 16 * MIB);
+    expect(c).toMatchObject({ passed: false, evidence: { memory: 'live memory (V8 heap in use + Buffers)' } });
   });
 
   it('parses the Prometheus text format, summing nothing it should not', () => {
@@ -88,6 +96,9 @@ describe('wsbench run soak', () => {
     expect(check.passed).toBe(false);
     expect(check.detail).toMatch(/climbed through the whole window/);
     expect(rep.server!.rssSlopeBytesPerHour!).toBeGreaterThan(1024 * MIB);
+    // The leak is Buffers: it shows in live memory as in RSS.
+    expect(rep.server!.heapSlopeBytesPerHour!).toBeGreaterThan(1024 * MIB);
+    expect(check.evidence).toMatchObject({ memory: 'live memory (V8 heap in use + Buffers)' });
     expect(rep.server!.cpuSeconds!).toBeGreaterThan(0);
     expect(rep.series['server.rss']!.filter((v) => v > 0).length).toBeGreaterThan(8);
     expect(rep.checks.find((c) => c.name === 'delivery.exactly-once-in-order')?.passed).toBe(true);
