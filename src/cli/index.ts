@@ -54,6 +54,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--live [port]', 'serve a local page with the run\'s charts updating every second (default port 0: a free one; the URL is printed)')
     .option('--otlp <url>', 'push the running test\'s metrics to an OpenTelemetry collector (OTLP over HTTP, JSON), e.g. http://127.0.0.1:4318')
     .option('--otlp-interval <time>', 'how often --otlp pushes (default 5s)')
+    .option('--strict', 'exit 1 when a check could not be verified (default: exit 0 with a loud note)')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
     .action((scenario: string, f: RunFlags) => runCommand(scenario, f, cli));
 
@@ -70,6 +71,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--junit <file>', 'write JUnit XML')
     .option('--summary-md <file>', 'write a Markdown summary')
+    .option('--strict', 'exit 1 when a check of the run could not be verified')
     .action((file: string, opts: Parameters<typeof reportCommand>[1]) => reportCommand(file, opts, cli));
 
   program

@@ -50,7 +50,7 @@ export function readSubject(subject: GateSubject, report: Report): { value: numb
     case 'saturated':
       return { value: report.generator.saturated };
     case 'ledger':
-      return { value: report.ledger[subject.field] };
+      return { value: report.ledger[subject.field] ?? 0 };
     case 'server': {
       const s = report.server;
       const v = subject.field === 'rss.slope' ? s?.rssSlopeBytesPerHour : subject.field === 'heap.slope' ? s?.heapSlopeBytesPerHour : s?.rssBytesPeak;
