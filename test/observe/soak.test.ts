@@ -86,7 +86,7 @@ describe('server gates', () => {
 describe('wsbench run soak', () => {
   it('a bundled server leaking 4 MiB/s fails the slope check within seconds; the report has the server side beside the client side', async () => {
     const out = join(dir, 'leak.json');
-    const r = await runCli(['run', 'soak', '--clients', '60', '--rooms', '4', '--warmup', '1s', '--duration', '9s', '--cooldown', '500ms', '--server', 'leak-kib-per-sec=4096', '--gate', 'server.rss.slope < 10MiB/h', '--gate', 'server.rss.peak < 4GiB', '--out', out]);
+    const r = await runCli(['run', 'soak', '--clients', '60', '--rooms', '4', '--warmup', '1s', '--duration', '9s', '--cooldown', '500ms', '--server', 'leak-kib-per-sec=4096', '--gate', 'server.rss.slope < 10MiB/h', '--gate', 'server.rss.peak < 4GiB', '--scrape-series', 'nodejs_external_memory_bytes', '--out', out]);
     expect(r.code).toBe(1);
     const rep = JSON.parse(readFileSync(out, 'utf8')) as Report;
     expect(rep.gates.find((g) => g.expr === 'server.rss.slope < 10MiB/h')).toMatchObject({ passed: false, actual: rep.server!.rssSlopeBytesPerHour });
@@ -101,6 +101,9 @@ describe('wsbench run soak', () => {
     expect(check.evidence).toMatchObject({ memory: 'live memory (V8 heap in use + Buffers)' });
     expect(rep.server!.cpuSeconds!).toBeGreaterThan(0);
     expect(rep.series['server.rss']!.filter((v) => v > 0).length).toBeGreaterThan(8);
+    // A series named with --scrape-series: the leaked Buffers themselves, climbing.
+    const external = rep.series['server.nodejs_external_memory_bytes']!.filter((v) => v > 0);
+    expect(external.at(-1)! - external[0]!).toBeGreaterThan(16 * MIB);
     expect(rep.checks.find((c) => c.name === 'delivery.exactly-once-in-order')?.passed).toBe(true);
   });
 });
