@@ -12,6 +12,10 @@ import type { AddressInfo } from 'node:net';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
 import { otlpEndpoint } from '../../src/observe/otlp.ts';
+import { metricsUrlOf } from '../../src/observe/scrape.ts';
+import { spawn } from 'node:child_process';
+import { BIN } from '../support/cli.ts';
+import { waitUntil } from '../helpers/timeout.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-otlp-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,15 +55,30 @@ async function startReceiver(): Promise<{ url: string; payloads: OtlpPayload[]; 
 const num = (p: DataPoint) => Number(p.asInt ?? p.asDouble);
 const attr = (p: DataPoint, key: string) => p.attributes?.find((a) => a.key === key)?.value.stringValue;
 
-describe('wsbench run --otlp', () => {
-  it('pushes counters and exact latency percentiles through the OpenTelemetry SDK; the last push equals the final report', async () => {
+describe('wsbench run --otlp against an external server with --scrape', () => {
+  it('pushes counters and exact latency percentiles through the OpenTelemetry SDK (the last push equals the final report); the server side of an external target comes from --scrape', async () => {
     const rx = await startReceiver();
+    // An external target: a `wsbench serve` process, its Prometheus endpoint named with --scrape.
+    const serve = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let serveOut = '';
+    serve.stdout!.on('data', (d) => (serveOut += d));
     try {
+      await waitUntil(() => serveOut.split('\n').length > 2, 30_000, '`wsbench serve` to print its URL and token');
+      const url = serveOut.split('\n')[0]!;
       const out = join(dir, 'otlp.json');
-      const r = await runCli(['run', 'broadcast', '--clients', '40', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--duration', '2s', '--cooldown', '500ms', '--otlp', rx.url, '--otlp-interval', '500ms', '--out', out]);
+      const html = join(dir, 'otlp.html');
+      const r = await runCli(['run', 'broadcast', '--target', url, '--scrape', metricsUrlOf(url), '--html', html, '--clients', '40', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--duration', '2s', '--cooldown', '500ms', '--otlp', rx.url, '--otlp-interval', '500ms', '--out', out]);
       expect(r.code).toBe(0);
       expect(r.stderr).toContain(`OpenTelemetry metrics pushed to ${rx.url}/v1/metrics every 0.5 s`);
       const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+      expect(report.target.kind).toBe('external');
+      expect(report.server).toMatchObject({ urls: [metricsUrlOf(url)], failures: 0 });
+      expect(report.server!.rssBytesEnd!).toBeGreaterThan(10 * 1024 * 1024);
+      expect(report.server!.cpuSeconds!).toBeGreaterThan(0);
+      const page = readFileSync(html, 'utf8');
+      expect(page).toContain('Server memory (RSS)');
+      expect(page).toContain('Server CPU (% of a core)');
+      expect(page).toContain('Fan-out latency per second');
       expect(rx.payloads.length).toBeGreaterThan(2);
       expect(rx.paths[0]).toMatch(/^POST \/v1\/metrics application\/json/);
       const last = rx.payloads.at(-1)!;
@@ -79,6 +98,7 @@ describe('wsbench run --otlp', () => {
       const firstWithSends = rx.payloads.find((p) => sentIn(p));
       expect(num(sentIn(firstWithSends!)!.sum!.dataPoints[0]!)).toBeLessThan(report.counters['messages.sent']!);
     } finally {
+      serve.kill('SIGKILL');
       await rx.close();
     }
   });
