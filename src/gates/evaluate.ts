@@ -7,6 +7,7 @@ import type { GateResult, Report } from '../report/schema.ts';
 import { percentileOf } from '../metrics/index.ts';
 import type { Gate, GateOp, GateSubject } from './types.ts';
 import { formatSubject } from './parse.ts';
+import { SEND_LAG_METRIC } from '../executor/arrival.ts';
 
 export const GATE_METRIC_CODE = 'WSB_ERR_GATE_METRIC';
 
@@ -229,9 +230,10 @@ function didYouMean(name: string, known: string[]): string {
  * Every latency metric the engine can record (the keys `report.metrics` may have);
  * scenarios and protocol adapters cannot add others. Which of them one run has depends
  * on the run: `reconnect` needs drops, `eviction` zombies, `detect` a silent server,
- * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping.
+ * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping, `send.lag`
+ * an open-model publish rate.
  */
-export const ENGINE_METRICS: readonly string[] = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction', 'detect'];
+export const ENGINE_METRICS: readonly string[] = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction', 'detect', SEND_LAG_METRIC];
 
 const OTHER_SUBJECTS_HINT =
   'Also available: errors.rate, deliveries.rate, messages.rate, connects.rate, ledger.<expected|delivered|lost|duplicated|reordered>, generator.saturated and any counter by name.';

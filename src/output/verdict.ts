@@ -65,7 +65,7 @@ export function countersByPrefix(counters: Record<string, number>, prefix: strin
 
 /** Metric names in a stable, meaningful order: the documented ones first, then the rest alphabetically. */
 export function orderedMetricNames(metrics: Record<string, unknown>): string[] {
-  const known = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction'];
+  const known = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction', 'send.lag'];
   const names = Object.keys(metrics);
   const rank = (n: string) => {
     const i = known.indexOf(n);

@@ -10,7 +10,7 @@ import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenar
 import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
 import { encodeTag, nowUs, padding } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
-import { createArrival, type Arrival } from '../executor/arrival.ts';
+import { createArrival, SEND_LAG_METRIC, type Arrival } from '../executor/arrival.ts';
 import { realClock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
@@ -666,6 +666,7 @@ export class WorkerRuntime {
         for (let tries = 0; tries < this.publishers.length; tries++) {
           const c = this.publishers[this.pubCursor++ % this.publishers.length]!;
           if (c.state === 'open') {
+            this.rec.record(SEND_LAG_METRIC, nowUs() - scheduledUs);
             void this.publishFrom(c, c.rooms[0]!, scheduledUs, false);
             return true;
           }
