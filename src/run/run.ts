@@ -445,6 +445,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         eventLoopDelayP99Us: Math.max(0, ...workerHealth.map((w) => w.eventLoopDelayP99Us)),
         cpuPercent: Math.max(0, ...workerHealth.map((w) => w.cpuPercent)),
         rssBytesPeak: Math.max(0, ...workerHealth.map((w) => w.rssBytesPeak)),
+        cpuSeconds: Math.round(healthSamples.flat().reduce((a, s) => a + (s.processCpuUs ?? 0), 0) / 1000) / 1000,
         workers: workerHealth.map(({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak }) => ({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak })),
       };
       const status: Report['status'] = interrupted ? 'interrupted' : fatal || workerDied ? 'failed' : 'completed';
@@ -454,6 +455,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         messagesSentPerSec: round1(((measuredCounters['messages.sent'] ?? 0) * 1000) / measuredMs),
         deliveriesPerSec: round1(((measuredCounters['messages.received'] ?? 0) * 1000) / measuredMs),
         connectsPerSec: round1((rampConnected * 1000) / Math.max(1, timeline.find((e) => e.name === 'ramp-done')!.atMs - timeline.find((e) => e.name === 'ramp')!.atMs)),
+        acksPerSec: round1(((totals.metrics.ack?.count ?? 0) * 1000) / measuredMs),
+        roundTripsPerSec: round1(((totals.metrics.rtt?.count ?? 0) * 1000) / measuredMs),
       };
       const endedAt = new Date();
       const report: Report = {
