@@ -8,6 +8,7 @@
  *
  * WSB_MEASURE_TRIES sets the number of tries (default 10).
  */
+import os from 'node:os';
 import { compareReports } from '../src/gates/index.ts';
 import type { Report } from '../src/report/schema.ts';
 import { median } from './support/stats.ts';
@@ -25,6 +26,7 @@ function flagged(base: Report, next: Report): string[] {
 
 export default async function measure(ctx: BenchContext): Promise<string> {
   const tries = Number(process.env.WSB_MEASURE_TRIES ?? 10);
+  const loadAtStart = os.loadavg()[0]!;
   let clean = 0;
   let caught = 0;
   const noiseRows: string[] = [];
@@ -54,7 +56,7 @@ export default async function measure(ctx: BenchContext): Promise<string> {
   return [
     '## Compare: noise or regression (issue #14)',
     '',
-    `\`wsbench run ${COMMAND.join(' ')}\` on this shared 2-core machine (other helpers' tests running), compared with \`wsbench compare\`'s default \`--max-regression 10%\` (src/gates/noise.ts, method in docs/CI.md).`,
+    `\`wsbench run ${COMMAND.join(' ')}\` on this shared 2-core machine (other helpers' tests running; 1-minute load average ${loadAtStart.toFixed(1)} at the start, ${os.loadavg()[0]!.toFixed(1)} at the end), compared with \`wsbench compare\`'s default \`--max-regression 10%\` (src/gates/noise.ts, method in docs/CI.md).`,
     '',
     '| what | result |',
     '|---|---|',
