@@ -15,9 +15,6 @@
  */
 import type { Clock } from './clock.ts';
 
-/** Metric of the open-model publish schedule: actual send minus scheduled time, us. */
-export const SEND_LAG_METRIC = 'send.lag';
-
 export interface ArrivalOptions {
   ratePerSec: number;
   clock: Clock;

@@ -4,7 +4,7 @@
  */
 import { WsbenchError, EXIT } from '../errors.ts';
 import { REPORT_SCHEMA, type MetricSummary, type Report } from '../report/schema.ts';
-import { SEND_LAG_METRIC } from '../executor/arrival.ts';
+import { METRIC } from '../metrics/names.ts';
 import type { CompareRow } from './types.ts';
 import { estimatePercentile, estimateRate, judgeChange, type Estimate, type LatencyStat } from './noise.ts';
 
@@ -116,7 +116,7 @@ export function compareReports(base: Report, next: Report, opts: { thresholdPct?
       const key: RowKey = { name: `${name}.${stat}`, metric: name, stat, unit: 'us', better: 'lower' };
       // The generator's own lag is shown for context; it says how far to trust the other rows, not how the server did.
       const est = (r: Report, m: MetricSummary): Estimate =>
-        name === SEND_LAG_METRIC ? { value: m[stat], lo: m[stat], hi: m[stat], n: m.count, judged: false, why: "the generator's own lag, not the server's" } : estimatePercentile(r, name, m, stat);
+        name === METRIC.sendLag ? { value: m[stat], lo: m[stat], hi: m[stat], n: m.count, judged: false, why: "the generator's own lag, not the server's" } : estimatePercentile(r, name, m, stat);
       rows.push(rowOf(key, est(base, b), est(next, n), t));
     }
   }

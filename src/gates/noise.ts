@@ -15,7 +15,7 @@
  */
 import { percentileOf } from '../metrics/index.ts';
 import type { MetricSummary, Report } from '../report/schema.ts';
-import { SEND_LAG_METRIC } from '../executor/arrival.ts';
+import { METRIC } from '../metrics/names.ts';
 
 /** Two-sided 95% normal quantile: the z of every interval here (two 95% intervals that do not overlap differ at p < 0.01). */
 export const Z_95 = 1.96;
@@ -120,7 +120,7 @@ export function estimateQuantile(report: Report, metric: string, m: MetricSummar
     hi = Math.max(hi, value * (1 + relative));
   }
   // Latencies are timed from the scheduled send: up to the generator's own lag at this percentile is the generator's.
-  const lag = metric === SEND_LAG_METRIC ? undefined : report.metrics[SEND_LAG_METRIC];
+  const lag = metric === METRIC.sendLag ? undefined : report.metrics[METRIC.sendLag];
   if (lag && lag.count >= need && lag.hdr) lo -= percentileOf(lag.hdr, q * 100);
   return { value, lo: Math.max(0, lo), hi, n: m.count, judged: true };
 }
