@@ -111,7 +111,16 @@ export function estimateQuantile(report: Report, metric: string, m: MetricSummar
     // Samples of the ramp (connect, join) or of one moment (reconnect): nothing tells how much the run itself wobbled.
     return { value, lo: value, hi: value, n: m.count, judged: false, why: 'no samples in the measured seconds: this run\'s noise is unknown (compare --repeat trials instead)' };
   }
-  let { lo, hi } = m.hdr ? quantileInterval(m.hdr, m.count, q) : { lo: value, hi: value };
+  // The interval's offsets around the histogram's own quantile, applied to the summary's value (the same number
+  // in a report wsbench wrote; a hand-edited summary keeps its width).
+  let lo = value;
+  let hi = value;
+  if (m.hdr) {
+    const around = quantileInterval(m.hdr, m.count, q);
+    const at = percentileOf(m.hdr, q * 100);
+    lo = value - (at - around.lo);
+    hi = value + (around.hi - at);
+  }
   // Batch means need 3 seconds; a shorter window keeps the sampling interval only (docs/CI.md).
   if (perSecond.length >= MIN_SECONDS) {
     const mean = perSecond.reduce((a, v) => a + v, 0) / perSecond.length;
