@@ -2,8 +2,8 @@
  * Memory slope over a run, for leak checks (`soak`). Robust by design: one step in
  * memory (a heap that grows once and stays) must not read as a leak, a steady climb
  * must. Theil-Sen (the median of the pairwise slopes) shrugs off a step; the floors of
- * the run's four quarters (memory after each quarter's lowest GC point) show whether
- * the climb went on through the whole window.
+ * the run's eighths (memory at each block's lowest GC point) show whether the climb
+ * went on through the whole window.
  */
 
 /** Theil-Sen slope of y over x (median of pairwise slopes); undefined for fewer than 2 points. O(n^2): for per-second series up to a few thousand points. */
@@ -37,13 +37,13 @@ export function blockFloors(ys: readonly number[], parts = 4): number[] {
   return out;
 }
 
-/** A memory trend over one window: slope in bytes per hour and the quarter floors. */
+/** A memory trend over one window: slope in bytes per hour and the floors of its eighths. */
 export interface MemoryTrend {
   /** Theil-Sen slope, bytes per hour. */
   slopeBytesPerHour: number;
-  /** Lowest memory of each quarter of the window, bytes. */
+  /** Lowest memory of each eighth of the window, bytes (what survives the GCs of that stretch). */
   floorsBytes: number[];
-  /** Every quarter's floor at or above the one before, and the last above the first: growth that lasted. */
+  /** The last floor above the first and the floors' own Theil-Sen slope positive: growth that lasted. */
   floorsRising: boolean;
   points: number;
   windowSec: number;
@@ -55,7 +55,11 @@ export function memoryTrend(atMs: readonly number[], bytes: readonly number[]): 
   const hours = atMs.map((t) => (t - atMs[0]!) / 3_600_000);
   const slope = theilSenSlope(hours, bytes);
   if (slope === undefined) return undefined;
-  const floorsBytes = blockFloors(bytes);
-  const floorsRising = floorsBytes.every((f, i) => i === 0 || f >= floorsBytes[i - 1]!) && floorsBytes.at(-1)! > floorsBytes[0]!;
+  const floorsBytes = blockFloors(bytes, 8);
+  const floorSlope = theilSenSlope(
+    floorsBytes.map((_, i) => i),
+    floorsBytes,
+  );
+  const floorsRising = floorsBytes.at(-1)! > floorsBytes[0]! && (floorSlope ?? 0) > 0;
   return { slopeBytesPerHour: Math.round(slope), floorsBytes, floorsRising, points: bytes.length, windowSec: Math.round((atMs.at(-1)! - atMs[0]!) / 100) / 10 };
 }
