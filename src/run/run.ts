@@ -20,6 +20,7 @@ import { resolveOptions } from '../scenario/options.ts';
 import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
 import { createWorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
+import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
 import { builtinChecks } from '../checks/builtin.ts';
 import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
@@ -183,7 +184,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
   }
   // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
   if (nodeCount > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
-  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodeCount, server, redisUrl: req.redisUrl });
+  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodeCount, server, redisUrl: req.redisUrl, clients: options.clients });
+  for (const line of topology.notes) note(line);
   let unexpectedExit: string | undefined;
   topology.onUnexpectedExit((what, code, signal, stderr) => {
     const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
@@ -421,6 +423,8 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
       const nodes = await topology.scrapeStats();
       const totals = agg.totals();
       // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
+      const sharedIds = sharedNodeIds(nodeClients);
+      for (const line of sharedNodeIdNotes(sharedIds, urls)) notes.push(line);
       const namedNodes = Object.keys(nodeClients).filter((k) => !k.startsWith('url:'));
       if (urls.length === 1 && namedNodes.length < 2) {
         delete totals.metrics['fanout.local'];
@@ -478,7 +482,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         gates: [],
         generator: generatorHealth,
         series: agg.series(),
-        nodes: nodeBreakdown(nodes, nodeClients),
+        nodes: nodeBreakdown(nodes, countsByUrl(nodeClients, sharedIds)),
         ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
         notes,
       };

@@ -15,6 +15,8 @@ import { formatFault } from './faults.ts';
 import { httpGet } from './http.ts';
 import { BundledNode, SERVER_MAIN } from './node.ts';
 import { probeTargets } from './probe.ts';
+import { planServerWorkers } from './sizing.ts';
+import { readFdLimit } from '../workers/limits.ts';
 import { startRedisServer, type RedisServerHandle } from './redis.ts';
 import type { FaultAction, NodeHandle, Topology, TopologySpec } from './types.ts';
 
@@ -26,6 +28,7 @@ export { freePort } from './ports.ts';
 export { killAllChildrenSync } from './children.ts';
 export { probeTargets } from './probe.ts';
 export { SERVER_MAIN } from './node.ts';
+export { planServerWorkers, type ServerSizing, type ServerSizingInput } from './sizing.ts';
 
 type ExitCallback = (what: string, code: number | null, signal: string | null, stderr?: string) => void;
 
@@ -53,6 +56,7 @@ async function startExternal(spec: TopologySpec, targets: string[]): Promise<Top
     target,
     nodes,
     secret: spec.server?.secret,
+    notes: [],
     async fault(action) {
       throw usageError('WSB_ERR_FAULT', `cannot inject ${formatFault(action)} into an external target`, 'faults need the bundled server: drop the target URLs');
     },
@@ -77,6 +81,12 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
   }
   if (server.port !== undefined && server.port !== '0' && count > 1) {
     throw usageError('WSB_ERR_TOPOLOGY', `server port ${server.port} cannot be shared by ${count} nodes`, 'drop the port option: bundled nodes use ephemeral ports');
+  }
+  const notes: string[] = [];
+  if (spec.clients !== undefined) {
+    const sizing = planServerWorkers({ clients: spec.clients, nodes: count, fdLimit: spec.fdLimit ?? readFdLimit(), protocol: spec.protocol, workers: server.workers });
+    if (sizing.workers !== undefined) server.workers = String(sizing.workers);
+    if (sizing.note) notes.push(sizing.note);
   }
   const entry = spec.serverEntry ?? SERVER_MAIN;
   if (!existsSync(entry)) {
@@ -227,6 +237,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
       return redis ? { url: redis.url, pid: redis.pid } : redisUrl !== undefined && count > 1 ? { url: redisUrl } : undefined;
     },
     secret,
+    notes,
     fault,
     scrapeStats,
     onUnexpectedExit(cb) {

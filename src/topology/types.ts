@@ -30,6 +30,13 @@ export interface TopologySpec {
    * answer /healthz with 200, in milliseconds (default 15000 each).
    */
   startTimeoutMs?: number;
+  /**
+   * Bundled only: clients the run will open, so that each node gets enough
+   * cluster workers for its descriptor limit (see planServerWorkers()). Undefined = no sizing.
+   */
+  clients?: number;
+  /** Bundled only: the descriptor limit a node inherits (default: this process's, from /proc/self/limits). */
+  fdLimit?: number;
 }
 
 export interface NodeHandle {
@@ -56,6 +63,8 @@ export interface Topology {
   redis?: { url: string; pid?: number };
   /** Secret for minting HS256 tokens for the bundled server (undefined for external targets unless given). */
   secret?: string;
+  /** What the topology decided on its own that the report should say (e.g. the server workers it chose). */
+  notes: string[];
   /** Carry out a fault now; resolves when it has been applied (and, with a duration, undone). */
   fault(action: FaultAction): Promise<void>;
   /** Every node's /stats, for the report. Never throws: unreachable nodes come back without stats. */

@@ -16,6 +16,7 @@ import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
 import { signToken, type TokenClaims } from '../../servers/core/jwt.ts';
+import { NodeIdRegistry } from '../topology/node-identity.ts';
 
 /** Replace `{client}` and `{worker}` in every string of a claims template. */
 export function fillClaims(template: unknown, client: number, worker: number): unknown {
@@ -265,6 +266,8 @@ export class WorkerRuntime {
   private readonly rec: Recorder;
   private firstError: string | undefined;
   readonly examples: Record<string, number[]> = {};
+  /** Node ids per URL: an id two URLs share makes every client known by its URL. */
+  private readonly nodeIds = new NodeIdRegistry();
   readonly observations = new Map<string, Observation>();
   private claimsTemplate: unknown;
 
@@ -499,7 +502,9 @@ export class WorkerRuntime {
       case 'welcome':
         if (f.node !== undefined && this.cfg.nodeIdentity) {
           c.nodeName = f.node;
-          c.nodeKey = nodeHash(f.node);
+          const claim = this.nodeIds.claim(f.node, c.node);
+          if (claim === 'named') c.nodeKey = nodeHash(f.node);
+          else if (claim === 'shared-now') for (const o of this.clients) o.nodeKey = this.cfg.urls.length > 1 ? o.node : -1;
         }
         if (c.awaitingWelcome && c.state === 'connecting') {
           c.awaitingWelcome = false;
