@@ -17,6 +17,7 @@ import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, o
 import { createRng, type Rng } from '../executor/random.ts';
 import { signToken, type TokenClaims } from '../../servers/core/jwt.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
+import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 
 /** Replace `{client}` and `{worker}` in every string of a claims template. */
 export function fillClaims(template: unknown, client: number, worker: number): unknown {
@@ -270,9 +271,12 @@ export class WorkerRuntime {
   private readonly nodeIds = new NodeIdRegistry();
   readonly observations = new Map<string, Observation>();
   private claimsTemplate: unknown;
+  /** Whether an error code means "rate limited" (the `limit-codes` option, else the common spellings). */
+  private readonly isLimitCode: (code: string) => boolean;
 
   constructor(readonly cfg: RuntimeConfig) {
     this.rec = cfg.recorder;
+    this.isLimitCode = limitCodeMatcher(typeof cfg.options.limitCodes === 'string' ? cfg.options.limitCodes : '');
     this.pad = padding(cfg.options.payloadBytes);
     for (let i = cfg.fromClient; i < cfg.toClient; i++) {
       const c = new Client(this, i);
@@ -551,7 +555,7 @@ export class WorkerRuntime {
       case 'error': {
         this.rec.count(`errors.${f.code}`);
         c.stats.errors++;
-        if (f.code === 'rate_limited') c.stats.rateLimited++;
+        if (this.isLimitCode(f.code)) c.stats.rateLimited++;
         if (f.id !== undefined) {
           const p = this.take(f.id);
           if (p) p.resolve?.(null);
