@@ -13,7 +13,10 @@ export interface TopologySpec {
   targets?: string[];
   /** Bundled only: number of reference nodes (processes), default 1. More than 1 needs Redis. */
   nodes?: number;
-  /** Bundled only: server options as `wsbench serve` flag names without dashes -> raw string values. */
+  /**
+   * Bundled: server options as `wsbench serve` flag names without dashes -> raw string values.
+   * External: only `secret` and the freezer's keys (FREEZE_KEYS: freeze-pid, pause-command, resume-command) are read.
+   */
   server?: Record<string, string>;
   /** Use this Redis instead of starting a redis-server (bundled multi-node only). */
   redisUrl?: string;

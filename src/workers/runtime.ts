@@ -424,6 +424,8 @@ export class WorkerRuntime {
       if (c.zombie) {
         // Eviction: from the last heartbeat this client answered to the server's close.
         this.rec.record('eviction', now - c.lastPongUs);
+        // Also per client for the whole run: evictions in the warm-up are judged like the rest.
+        this.observe('eviction.ms', (now - c.lastPongUs) / 1000, c.index);
         this.rec.count('evictions');
       } else this.rec.count('healthy.dropped');
     }

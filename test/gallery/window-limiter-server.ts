@@ -4,8 +4,8 @@
  * connection (counted from its first message), its own error code and text for the
  * first refused frame, then close 1008. Switches break it on purpose.
  */
-import { WebSocketServer, WebSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
+import { handleChatFrame, leaveAll, listenWs, type ClientFrame, type Rooms } from './wsbench1-rooms.ts';
 
 export interface WindowLimiterOptions {
   /** Messages (publishes) a connection may send per window (default 100). */
@@ -33,9 +33,8 @@ export async function startWindowLimiterServer(opts: WindowLimiterOptions = {}):
   const windowMs = opts.windowMs ?? 60_000;
   const closeOnRefusal = opts.closeOnRefusal ?? true;
   const counts = { refused: 0, closedForAbuse: 0 };
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
-  await new Promise<void>((r) => wss.once('listening', () => r()));
-  const rooms = new Map<string, { seq: number; members: Set<WebSocket> }>();
+  const { wss, url, close } = await listenWs();
+  const rooms: Rooms = new Map();
   let sessions = 0;
   wss.on('connection', (ws) => {
     const sid = `s${++sessions}`;
@@ -44,7 +43,7 @@ export async function startWindowLimiterServer(opts: WindowLimiterOptions = {}):
     let lastErrorAt = 0;
     ws.send(JSON.stringify({ type: 'welcome', sid, user: sid, node: 'window-limiter' }));
     ws.on('message', (data) => {
-      let f: { type?: string; id?: unknown; room?: string; payload?: unknown };
+      let f: ClientFrame;
       try {
         f = JSON.parse(String(data));
       } catch {
@@ -68,43 +67,9 @@ export async function startWindowLimiterServer(opts: WindowLimiterOptions = {}):
         }
         return;
       }
-      const room = (name: string) => rooms.get(name) ?? rooms.set(name, { seq: 0, members: new Set() }).get(name)!;
-      switch (f.type) {
-        case 'join': {
-          const r = room(String(f.room));
-          r.members.add(ws);
-          ws.send(JSON.stringify({ type: 'joined', id: f.id, room: f.room, members: r.members.size, seq: r.seq }));
-          return;
-        }
-        case 'leave':
-          room(String(f.room)).members.delete(ws);
-          ws.send(JSON.stringify({ type: 'left', id: f.id, room: f.room }));
-          return;
-        case 'publish': {
-          const r = room(String(f.room));
-          const seq = ++r.seq;
-          ws.send(JSON.stringify({ type: 'ack', id: f.id, room: f.room, seq }));
-          const msg = JSON.stringify({ type: 'message', room: f.room, seq, from: sid, payload: f.payload });
-          for (const m of r.members) if (m.readyState === WebSocket.OPEN) m.send(msg);
-          return;
-        }
-        case 'ping':
-          ws.send(JSON.stringify({ type: 'pong', id: f.id }));
-          return;
-      }
+      handleChatFrame(rooms, ws, sid, f);
     });
-    ws.on('close', () => {
-      for (const r of rooms.values()) r.members.delete(ws);
-    });
+    ws.on('close', () => leaveAll(rooms, ws));
   });
-  const { port } = wss.address() as AddressInfo;
-  return {
-    url: `ws://127.0.0.1:${port}/ws`,
-    counts,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of wss.clients) c.terminate();
-        wss.close(() => resolve());
-      }),
-  };
+  return { url, counts, close };
 }
