@@ -11,6 +11,7 @@ import { parseLimitModel, roundFigure } from '../../src/scenario/limit-model.ts'
 import { limitCodeMatcher, limitCodesProblem } from '../../src/scenario/limit-codes.ts';
 import { runCli } from '../support/cli.ts';
 import { startWindowLimiterServer, type GalleryServer } from '../gallery/window-limiter-server.ts';
+import { startSocketIoChatServer } from '../gallery/socketio-chat-server.ts';
 
 describe('limit models', () => {
   const fallback = { perSec: 100, burst: 200 };
@@ -52,16 +53,17 @@ describe('rate-limit error codes', () => {
   });
 });
 
-describe('rate-limit against a fixed-window server of its own (100 per minute, its own error code, close 1008)', () => {
+describe('rate-limit against fixed-window servers of their own (100 per minute, their own error text, closing at the first refusal)', () => {
   let dir: string;
-  const servers: GalleryServer[] = [];
+  const servers: Array<{ close(): Promise<void> }> = [];
   let good: Promise<{ code: number | null; report: Report }>;
   let broken: Promise<{ code: number | null; report: Report }>;
+  let socketIo: Promise<{ code: number | null; report: Report }>;
   let brokenServer: GalleryServer;
 
-  async function run(url: string, sets: string[]): Promise<{ code: number | null; report: Report }> {
+  async function run(url: string, sets: string[], extra: string[] = []): Promise<{ code: number | null; report: Report }> {
     const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
-    const args = ['run', 'rate-limit', '--quiet', '--target', url, '--clients', '20', '--seed', '7', '--warmup', '300ms', '--duration', '4s', '--cooldown', '300ms', '--out', out];
+    const args = ['run', 'rate-limit', '--quiet', ...extra, '--target', url, '--clients', '20', '--seed', '7', '--warmup', '300ms', '--duration', '4s', '--cooldown', '300ms', '--out', out];
     const r = await runCli([...args, ...sets.flatMap((s) => ['--set', s])], { timeoutMs: 60_000 });
     expect(r.stderr).not.toMatch(/wsbench failed/);
     return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
@@ -72,11 +74,14 @@ describe('rate-limit against a fixed-window server of its own (100 per minute, i
     const ok = await startWindowLimiterServer({ count: 100, windowMs: 60_000 });
     // Broken: lets 30 more through per window, and names its refusal in a way no default matches.
     brokenServer = await startWindowLimiterServer({ count: 100, windowMs: 60_000, leak: 30, errorCode: 'slow_down', errorMessage: 'easy, tiger' });
-    servers.push(ok, brokenServer);
-    // Both at once, to keep the suite short.
+    // A Socket.IO chat server: acks refusals with "Rate limit exceeded", lists no join-since.
+    const sio = await startSocketIoChatServer({ count: 100, windowMs: 60_000 });
+    servers.push(ok, brokenServer, sio);
+    // All at once, to keep the suite short.
     good = run(ok.url, ['limit=window:100/60s,close']);
     broken = run(brokenServer.url, ['limit=window:100/60s,close']);
-    await Promise.allSettled([good, broken]);
+    socketIo = run(sio.url, ['limit=window:100/60s,close'], ['--protocol', 'socketio']);
+    await Promise.allSettled([good, broken, socketIo]);
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -107,5 +112,14 @@ describe('rate-limit against a fixed-window server of its own (100 per minute, i
     expect(errs.detail).toContain('slow_down');
     expect(errs.detail).toContain('--set limit-codes=');
     expect(brokenServer.counts.closedForAbuse).toBeGreaterThan(0);
+  });
+
+  it('a Socket.IO chat server acking refusals with "Rate limit exceeded" and disconnecting passes', async () => {
+    const { code, report } = await socketIo;
+    expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    expect(code).toBe(0);
+    expect(check(report, 'rate-limit.error-frames-capped').evidence!.rateLimitedAcks).toBeGreaterThan(0);
+    expect(report.counters['errors.Rate limit exceeded']).toBeGreaterThan(0);
+    expect(check(report, 'rate-limit.accepted-rate').evidence).toMatchObject({ firstWindowMin: 100, anyWindowMax: 100 });
   });
 });
