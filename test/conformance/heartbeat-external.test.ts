@@ -31,6 +31,17 @@ describe('heartbeat checks on evictions the measured window never saw', () => {
     expect(window.passed).toBe(true);
     expect(window.detail).toContain('4 evictions took 1200..1900 ms');
   });
+
+  it('says unverified, not failed or passed, when no client became a zombie', () => {
+    const checks = heartbeat.checks!(context({ counters: {} })) as Array<{ name: string; passed: boolean; status?: string; reason?: string }>;
+    for (const name of ['heartbeat.zombies-evicted', 'heartbeat.eviction-window']) {
+      const c = checks.find((x) => x.name === name)!;
+      expect(c.passed).toBe(false);
+      expect(c.status).toBe('unverified');
+      expect(c.reason).toMatch(/no zombie clients were created/);
+    }
+    expect(checks.find((x) => x.name === 'heartbeat.frozen-server-noticed')).toMatchObject({ status: 'unverified', reason: 'the frozen-server phase was turned off (--set freeze=false)' });
+  });
 });
 
 describe('heartbeat against a ping-frames-only server of its own', () => {
