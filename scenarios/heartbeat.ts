@@ -1,6 +1,7 @@
 import { defineScenario } from '../src/index.ts';
 import type { CheckResult } from '../src/index.ts';
 import { freezerFrom } from '../src/topology/freezer.ts';
+import { unverifiedCheck } from '../src/scenario/unverified-check.ts';
 
 /**
  * Heartbeat conformance: a share of clients turn into zombies (they stop answering
@@ -88,7 +89,7 @@ export default defineScenario({
     if (zombies === 0) {
       // Nothing to evict: neither verdict can be known (small runs draw no zombie at 10%).
       const reason = `no zombie clients were created (raise --set zombies or --clients)`;
-      out.push(unverified('heartbeat.zombies-evicted', reason), unverified('heartbeat.eviction-window', reason));
+      out.push(unverifiedCheck('heartbeat.zombies-evicted', reason), unverifiedCheck('heartbeat.eviction-window', reason));
     } else {
       out.push({
         name: 'heartbeat.zombies-evicted',
@@ -119,7 +120,7 @@ export default defineScenario({
     const freezeFailed = run.timeline.find((e) => e.kind === 'note' && e.name === 'fault-failed' && String(e.detail ?? '').startsWith('pause-node'));
     if (!froze || freezeFailed) {
       const reason = frozenPhaseMissing(o, run.target.kind, freezeFailed?.detail);
-      out.push(unverified('heartbeat.frozen-server-noticed', reason, `not run: ${reason}`));
+      out.push(unverifiedCheck('heartbeat.frozen-server-noticed', reason, `not run: ${reason}`));
     } else {
       const detected = run.counters['errors.heartbeat_timeout'] ?? 0;
       const healthy = run.rampConnected - zombies;
@@ -152,13 +153,4 @@ function frozenPhaseMissing(o: Record<string, unknown>, kind: string, failure: u
   if (!o.freeze) return 'the frozen-server phase was turned off (--set freeze=false)';
   if (kind !== 'bundled') return 'wsbench cannot freeze a server it did not start: give --set freeze-pid=PID (same machine), or --set pause-command=... with --set resume-command=...';
   return 'the server was never frozen (the run ended before the freeze)';
-}
-
-/**
- * A check the run could not carry out: outcome `unverified` with its reason, never a
- * pass. (`passed: false` for readers that know only passed and failed.)
- */
-function unverified(name: string, reason: string, detail = `unverified: ${reason}`): CheckResult {
-  const outcome = { status: 'unverified', reason };
-  return { name, passed: false, detail, ...outcome };
 }

@@ -14,6 +14,8 @@ import { runCli } from '../support/cli.ts';
 import { redisSkipReason } from '../helpers/index.ts';
 import { startRedisServer, type RedisServerHandle } from '../../src/topology/redis.ts';
 import { startServe, stopServes } from './serve-nodes.ts';
+import redisFanout from '../../scenarios/redis-fanout.ts';
+import type { RunView } from '../../src/scenario/types.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -52,6 +54,20 @@ describe('node ids shared by several URLs', () => {
     const counts = { '0|n0': 30, '1|n0': 30, '2|x': 5, '2|y': 5 };
     expect(sharedNodeIds(counts)).toEqual([{ id: 'n0', urls: [0, 1] }]);
     expect(countsByUrl(counts, sharedNodeIds(counts))).toEqual({ '0|': 30, '1|': 30, '2|x': 5, '2|y': 5 });
+  });
+});
+
+describe('fanout.cross-node where it cannot know', () => {
+  const view = (nodes: number, metrics: Record<string, unknown>) => ({ options: {}, metrics, counters: {}, target: { kind: 'external', nodes } }) as unknown as RunView;
+  it('is unverified with one node, or when no client\'s node was known', () => {
+    for (const [nodes, reason] of [
+      [1, /only 1 node/],
+      [2, /nodes were unknown/],
+    ] as const) {
+      const [c] = redisFanout.checks!(view(nodes, {})) as Array<{ passed: boolean; status?: string; reason?: string }>;
+      expect(c).toMatchObject({ passed: false, status: 'unverified' });
+      expect(c!.reason).toMatch(reason);
+    }
   });
 });
 
