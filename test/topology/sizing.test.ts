@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isWsbenchError } from '../../src/errors.ts';
 import { planServerWorkers } from '../../src/topology/sizing.ts';
+import { startTopology } from '../../src/topology/index.ts';
+import { REAL_NODE, childPids, waitUntil } from '../helpers/index.ts';
 
 function refusal(f: () => unknown): { code: string; message: string; hint?: string } {
   try {
@@ -47,5 +49,27 @@ describe('planServerWorkers', () => {
   it('refuses more workers than the server accepts', () => {
     const e = refusal(() => planServerWorkers({ clients: 100_000, nodes: 1, fdLimit: 1024, protocol: 'ws' }));
     expect(e.message).toMatch(/more than its 64/);
+  });
+});
+
+describe('a bundled node sized by startTopology', () => {
+  it('runs the planned cluster workers and says so in the notes', async () => {
+    // 1000 clients at a 1024-descriptor limit: at most 768 per process, so 2 workers.
+    const topo = await startTopology({ protocol: 'ws', serverEntry: REAL_NODE, clients: 1000, fdLimit: 1024 });
+    try {
+      expect(topo.notes.join('\n')).toMatch(/bundled server: 2 cluster workers per node/);
+      const pid = topo.nodes[0]!.pid!;
+      await waitUntil(() => (childPids(pid) ?? []).length === 2, 20_000, 'two cluster workers');
+    } finally {
+      await topo.stop();
+    }
+  });
+
+  it('refuses before starting anything when a Socket.IO node cannot hold its share', async () => {
+    const e = await startTopology({ protocol: 'socketio', serverEntry: REAL_NODE, clients: 2000, fdLimit: 1024 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(isWsbenchError(e) && e.code).toBe('WSB_ERR_SERVER_SIZE');
   });
 });
