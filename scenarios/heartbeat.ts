@@ -1,6 +1,6 @@
 import { defineScenario } from '../src/index.ts';
 import type { CheckResult } from '../src/index.ts';
-import { freezerFrom } from '../src/topology/freezer.ts';
+import { canFreeze, freezerFrom } from '../src/topology/freezer.ts';
 import { unverifiedCheck } from '../src/scenario/unverified-check.ts';
 
 /**
@@ -44,7 +44,7 @@ export default defineScenario({
     return { clientTimeoutMs: h + t + Number(o.slack) };
   },
   faults: (o, target) => {
-    if (!o.freeze || (target.kind !== 'bundled' && !freezerFrom(freezeSettings(o)))) return [];
+    if (!o.freeze || (target.kind !== 'bundled' && !canFreeze(freezeSettings(o)))) return [];
     const h = Number(o.heartbeatMs);
     const t = Number(o.timeoutMs) || h;
     const freezeAt = o.warmup + h + t + Number(o.slack) + 1500;

@@ -135,11 +135,14 @@ export default defineScenario({
 type Options = Record<string, unknown> & { rate: number; protocol?: unknown };
 type Observations = Record<string, { min: number; max: number; mean: number; minClient: number; maxClient: number } | undefined>;
 
-/** The stated limit of a run (validate() has refused an unparsable one). */
+/**
+ * The stated limit of a run. An unparsable one reads as the default bucket here:
+ * validate() reports it, and the run stops before anything is judged.
+ */
 function limitOf(o: Options): LimitModel {
-  const parsed = parseLimitModel(String(o.limit ?? ''), { perSec: o.rate, burst: Number(o.burst) });
-  if (!parsed.ok) throw new Error(parsed.error);
-  return parsed.value;
+  const fallback = { perSec: o.rate, burst: Number(o.burst) };
+  const parsed = parseLimitModel(String(o.limit ?? ''), fallback);
+  return parsed.ok ? parsed.value : { kind: 'bucket', ...fallback };
 }
 
 /**

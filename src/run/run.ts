@@ -17,7 +17,7 @@ import type { FaultAction, Topology } from '../topology/types.ts';
 import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { resolveOptions } from '../scenario/options.ts';
-import { startTopology, parseFault, formatFault, probeTargets, freezerFrom } from '../topology/index.ts';
+import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { createWorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
@@ -145,7 +145,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   // An external target can be paused only the way the user said (src/topology/freezer.ts).
-  const freezable = req.targets.length > 0 && freezerFrom(server) !== undefined;
+  const freezable = req.targets.length > 0 && canFreeze(server);
   if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all' && !(freezable && f.action.kind === 'pause-node'))) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections (and pause-node needs --set freeze-pid=PID or pause-command/resume-command)');
   if (problems.length) {
     throw usageError('WSB_ERR_CONFIG', problems.length === 1 ? problems[0]! : `${problems.length} problems with the run's options`, 'fix the options above; `wsbench run --help` lists them', problems.length > 1 ? problems : undefined);

@@ -43,6 +43,15 @@ export function freezerFrom(settings: Record<string, string | undefined>): Freez
   return { what: `pause-command \`${pauseCmd}\``, pause: () => runCommand(pauseCmd), resume: () => runCommand(resumeCmd) };
 }
 
+/** Whether the settings give a usable freezer (never throws: freezerFrom() says what is wrong). */
+export function canFreeze(settings: Record<string, string | undefined>): boolean {
+  try {
+    return freezerFrom(settings) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** Settings without the freezer's keys (what a bundled node may be given). */
 export function withoutFreezeKeys(server: Record<string, string>): Record<string, string> {
   const out = { ...server };

@@ -31,7 +31,7 @@ export { killAllChildrenSync } from './children.ts';
 export { probeTargets } from './probe.ts';
 export { SERVER_MAIN } from './node.ts';
 export { planServerWorkers, type ServerSizing, type ServerSizingInput } from './sizing.ts';
-export { FREEZE_KEYS, freezerFrom, type Freezer } from './freezer.ts';
+export { FREEZE_KEYS, canFreeze, freezerFrom, type Freezer } from './freezer.ts';
 
 type ExitCallback = (what: string, code: number | null, signal: string | null, stderr?: string) => void;
 
