@@ -14,7 +14,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_OPTION_SPECS, parseServerOptions, type ServerOptions } from './core/options.ts';
 import { signToken } from './core/jwt.ts';
-import { ServerConfigError, isServerConfigError } from './core/errors.ts';
+import { isServerConfigError } from './core/errors.ts';
 import { createClusterHub, type ToPrimary } from './core/cluster.ts';
 import { createReferenceServer } from './ws/server.ts';
 import { createBus } from './core/bus-factory.ts';
@@ -45,18 +45,12 @@ export interface StartOptions {
 
 const WORKER_READY_TIMEOUT_MS = 30_000;
 
-function checkAvailable(options: ServerOptions): void {
-  const problems: string[] = [];
-  if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);
-}
-
 /**
  * Start the reference server in this process (workers = 1) or as a Node
- * cluster of `workers` processes sharing the port. Throws ServerConfigError
- * for an unavailable feature (socketio flavour, Redis).
+ * cluster of `workers` processes sharing the port. Throws a ServerConfigError
+ * for an unavailable feature (the Socket.IO flavour's checks in socketio/start.ts).
  */
 export async function startServer(options: ServerOptions, startOpts: StartOptions = {}): Promise<StartedServer> {
-  checkAvailable(options);
   const log = startOpts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const token = options.auth ? signToken({ sub: 'dev' }, options.secret, { expiresInSec: 24 * 3600 }) : undefined;
 

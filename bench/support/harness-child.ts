@@ -78,7 +78,6 @@ async function harnessRole(): Promise<void> {
   const inner = createRecorder();
   const recorder = {
     record: inner.record.bind(inner),
-    recordCorrected: inner.recordCorrected.bind(inner),
     count(name: string, n = 1) {
       if (name === 'messages.received') received += n;
       inner.count(name, n);

@@ -8,13 +8,14 @@ import { runCapacity, stepRequest, validateCapacityPlan, type CapacityKnob, type
 import { createProgressPrinter } from '../output/index.ts';
 import { renderCapacityHtml, renderCapacityTable } from '../output/capacity.ts';
 import { parseGates, validateGateMetricNames, type Gate } from '../gates/index.ts';
-import { usageError, WsbenchError, EXIT } from '../errors.ts';
-import { parseCount, parseDuration, parseShare } from '../scenario/units.ts';
-import { buildRequest, type RunFlags } from './run-command.ts';
+import { usageError, EXIT } from '../errors.ts';
+import { parseCount, parseDuration, parseShare, parseWholeNumber, type Parsed } from '../units/index.ts';
+import { processIO, type CliIO } from './io.ts';
+import { isKnownCounterName } from '../metrics/names.ts';
+import { collectRequest, type RunFlags } from './run-command.ts';
+import { ProblemList } from './problems.ts';
 import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
 import { watchInterrupt } from './interrupt.ts';
-
-/** Metrics the engine records (names of `report.metrics`); SLOs on bundled scenarios must name one. */
 
 /** Everything of `run`'s flags that shapes and targets load, plus the search's own. */
 export type CapacityFlags = Omit<RunFlags, 'duration' | 'fault' | 'gate' | 'gates' | 'baseline' | 'repeat' | 'junit' | 'summaryMd' | 'shard' | 'startAt'> & {
@@ -30,8 +31,8 @@ export type CapacityFlags = Omit<RunFlags, 'duration' | 'fault' | 'gate' | 'gate
   targetClients?: string;
 };
 
-/** Register `capacity` on the program. */
-export function addCapacityCommand(program: Command): Command {
+/** Register `capacity` on the program; the command writes to `cli`. */
+export function addCapacityCommand(program: Command, cli: CliIO = processIO()): Command {
   const cmd = program.command('capacity');
   return addTargetOptions(addLoadShapeOptions(cmd))
     .argument('<scenario>', 'a bundled scenario name (see `wsbench list`) or a path to a .ts/.js scenario file')
@@ -51,57 +52,44 @@ export function addCapacityCommand(program: Command): Command {
     .option('--html <file>', 'also write a self-contained HTML page with the capacity curve')
     .option('--refuse-saturated', 'exit 4 when the generator saturated before any SLO broke')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
-    .action(capacityCommand);
+    .action((scenario: string, f: CapacityFlags) => capacityCommand(scenario, f, cli));
 }
 
-function num(flag: string, text: string | undefined, parse: (t: string) => { ok: true; value: number } | { ok: false; error: string }, problems: string[]): number | undefined {
-  if (text === undefined) return undefined;
-  const r = parse(text);
-  if (!r.ok) {
-    problems.push(`${flag}: ${r.error}`);
-    return undefined;
-  }
-  return r.value;
-}
+const plainNumber = (t: string): Parsed<number> => (Number.isFinite(Number(t)) && t.trim() !== '' ? { ok: true, value: Number(t) } : { ok: false, error: `"${t}" is not a number` });
+const wholeNumber = (t: string): Parsed<number> => parseWholeNumber(t, 0);
+const stepDuration = (t: string): Parsed<number> => parseDuration(t, 'seconds');
 
-const plainNumber = (t: string) => (Number.isFinite(Number(t)) && t.trim() !== '' ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a number` });
-const wholeNumber = (t: string) => (/^\s*\d+\s*$/.test(t) ? { ok: true as const, value: Number(t) } : { ok: false as const, error: `"${t}" is not a whole number` });
-
-/** Parse and check every capacity flag; throws one usage error listing every problem. */
+/** Parse and check every capacity flag and every run flag; throws one usage error listing every problem. */
 export async function buildCapacityRequest(scenario: string, f: CapacityFlags): Promise<CapacityRequest> {
-  const problems: string[] = [];
-  if (f.from === undefined) problems.push('--from N is required: the smallest load to try');
-  if (f.to === undefined) problems.push('--to N is required: the largest load to try');
-  const from = num('--from', f.from, parseCount, problems);
-  const to = num('--to', f.to, parseCount, problems);
-  const steps = num('--steps', f.steps, wholeNumber, problems);
-  const factor = num('--factor', f.factor, plainNumber, problems);
-  const bisect = num('--bisect', f.bisect, wholeNumber, problems);
-  const stepDurationMs = num('--step-duration', f.stepDuration, parseDuration, problems);
-  const headroom = num('--headroom', f.headroom, parseShare, problems);
-  const targetClients = num('--target-clients', f.targetClients, parseCount, problems);
-  if (stepDurationMs !== undefined && stepDurationMs < 500) problems.push(`--step-duration ${f.stepDuration}: a step needs at least 500ms of measurement`);
-  if (f[f.vary] !== undefined) problems.push(`--${f.vary} ${f[f.vary]}: ${f.vary} is the varied knob; its values come from --from and --to`);
-  if (!f.slo.length) problems.push('give at least one --slo, e.g. --slo "fanout.p99 < 100ms"');
+  const problems = new ProblemList();
+  const say = (message: string) => problems.add(usageError('WSB_ERR_CAPACITY', message, '`wsbench capacity --help` lists the flags; SLOs read like "fanout.p99 < 100ms"'));
+  if (f.from === undefined) say('--from N is required: the smallest load to try');
+  if (f.to === undefined) say('--to N is required: the largest load to try');
+  const from = problems.flag('--from', f.from, parseCount);
+  const to = problems.flag('--to', f.to, parseCount);
+  const steps = problems.flag('--steps', f.steps, wholeNumber);
+  const factor = problems.flag('--factor', f.factor, plainNumber);
+  const bisect = problems.flag('--bisect', f.bisect, wholeNumber);
+  const stepDurationMs = problems.flag('--step-duration', f.stepDuration, stepDuration);
+  const headroom = problems.flag('--headroom', f.headroom, parseShare);
+  const targetClients = problems.flag('--target-clients', f.targetClients, parseCount);
+  if (stepDurationMs !== undefined && stepDurationMs < 500) say(`--step-duration ${f.stepDuration}: a step needs at least 500ms of measurement`);
+  if (f[f.vary] !== undefined) say(`--${f.vary} ${f[f.vary]}: ${f.vary} is the varied knob; its values come from --from and --to`);
+  if (!f.slo.length) say('give at least one --slo, e.g. --slo "fanout.p99 < 100ms"');
 
   const { gates, errors } = parseGates(f.slo);
-  for (const e of errors) problems.push(e.message);
-  for (const g of gates) if (g.regress) problems.push(`--slo "${g.expr}": a regress gate compares with a baseline; capacity SLOs are absolute thresholds`);
+  for (const e of errors) problems.add(e);
+  for (const g of gates) if (g.regress) say(`--slo "${g.expr}": a regress gate compares with a baseline; capacity SLOs are absolute thresholds`);
   const custom = /[\\/]|\.(c|m)?[jt]s$/.test(scenario) || existsSync(scenario);
-  if (!custom) problems.push(...unknownMetrics(gates));
+  if (!custom) for (const m of unknownMetrics(gates)) say(m);
   if (from !== undefined && to !== undefined && bisect !== undefined && headroom !== undefined) {
-    try {
-      validateCapacityPlan({ from, to, steps, factor, bisect, headroom });
-    } catch (e) {
-      const w = e as WsbenchError;
-      problems.push(...(w.problems.length ? w.problems : [w.message]));
-    }
+    await problems.attempt(() => validateCapacityPlan({ from, to, steps, factor, bisect, headroom }));
   }
-  if (problems.length) throw usageError('WSB_ERR_CAPACITY', problems.length === 1 ? problems[0]! : `${problems.length} problems with the capacity options`, '`wsbench capacity --help` lists the flags; SLOs read like "fanout.p99 < 100ms"', problems.length > 1 ? problems : undefined);
-
-  // The varied knob is set per step; everything else is a run's flags.
+  // The varied knob is set per step; everything else is a run's flags, checked here too.
   const runFlags: RunFlags = { ...f, fault: [], gate: [], repeat: '1' };
-  const { req } = await buildRequest(scenario, runFlags);
+  const { req } = await collectRequest(scenario, runFlags, problems);
+  problems.throwIfAny('capacity');
+
   const request: CapacityRequest = {
     base: req,
     knob: f.vary,
@@ -124,14 +112,15 @@ export async function buildCapacityRequest(scenario: string, f: CapacityFlags): 
 function unknownMetrics(gates: Gate[]): string[] {
   const out: string[] = validateGateMetricNames(gates).map((e) => `--slo: ${e.message}`);
   for (const g of gates) {
-    if (g.subject.kind === 'counter' && !/^(errors|close)(\.|$)|^(connections|messages)\./.test(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
+    if (g.subject.kind === 'counter' && !isKnownCounterName(g.subject.name)) out.push(`--slo "${g.expr}": "${g.subject.name}" is neither a metric with a statistic (e.g. fanout.p99) nor a known counter`);
   }
   return out;
 }
 
-export async function capacityCommand(scenario: string, f: CapacityFlags): Promise<void> {
+/** `wsbench capacity`: writes to `cli`'s streams and reports the exit code to its sink. */
+export async function capacityCommand(scenario: string, f: CapacityFlags, cli: CliIO = processIO()): Promise<void> {
   const request = await buildCapacityRequest(scenario, f);
-  const err = process.stderr;
+  const err = cli.stderr;
   const tty = Boolean(err.isTTY) && !f.quiet;
   const printer = createProgressPrinter(err, { tty, quiet: f.quiet });
   const { interrupted, dispose } = watchInterrupt('writing a partial result after the current step', err);
@@ -160,13 +149,13 @@ export async function capacityCommand(scenario: string, f: CapacityFlags): Promi
   };
   write(outPath, `${JSON.stringify(result, null, 2)}\n`);
   if (f.html) write(f.html, renderCapacityHtml(result));
-  if (f.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (f.json) cli.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   if (!f.quiet) {
-    const stream = f.json ? err : process.stdout;
+    const stream = f.json ? err : cli.stdout;
     stream.write(`${renderCapacityTable(result, { color: Boolean(stream.isTTY) })}\n`);
     err.write(`${pc.dim('capacity')}: ${[outPath, f.html].filter(Boolean).map((p) => relative(process.cwd(), p!) || p).join(', ')}\n`);
   } else if (result.exitCode !== EXIT.pass) {
     err.write(`${result.outcome.message}\n`);
   }
-  process.exitCode = result.exitCode;
+  cli.setExitCode(result.exitCode);
 }

@@ -2,24 +2,33 @@
  * The command line: argument parsing, help and exit codes only. Every command
  * hands over to src/run or src/output at once.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import pc from 'picocolors';
-import { EXIT, isWsbenchError, usageError } from '../errors.ts';
+import { EXIT, isWsbenchError } from '../errors.ts';
 import { toolInfo } from '../run/tool.ts';
-import { runCommand } from './run-command.ts';
+import { runCommand, type RunFlags } from './run-command.ts';
 import { addLoadShapeOptions, addTargetOptions, collect } from './load-options.ts';
 import { listCommand } from './list-command.ts';
 import { serveCommand, addServerOptions } from './serve-command.ts';
 import { reportCommand, compareCommand, mergeCommand } from './report-commands.ts';
 import { addCapacityCommand } from './capacity-command.ts';
+import { processIO, type CliIO } from './io.ts';
 
-export function buildProgram(): Command {
+/** A command's streams and exit-code sink (see {@link runCli}). */
+export type { CliIO } from './io.ts';
+
+/**
+ * The `wsbench` program. Commands write to `cli`'s streams and report their exit
+ * code to its sink (default: the process's), so tests can run them in-process.
+ * Commander throws instead of exiting (`exitOverride`); {@link runCli} maps that.
+ */
+export function buildProgram(cli: CliIO = processIO()): Command {
   const program = new Command('wsbench')
     .description('Load-testing and conformance harness for realtime WebSocket and Socket.IO servers')
     .version(toolInfo().version, '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortOptions: false })
+    .configureOutput({ writeOut: (s) => cli.stdout.write(s), writeErr: (s) => cli.stderr.write(s) })
     .exitOverride();
 
   const run = program
@@ -42,13 +51,13 @@ export function buildProgram(): Command {
     .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
-    .action(runCommand);
+    .action((scenario: string, f: RunFlags) => runCommand(scenario, f, cli));
 
-  addCapacityCommand(program);
+  addCapacityCommand(program, cli);
 
-  program.command('list').description('list the bundled scenarios').action(listCommand);
+  program.command('list').description('list the bundled scenarios').action(() => listCommand(cli));
 
-  addServerOptions(program.command('serve').description('start the bundled reference server in the foreground (prints its URL and a development token)')).action(serveCommand);
+  addServerOptions(program.command('serve').description('start the bundled reference server in the foreground (prints its URL and a development token)')).action((opts: Record<string, string | boolean | undefined>) => serveCommand(opts, cli));
 
   program
     .command('report')
@@ -57,7 +66,7 @@ export function buildProgram(): Command {
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--junit <file>', 'write JUnit XML')
     .option('--summary-md <file>', 'write a Markdown summary')
-    .action(reportCommand);
+    .action((file: string, opts: Parameters<typeof reportCommand>[1]) => reportCommand(file, opts, cli));
 
   program
     .command('compare')
@@ -65,14 +74,14 @@ export function buildProgram(): Command {
     .argument('<new.json>', 'the report to compare')
     .description('side-by-side table with deltas; exit 1 when a latency regressed more than --max-regression')
     .option('--max-regression <pct>', 'largest allowed regression of any latency percentile, e.g. 10%', '10%')
-    .action(compareCommand);
+    .action((base: string, next: string, opts: Parameters<typeof compareCommand>[2]) => compareCommand(base, next, opts, cli));
 
   program
     .command('merge')
     .argument('<reports...>', 'reports of the shards of one run (`--shard i/N`)')
     .description('merge shard reports exactly (HDR histograms add) into one')
     .requiredOption('--out <file>', 'where to write the merged report')
-    .action(mergeCommand);
+    .action((files: string[], opts: Parameters<typeof mergeCommand>[1]) => mergeCommand(files, opts, cli));
 
   return program;
 }
@@ -94,27 +103,23 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.
   return EXIT.harness;
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+/**
+ * Run the CLI on `argv` (as `process.argv`: node and script first) with `cli`'s
+ * streams, and return the exit code: the one the command reported, or the
+ * error's (usage 2, harness 3) after printing it to `cli.stderr`.
+ */
+export async function runCli(argv: string[], cli: CliIO = processIO()): Promise<number> {
+  let exitCode: number = EXIT.pass;
+  const sink: CliIO = { ...cli, setExitCode: (code) => (exitCode = code) };
   try {
-    await program.parseAsync(argv);
+    await buildProgram(sink).parseAsync(argv);
+    return exitCode;
   } catch (e) {
-    process.exitCode = reportError(e);
+    return reportError(e, cli.stderr);
   }
 }
 
-/** Read a token file: one token per line, blank lines and # comments ignored. */
-export function readTokenFile(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw usageError('WSB_ERR_TOKEN_FILE', `cannot read --token-file ${path}: ${(e as Error).message}`);
-  }
-  const tokens = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  if (!tokens.length) throw usageError('WSB_ERR_TOKEN_FILE', `--token-file ${path} has no tokens`, 'put one token per line');
-  return tokens;
+/** The `wsbench` binary: runs the CLI on the process's streams and sets `process.exitCode`. */
+export async function main(argv: string[]): Promise<void> {
+  process.exitCode = await runCli(argv);
 }

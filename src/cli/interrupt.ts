@@ -4,6 +4,7 @@
  */
 import pc from 'picocolors';
 
+/** A Ctrl-C watch of one command. */
 export interface InterruptWatch {
   /** Resolves on the first Ctrl-C. */
   interrupted: Promise<void>;

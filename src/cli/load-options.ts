@@ -34,7 +34,6 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--secret <secret>', 'mint HS256 tokens with this secret (claims: sub user-<i>, or --token-claims)')
     .option('--token-claims <json>', 'claims of minted tokens, {client} and {worker} replaced, e.g. \'{"sub":"user-{client}","userId":"user-{client}"}\'')
     .option('--token-ttl <time>', 'lifetime of minted tokens (default 1h)')
-    .addOption(new Option('--token-alg <alg>', 'signing algorithm of minted tokens').choices(['HS256']).default('HS256'))
     .option('--server <key=value>', 'an option of the bundled server, as `wsbench serve` flags (repeatable), e.g. heartbeat-ms=0', collect, [])
     .option('--spread <how>', 'how clients are spread over several --target URLs: round-robin (default) or weighted:3,1')
     .addOption(new Option('--node-identity <from>', 'how a client learns its node: server (the welcome frame names it; default) or url').choices(['server', 'url']).default('server'))

@@ -11,10 +11,13 @@ import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, re
 import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
-import { parseDuration } from '../scenario/units.ts';
+import { parseDuration, parseWholeNumber, type Parsed } from '../units/index.ts';
 import { watchInterrupt } from './interrupt.ts';
-import { readTokenFile } from './index.ts';
+import { readTokenFile } from './token-file.ts';
+import { processIO, type CliIO } from './io.ts';
+import { ProblemList } from './problems.ts';
 
+/** `run`'s flags as commander hands them over: raw strings, parsed by {@link collectRequest}. */
 export interface RunFlags {
   clients?: string;
   rooms?: string;
@@ -33,7 +36,6 @@ export interface RunFlags {
   secret?: string;
   tokenClaims?: string;
   tokenTtl?: string;
-  tokenAlg?: string;
   spread?: string;
   nodeIdentity?: 'server' | 'url';
   skipUnreachable?: boolean;
@@ -60,56 +62,74 @@ export interface RunFlags {
 
 const COMMON_FLAGS: Array<keyof CommonOptions & keyof RunFlags> = ['clients', 'rooms', 'duration', 'warmup', 'cooldown', 'ramp', 'rate', 'payloadBytes', 'publishers', 'seed'];
 
-function wholeNumber(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw usageError('WSB_ERR_FLAG', `${flag} "${text}": expected a whole number >= ${min}`);
-  return n;
+/** `--token-ttl`: a duration (bare number: seconds) of at least 1 s, in whole seconds. */
+function parseTtl(text: string): Parsed<number> {
+  const d = parseDuration(text, 'seconds');
+  if (!d.ok) return d;
+  return d.value < 1000 ? { ok: false, error: `"${text}" must be at least 1s` } : { ok: true, value: Math.round(d.value / 1000) };
 }
 
-function parseTtl(text: string): number {
-  const d = parseDuration(text);
-  if (!d.ok || d.value < 1000) throw usageError('WSB_ERR_FLAG', `--token-ttl "${text}": ${d.ok ? 'must be at least 1s' : d.error}`);
-  return Math.round(d.value / 1000);
-}
-
-function parseShard(text: string): { index: number; count: number } {
+function parseShard(text: string): Parsed<{ index: number; count: number }> {
   const m = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(text);
-  if (!m) throw usageError('WSB_ERR_FLAG', `--shard "${text}": expected i/N, e.g. --shard 0/4 for the first of four shards`);
-  return { index: Number(m[1]), count: Number(m[2]) };
+  if (!m) return { ok: false, error: `"${text}": expected i/N, e.g. --shard 0/4 for the first of four shards` };
+  return { ok: true, value: { index: Number(m[1]), count: Number(m[2]) } };
 }
 
-function parseStartAt(text: string): number {
+function parseStartAt(text: string): Parsed<number> {
   const t = Date.parse(text);
-  if (!Number.isFinite(t)) throw usageError('WSB_ERR_FLAG', `--start-at "${text}": expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z`);
-  return t;
+  return Number.isFinite(t) ? { ok: true, value: t } : { ok: false, error: `"${text}": expected an ISO 8601 time, e.g. 2026-01-31T12:00:00Z` };
 }
 
-/** Everything the CLI needs parsed before a run: the request, the gates, the baseline. */
-export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req: RunRequest; gates: Gate[]; baseline?: Report; repeat: number }> {
-  const flags: RunRequest['flags'] = {};
-  for (const k of COMMON_FLAGS) if (f[k] !== undefined) flags[k] = f[k] as string;
+const atLeastOne = (text: string) => parseWholeNumber(text, 1);
+
+/** What the CLI needs parsed before a run: the request, the gates, the baseline, the trials. */
+export interface BuiltRequest {
+  req: RunRequest;
+  gates: Gate[];
+  baseline?: Report;
+  /** Trials per variant (`--repeat`, default 1). */
+  repeat: number;
+}
+
+/** Read the gates of `--gate` and `--gates FILE`; every problem goes to `problems`. */
+function readGates(f: RunFlags, problems: ProblemList): Gate[] {
   const { gates, errors } = parseGates(f.gate);
   if (f.gates) {
-    let text: string;
+    let text: string | undefined;
     try {
       text = readFileSync(f.gates, 'utf8');
     } catch (e) {
-      throw usageError('WSB_ERR_GATES_FILE', `cannot read --gates ${f.gates}: ${(e as Error).message}`);
+      problems.add(usageError('WSB_ERR_GATES_FILE', `cannot read --gates ${f.gates}: ${(e as Error).message}`));
     }
-    const fromFile = parseGatesFile(text);
-    gates.push(...fromFile.gates);
-    errors.push(...fromFile.errors);
+    if (text !== undefined) {
+      const fromFile = parseGatesFile(text);
+      gates.push(...fromFile.gates);
+      errors.push(...fromFile.errors);
+    }
   }
-  if (errors.length) throw usageError('WSB_ERR_GATE_SYNTAX', errors.length === 1 ? errors[0]!.message : `${errors.length} gates could not be read`, 'gates read like "fanout.p99 < 50ms" or "errors.rate < 0.1%"', errors.length > 1 ? errors.map((e) => e.message) : undefined);
+  if (errors.length) problems.add(usageError('WSB_ERR_GATE_SYNTAX', errors.length === 1 ? errors[0]!.message : `${errors.length} gates could not be read`, 'gates read like "fanout.p99 < 50ms" or "errors.rate < 0.1%"', errors.length > 1 ? errors.map((e) => e.message) : undefined));
   // A metric no run can have is refused before the run; run-dependent ones are judged on the report.
   const impossible = validateGateMetricNames(gates);
-  if (impossible.length) throw usageError(GATE_METRIC_CODE, impossible.length === 1 ? impossible[0]!.message : `${impossible.length} gates name metrics wsbench never measures`, impossible[0]!.hint, impossible.length > 1 ? impossible.map((e) => e.message) : undefined);
-  const baseline = f.baseline ? await readJsonReport(f.baseline) : undefined;
+  if (impossible.length) problems.add(usageError(GATE_METRIC_CODE, impossible.length === 1 ? impossible[0]!.message : `${impossible.length} gates name metrics wsbench never measures`, impossible[0]!.hint, impossible.length > 1 ? impossible.map((e) => e.message) : undefined));
+  return gates;
+}
+
+async function readBaseline(scenario: string, f: RunFlags, gates: Gate[], problems: ProblemList): Promise<Report | undefined> {
+  const baseline = f.baseline ? await problems.attempt(() => readJsonReport(f.baseline!)) : undefined;
   if (baseline && baseline.scenario.name !== scenario && !scenario.endsWith(`${baseline.scenario.name}.ts`)) {
     // The full compatibility check runs on the finished report; refuse an obvious mismatch before starting.
-    throw usageError('WSB_ERR_BASELINE', `--baseline ${f.baseline} is a report of scenario "${baseline.scenario.name}", not "${scenario}"`, 'compare runs of the same scenario');
+    problems.add(usageError('WSB_ERR_BASELINE', `--baseline ${f.baseline} is a report of scenario "${baseline.scenario.name}", not "${scenario}"`, 'compare runs of the same scenario'));
   }
-  if (gates.some((g) => g.regress) && !baseline) throw usageError('WSB_ERR_BASELINE', 'a `regress` gate needs --baseline FILE (a saved report)');
+  if (gates.some((g) => g.regress) && !f.baseline) problems.add(usageError('WSB_ERR_BASELINE', 'a `regress` gate needs --baseline FILE (a saved report)'));
+  return baseline;
+}
+
+/** Parse every flag of `run`, collecting each problem in `problems` instead of stopping at the first. */
+export async function collectRequest(scenario: string, f: RunFlags, problems: ProblemList): Promise<BuiltRequest> {
+  const flags: RunRequest['flags'] = {};
+  for (const k of COMMON_FLAGS) if (f[k] !== undefined) flags[k] = f[k] as string;
+  const gates = readGates(f, problems);
+  const baseline = await readBaseline(scenario, f, gates, problems);
   const req: RunRequest = {
     scenario,
     flags,
@@ -117,37 +137,48 @@ export async function buildRequest(scenario: string, f: RunFlags): Promise<{ req
     protocol: f.protocol,
     targets: f.target,
     server: f.server,
-    nodes: f.nodes === undefined ? undefined : wholeNumber('--nodes', f.nodes, 1),
+    nodes: problems.flag('--nodes', f.nodes, atLeastOne),
     redisUrl: f.redis,
     token: f.token,
-    tokens: f.tokenFile ? readTokenFile(f.tokenFile) : undefined,
+    tokens: f.tokenFile ? await problems.attempt(() => readTokenFile(f.tokenFile!)) : undefined,
     secret: f.secret,
-    workers: f.workers === undefined ? undefined : wholeNumber('--workers', f.workers, 1),
+    workers: problems.flag('--workers', f.workers, atLeastOne),
     faults: f.fault,
     refuseSaturated: f.refuseSaturated === true,
     tokenClaims: f.tokenClaims,
-    tokenTtlSec: f.tokenTtl === undefined ? undefined : parseTtl(f.tokenTtl),
+    tokenTtlSec: problems.flag('--token-ttl', f.tokenTtl, parseTtl),
     spread: f.spread,
     nodeIdentity: f.nodeIdentity !== 'url',
     skipUnreachable: f.skipUnreachable === true,
-    shard: f.shard === undefined ? undefined : parseShard(f.shard),
-    startAt: f.startAt === undefined ? undefined : parseStartAt(f.startAt),
+    shard: problems.flag('--shard', f.shard, parseShard),
+    startAt: problems.flag('--start-at', f.startAt, parseStartAt),
   };
-  return { req, gates, baseline, repeat: wholeNumber('--repeat', f.repeat, 1) };
+  return { req, gates, baseline, repeat: problems.flag('--repeat', f.repeat, atLeastOne) ?? 1 };
 }
 
-export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
-  const { req, gates, baseline, repeat } = await buildRequest(scenario, f);
+/** Everything the CLI needs parsed before a run; throws one usage error listing every flag problem. */
+export async function buildRequest(scenario: string, f: RunFlags): Promise<BuiltRequest> {
+  const problems = new ProblemList();
+  const built = await collectRequest(scenario, f, problems);
+  problems.throwIfAny('run');
+  return built;
+}
+
+/** `wsbench run`: writes to `cli`'s streams and reports the exit code to its sink. */
+export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = processIO()): Promise<void> {
+  const problems = new ProblemList();
+  const { req, gates, baseline, repeat } = await collectRequest(scenario, f, problems);
   const def = await loadScenarioFile(resolveScenarioPath(scenario));
   const variants = expandVariants(def, req.sets);
-  // Every configuration problem of every variant is reported before anything starts.
+  const err = cli.stderr;
+  // Every flag and configuration problem of every variant is reported at once, before anything starts.
   for (const v of variants) {
-    const prepared = await prepareRun({ ...req, sets: v.sets });
-    if (req.tokens && req.tokens.length < prepared.options.clients) {
-      process.stderr.write(`${pc.yellow('note')}: --token-file has ${req.tokens.length} tokens for ${prepared.options.clients} clients; tokens are reused round robin\n`);
+    const prepared = await problems.attempt(() => prepareRun({ ...req, sets: v.sets }));
+    if (prepared && req.tokens && req.tokens.length < prepared.options.clients) {
+      err.write(`${pc.yellow('note')}: --token-file has ${req.tokens.length} tokens for ${prepared.options.clients} clients; tokens are reused round robin\n`);
     }
   }
-  const err = process.stderr;
+  problems.throwIfAny('run');
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
   const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
@@ -175,7 +206,7 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
       const judged = judge(outcomes, gates, baseline, req.refuseSaturated, f.baseline);
       finished.push({ variant, ...judged });
       if (variants.length > 1) judged.report.notes.push(`variant ${variant.label} (${variants.indexOf(variant) + 1} of ${variants.length})`);
-      await writeOutputs(f, judged.report, outcomes, variant, variants.length > 1 && variant !== variants.at(-1));
+      await writeOutputs(cli, f, judged.report, outcomes, variant, variants.length > 1 && variant !== variants.at(-1));
       if (judged.exitCode === 130) break;
     }
   } finally {
@@ -185,11 +216,11 @@ export async function runCommand(scenario: string, f: RunFlags): Promise<void> {
   if (finished.length > 1) {
     last.report.variants = finished.map((x) => summarizeVariant(x.variant.label, x.report));
     await writeJsonReport(reportPath(f, last.report, last.variant, false), last.report);
-    if (!f.quiet) (f.json ? err : process.stdout).write(`${renderVariants(last.report, { color: Boolean(process.stdout.isTTY) })}\n`);
+    if (!f.quiet) (f.json ? err : cli.stdout).write(`${renderVariants(last.report, { color: Boolean(cli.stdout.isTTY) })}\n`);
   }
   // The worst outcome decides: interrupted > harness > saturated > failed > pass.
   const order = [130, EXIT.harness, EXIT.saturated, EXIT.usage, EXIT.failed, EXIT.pass];
-  process.exitCode = order.find((c) => finished.some((x) => x.exitCode === c)) ?? EXIT.pass;
+  cli.setExitCode(order.find((c) => finished.some((x) => x.exitCode === c)) ?? EXIT.pass);
 }
 
 /** Gates over the trials (median), then the exit code of one variant. */
@@ -229,8 +260,9 @@ function reportPath(f: RunFlags, report: Report, variant: Variant, suffixed: boo
 }
 
 /** Write the report files and print the table of one variant (earlier variants get suffixed file names). */
-async function writeOutputs(f: RunFlags, report: Report, outcomes: RunOutcome[], variant: Variant, suffixed: boolean): Promise<void> {
-  const err = process.stderr;
+async function writeOutputs(cli: CliIO, f: RunFlags, report: Report, outcomes: RunOutcome[], variant: Variant, suffixed: boolean): Promise<void> {
+  const err = cli.stderr;
+  const results = f.json ? err : cli.stdout;
   const outPath = reportPath(f, report, variant, suffixed);
   await writeJsonReport(outPath, report);
   const writeText = (path: string | undefined, text: () => string) => {
@@ -243,10 +275,9 @@ async function writeOutputs(f: RunFlags, report: Report, outcomes: RunOutcome[],
   const html = writeText(f.html, () => renderHtml(outcomes.length > 1 ? outcomes.map((o) => o.report) : report));
   const junit = writeText(f.junit, () => renderJunit(report));
   const md = writeText(f.summaryMd, () => renderMarkdown(report));
-  if (f.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  if (f.json) cli.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   if (!f.quiet) {
-    const table = renderTable(report, { color: Boolean((f.json ? err : process.stdout).isTTY) });
-    (f.json ? err : process.stdout).write(`${table}\n`);
+    results.write(`${renderTable(report, { color: Boolean(results.isTTY) })}\n`);
     const files = [outPath, html, junit, md].filter(Boolean).map((p) => relative(process.cwd(), p!) || p);
     err.write(`${pc.dim('report')}: ${files.join(', ')}\n`);
     if (outcomes.length > 1) err.write(`${pc.dim('trials')}: ${outcomes.length}; gates judged on the median\n`);

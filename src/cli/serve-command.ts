@@ -2,7 +2,8 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { SERVER_OPTION_SPECS, parseServerOptions, startServer } from '../../servers/main.ts';
-import { usageError } from '../errors.ts';
+import { isErrorCode, usageError } from '../errors.ts';
+import { processIO, type CliIO } from './io.ts';
 
 /**
  * The node id `wsbench serve` reports when `--node-id` is not given: host and pid, so
@@ -18,6 +19,7 @@ export function defaultNodeId(host = hostname(), pid = process.pid): string {
 /** Flags the harness sets itself (hidden from `serve --help`). */
 const INTERNAL = new Set(['die-with-parent']);
 
+/** Add every `wsbench serve` flag (from the server's option table) to `cmd`. */
 export function addServerOptions(cmd: Command): Command {
   for (const spec of SERVER_OPTION_SPECS) {
     if (INTERNAL.has(spec.key)) continue;
@@ -27,7 +29,8 @@ export function addServerOptions(cmd: Command): Command {
   return cmd;
 }
 
-export async function serveCommand(opts: Record<string, string | boolean | undefined>): Promise<void> {
+/** `wsbench serve`: start the bundled server in the foreground and print its URL and a development token to `cli.stdout`. */
+export async function serveCommand(opts: Record<string, string | boolean | undefined>, cli: CliIO = processIO()): Promise<void> {
   const raw: Record<string, string> = {};
   for (const spec of SERVER_OPTION_SPECS) {
     const key = spec.key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -42,10 +45,10 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
     started = await startServer(options);
   } catch (e) {
     const err = e as Error & { problems?: string[]; code?: string };
-    if (err.problems) throw usageError(err.code ?? 'WSB_ERR_SERVER_OPTIONS', err.problems.join('; '));
+    if (err.problems) throw usageError(isErrorCode(err.code) ? err.code : 'WSB_ERR_SERVER_OPTIONS', err.problems.join('; '));
     throw e;
   }
-  process.stdout.write(`${started.url}\n`);
-  process.stdout.write(`token: ${started.token ?? '(auth off)'}\n`);
+  cli.stdout.write(`${started.url}\n`);
+  cli.stdout.write(`token: ${started.token ?? '(auth off)'}\n`);
   // startServer installed the signal handlers: SIGTERM/SIGINT drain and exit 0.
 }

@@ -1,13 +1,28 @@
 /** Time source of the executors, injectable so tests can drive them with a fake clock. */
-import { nowUs } from '../protocol/tag.ts';
 
+/**
+ * Monotonic time in integer microseconds, on `process.hrtime`'s clock (shared by all
+ * processes of a machine). `performance.now()` reads the same monotonic clock without
+ * allocating (hrtime returns an array), so it is offset once onto hrtime's origin.
+ */
+const hr = process.hrtime();
+const offsetUs = hr[0] * 1_000_000 + hr[1] / 1000 - performance.now() * 1000;
+
+export function nowUs(): number {
+  return Math.floor(performance.now() * 1000 + offsetUs);
+}
+
+/** The time source executors and the worker runtime read, injectable for tests. */
 export interface Clock {
   /** Monotonic microseconds. */
   nowUs(): number;
+  /** Run `fn` after `ms` milliseconds; returns a handle for `clearTimeout`. */
   setTimeout(fn: () => void, ms: number): unknown;
+  /** Cancel a timer of `setTimeout`. */
   clearTimeout(handle: unknown): void;
 }
 
+/** The process's clock: {@link nowUs} and the real timers. */
 export const realClock: Clock = {
   nowUs,
   setTimeout: (fn, ms) => setTimeout(fn, ms),

@@ -7,6 +7,9 @@ import type { GateResult, Report } from '../report/schema.ts';
 import { percentileOf } from '../metrics/index.ts';
 import type { Gate, GateOp, GateSubject } from './types.ts';
 import { formatSubject } from './parse.ts';
+import { ENGINE_METRICS } from '../metrics/names.ts';
+
+export { ENGINE_METRICS };
 
 export const GATE_METRIC_CODE = 'WSB_ERR_GATE_METRIC';
 
@@ -224,14 +227,6 @@ function didYouMean(name: string, known: string[]): string {
   const best = known.map((k) => ({ k, d: editDistance(name, k) })).sort((x, y) => x.d - y.d)[0];
   return best && best.d <= 2 ? ` Did you mean "${best.k}"?` : '';
 }
-
-/**
- * Every latency metric the engine can record (the keys `report.metrics` may have);
- * scenarios and protocol adapters cannot add others. Which of them one run has depends
- * on the run: `reconnect` needs drops, `eviction` zombies, `detect` a silent server,
- * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping.
- */
-export const ENGINE_METRICS: readonly string[] = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction', 'detect'];
 
 const OTHER_SUBJECTS_HINT =
   'Also available: errors.rate, deliveries.rate, messages.rate, connects.rate, ledger.<expected|delivered|lost|duplicated|reordered>, generator.saturated and any counter by name.';

@@ -8,13 +8,17 @@
  *   number  := [-] digits [ "." digits ] [ (e|E) [+-] digits ]   ("_" allowed between digits)
  *   unit    := "us" | "ms" | "s" | "%" | "/s"
  *
- * Whitespace between tokens is optional. Stats: p50 p90 p95 p99 p999 p<N> (p99.9,
+ * Whitespace between tokens is optional. Values use the units grammar of src/units:
+ * a time without a unit is microseconds (the unit of `report.metrics`), a ratio
+ * without `%` a fraction, a rate without `/s` per second. Stats: p50 p90 p95 p99 p999 p<N> (p99.9,
  * p75; digits only above 100 read as nines: p9999 = 99.99), min max mean count rate.
  */
 import { WsbenchError, EXIT } from '../errors.ts';
 import type { Ledger } from '../report/schema.ts';
 import type { Gate, GateOp, GateStat, GateSubject, GateUnit, SpecialRate } from './types.ts';
+import { DURATION_UNIT_MS, shareFrom } from '../units/index.ts';
 
+/** The error code of a gate that does not parse. */
 export const GATE_SYNTAX_CODE = 'WSB_ERR_GATE_SYNTAX';
 
 const HINT =
@@ -37,7 +41,8 @@ export class GateSyntaxError extends WsbenchError {
 const LEDGER_FIELDS: ReadonlyArray<keyof Ledger> = ['expected', 'delivered', 'lost', 'duplicated', 'reordered'];
 const SPECIAL_RATES: ReadonlyArray<SpecialRate> = ['errors', 'deliveries', 'messages', 'connects'];
 const NAMED_STATS = ['min', 'max', 'mean', 'count', 'rate'] as const;
-const TIME_UNITS: Record<string, number> = { '': 1, us: 1, ms: 1000, s: 1_000_000 };
+/** Microseconds per gate time unit; a bare number is microseconds. */
+const TIME_UNITS_US: Record<string, number> = { '': 1, us: 1, ms: DURATION_UNIT_MS.ms * 1000, s: DURATION_UNIT_MS.s * 1000 };
 
 class Cursor {
   pos = 0;
@@ -171,8 +176,8 @@ const KIND_WORDS: Record<ValueKind, string> = {
 };
 
 function toThreshold(value: number, unit: GateUnit): number {
-  if (unit === '%') return value / 100;
-  const scale = TIME_UNITS[unit];
+  if (unit === '%') return shareFrom(value, unit);
+  const scale = TIME_UNITS_US[unit];
   return scale === undefined ? value : value * scale;
 }
 

@@ -4,45 +4,13 @@
  * microseconds and records: no allocation per call.
  */
 import type { MetricsSnapshot, Recorder } from './types.ts';
-import { HIGHEST_US, encodeHistogram, lowestEquivalentUs, newHistogram, recorderKind, type Histogram } from './hdr.ts';
-
-/**
- * Above this many synthetic samples per call, coordinated-omission correction
- * records one bucket at a time instead of one value at a time (same histogram,
- * bounded work: a 10 s stall at a 1 us interval would otherwise loop 10 million times).
- */
-const CORRECTION_LOOP_LIMIT = 64;
+import { HIGHEST_US, encodeHistogram, newHistogram, recorderKind, type Histogram } from './hdr.ts';
 
 /** Round to integer microseconds and clamp to [1, HIGHEST_US]; NaN counts as 1. */
 export function clampUs(valueUs: number): number {
   if (!(valueUs >= 1)) return 1;
   if (valueUs >= HIGHEST_US) return HIGHEST_US;
   return Math.round(valueUs);
-}
-
-/**
- * Record `valueUs` plus the samples a loop stalled for `valueUs` would have taken
- * every `intervalUs` (`valueUs - intervalUs`, `valueUs - 2*intervalUs`, ... down to
- * `intervalUs`), exactly like HDR `recordValueWithExpectedInterval`, but walking
- * bucket by bucket when there are many.
- */
-export function recordWithExpectedInterval(h: Histogram, valueUs: number, intervalUs: number): void {
-  h.recordValue(valueUs);
-  if (intervalUs <= 0 || valueUs <= intervalUs) return;
-  const missing = Math.floor((valueUs - intervalUs) / intervalUs);
-  if (missing <= CORRECTION_LOOP_LIMIT) {
-    for (let v = valueUs - intervalUs; v >= intervalUs; v -= intervalUs) h.recordValue(v);
-    return;
-  }
-  let v = valueUs - intervalUs;
-  while (v >= intervalUs) {
-    const floor = Math.max(lowestEquivalentUs(v), intervalUs);
-    const n = Math.floor((v - floor) / intervalUs) + 1;
-    // n - 1 at the top of the run and 1 at its bottom: same bucket, and min/max stay exact.
-    if (n > 1) h.recordValueWithCount(v, n - 1);
-    h.recordValue(v - (n - 1) * intervalUs);
-    v -= n * intervalUs;
-  }
 }
 
 /**
@@ -69,11 +37,6 @@ export function createRecorder(): Recorder & { close(): void } {
       let h = histograms.get(name);
       if (h === undefined) h = histogramFor(name);
       h.recordValue(clampUs(valueUs));
-    },
-    recordCorrected(name: string, valueUs: number, expectedIntervalUs: number): void {
-      const h = histogramFor(name);
-      const interval = expectedIntervalUs >= 1 ? Math.round(expectedIntervalUs) : 0;
-      recordWithExpectedInterval(h, clampUs(valueUs), interval);
     },
     count(name: string, n = 1): void {
       counters.set(name, (counters.get(name) ?? 0) + n);

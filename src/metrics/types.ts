@@ -17,11 +17,6 @@ export interface MetricsSnapshot {
 export interface Recorder {
   /** Record one latency sample, in microseconds (fractions are rounded; values below 1 count as 1). */
   record(name: string, valueUs: number): void;
-  /**
-   * Record a latency from an open-model (rate-driven) loop, correcting coordinated
-   * omission: adds the samples a stalled loop would have taken (HDR `recordValueWithExpectedInterval`).
-   */
-  recordCorrected(name: string, valueUs: number, expectedIntervalUs: number): void;
   /** Add to a counter (default 1). */
   count(name: string, n?: number): void;
   /** Encode everything recorded since the last snapshot and start a new interval. */

@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } f
 import { renderLineChart, type ChartMarker } from './svg-chart.ts';
 import { plainTable } from './table.ts';
 import { formatGateActual } from './verdict.ts';
+import { htmlPage, legend } from './html.ts';
 
 /** The parts of a capacity step the renderers read. */
 export interface CapacityStepView {
@@ -129,33 +130,11 @@ export function renderCapacityTable(v: CapacityView, opts: { color?: boolean } =
 
 // ---------- HTML ----------
 
-const CSS = `
-:root{--bg:#f7f8fa;--fg:#1e2430;--muted:#687385;--card:#fff;--line:#e3e6eb;--grid:#edf0f3;--band0:#f2f5f8;--band1:#fff;--good:#15803d;--bad:#b91c1c;--warn:#a16207}
-@media (prefers-color-scheme:dark){:root{--bg:#12151a;--fg:#e4e7ec;--muted:#9aa3b1;--card:#1b2028;--line:#2e3540;--grid:#262c35;--band0:#1f252e;--band1:#1b2028;--good:#4ade80;--bad:#f87171;--warn:#facc15}}
-body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
-main{max-width:1200px;margin:0 auto;padding:24px}
-h1{font-size:23px;margin:0 0 4px}h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
-.meta,.muted{color:var(--muted)}
+/** What the capacity page adds to the report pages' stylesheet: the outcome box and the saturated tone. */
+const CAPACITY_CSS = `
 .result{margin:14px 0;padding:12px 16px;border-radius:8px;border:2px solid var(--line);background:var(--card);font-size:15px}
 .result.good{border-color:#16a34a}.result.bad{border-color:#dc2626}.result.warn{border-color:#f59e0b;background:#fef9c3;color:#713f12}
-.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:12px}
-figure{margin:0;background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 12px}
-figcaption{font-weight:600;margin-bottom:4px}
-svg.chart{width:100%;height:auto;display:block;font-size:11px}
-svg.chart .grid{stroke:var(--grid)}svg.chart .axis{stroke:var(--muted)}
-svg.chart .tick,svg.chart .axis-label{fill:var(--muted)}
-svg.chart .band-0{fill:var(--band0)}svg.chart .band-1{fill:var(--band1)}svg.chart .band-label{fill:var(--muted);font-size:10.5px}
-svg.chart .line{fill:none;stroke-width:2;stroke-linejoin:round}svg.chart .line.dashed{stroke-dasharray:5 4}
-svg.chart .area{opacity:.12;stroke:none}
-svg.chart .marker-fault line{stroke:#dc2626;stroke-width:1.5;stroke-dasharray:4 3}svg.chart .marker-fault text{fill:#dc2626;font-weight:600}
-svg.chart .marker-head{fill:#dc2626}
-svg.chart .marker-note line{stroke:var(--muted);stroke-dasharray:2 3}svg.chart .marker-note text{fill:var(--muted)}
-table{border-collapse:collapse;background:var(--card);border:1px solid var(--line);margin:6px 0 10px;font-variant-numeric:tabular-nums}
-th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-th{font-size:12px;color:var(--muted);text-transform:uppercase}
-.num{text-align:right;white-space:nowrap}.good{color:var(--good);font-weight:600}.bad{color:var(--bad);font-weight:600}.warn{color:var(--warn);font-weight:600}
-code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px}
-ul{margin:4px 0;padding-left:20px}
+.warn{color:var(--warn);font-weight:600}
 `;
 
 function verdictClass(s: CapacityStepView): string {
@@ -197,12 +176,9 @@ function curveCharts(v: CapacityView): string {
     ],
     markers,
   });
-  const legend = (items: Array<[string, string, boolean?]>) =>
-    `<div class="muted">${items.map(([label, color, dashed]) => `<span style="border-top:3px ${dashed ? 'dashed' : 'solid'} ${h(color)};display:inline-block;width:16px;vertical-align:middle;margin:0 4px 0 10px"></span>${h(label)}`).join('')}</div>`;
-  return `<div class="charts"><figure><figcaption>${h(v.curveMetric)} latency against load</figcaption>${legend([[`${v.curveMetric} p99`, '#2563eb'], [`${v.curveMetric} p50`, '#94a3b8', true]])}${p99}</figure><figure><figcaption>Throughput against load</figcaption>${legend([
-    ['deliveries/s', '#16a34a'],
-    ['sent/s', '#e67e22'],
-  ])}${rates}</figure></div>`;
+  const p99Keys = legend([{ label: `${v.curveMetric} p99`, color: '#2563eb' }, { label: `${v.curveMetric} p50`, color: '#94a3b8', dashed: true }]);
+  const rateKeys = legend([{ label: 'deliveries/s', color: '#16a34a' }, { label: 'sent/s', color: '#e67e22' }]);
+  return `<div class="charts"><figure class="chart-card"><figcaption>${h(v.curveMetric)} latency against load</figcaption>${p99Keys}${p99}</figure><figure class="chart-card"><figcaption>Throughput against load</figcaption>${rateKeys}${rates}</figure></div>`;
 }
 
 function stepsTable(v: CapacityView): string {
@@ -217,7 +193,7 @@ function stepsTable(v: CapacityView): string {
   return `<table><thead><tr><th>#</th><th class="num">${h(unitOf(v.knob))}</th><th>verdict</th><th>SLOs (actual)</th><th class="num">sent/s</th><th class="num">deliveries/s</th><th class="num">${h(v.curveMetric)} p99</th><th>generator saturated</th><th class="num">server RSS</th><th class="num">server CPU</th><th class="num">CPU/delivery</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-/** The capacity section alone (for embedding in another page that brings the CSS). */
+/** The capacity section alone (for embedding in another page that brings html.ts's PAGE_CSS and the capacity page's additions). */
 export function renderCapacitySection(v: CapacityView): string {
   const tone = v.outcome.stop === 'slo' || v.outcome.stop === 'check' ? 'good' : v.outcome.stop === 'saturated' || v.outcome.stop === 'range-exhausted' ? 'warn' : 'bad';
   const r = v.resources;
@@ -246,25 +222,16 @@ ${v.notes.length ? `<h2>Notes</h2><ul>${v.notes.map((n) => `<li>${h(n)}</li>`).j
 </section>`;
 }
 
-/** One self-contained HTML page (no script, no network) for a capacity result. */
+/** One self-contained HTML page (no script, no network) for a capacity result, in the report pages' shell and style. */
 export function renderCapacityHtml(v: CapacityView): string {
   const title = `wsbench capacity: ${v.scenario.name}`;
   const meta = `varying ${v.knob} ${v.plan.from}..${v.plan.to} · SLOs ${v.slos.join(', ')} · ${v.target ? `${v.target.kind} ${v.target.protocol}, ${v.target.nodes} node${v.target.nodes === 1 ? '' : 's'} · ` : ''}started ${v.startedAt} · ${v.tool.name} ${v.tool.version}`;
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${h(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header><h1>${h(title)}</h1><div class="meta">${h(meta)}</div></header>
-${renderCapacitySection(v)}
-<footer class="muted"><p>Generated from the capacity result (${h(v.schema)}); every step's full run report is embedded in the JSON. Self-contained: no network access needed.</p></footer>
-</main>
-</body>
-</html>
-`;
+  return htmlPage({
+    title,
+    generator: `${v.tool.name} ${v.tool.version}`,
+    header: `<h1>${h(title)}</h1><div class="meta">${h(meta)}</div>\n`,
+    body: `${renderCapacitySection(v)}\n`,
+    footer: `Generated from the capacity result (${h(v.schema)}); every step's full run report is embedded in the JSON. Self-contained: no network access needed.`,
+    css: CAPACITY_CSS,
+  });
 }

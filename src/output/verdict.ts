@@ -4,6 +4,7 @@
  */
 import type { GateResult, Report } from '../report/schema.ts';
 import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
+import { ENGINE_METRICS } from '../metrics/names.ts';
 
 export interface Verdict {
   /** Completed, every check and every gate passed. A saturated generator does not fail the verdict by itself. */
@@ -65,7 +66,7 @@ export function countersByPrefix(counters: Record<string, number>, prefix: strin
 
 /** Metric names in a stable, meaningful order: the documented ones first, then the rest alphabetically. */
 export function orderedMetricNames(metrics: Record<string, unknown>): string[] {
-  const known = ['connect', 'join', 'ack', 'fanout', 'fanout.local', 'fanout.remote', 'rtt', 'reconnect', 'eviction'];
+  const known: readonly string[] = ENGINE_METRICS;
   const names = Object.keys(metrics);
   const rank = (n: string) => {
     const i = known.indexOf(n);

@@ -8,7 +8,9 @@
  * `decode` (JSON.parse), which is rare by comparison (acks, joins, pongs, errors).
  */
 import type { DecodedFrame, FrameCodec } from './types.ts';
-import { scanDeliveryRange } from './raw-scan.ts';
+import { scanDeliveryRange, type ScannedDelivery } from './raw-scan.ts';
+
+export type { ScannedDelivery } from './raw-scan.ts';
 
 export const nativeCodec: FrameCodec = {
   name: 'wsbench/1',
@@ -62,17 +64,6 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** Reusable result of `scanDelivery` (one per process: the receive path is single-threaded). */
-export interface ScannedDelivery {
-  roomStart: number;
-  roomEnd: number;
-  seq: number;
-  node: number;
-  pub: number;
-  counter: number;
-  sendUs: number;
-  replay: boolean;
-}
 
 /**
  * Reads a `message` frame carrying our tag from its bytes into `out` (one pass, no

@@ -9,7 +9,6 @@
  * result is the same as `scanDelivery`'s for any input (test/protocol/raw-scan.test.ts
  * checks that on generated frames). It reads `buf[start, end)` in place.
  */
-import type { ScannedDelivery } from './native.ts';
 
 const Q = 34; // "
 
@@ -29,6 +28,18 @@ function at(buf: Buffer, i: number, end: number, key: Uint8Array): boolean {
   if (i + n > end) return false;
   for (let k = 0; k < n; k++) if (buf[i + k] !== key[k]) return false;
   return true;
+}
+
+/** Reusable result of `scanDelivery` (one per process: the receive path is single-threaded). */
+export interface ScannedDelivery {
+  roomStart: number;
+  roomEnd: number;
+  seq: number;
+  node: number;
+  pub: number;
+  counter: number;
+  sendUs: number;
+  replay: boolean;
 }
 
 /** Same contract as `scanDelivery`, on `buf[start, end)`; `roomStart`/`roomEnd` are offsets into `buf`. */

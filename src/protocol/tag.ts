@@ -3,19 +3,8 @@
  * `<node>.<publisher>.<counter>.<sendUs>`, all decimal integers. `sendUs` is the
  * scheduled send time from `process.hrtime` in microseconds: monotonic and shared by
  * every process of one machine, so receivers in other processes can compute one-way
- * latency without the server's cooperation.
+ * latency without the server's cooperation. The clock is `nowUs` of src/executor/clock.ts.
  */
-
-/**
- * Monotonic time in integer microseconds, on `process.hrtime`'s clock (shared by all
- * processes of a machine). `performance.now()` reads the same monotonic clock without
- * allocating (hrtime returns an array), so it is offset once onto hrtime's origin.
- */
-const hr = process.hrtime();
-const offsetUs = hr[0] * 1_000_000 + hr[1] / 1000 - performance.now() * 1000;
-export function nowUs(): number {
-  return Math.floor(performance.now() * 1000 + offsetUs);
-}
 
 export function encodeTag(node: number, publisher: number, counter: number, sendUs: number): string {
   return `${node}.${publisher}.${counter}.${sendUs}`;

@@ -61,11 +61,15 @@ export interface ConnectionEvents {
   onClose(code: number | string, reason: string): void;
 }
 
+/** Where and how one virtual client connects. */
 export interface ConnectOptions {
+  /** The target URL (`ws://`, `wss://`, or `http(s)://` for Socket.IO). */
   url: string;
   /** Identifies the virtual client across reconnects (a transport may resume its session). */
   clientKey?: number;
+  /** The client's token, sent as the codec or transport says (default `?token=` in the URL). */
   token?: string;
+  /** Source address to bind (spreads many connections over 127.0.0.0/8), default the OS's choice. */
   localAddress?: string;
   /** Opening handshake timeout, ms. */
   handshakeTimeoutMs: number;
@@ -86,9 +90,16 @@ export interface ClientConnection {
   readonly isOpen: boolean;
 }
 
+/**
+ * A wire protocol: opens a client's connection and turns what arrives into
+ * `ConnectionEvents`. Implementations: `ws` (the ws package), the raw-socket client
+ * and socket.io-client; they parse and emit only, never record metrics.
+ */
 export interface Transport {
+  /** Name shown in reports, e.g. `ws` or `socketio`. */
   name: string;
   /** Whether a client waits for the server's welcome frame before joining. */
   awaitsWelcome: boolean;
+  /** Start connecting; `events` receive open, frames, errors and close of this one connection. */
   connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;
 }

@@ -9,11 +9,13 @@
  * This module holds types only; any module may import it.
  */
 
+/** The `schema` field of every report this version writes; readers refuse others. */
 export const REPORT_SCHEMA = 'wsbench.report/1' as const;
 
 /** Summary of one latency histogram. Every value is in integer microseconds. */
 export interface MetricSummary {
   unit: 'us';
+  /** Samples recorded. */
   count: number;
   min: number;
   mean: number;
@@ -31,9 +33,13 @@ export interface MetricSummary {
 export interface Ledger {
   /** Deliveries that should have happened: for every publish, the members of its room at ack time. */
   expected: number;
+  /** Deliveries seen, reordered ones included and duplicates not. */
   delivered: number;
+  /** Expected deliveries never seen: `expected - delivered` per room, never below 0. */
   lost: number;
+  /** Deliveries seen again (seq equal to the last one seen in the room). */
   duplicated: number;
+  /** Deliveries seen out of order (seq below the last one seen in the room). */
   reordered: number;
 }
 
@@ -41,7 +47,9 @@ export interface RoomLedger extends Ledger {
   room: string;
 }
 
+/** The verdict of one check (built-in or the scenario's). */
 export interface CheckResult {
+  /** Stable name, e.g. `ledger.no-loss`. */
   name: string;
   passed: boolean;
   /** One human sentence: what was expected and what was seen. */
@@ -125,6 +133,7 @@ export interface VariantSummary {
   duplicated: number;
 }
 
+/** The JSON report of one run (`wsbench.report/1`); see the module comment for the stable fields. Times in microseconds unless a name says `Ms`. */
 export interface Report {
   schema: typeof REPORT_SCHEMA;
   tool: { name: string; version: string };

@@ -24,10 +24,15 @@ import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-
 import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
 import { builtinChecks } from '../checks/builtin.ts';
 import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
-import { DEV_SECRET } from '../../servers/core/jwt.ts';
+import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { toolInfo, gitSha } from './tool.ts';
 
+/**
+ * Everything one run needs, as parsed from the command line (src/cli) or built by
+ * `capacity` for a step. Durations and rates stay raw strings in `flags` and `sets`
+ * until `prepareRun` parses them with the scenario's option specs.
+ */
 export interface RunRequest {
   /** Bundled scenario name or path to a scenario file. */
   scenario: string;
@@ -35,6 +40,7 @@ export interface RunRequest {
   flags: Partial<Record<keyof CommonOptions, string>>;
   /** `--set KEY=VALUE` pairs. */
   sets: string[];
+  /** Wire protocol: `ws` (wsbench/1 or a scenario's codec) or `socketio`. */
   protocol: 'ws' | 'socketio';
   /** External targets; empty = the bundled server. */
   targets: string[];
@@ -42,12 +48,17 @@ export interface RunRequest {
   server: string[];
   /** Bundled nodes; undefined = the scenario's default (or 1). */
   nodes?: number;
+  /** An existing Redis for several bundled nodes (`--redis`); undefined = start a redis-server. */
   redisUrl?: string;
+  /** One token for every client (`--token`). */
   token?: string;
+  /** Tokens from `--token-file`, used round robin by client index. */
   tokens?: string[];
+  /** Mint HS256 tokens with this secret (`--secret`; default the bundled server's development secret). */
   secret?: string;
   /** Worker processes; undefined = decided from --clients. */
   workers?: number;
+  /** `--fault` specs, `ACTION[:NODE]@TIME[+DURATION]`, times from the start of the warm-up. */
   faults: string[];
   /** Run only slice `index` of `count` of the clients (and so of the publishers and rates), for several machines. */
   shard?: { index: number; count: number };
@@ -69,7 +80,9 @@ export interface RunRequest {
   judge?: (report: Report) => Report['gates'];
 }
 
+/** How a run talks to its caller while it runs; the CLI prints, tests collect. */
 export interface RunIO {
+  /** The live state, about once a second (for the progress line). */
   progress(state: ProgressState): void;
   /** One line of information for the user (what the engine chose, faults, ...). */
   info(line: string): void;
@@ -77,8 +90,11 @@ export interface RunIO {
   interrupted: Promise<void>;
 }
 
+/** A finished run: its report, and the exit code it earned (130 when interrupted). */
 export interface RunOutcome {
+  /** The report as written to JSON (`wsbench.report/1`). */
   report: Report;
+  /** 0 pass, 1 a check failed, 3 harness or target failure, 4 saturated with `refuseSaturated`, 130 interrupted. */
   exitCode: ExitCode | 130;
 }
 
@@ -153,6 +169,13 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   return { path, def, options, server, faults, nodes };
 }
 
+/**
+ * Run one scenario end to end: validate (`prepareRun`), start the topology, fork
+ * the workers, drive the phases (ramp, warm-up, steady, cool-down, finish), close
+ * the ledger, run the checks and the request's `judge`, and build the report.
+ * Network failures during the run are counted in the report, never thrown.
+ * @throws WsbenchError exit 2 for a configuration problem (before anything starts), exit 3 when the topology or the workers cannot start or no client reaches the target
+ */
 export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOutcome> {
   let req = request;
   const prepared = await prepareRun(req);
@@ -181,7 +204,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
       }
     }
-    if (!reachable.length) throw harnessError('WSB_ERR_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
+    if (!reachable.length) throw harnessError('WSB_ERR_TARGET_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
     req = { ...req, targets: reachable };
   }
   // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
@@ -373,7 +396,7 @@ export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOu
         const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? (stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : 'no connection succeeded');
         const refused = /^http_(401|403)/.test(first);
         throw harnessError(
-          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_UNREACHABLE',
+          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_TARGET_UNREACHABLE',
           refused ? `the server refused every client's token: ${first}` : `could not connect any client to ${urls.join(', ')}: ${first}`,
           refused
             ? 'give the server\'s tokens with --token or --token-file, or its signing secret with --secret (and --token-claims for its claim names)'

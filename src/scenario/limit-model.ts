@@ -7,7 +7,7 @@
  *   window:100/60s            100 frames per 60 s window
  *   window:100/60s,close      ... and the connection is closed (1008) at the first refusal
  */
-import { parseCount, parseDuration, parseRate, type Parsed } from './units.ts';
+import { parseCount, parseDuration, parseRate, type Parsed } from '../units/index.ts';
 
 /** A token bucket: `perSec` frames per second refill, `burst` frames capacity. */
 export interface BucketLimit {

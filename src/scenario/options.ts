@@ -5,7 +5,7 @@
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
 import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
-import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from './units.ts';
+import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
 /** Built-in defaults of the common options. */
 export const DEFAULT_OPTIONS: CommonOptions = {
@@ -69,7 +69,7 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
 
-/** Parse one value per its spec. Durations count bare numbers as seconds unless the key ends in Ms. */
+/** Parse one value per its spec (grammar: src/units). Durations count bare numbers as seconds unless the key ends in Ms. */
 export function parseOptionValue(key: string, spec: OptionSpec, raw: unknown): Parsed<number | string | boolean> {
   if (typeof raw === 'number' || typeof raw === 'boolean') {
     return checkBounds(key, spec, { ok: true, value: raw });
@@ -85,9 +85,12 @@ export function parseOptionValue(key: string, spec: OptionSpec, raw: unknown): P
     case 'count':
       r = parseCount(text);
       break;
-    case 'duration':
-      r = /Ms$/.test(key) && /^\s*\d+(\.\d+)?\s*$/.test(text) ? { ok: true, value: Number(text) } : parseDuration(text);
+    case 'duration': {
+      // Options are whole milliseconds; a bare number is seconds, or milliseconds for a `*Ms` key.
+      const d = parseDuration(text, /Ms$/.test(key) ? 'milliseconds' : 'seconds');
+      r = d.ok ? { ok: true, value: Math.round(d.value) } : d;
       break;
+    }
     case 'rate':
       r = parseRate(text);
       break;

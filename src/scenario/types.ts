@@ -57,12 +57,21 @@ export interface CommonOptions {
   sioNames: string;
 }
 
+/** Reconnect backoff jitter (AWS architecture blog terms): none, full (default), equal or decorrelated. */
 export type JitterPolicy = 'none' | 'full' | 'equal' | 'decorrelated';
 
 /** A scenario-specific option, set with `--set key=value`. */
 export interface OptionSpec {
+  /**
+   * How `--set` text is read (grammar of src/units): `duration` in milliseconds (a bare
+   * number is seconds, or milliseconds when the key ends in `Ms`), `rate` per second,
+   * `bytes`, `share` a fraction 0..1 (`30%`), `count` a whole number (`10k`), `bool`
+   * (on/off, true/false), `number` as written, `string` (one of `values` when given).
+   */
   type: 'number' | 'count' | 'duration' | 'rate' | 'share' | 'bool' | 'string' | 'bytes';
+  /** The value when neither the scenario's defaults nor `--set` give one, in the type's unit (ms for durations). */
   default: number | string | boolean;
+  /** One line for the error messages that list the options. */
   description: string;
   /** For strings: the accepted values. */
   values?: string[];
@@ -160,6 +169,11 @@ export interface RunView {
   durationMs: number;
 }
 
+/**
+ * A scenario: its name and options, what each virtual client does, the faults
+ * it injects and the checks that judge it. Written with {@link defineScenario}
+ * in a `.ts`/`.js` file; durations in milliseconds, rates per second.
+ */
 export interface ScenarioDefinition {
   /** Short name, as used by `wsbench run <name>`. */
   name: string;

@@ -63,7 +63,7 @@ async function signalPid(pid: number, sig: 'SIGSTOP' | 'SIGCONT'): Promise<void>
   try {
     process.kill(pid, sig);
   } catch (e) {
-    throw harnessError('WSB_ERR_FREEZE', `cannot send ${sig} to pid ${pid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'is the server running on this machine, as this user?');
+    throw harnessError('WSB_ERR_FREEZE_FAILED', `cannot send ${sig} to pid ${pid}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'is the server running on this machine, as this user?');
   }
 }
 
@@ -77,12 +77,12 @@ function runCommand(command: string): Promise<void> {
     const timer = setTimeout(() => child.kill('SIGKILL'), FREEZE_COMMAND_TIMEOUT_MS);
     child.once('error', (e) => {
       clearTimeout(timer);
-      reject(harnessError('WSB_ERR_FREEZE', `\`${command}\` could not run: ${e.message}`));
+      reject(harnessError('WSB_ERR_FREEZE_FAILED', `\`${command}\` could not run: ${e.message}`));
     });
     child.once('exit', (code, sig) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(harnessError('WSB_ERR_FREEZE', `\`${command}\` failed (${sig ?? `exit ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`, 'check the command by hand'));
+      else reject(harnessError('WSB_ERR_FREEZE_FAILED', `\`${command}\` failed (${sig ?? `exit ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`, 'check the command by hand'));
     });
   });
 }

@@ -21,6 +21,7 @@ import { freezerFrom, withoutFreezeKeys } from './freezer.ts';
 import { readFdLimit } from '../workers/limits.ts';
 import { startRedisServer, type RedisServerHandle } from './redis.ts';
 import type { FaultAction, NodeHandle, Topology, TopologySpec } from './types.ts';
+import { DEV_SECRET } from '../protocol/jwt.ts';
 
 export type { FaultAction, NodeHandle, Protocol, Topology, TopologySpec } from './types.ts';
 export { parseDuration, durationProblem, DURATION_FORMS } from './duration.ts';
@@ -171,7 +172,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
     throw e;
   }
 
-  const secret = server.secret ?? (await devSecret());
+  const secret = server.secret ?? DEV_SECRET;
   const target: TargetInfo = { kind: 'bundled', protocol: spec.protocol, nodes: count, urls: nodes.map((n) => n.url) };
 
   const nodeAt = (index: number, action: FaultAction): BundledNode => {
@@ -291,16 +292,6 @@ async function restartOnSamePort(node: BundledNode): Promise<void> {
     }
   }
   throw lastError;
-}
-
-/** The development secret the bundled server uses by default (servers/core/jwt.ts), when it can be loaded. */
-async function devSecret(): Promise<string | undefined> {
-  try {
-    const mod = (await import(new URL('../../servers/core/jwt.ts', import.meta.url).href)) as { DEV_SECRET?: unknown };
-    return typeof mod.DEV_SECRET === 'string' ? mod.DEV_SECRET : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Resolves after `ms` milliseconds, or at once when `signal` aborts. */

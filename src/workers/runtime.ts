@@ -8,14 +8,14 @@ import type { Recorder } from '../metrics/types.ts';
 import type { ClientConnection, ConnectionEvents, DecodedFrame, Transport } from '../protocol/types.ts';
 import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenario/types.ts';
 import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
-import { encodeTag, nowUs, padding } from '../protocol/tag.ts';
+import { encodeTag, padding } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
-import { realClock } from '../executor/clock.ts';
+import { nowUs, realClock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
-import { signToken, type TokenClaims } from '../../servers/core/jwt.ts';
+import { mintToken, type TokenClaims } from '../protocol/jwt.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 
@@ -249,6 +249,14 @@ class Client implements VirtualClient, ConnectionEvents {
   }
 }
 
+/**
+ * The virtual clients of one worker process: connects them (ramp with bounded
+ * in-flight handshakes), joins their rooms, publishes at the open-model rate,
+ * matches requests to answers with timeouts, reconnects with backoff, keeps the
+ * per-room ledger, and records latencies (microseconds) and counters into the
+ * worker's `Recorder` (`cfg.recorder`). Driven by phase messages from the
+ * coordinator; time is `nowUs` (microseconds). Network failures are counted, never thrown.
+ */
 export class WorkerRuntime {
   readonly clients: Client[] = [];
   readonly publishers: Client[] = [];
@@ -444,7 +452,7 @@ export class WorkerRuntime {
       case 'list':
         return t.tokens[(i - this.cfg.fromClient) % t.tokens.length];
       case 'mint':
-        return signToken(t.claims ? (fillClaims(this.claimsTemplate ??= JSON.parse(t.claims), i, this.cfg.workerId) as TokenClaims) : { sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
+        return mintToken(t.claims ? (fillClaims(this.claimsTemplate ??= JSON.parse(t.claims), i, this.cfg.workerId) as TokenClaims) : { sub: `user-${i}` }, t.secret, { expiresInSec: t.expiresInSec });
     }
   }
 

@@ -50,7 +50,7 @@ describe('freezerFrom', () => {
   it('a failing command is a harness error with its stderr', async () => {
     const f = freezerFrom({ 'pause-command': 'echo nope >&2; exit 3', 'resume-command': 'true' })!;
     const e = await f.pause().then(() => undefined, (err: unknown) => err);
-    expect(isWsbenchError(e) && e.code).toBe('WSB_ERR_FREEZE');
+    expect(isWsbenchError(e) && e.code).toBe('WSB_ERR_FREEZE_FAILED');
     expect((e as Error).message).toMatch(/exit 3\): nope/);
   });
 
