@@ -1,7 +1,7 @@
 import { defineScenario } from '../src/index.ts';
 import type { CheckResult } from '../src/index.ts';
 import { canFreeze, freezerFrom } from '../src/topology/freezer.ts';
-import { unverifiedCheck } from '../src/scenario/unverified-check.ts';
+import { unverifiedCheck } from '../src/checks/outcome.ts';
 
 /**
  * Heartbeat conformance: a share of clients turn into zombies (they stop answering
@@ -119,8 +119,7 @@ export default defineScenario({
     const froze = run.timeline.find((e) => e.kind === 'fault' && e.name.startsWith('pause-node'));
     const freezeFailed = run.timeline.find((e) => e.kind === 'note' && e.name === 'fault-failed' && String(e.detail ?? '').startsWith('pause-node'));
     if (!froze || freezeFailed) {
-      const reason = frozenPhaseMissing(o, run.target.kind, freezeFailed?.detail);
-      out.push(unverifiedCheck('heartbeat.frozen-server-noticed', reason, `not run: ${reason}`));
+      out.push(unverifiedCheck('heartbeat.frozen-server-noticed', `the frozen-server phase was not run: ${frozenPhaseMissing(o, run.target.kind, freezeFailed?.detail)}`));
     } else {
       const detected = run.counters['errors.heartbeat_timeout'] ?? 0;
       const healthy = run.rampConnected - zombies;
@@ -150,7 +149,7 @@ function freezeSettings(o: Record<string, unknown>): Record<string, string> {
 /** Why the frozen-server phase did not run. */
 function frozenPhaseMissing(o: Record<string, unknown>, kind: string, failure: unknown): string {
   if (failure !== undefined) return `freezing the server failed (${String(failure)})`;
-  if (!o.freeze) return 'the frozen-server phase was turned off (--set freeze=false)';
+  if (!o.freeze) return 'it was turned off (--set freeze=false)';
   if (kind !== 'bundled') return 'wsbench cannot freeze a server it did not start: give --set freeze-pid=PID (same machine), or --set pause-command=... with --set resume-command=...';
   return 'the server was never frozen (the run ended before the freeze)';
 }

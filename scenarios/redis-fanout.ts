@@ -1,6 +1,6 @@
 import { defineScenario } from '../src/index.ts';
 import type { CheckResult } from '../src/index.ts';
-import { unverifiedCheck } from '../src/scenario/unverified-check.ts';
+import { unverifiedCheck } from '../src/checks/outcome.ts';
 
 /**
  * Multi-node fan-out through Redis: three reference nodes share one redis-server

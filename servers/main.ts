@@ -18,6 +18,7 @@ import { isServerConfigError } from './core/errors.ts';
 import { createClusterHub, type ToPrimary } from './core/cluster.ts';
 import { createReferenceServer } from './ws/server.ts';
 import { createBus } from './core/bus-factory.ts';
+import { retentionLimitsOf } from './core/room-log.ts';
 import { startSocketIoServer } from './socketio/start.ts';
 
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
@@ -119,7 +120,7 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
     // Workers write nothing to stdout; whatever they print goes to our stderr.
     stdio: ['ignore', 2, 'inherit', 'ipc'],
   } as Parameters<typeof cluster.setupPrimary>[0]);
-  const hub = createClusterHub({ retention: options.retention, node: options.nodeId });
+  const hub = createClusterHub({ retention: retentionLimitsOf(options), node: options.nodeId });
   const workers: Worker[] = [];
   let stopping = false;
   const env = { WSBENCH_SERVER_OPTIONS: JSON.stringify({ ...options, workers: 1, dieWithParent: false }) };

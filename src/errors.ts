@@ -13,6 +13,8 @@ export const EXIT = {
   usage: 2,
   harness: 3,
   saturated: 4,
+  /** Stopped by the user (Ctrl-C): 128 + SIGINT, as shells report it. */
+  interrupted: 130,
 } as const;
 
 /** One of the documented exit codes of {@link EXIT} (130, interrupted, is the shell's). */
@@ -37,6 +39,7 @@ export const ERROR_CODES = {
   WSB_ERR_MERGE: { exit: EXIT.usage, when: '`merge` got no reports, or reports of different runs' },
   WSB_ERR_NODE_START: { exit: EXIT.harness, when: 'a bundled server node did not start (its command and last stderr lines are quoted)' },
   WSB_ERR_NODE_STATE: { exit: EXIT.harness, when: 'a node was started twice (a harness bug)' },
+  WSB_ERR_NO_WELCOME: { exit: EXIT.harness, when: 'the server opened every WebSocket but never sent the welcome frame the dialect waits for' },
   WSB_ERR_REDIS_MISSING: { exit: EXIT.harness, when: 'redis-server is not on PATH and several bundled nodes need it' },
   WSB_ERR_REDIS_START: { exit: EXIT.harness, when: 'redis-server did not start' },
   WSB_ERR_REDIS_STOPPED: { exit: EXIT.harness, when: 'a Redis that was stopped was asked to restart (a harness bug)' },

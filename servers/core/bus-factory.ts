@@ -5,6 +5,7 @@
  * local bus.
  */
 import { createLocalBus, type Bus } from './bus.ts';
+import { retentionLimitsOf } from './room-log.ts';
 import { createIpcBus, type IpcBus } from './cluster.ts';
 import type { ServerOptions } from './options.ts';
 import { createRedisBus, type RedisBus, type RedisBusStats } from './redis-bus.ts';
@@ -38,6 +39,8 @@ export async function createBus(options: ServerOptions, role: BusRole, deps: Cre
       url: options.redis,
       prefix: options.redisPrefix,
       retention: options.retention,
+      retentionAgeMs: options.retentionAgeMs,
+      keyTtlS: options.redisTtlS,
       nodeId: options.nodeId,
       log: deps.log,
       fanout: deps.fanout,
@@ -51,7 +54,7 @@ export async function createBus(options: ServerOptions, role: BusRole, deps: Cre
     return bus;
   }
   if (role === 'worker') return deps.ipc ?? createIpcBus();
-  return createLocalBus({ retention: options.retention });
+  return createLocalBus(retentionLimitsOf(options));
 }
 
 /** The Redis bus's counters when `bus` is one (for /stats), else undefined. */

@@ -20,6 +20,8 @@
  * for a seq that does not show up in time.
  */
 
+import { RoomLog, type RetentionLimits, type RetentionStats } from './room-log.ts';
+
 /** A retained message: its seq and the text of its `message` frame (without `replay`). */
 export interface RetainedMessage {
   seq: number;
@@ -68,48 +70,13 @@ export interface Bus {
   health(): BusHealth;
   /** Release the bus's resources (timers, connections). */
   close(): Promise<void>;
-}
-
-/** Per-room sequences and retention buffers in memory (the local bus and the cluster primary). */
-export class RoomLog {
-  private readonly seqs = new Map<string, number>();
-  private readonly retained = new Map<string, RetainedMessage[]>();
-
-  /** @param retention messages kept per room, 0 = none. */
-  constructor(readonly retention: number) {}
-
-  next(room: string): number {
-    const s = (this.seqs.get(room) ?? 0) + 1;
-    this.seqs.set(room, s);
-    return s;
-  }
-
-  last(room: string): number {
-    return this.seqs.get(room) ?? 0;
-  }
-
-  append(room: string, entry: RetainedMessage): void {
-    if (this.retention <= 0) return;
-    let list = this.retained.get(room);
-    if (!list) this.retained.set(room, (list = []));
-    // Appends may arrive slightly out of seq order from different processes: insert in place.
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.seq > entry.seq) i--;
-    if (i > 0 && list[i - 1]!.seq === entry.seq) return;
-    list.splice(i, 0, entry);
-    // Trim in batches so a busy room does not shift its array on every append.
-    if (list.length > this.retention + Math.max(16, this.retention >> 3)) list.splice(0, list.length - this.retention);
-  }
-
-  history(room: string, afterSeq: number): HistoryResult {
-    const latest = this.last(room);
-    const list = this.retained.get(room);
-    if (!list || list.length === 0) return { latest, entries: [] };
-    const floor = Math.max(afterSeq, list[list.length - 1]!.seq - this.retention);
-    let i = list.length;
-    while (i > 0 && list[i - 1]!.seq > floor) i--;
-    return { latest, entries: list.slice(i) };
-  }
+  /**
+   * Tell an in-memory bus which rooms still have members here, so an idle room is only
+   * forgotten when nobody is in it (buses that keep nothing in this process omit it).
+   */
+  setActiveRooms?(active: (room: string) => boolean): void;
+  /** The in-process retention's size and evictions, for /stats and /metrics (omitted when it lives elsewhere). */
+  retentionStats?(): RetentionStats;
 }
 
 /**
@@ -123,12 +90,24 @@ export async function allocateAndRetain(bus: Bus, room: string, prefix: string, 
   return seq;
 }
 
+export { RoomLog } from './room-log.ts';
+export type { RetentionLimits, RetentionStats } from './room-log.ts';
+
 let localCounter = 0;
 
-/** A bus for a single process: sequences and retention in memory, nothing to fan out to. */
-export function createLocalBus(opts: { retention: number }): Bus {
-  const log = new RoomLog(opts.retention);
+/** How often an in-memory retention is swept for age and idle rooms, ms. */
+export const RETENTION_SWEEP_MS = 1000;
+
+/**
+ * A bus for a single process: sequences and retention in memory (bounded by
+ * `limits`, swept every RETENTION_SWEEP_MS), nothing to fan out to.
+ */
+export function createLocalBus(limits: RetentionLimits): Bus {
+  const log = new RoomLog(limits);
   const id = `local-${process.pid}-${++localCounter}`;
+  let active: (room: string) => boolean = () => true;
+  const sweep = setInterval(() => log.sweep(active), RETENTION_SWEEP_MS);
+  sweep.unref();
   return {
     kind: 'local',
     id,
@@ -139,6 +118,8 @@ export function createLocalBus(opts: { retention: number }): Bus {
     publish: () => {},
     subscribe: () => () => {},
     health: () => ({ ok: true }),
-    close: async () => {},
+    close: async () => clearInterval(sweep),
+    setActiveRooms: (fn) => (active = fn),
+    retentionStats: () => log.stats(),
   };
 }

@@ -7,7 +7,7 @@
  * Every IPC message of ours carries `wsb: 1` so other users of the channel are ignored.
  */
 import type { Worker } from 'node:cluster';
-import { RoomLog, type Bus, type BusMessage, type HistoryResult, type RetainedMessage } from './bus.ts';
+import { RoomLog, RETENTION_SWEEP_MS, type RetentionLimits, type Bus, type BusMessage, type HistoryResult, type RetainedMessage } from './bus.ts';
 import type { ServerStats } from './metrics.ts';
 
 type Rid = number;
@@ -55,8 +55,11 @@ export interface ClusterHub {
 const STATS_TIMEOUT_MS = 2000;
 
 /** The primary's side: sequences, retention, relay, stats aggregation. */
-export function createClusterHub(opts: { retention: number; node: string }): ClusterHub {
+export function createClusterHub(opts: { retention: number | RetentionLimits; node: string }): ClusterHub {
   const log = new RoomLog(opts.retention);
+  // Age evictions only: the primary does not know which rooms have members in the workers, so it forgets none.
+  const sweep = setInterval(() => log.sweep(), RETENTION_SWEEP_MS);
+  sweep.unref();
   const workers = new Map<Worker, (m: unknown) => void>();
   let statsRid = 0;
   const statsWaits = new Map<Rid, { got: ServerStats[]; want: number; done: () => void }>();
@@ -94,6 +97,7 @@ export function createClusterHub(opts: { retention: number; node: string }): Clu
       upgradesRejected: sum('upgradesRejected'),
       badRequests: sum('badRequests'),
       slowConsumerTerminations: sum('slowConsumerTerminations'),
+      userConnsRefused: sum('userConnsRefused'),
       rssBytes: sum('rssBytes') + primaryRss,
       heapUsedBytes: sum('heapUsedBytes'),
       eventLoopDelayP99Ms: max('eventLoopDelayP99Ms'),
@@ -150,6 +154,7 @@ export function createClusterHub(opts: { retention: number; node: string }): Clu
       for (const w of workers.keys()) send(w, msg);
     },
     close() {
+      clearInterval(sweep);
       for (const [w, h] of workers) w.off('message', h);
       workers.clear();
     },

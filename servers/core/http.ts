@@ -46,7 +46,13 @@ export function createHttpHandler(e: HttpEndpoints): (req: IncomingMessage, res:
   };
 }
 
-/** An HTTP server whose clients must send complete headers within `headersTimeoutMs`. */
+/** Largest request header block, bytes; larger is answered 431 (RFC 6585). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
+/**
+ * An HTTP server whose clients must send complete headers within `headersTimeoutMs`
+ * and at most MAX_HEADER_BYTES of them (431 past that; other malformed requests get 400).
+ */
 export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
   const http = createServer(
     {
@@ -54,10 +60,20 @@ export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: 
       requestTimeout: headersTimeoutMs + 5000,
       connectionsCheckingInterval: Math.min(1000, headersTimeoutMs),
       keepAliveTimeout: 5000,
+      maxHeaderSize: MAX_HEADER_BYTES,
     },
     onRequest,
   );
-  http.on('clientError', (_err, socket) => socket.destroy());
+  http.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.once('finish', () => socket.destroy());
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    socket.destroy();
+  });
   return http;
 }
 

@@ -55,7 +55,10 @@ function decodeJson(part: string): unknown {
   }
 }
 
-/** Verify signature, algorithm, `sub`, `exp` (and `rooms` shape). Never throws. */
+/** Clock skew allowed for `nbf`, seconds: a token minted on a host a little ahead is still taken. */
+const NBF_LEEWAY_SEC = 5;
+
+/** Verify signature (canonical base64url only), algorithm, `sub`, `exp`, `nbf` (and `rooms` shape). Never throws. */
 export function verifyToken(token: string, secret: string, nowSec: number = Date.now() / 1000): VerifyResult {
   if (typeof token !== 'string' || token.length === 0) return { ok: false, reason: 'missing token' };
   if (token.length > 8192) return { ok: false, reason: 'malformed token: too long' };
@@ -67,6 +70,9 @@ export function verifyToken(token: string, secret: string, nowSec: number = Date
   if (header.alg !== 'HS256') return { ok: false, reason: `unsupported algorithm ${JSON.stringify(header.alg)}; expected HS256` };
   if (!/^[A-Za-z0-9_-]+$/.test(s)) return { ok: false, reason: 'malformed token: bad signature encoding' };
   const given = Buffer.from(s, 'base64url');
+  // Only the canonical spelling: a signature whose unused low bits are set decodes to the
+  // same bytes, so accepting it would make one token valid under several strings.
+  if (given.toString('base64url') !== s) return { ok: false, reason: 'malformed token: non-canonical signature encoding' };
   const expected = hmac(`${h}.${p}`, secret);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
   const claims = decodeJson(p) as Record<string, unknown> | undefined;
@@ -74,6 +80,8 @@ export function verifyToken(token: string, secret: string, nowSec: number = Date
   if (typeof claims.sub !== 'string' || claims.sub === '') return { ok: false, reason: 'token has no sub' };
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) return { ok: false, reason: 'token has no exp' };
   if (claims.exp <= nowSec) return { ok: false, reason: 'token expired' };
+  if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || !Number.isFinite(claims.nbf))) return { ok: false, reason: 'token nbf must be a number' };
+  if (typeof claims.nbf === 'number' && claims.nbf > nowSec + NBF_LEEWAY_SEC) return { ok: false, reason: 'token not valid yet (nbf in the future)' };
   if (claims.rooms !== undefined && (!Array.isArray(claims.rooms) || !claims.rooms.every((r) => typeof r === 'string'))) {
     return { ok: false, reason: 'token rooms must be an array of strings' };
   }

@@ -6,6 +6,8 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Registry, Gauge, Counter } from 'prom-client';
+import type { ServerOptions } from './options.ts';
+import type { RetentionStats } from './room-log.ts';
 
 /** Counters incremented by the server. */
 export interface ServerCounters {
@@ -18,6 +20,8 @@ export interface ServerCounters {
   upgradesRejected: number;
   badRequests: number;
   slowConsumerTerminations: number;
+  /** Connections refused because their identity had `max-conns-per-user` open already. */
+  userConnsRefused: number;
 }
 
 /** The /stats document of one process. */
@@ -36,6 +40,41 @@ export interface ServerStats extends ServerCounters {
   eventLoopDelayP99Ms: number;
   eventLoopDelayMaxMs: number;
   uptimeMs: number;
+  /** Every memory and abuse cap in force (docs/SECURITY.md "Limits"). */
+  limits?: StatsLimits;
+  /** The in-process retention's size and evictions (absent when it lives in Redis). */
+  retention?: RetentionStats;
+  /** The Socket.IO flavour's offline queue. */
+  offline?: OfflineStats;
+  /** Identities remembered for the per-identity limits. */
+  identities?: number;
+  /** The Socket.IO flavour's recovery buffer (single node): packets evicted by `recovery-bytes`, bytes held. */
+  recoveryBuffer?: { evicted: number; bytes: number };
+}
+
+/** Counters and sizes of the Socket.IO flavour's offline queue, for /stats and /metrics. */
+export interface OfflineStats {
+  users: number;
+  messages: number;
+  bytes: number;
+  /** Entries dropped because they expired before their user came back. */
+  expired: number;
+  /** Pushes refused because a cap was reached. */
+  refused: number;
+}
+
+/** The caps shown in /stats: the option values, by their ServerOptions names. */
+export type StatsLimits = Pick<
+  ServerOptions,
+  | 'maxPayload' | 'maxDepth' | 'rate' | 'burst' | 'abuse' | 'userRate' | 'userBurst' | 'maxConnsPerUser' | 'maxRoomsPerConn' | 'maxRoomName'
+  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes'
+>;
+
+/** The caps of `o` as /stats shows them. */
+export function statsLimits(o: ServerOptions): StatsLimits {
+  const { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName } = o;
+  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes } = o;
+  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes };
 }
 
 export function createCounters(): ServerCounters {
@@ -49,6 +88,7 @@ export function createCounters(): ServerCounters {
     upgradesRejected: 0,
     badRequests: 0,
     slowConsumerTerminations: 0,
+    userConnsRefused: 0,
   };
 }
 
@@ -58,6 +98,11 @@ export interface StatsSource {
   counters: ServerCounters;
   connections(): number;
   rooms(): number;
+  limits?: StatsLimits;
+  retention?: () => RetentionStats | undefined;
+  offline?: () => OfflineStats | undefined;
+  identities?: () => number;
+  recoveryBuffer?: () => { evicted: number; bytes: number } | undefined;
 }
 
 export interface ServerMetrics {
@@ -66,6 +111,11 @@ export interface ServerMetrics {
   render(): Promise<string>;
   contentType: string;
   close(): void;
+}
+
+/** `{ [key]: value }` when value is defined, else nothing (so /stats has no undefined fields). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 export function createServerMetrics(src: StatsSource): ServerMetrics {
@@ -89,6 +139,11 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
       eventLoopDelayP99Ms: eld.percentile(99) / 1e6,
       eventLoopDelayMaxMs: eld.max / 1e6,
       uptimeMs: Date.now() - started,
+      ...(src.limits ? { limits: src.limits } : {}),
+      ...optional('retention', src.retention?.()),
+      ...optional('offline', src.offline?.()),
+      ...(src.identities ? { identities: src.identities() } : {}),
+      ...optional('recoveryBuffer', src.recoveryBuffer?.()),
     };
   };
 
@@ -108,6 +163,19 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   counter('wsbench_server_heartbeat_terminations_total', 'Connections terminated for not answering pings', 'heartbeatTerminations');
   counter('wsbench_server_bad_requests_total', 'Frames answered with bad_request', 'badRequests');
   counter('wsbench_server_slow_consumer_terminations_total', 'Connections cut because their send buffer grew too large', 'slowConsumerTerminations');
+  counter('wsbench_server_user_connections_refused_total', 'Connections refused because their identity had max-conns-per-user open', 'userConnsRefused');
+  const derived = (name: string, help: string, read: () => number) =>
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read()); } });
+  const retention = () => src.retention?.();
+  const offline = () => src.offline?.();
+  derived('wsbench_server_retention_evicted_messages_total', 'Retained messages evicted by a byte budget or the age limit', () => retention()?.evictedMessages ?? 0);
+  derived('wsbench_server_retention_evicted_bytes_total', 'Bytes of retained messages evicted by a byte budget or the age limit', () => retention()?.evictedBytes ?? 0);
+  derived('wsbench_server_rooms_forgotten_total', 'Idle rooms with no member forgotten', () => retention()?.forgottenRooms ?? 0);
+  gauge('wsbench_server_retained_bytes', 'Bytes of retained messages in this process', () => retention()?.bytes ?? 0);
+  derived('wsbench_server_offline_expired_total', 'Queued private messages dropped because they expired', () => offline()?.expired ?? 0);
+  derived('wsbench_server_offline_refused_total', 'Private messages refused because the offline queue was full', () => offline()?.refused ?? 0);
+  derived('wsbench_server_recovery_evicted_total', 'Packets dropped from the Socket.IO recovery buffer by recovery-bytes', () => src.recoveryBuffer?.()?.evicted ?? 0);
+  gauge('wsbench_server_offline_bytes', 'Bytes of queued private messages in this process', () => offline()?.bytes ?? 0);
   gauge('wsbench_server_event_loop_delay_p99_seconds', 'Event-loop delay p99 since start', () => eld.percentile(99) / 1e9);
   gauge('wsbench_server_event_loop_delay_max_seconds', 'Event-loop delay max since start', () => eld.max / 1e9);
   gauge('wsbench_server_process_resident_memory_bytes', 'Resident set size of the process', () => process.memoryUsage().rss);

@@ -59,6 +59,30 @@ export interface ServerOptions {
   recoveryMs: number;
   /** Socket.IO flavour with `redis`: `redis` (@socket.io/redis-adapter, pub/sub) or `redis-streams`. Default redis. */
   adapter: 'redis' | 'redis-streams';
+  /** Deepest nesting of arrays and objects in a decoded payload; deeper answers bad_request. Default 32. */
+  maxDepth: number;
+  /** Frames (and events, pings) per second shared by every connection of one identity (token `sub`) on a node, 0 = no limit. Default 1000. */
+  userRate: number;
+  /** The identity bucket's capacity in frames. Default 2000. */
+  userBurst: number;
+  /** Concurrent connections of one identity on a node. Default 100. */
+  maxConnsPerUser: number;
+  /** Bytes of retained messages per node (all rooms); the oldest are evicted first. Default 64 MiB. */
+  retentionBytes: number;
+  /** Bytes of retained messages per room. Default 4 MiB. */
+  roomRetentionBytes: number;
+  /** Age in milliseconds after which a retained message is evicted, and an idle room with no member forgotten. Default 3600000 (1 h). */
+  retentionAgeMs: number;
+  /** Socket.IO flavour: private messages queued per offline user. Default 100. */
+  offlineMaxPerUser: number;
+  /** Socket.IO flavour: bytes of queued private messages per node (or per Redis prefix). Default 16 MiB. */
+  offlineBytes: number;
+  /** Socket.IO flavour: how long a queued private message waits for its user, in milliseconds. Default 86400000 (24 h). */
+  offlineTtlMs: number;
+  /** Expiry of a room's Redis seq key after its last publish, in seconds. Default 604800 (7 days). */
+  redisTtlS: number;
+  /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
+  recoveryBytes: number;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -106,6 +130,18 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'ping-timeout-ms', field: 'pingTimeoutMs', type: 'int', min: 100, max: 600_000, default: 20000, description: 'socketio: Engine.IO pingTimeout in ms; heartbeat-ms is the pingInterval (default 20000)' },
   { key: 'recovery-ms', field: 'recoveryMs', type: 'int', min: 0, max: 86_400_000, default: 120000, description: 'socketio: connection state recovery window in ms, 0 = off (default 120000)' },
   { key: 'adapter', field: 'adapter', type: 'enum', values: ['redis', 'redis-streams'], default: 'redis', description: 'socketio with --redis: redis (@socket.io/redis-adapter, pub/sub) or redis-streams (default redis)' },
+  { key: 'max-depth', field: 'maxDepth', type: 'int', min: 1, max: 1000, default: 32, description: 'deepest nesting of arrays/objects in a payload, deeper answers bad_request (default 32)' },
+  { key: 'user-rate', field: 'userRate', type: 'int', min: 0, max: 10_000_000, default: 1000, description: 'frames per second shared by every connection of one identity (token sub) on this node, pings included, 0 = no limit (default 1000)' },
+  { key: 'user-burst', field: 'userBurst', type: 'int', min: 1, max: 10_000_000, default: 2000, description: 'capacity of the per-identity bucket in frames (default 2000)' },
+  { key: 'max-conns-per-user', field: 'maxConnsPerUser', type: 'int', min: 1, max: 1_000_000, default: 100, description: 'concurrent connections of one identity on this node; more are refused (default 100)' },
+  { key: 'retention-bytes', field: 'retentionBytes', type: 'int', min: 0, max: 68_719_476_736, default: 67_108_864, description: 'bytes of retained messages per node, oldest evicted first (default 67108864 = 64 MiB)' },
+  { key: 'room-retention-bytes', field: 'roomRetentionBytes', type: 'int', min: 0, max: 68_719_476_736, default: 4_194_304, description: 'bytes of retained messages per room (default 4194304 = 4 MiB)' },
+  { key: 'retention-age-ms', field: 'retentionAgeMs', type: 'int', min: 1000, max: 2_592_000_000, default: 3_600_000, description: 'retained messages older than this are evicted, idle rooms with no member forgotten, in ms (default 3600000)' },
+  { key: 'offline-max-per-user', field: 'offlineMaxPerUser', type: 'int', min: 0, max: 1_000_000, default: 100, description: 'socketio: private messages queued per offline user; a full queue refuses with queue_full (default 100)' },
+  { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
+  { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
+  { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
+  { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
 /** Defaults of every option (abuse derived from burst by resolveServerOptions). */
@@ -135,6 +171,18 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   pingTimeoutMs: 20000,
   recoveryMs: 120000,
   adapter: 'redis',
+  maxDepth: 32,
+  userRate: 1000,
+  userBurst: 2000,
+  maxConnsPerUser: 100,
+  retentionBytes: 67_108_864,
+  roomRetentionBytes: 4_194_304,
+  retentionAgeMs: 3_600_000,
+  offlineMaxPerUser: 100,
+  offlineBytes: 16_777_216,
+  offlineTtlMs: 86_400_000,
+  redisTtlS: 604_800,
+  recoveryBytes: 16_777_216,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

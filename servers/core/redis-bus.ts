@@ -20,6 +20,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Bus, BusHealth, BusMessage, HistoryResult, RetainedMessage } from './bus.ts';
+import { redactIn, redactUrl } from './redact.ts';
 
 /** Default key prefix (per-deployment namespace). */
 export const DEFAULT_REDIS_PREFIX = 'wsb:';
@@ -47,6 +48,10 @@ export interface RedisBusOptions {
   prefix?: string;
   /** Messages retained per room, 0 = none. */
   retention: number;
+  /** A room's retention key expires this long after its last publish, ms (default 1 h). */
+  retentionAgeMs?: number;
+  /** A room's seq key expires this long after its last publish, s (default 7 days). */
+  keyTtlS?: number;
   /** Node id, part of the bus id. */
   nodeId: string;
   /** Diagnostics (default stderr). */
@@ -103,27 +108,31 @@ export class BusUnavailableError extends Error {
   }
 }
 
-// KEYS[1] ret zset; ARGV: retention, seq, text, channel, wire
+// KEYS[1] ret zset, KEYS[2] seq; ARGV: retention, seq, text, channel, wire, ret ttl ms, seq ttl s
 const APPEND_PUBLISH = `
 local n = tonumber(ARGV[1])
 if n > 0 then
   redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
   local c = redis.call('ZCARD', KEYS[1])
   if c > n then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, c - n - 1) end
+  redis.call('PEXPIRE', KEYS[1], ARGV[6])
 end
+redis.call('EXPIRE', KEYS[2], ARGV[7])
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return 1`;
 
 // KEYS[1] seq, KEYS[2] ret zset; ARGV: retention, text prefix, text suffix, channel ('' = none),
-// the wire header after the seq (see encode). Returns the seq.
+// the wire header after the seq (see encode), ret ttl ms, seq ttl s. Returns the seq.
 const NEXT_APPEND = `
 local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[7])
 local text = ARGV[2] .. seq .. ARGV[3]
 local n = tonumber(ARGV[1])
 if n > 0 then
   redis.call('ZADD', KEYS[2], seq, text)
   local c = redis.call('ZCARD', KEYS[2])
   if c > n then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, c - n - 1) end
+  redis.call('PEXPIRE', KEYS[2], ARGV[6])
 end
 if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], 'm' .. seq .. ARGV[5] .. text) end
 return seq`;
@@ -195,6 +204,10 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
   const epochKey = `${prefix}epoch`;
   const seqKey = (room: string) => `${prefix}seq:{${room}}`;
   const retKey = (room: string) => `${prefix}ret:{${room}}`;
+  const retTtlMs = opts.retentionAgeMs ?? 3_600_000;
+  const seqTtlS = opts.keyTtlS ?? 604_800;
+  /** The URL as it may be printed (health reasons, logs): password redacted. */
+  const shownUrl = redactUrl(opts.url);
 
   const retryStrategy = (times: number) => Math.min(times * 50, RETRY_CAP_MS);
   const cmd = new Redis(opts.url, {
@@ -214,14 +227,14 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
     retryStrategy,
     connectionName: `${id}-sub`,
   });
-  cmd.defineCommand('wsbAppend', { numberOfKeys: 1, lua: APPEND_PUBLISH });
+  cmd.defineCommand('wsbAppend', { numberOfKeys: 2, lua: APPEND_PUBLISH });
   cmd.defineCommand('wsbEpoch', { numberOfKeys: 1, lua: EPOCH });
   cmd.defineCommand('wsbNextAppend', { numberOfKeys: 2, lua: NEXT_APPEND });
   const floorsScript = { lua: FLOORS };
   type Scripted = Redis & {
-    wsbAppend(key: string, retention: number, seq: number, text: string, channel: string, wire: string): Promise<number>;
+    wsbAppend(key: string, seqKey: string, retention: number, seq: number, text: string, channel: string, wire: string, retTtlMs: number, seqTtlS: number): Promise<number>;
     wsbEpoch(key: string, suffix: string): Promise<[string, string]>;
-    wsbNextAppend(seqKey: string, retKey: string, retention: number, prefix: string, suffix: string, channel: string, header: string): Promise<number>;
+    wsbNextAppend(seqKey: string, retKey: string, retention: number, prefix: string, suffix: string, channel: string, header: string, retTtlMs: number, seqTtlS: number): Promise<number>;
   };
   const scripted = cmd as Scripted;
 
@@ -451,7 +464,7 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
   cmd.on('close', onDown('cmd'));
   sub.on('close', onDown('sub'));
   const onError = (err: Error) => {
-    lastError = err.message;
+    lastError = redactIn(err.message, opts.url);
   };
   cmd.on('error', onError);
   sub.on('error', onError);
@@ -461,10 +474,10 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
   const healthReason = (): string | undefined => {
     if (state === 'closed') return 'redis bus closed';
     const why = lastError ? `: ${lastError}` : '';
-    if (state === 'connecting') return `redis unreachable at ${opts.url} (${cmd.status})${why}`;
+    if (state === 'connecting') return `redis unreachable at ${shownUrl} (${cmd.status})${why}`;
     if (state === 'restoring') return 'redis reconnected; restoring room sequences';
     if (state === 'settling') return 'redis lost its data; waiting for every node to restore room sequences';
-    if (!subReady) return `redis subscription down at ${opts.url} (${sub.status})${why}`;
+    if (!subReady) return `redis subscription down at ${shownUrl} (${sub.status})${why}`;
     return undefined;
   };
 
@@ -491,7 +504,10 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
     id,
     async nextSeq(room) {
       guard();
-      const seq = await cmd.incr(seqKey(room)).catch(unavailable);
+      const res = await cmd.multi().incr(seqKey(room)).expire(seqKey(room), seqTtlS).exec().catch(unavailable);
+      const [err, value] = res?.[0] ?? [new BusUnavailableError('redis transaction aborted'), 0];
+      if (err) unavailable(err);
+      const seq = Number(value);
       seen(room, seq, false);
       return seq;
     },
@@ -512,7 +528,7 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
       const fanout = opts.fanout !== false;
       const wire = fanout ? encode({ kind: 'message', room, seq: entry.seq, text: entry.text, origin: id }) : '';
       try {
-        await scripted.wsbAppend(retKey(room), Math.max(0, opts.retention), entry.seq, entry.text, fanout ? channel : '', wire);
+        await scripted.wsbAppend(retKey(room), seqKey(room), Math.max(0, opts.retention), entry.seq, entry.text, fanout ? channel : '', wire, retTtlMs, seqTtlS);
         counters.published++;
       } catch (err) {
         counters.publishFailed++;
@@ -524,7 +540,7 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
       const fanout = opts.fanout !== false;
       const header = fanout ? ` ${id} ${room.length} ${room}` : '';
       const seq = Number(
-        await scripted.wsbNextAppend(seqKey(room), retKey(room), Math.max(0, opts.retention), prefix, suffix, fanout ? channel : '', header).catch((err) => {
+        await scripted.wsbNextAppend(seqKey(room), retKey(room), Math.max(0, opts.retention), prefix, suffix, fanout ? channel : '', header, retTtlMs, seqTtlS).catch((err) => {
           if (fanout) counters.publishFailed++;
           return unavailable(err);
         }),
@@ -588,7 +604,7 @@ export function createRedisBus(opts: RedisBusOptions): RedisBus {
         };
         const timer = setTimeout(() => {
           readyWaiters.delete(done);
-          reject(new Error(`Redis at ${opts.url} not reachable within ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`));
+          reject(new Error(`Redis at ${shownUrl} not reachable within ${timeoutMs} ms${lastError ? `: ${lastError}` : ''}`));
         }, timeoutMs);
         readyWaiters.add(done);
       });

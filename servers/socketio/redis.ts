@@ -5,6 +5,7 @@
  * Redis lists, and their health for /healthz.
  */
 import { Redis } from 'ioredis';
+import { redactIn, redactUrl } from '../core/redact.ts';
 import { createAdapter as createPubSubAdapter } from '@socket.io/redis-adapter';
 import { createAdapter as createStreamsAdapter } from '@socket.io/redis-streams-adapter';
 import type { ServerOptions } from '../core/options.ts';
@@ -62,7 +63,7 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
     return {
       adapter,
       recovery,
-      queue: createRedisQueue(main),
+      queue: createRedisQueue(main, { maxPerUser: options.offlineMaxPerUser, maxBytes: options.offlineBytes, ttlMs: options.offlineTtlMs }, options.redisPrefix),
       health() {
         const bad = clients.find((c) => c.status !== 'ready');
         return bad ? { ok: false, reason: `redis ${bad.status}` } : { ok: true };
@@ -73,6 +74,6 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
     };
   } catch (err) {
     for (const c of clients) c.disconnect();
-    throw new Error(`cannot reach Redis at ${url}: ${(err as Error).message}`);
+    throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${redactIn((err as Error).message, url)}`);
   }
 }

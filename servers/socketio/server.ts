@@ -11,11 +11,17 @@ import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed } from '../core/jwt.ts';
 import { allocateAndRetain, createLocalBus, type Bus } from '../core/bus.ts';
-import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
+import { createCounters, createServerMetrics, statsLimits, type ServerStats } from '../core/metrics.ts';
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
 import { createResumer, type ResumeCounters } from './resume.ts';
 import { orderRoomDeliveries, type OrderCounters } from './order.ts';
 import { failureCode, throttledLog } from '../core/errors.ts';
+import { admitFrame, createIdentityRegistry, type Identity } from '../core/identities.ts';
+import { deeperThan, depthMessage } from '../core/json-depth.ts';
+import { RESERVED_ROOM_PREFIX, roomNameProblem } from '../core/room-name.ts';
+import { retentionLimitsOf } from '../core/room-log.ts';
+import { startExpirySweep } from '../core/expiry-sweep.ts';
+import { capRecoveryBuffer } from './recovery-cap.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -58,9 +64,13 @@ export interface SocketIoServerDeps {
   log?: (line: string) => void;
 }
 
-/** Chat room names starting with this are refused: the server's own rooms (`@user:<id>`) live there. */
-const RESERVED_PREFIX = '@';
-const USER_ROOM = '@user:';
+/** The server's own rooms (`@user:<id>`) live under the reserved prefix (servers/core/room-name.ts). */
+const USER_ROOM = `${RESERVED_ROOM_PREFIX}user:`;
+/**
+ * The shape of a Socket.IO socket id (base64id: 20 characters of base64url). Reserved as a
+ * shape, not only the ids connected here, so a socket on another node cannot be targeted either.
+ */
+const SOCKET_ID_RE = /^[A-Za-z0-9_-]{20}$/;
 /** The event carrying room messages (PROTOCOL.md section 2). */
 const MESSAGE_EVENT = 'new-message';
 /**
@@ -94,9 +104,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const opts = resolveServerOptions(options);
   const log = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ownBus = !deps.bus;
-  const bus = deps.bus ?? createLocalBus({ retention: opts.retention });
+  const bus = deps.bus ?? createLocalBus(retentionLimitsOf(opts));
   const cluster = deps.cluster;
-  const queue = cluster?.queue ?? createMemoryQueue();
+  const queue = cluster?.queue ?? createMemoryQueue({ maxPerUser: opts.offlineMaxPerUser, maxBytes: opts.offlineBytes, ttlMs: opts.offlineTtlMs });
   const counters = createCounters();
   const resumeCounters: ResumeCounters = { resumes: 0, replayed: 0, held: 0, gapped: 0, duplicatesDropped: 0 };
   const resumer = createResumer({ bus, retention: opts.retention, event: MESSAGE_EVENT, counters: resumeCounters, log });
@@ -104,6 +114,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   let msgCounter = 0;
   let anonCounter = 0;
   let closing = false;
+  const identities = createIdentityRegistry(opts);
+  /** Each connection's identity (kept off socket.data, which recovery serialises). */
+  const identityOf = new WeakMap<ConnData, Identity>();
   const drainWaiters: Array<() => void> = [];
 
   // ---- HTTP (registered before Socket.IO, which forwards every other path to it) ----
@@ -132,6 +145,10 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
   });
   const nsp = io.of('/');
+  // Single node: Socket.IO keeps every broadcast for recovery in memory, uncapped in bytes; cap it.
+  const recoveryBuffer = { evicted: 0, bytes: 0 };
+  const recoveryCapped = recovery && !cluster;
+  if (recoveryCapped) capRecoveryBuffer(nsp.adapter, opts.recoveryBytes, recoveryBuffer);
   const distributed = cluster !== undefined;
   // Several nodes: the adapter may relay another node's earlier seq after a later one; re-order per room.
   const orderCounters: OrderCounters = { held: 0, filled: 0, gapped: 0, late: 0 };
@@ -151,7 +168,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   /** Chat rooms with a member in this process (not the per-socket and per-user rooms). */
   const chatRoomCount = () => {
     let n = 0;
-    for (const name of nsp.adapter.rooms.keys()) if (!name.startsWith(RESERVED_PREFIX) && !nsp.adapter.sids.has(name)) n++;
+    for (const name of nsp.adapter.rooms.keys()) if (!name.startsWith(RESERVED_ROOM_PREFIX) && !nsp.adapter.sids.has(name)) n++;
     return n;
   };
 
@@ -161,7 +178,13 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     counters,
     connections: () => nsp.sockets.size,
     rooms: chatRoomCount,
+    limits: statsLimits(opts),
+    retention: () => bus.retentionStats?.(),
+    offline: () => queue.stats(),
+    identities: () => identities.size(),
+    recoveryBuffer: () => (recoveryCapped ? { ...recoveryBuffer } : undefined),
   });
+  bus.setActiveRooms?.((room) => localSize(room) > 0);
 
   /** This process's /stats: the common counters plus the resume counters (joins with `since`). */
   const stats = (): ServerStats => ({ ...metrics.stats(), resume: { ...resumeCounters }, ...(order ? { order: { ...orderCounters } } : {}) }) as ServerStats;
@@ -181,9 +204,10 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   };
   /** A usable chat room name, or the reason it is not. */
   const roomProblem = (room: unknown): string | undefined => {
-    if (typeof room !== 'string' || room.length === 0) return 'roomId must be a non-empty string';
-    if (Buffer.byteLength(room) > opts.maxRoomName) return `room name longer than ${opts.maxRoomName} bytes`;
-    if (room.startsWith(RESERVED_PREFIX)) return `room names starting with "${RESERVED_PREFIX}" are reserved`;
+    const problem = roomNameProblem(room, opts.maxRoomName);
+    if (problem) return problem;
+    // Every socket is in a room named by its id: joining it would let a client push events to that socket alone.
+    if (SOCKET_ID_RE.test(room as string) || nsp.adapter.sids.has(room as string)) return 'room names shaped like a Socket.IO socket id (20 characters A-Z a-z 0-9 _ -) are reserved';
     return undefined;
   };
   const kick = (socket: Socket, reason: string) => {
@@ -195,13 +219,61 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const nextMessageId = () => msgPrefix + (++msgCounter).toString(36);
   /** Refused publishes (Redis away) repeat for every event: logged once a second. */
   const logPublishFailure = throttledLog(log);
+  /** A handler that failed on bad input could fail for every event: one line a second at most, no stack. */
+  const logEventFailure = throttledLog(log);
+  /**
+   * Every event handler runs through this: a throw or a rejection is logged (throttled) and
+   * answered `internal` when the event has an ack, never left to end the process.
+   */
+  const guarded = (name: string, handler: (this: Socket, ...args: unknown[]) => unknown) =>
+    function (this: Socket, ...args: unknown[]) {
+      const fail = (err: unknown) => {
+        logEventFailure(`wsbench server: ${name} handler failed: ${(err as Error)?.message ?? String(err)}`);
+        const last = args[args.length - 1];
+        if (typeof last === 'function') {
+          try {
+            counters.framesOut++;
+            (last as Ack)(errorReply('internal', 'internal error'));
+          } catch {
+            // The ack itself could not be encoded: nothing more to tell the client.
+          }
+        }
+      };
+      try {
+        const r = handler.apply(this, args);
+        if (r instanceof Promise) r.catch(fail);
+      } catch (err) {
+        fail(err);
+      }
+    };
 
   /** Token bucket (the native flavour's): true when the event may proceed. */
   const admit = (d: ConnData, now: number): boolean | 'abuse' => {
-    const verdict = takeToken(d, now, opts);
+    const identity = identityOf.get(d);
+    const verdict = identity ? admitFrame(d, identity, identities, now, opts) : takeToken(d, now, opts);
     if (verdict === 'ok') return true;
     counters.rateLimited++;
     return verdict === 'abuse' ? 'abuse' : false;
+  };
+
+  /**
+   * Control frames cost a token like events: Engine.IO ping/pong packets and, on the
+   * websocket transport, WebSocket pings (which ws answers by itself). A flood ends in a kick.
+   */
+  const countControlFrames = (socket: Socket, d: ConnData) => {
+    const onControl = () => {
+      counters.framesIn++;
+      if (admit(d, Date.now()) === 'abuse') kick(socket, 'rate limit exceeded');
+    };
+    const watchTransport = () => {
+      const t = socket.conn.transport as unknown as { name: string; socket?: { on?: (ev: string, fn: () => void) => void } };
+      if (t.name === 'websocket') t.socket?.on?.('ping', onControl);
+    };
+    watchTransport();
+    socket.conn.once('upgrade', watchTransport);
+    socket.conn.on('packet', (p: { type: string }) => {
+      if (p.type === 'ping' || p.type === 'pong') onControl();
+    });
   };
 
   // ---- handshake ----------------------------------------------------------
@@ -230,8 +302,18 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       user = `anon-${++anonCounter}`;
     }
     const now = Date.now();
+    const identity = identities.open(user, now);
+    if (!identity) {
+      counters.userConnsRefused++;
+      return refuse(`too many connections for this identity: at most ${opts.maxConnsPerUser} (max-conns-per-user)`, 'too_many_connections');
+    }
     const data: ConnData = { user, allowed, expMs, tokens: opts.burst, refillAt: now, abuseStart: 0, abuseCount: 0 };
+    identityOf.set(data, identity);
     socket.data = data;
+    // Released when the socket disconnects; a handshake that never becomes a connection releases here.
+    socket.conn.once('close', () => {
+      if (identityOf.delete(data)) identities.release(identity);
+    });
     next();
   });
 
@@ -346,7 +428,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   function onTyping(this: Socket, msg: unknown) {
     const room = (msg as { roomId?: unknown } | null)?.roomId;
-    if (typeof room !== 'string' || !this.rooms.has(room) || room.startsWith(RESERVED_PREFIX)) return;
+    if (typeof room !== 'string' || roomProblem(room) || !this.rooms.has(room)) return;
     this.to(room).emit('user-typing', { userId: (this.data as ConnData).user, roomId: room });
     counters.framesOut += localSize(room) - 1;
   }
@@ -369,11 +451,13 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
         counters.framesOut += localSize(userRoom);
         reply({ success: true, messageId: out.id, delivered: true });
       } else {
-        await queue.push(target, JSON.stringify(out));
+        if ((await queue.push(target, JSON.stringify(out))) === 'full') {
+          return reply(errorReply('queue_full', `${target} is offline and their queue is full (offline-max-per-user ${opts.offlineMaxPerUser}, offline-bytes ${opts.offlineBytes}); retry later`));
+        }
         reply({ success: true, messageId: out.id, delivered: false, queued: true });
       }
     } catch (err) {
-      log(`wsbench server: private message to ${target} failed: ${(err as Error).message}`);
+      logEventFailure(`wsbench server: private message failed: ${(err as Error).message}`);
       reply(errorReply('internal', 'private message failed'));
     }
   }
@@ -382,7 +466,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     if (!opts.presence) return;
     const user = (this.data as ConnData).user;
     for (const room of this.rooms) {
-      if (room === this.id || room.startsWith(RESERVED_PREFIX)) continue;
+      if (room === this.id || room.startsWith(RESERVED_ROOM_PREFIX)) continue;
       this.to(room).emit('user-left', { userId: user, roomId: room });
       counters.framesOut += localSize(room) - 1;
     }
@@ -390,6 +474,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   function onDisconnect(this: Socket, reason: string) {
     if (reason === 'ping timeout') counters.heartbeatTerminations++;
+    const d = this.data as ConnData;
+    const identity = identityOf.get(d);
+    if (identity && identityOf.delete(d)) identities.release(identity);
     if (nsp.sockets.size === 0) for (const w of drainWaiters.splice(0)) w();
   }
 
@@ -401,19 +488,33 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       const now = Date.now();
       if (d.expMs !== 0 && now >= d.expMs) return kick(socket, 'token expired');
       const verdict = admit(d, now);
-      if (verdict === true) return next();
       const last = packet[packet.length - 1];
+      if (verdict === true) {
+        // Before any handler walks the arguments: a deep one overflows JSON.stringify and the encoder.
+        for (let i = 1; i < packet.length; i++) {
+          if (deeperThan(packet[i], opts.maxDepth + 1)) {
+            counters.badRequests++;
+            if (typeof last === 'function') {
+              counters.framesOut++;
+              last(errorReply('bad_request', depthMessage(opts.maxDepth)));
+            }
+            return;
+          }
+        }
+        return next();
+      }
       if (typeof last === 'function') {
         counters.framesOut++;
-        last(errorReply('rate_limited', `event dropped: over ${opts.rate} events/s (burst ${opts.burst})`));
+        last(errorReply('rate_limited', `event dropped: over ${opts.rate} events/s per connection (burst ${opts.burst}) or ${opts.userRate} events/s per identity (burst ${opts.userBurst})`));
       }
       if (verdict === 'abuse') kick(socket, 'rate limit exceeded');
     });
-    socket.on('join-room', onJoin);
-    socket.on('leave-room', onLeave);
-    socket.on('message', onMessage);
-    socket.on('typing', onTyping);
-    socket.on('private-message', onPrivate);
+    countControlFrames(socket, d);
+    socket.on('join-room', guarded('join-room', onJoin));
+    socket.on('leave-room', guarded('leave-room', onLeave));
+    socket.on('message', guarded('message', onMessage));
+    socket.on('typing', guarded('typing', onTyping));
+    socket.on('private-message', guarded('private-message', onPrivate));
     socket.on('disconnecting', onDisconnecting);
     socket.on('disconnect', onDisconnect);
     socket.on('error', () => {});
@@ -435,14 +536,11 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   // ---- timers -------------------------------------------------------------
 
-  const expiry = setInterval(() => {
-    const now = Date.now();
-    for (const s of nsp.sockets.values()) {
-      const exp = (s.data as ConnData).expMs;
-      if (exp !== 0 && now >= exp) kick(s, 'token expired');
-    }
-  }, 1000);
-  expiry.unref();
+  const stopExpiry = startExpirySweep(
+    () => nsp.sockets.values(),
+    (s) => (s.data as ConnData).expMs,
+    (s) => kick(s, 'token expired'),
+  );
 
   const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
@@ -461,7 +559,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     close(closeOpts = {}) {
       closed ??= (async () => {
         closing = true;
-        clearInterval(expiry);
+        stopExpiry();
         order?.close();
         const stopped = new Promise<void>((r) => http.close(() => r()));
         // Transport close rather than a Socket.IO disconnect: clients reconnect by themselves (elsewhere, behind a balancer).
@@ -472,6 +570,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
         await io.close();
         http.closeAllConnections();
         await stopped;
+        identities.stop();
         metrics.close();
         await queue.close();
         await cluster?.close();

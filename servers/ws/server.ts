@@ -3,14 +3,17 @@
  * (docs/SERVER.md, PROTOCOL.md section 1).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } from '../core/http.ts';
-import { takeToken } from '../core/rate-limit.ts';
+import { admitFrame, createIdentityRegistry, type Identity } from '../core/identities.ts';
+import { retentionLimitsOf } from '../core/room-log.ts';
+import { parseClientFrame, type Id } from './client-frame.ts';
+import { startExpirySweep } from '../core/expiry-sweep.ts';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { verifyToken, roomAllowed, type VerifiedClaims } from '../core/jwt.ts';
 import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
-import { createCounters, createServerMetrics, type ServerStats } from '../core/metrics.ts';
+import { createCounters, createServerMetrics, statsLimits, type ServerStats } from '../core/metrics.ts';
 import { busStats } from '../core/bus-factory.ts';
 import { failureCode, throttledLog } from '../core/errors.ts';
 import { fillHoles, SeqOrder } from '../core/seq-order.ts';
@@ -57,7 +60,6 @@ class ConnSocket extends WebSocket {
   wsbConn: Conn | null = null;
 }
 
-type Id = string | number;
 
 /** Per-connection state: kept small (no request object, lazy room set). */
 class Conn {
@@ -78,6 +80,8 @@ class Conn {
     /** Token expiry in ms since the epoch (Infinity with auth off). */
     readonly expMs: number,
     readonly direct: boolean,
+    /** The per-identity limits this connection shares (servers/core/identities.ts). */
+    readonly identity: Identity,
     burst: number,
     now: number,
   ) {
@@ -116,26 +120,28 @@ class Room {
   }
 }
 
-function isId(v: unknown): v is Id {
-  return typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v));
-}
-
 /** Start a reference server; resolves once it is listening. */
 export async function createReferenceServer(options: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<ReferenceServer> {
   const opts = resolveServerOptions(options);
   const log = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ownBus = !deps.bus;
-  const bus = deps.bus ?? createLocalBus({ retention: opts.retention });
+  const bus = deps.bus ?? createLocalBus(retentionLimitsOf(opts));
   const preframed = (deps.broadcast ?? 'preframed') === 'preframed';
   const writer = createCorkingWriter();
   const counters = createCounters();
   const conns = new Set<Conn>();
   const rooms = new Map<string, Room>();
   let sidCounter = 0;
+  let anonCounter = 0;
+  const identities = createIdentityRegistry(opts);
+  const frameLimits = { maxRoomName: opts.maxRoomName, maxDepth: opts.maxDepth };
+  bus.setActiveRooms?.((room) => rooms.has(room));
   let closing = false;
   const drainWaiters: Array<() => void> = [];
   /** Refused publishes (Redis away) repeat for every frame: logged once a second. */
   const logPublishFailure = throttledLog(log);
+  /** Bad input can repeat for every frame: one line a second at most. */
+  const logFrameFailure = throttledLog(log);
   const sidPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   const welcomeLimits = JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload });
 
@@ -145,6 +151,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     counters,
     connections: () => conns.size,
     rooms: () => rooms.size,
+    limits: statsLimits(opts),
+    retention: () => bus.retentionStats?.(),
+    identities: () => identities.size(),
   });
 
   /** This process's stats, with the bus's counters when it has some (Redis). */
@@ -359,7 +368,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   /** Token bucket; true when the frame may proceed. */
   const admit = (c: Conn, now: number): boolean => {
-    const verdict = takeToken(c, now, opts);
+    const verdict = admitFrame(c, c.identity, identities, now, opts);
     if (verdict === 'ok') return true;
     counters.rateLimited++;
     if (verdict === 'abuse') {
@@ -368,7 +377,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     }
     if (now - c.rateErrorAt >= RATE_ERROR_INTERVAL_MS) {
       c.rateErrorAt = now;
-      sendError(c, undefined, 'rate_limited', `frame dropped: over ${opts.rate} frames/s (burst ${opts.burst})`);
+      sendError(c, undefined, 'rate_limited', `frame dropped: over ${opts.rate} frames/s per connection (burst ${opts.burst}) or ${opts.userRate} frames/s per identity (burst ${opts.userBurst})`);
     }
     return false;
   };
@@ -381,30 +390,15 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       return;
     }
     if (!admit(c, now)) return;
-    if (isBinary) return sendError(c, undefined, 'bad_request', 'binary frames are not supported: send JSON text');
-    let msg: unknown;
-    try {
-      msg = JSON.parse(data.toString());
-    } catch {
-      return sendError(c, undefined, 'bad_request', 'frame is not valid JSON');
-    }
-    if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return sendError(c, undefined, 'bad_request', 'frame must be a JSON object');
-    const m = msg as Record<string, unknown>;
-    const id = isId(m.id) ? m.id : undefined;
-    const bad = (why: string) => sendError(c, id, 'bad_request', why);
-    if (typeof m.type !== 'string') return bad('missing or non-string field "type"');
-    if (m.type !== 'join' && m.type !== 'leave' && m.type !== 'publish' && m.type !== 'ping') {
-      return bad(`unknown type ${JSON.stringify(m.type).slice(0, 64)}; expected join, leave, publish or ping`);
-    }
-    if (id === undefined) return bad('missing field "id" (a string or a number)');
-    if (m.type === 'ping') {
-      send(c, m.payload === undefined ? { type: 'pong', id } : { type: 'pong', id, payload: m.payload });
+    const parsed = parseClientFrame(data as Buffer, isBinary, frameLimits);
+    if (!parsed.ok) return sendError(c, parsed.problem.id, 'bad_request', parsed.problem.message);
+    const cmd = parsed.cmd;
+    if (cmd.type === 'ping') {
+      send(c, cmd.payload === undefined ? { type: 'pong', id: cmd.id } : { type: 'pong', id: cmd.id, payload: cmd.payload });
       return;
     }
-    const room = m.room;
-    if (typeof room !== 'string' || room.length === 0) return bad('missing or non-string field "room"');
-    if (Buffer.byteLength(room) > opts.maxRoomName) return bad(`room name longer than ${opts.maxRoomName} bytes`);
-    if (m.type === 'leave') {
+    const { id, room } = cmd;
+    if (cmd.type === 'leave') {
       serially(c, () => {
         if (c.rooms?.has(room)) removeFromRoom(c, room);
         send(c, { type: 'left', id, room });
@@ -412,26 +406,19 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       });
       return;
     }
-    if (m.type === 'join') {
-      const since = m.since;
-      if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
-        return bad('field "since" must be a non-negative integer');
-      }
+    if (cmd.type === 'join') {
       if (!roomAllowed({ rooms: c.allowed }, room)) return sendError(c, id, 'forbidden', `room ${JSON.stringify(room)} is not allowed by the token`);
       serially(c, () => {
         if (!c.rooms?.has(room) && (c.rooms?.size ?? 0) >= opts.maxRoomsPerConn) {
           sendError(c, id, 'bad_request', `too many rooms: at most ${opts.maxRoomsPerConn} per connection`);
           return undefined;
         }
-        return handleJoin(c, id, room, since as number | undefined);
+        return handleJoin(c, id, room, cmd.since);
       });
       return;
     }
-    // publish
-    if (!('payload' in m)) return bad('missing field "payload"');
-    if (m.echo !== undefined && typeof m.echo !== 'boolean') return bad('field "echo" must be a boolean');
     if (!c.rooms?.has(room)) return sendError(c, id, 'not_joined', `not a member of room ${JSON.stringify(room)}`);
-    handlePublish(c, id, room, m.payload, m.echo !== false).catch((err) => {
+    handlePublish(c, id, room, cmd.payload, cmd.echo).catch((err) => {
       logPublishFailure(`wsbench server: publish to room ${room} failed: ${(err as Error).message}`);
       sendError(c, id, failureCode(err), `publish failed: ${(err as Error).message}`);
     });
@@ -445,10 +432,17 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     try {
       handleFrame(c, data, isBinary);
     } catch (err) {
-      // Never crash on client input: report and carry on.
-      log(`wsbench server: frame handling failed: ${(err as Error).stack ?? err}`);
+      // Never crash on client input: report (one line a second at most, no stack) and carry on.
+      logFrameFailure(`wsbench server: frame handling failed: ${(err as Error).message ?? err}`);
       sendError(c, undefined, 'internal', 'internal error');
     }
+  }
+  /** Pings cost a token like data frames (ws answers them itself): a ping flood ends in 1008 like a frame flood. */
+  function onPing(this: WebSocket) {
+    const c = (this as ConnSocket).wsbConn;
+    if (!c) return;
+    counters.framesIn++;
+    admit(c, Date.now());
   }
   function onPong(this: WebSocket) {
     const c = (this as ConnSocket).wsbConn;
@@ -457,6 +451,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   function onClose(this: WebSocket) {
     const c = (this as ConnSocket).wsbConn;
     if (!c || !conns.delete(c)) return;
+    identities.release(c.identity);
     if (c.rooms) for (const r of [...c.rooms]) removeFromRoom(c, r);
     c.rooms = null;
     if (conns.size === 0) for (const w of drainWaiters.splice(0)) w();
@@ -473,11 +468,12 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     maxPayload: opts.maxPayload,
   });
 
-  const accept = (ws: WebSocket, user: string, claims: VerifiedClaims | undefined) => {
+  const accept = (ws: WebSocket, user: string, claims: VerifiedClaims | undefined, identity: Identity) => {
     const now = Date.now();
-    const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, claims?.rooms, claims && opts.auth ? claims.exp * 1000 : Infinity, canWriteDirect(ws), opts.burst, now);
+    const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, claims?.rooms, claims && opts.auth ? claims.exp * 1000 : Infinity, canWriteDirect(ws), identity, opts.burst, now);
     (ws as ConnSocket).wsbConn = c;
     ws.on('message', onMessage);
+    ws.on('ping', onPing);
     ws.on('pong', onPong);
     ws.on('close', onClose);
     ws.on('error', onError);
@@ -488,7 +484,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const reject = (socket: Duplex, status: number, reason: string) => {
     counters.upgradesRejected++;
-    const text = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status] ?? 'Error';
+    const text = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status] ?? 'Error';
     const body = `${reason}\n`;
     socket.once('finish', () => socket.destroy());
     socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
@@ -515,9 +511,22 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     } else if (opts.auth) {
       return reject(socket, 401, verified.reason);
     } else {
-      user = `anon-${sidCounter + 1}`;
+      user = `anon-${++anonCounter}`;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, user, claims));
+    const identity = identities.open(user, Date.now());
+    if (!identity) {
+      counters.userConnsRefused++;
+      return reject(socket, 429, `too many connections for this identity: at most ${opts.maxConnsPerUser} (max-conns-per-user)`);
+    }
+    let accepted = false;
+    // ws drops an upgrade whose socket died meanwhile without calling back: give the slot back then.
+    socket.once('close', () => {
+      if (!accepted) identities.release(identity);
+    });
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      accepted = true;
+      accept(ws, user, claims, identity);
+    });
   };
 
   // ---- HTTP -----------------------------------------------------------------
@@ -550,11 +559,13 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   // late timer after a busy stretch never evicts a healthy peer.
   const heartbeat = opts.heartbeatMs > 0 ? setInterval(() => setImmediate(sweepHeartbeat), opts.heartbeatMs) : null;
   heartbeat?.unref();
-  const expiry = setInterval(() => {
-    const now = Date.now();
-    for (const c of conns) if (now >= c.expMs && c.ws.readyState === 1) c.ws.close(1008, 'token expired');
-  }, 1000);
-  expiry.unref();
+  const stopExpiry = startExpirySweep(
+    () => conns,
+    (c) => c.expMs,
+    (c) => {
+      if (c.ws.readyState === 1) c.ws.close(1008, 'token expired');
+    },
+  );
 
   const { port, hostInUrl } = await listenNode(http, opts.port, opts.host, log);
 
@@ -574,7 +585,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       closed ??= (async () => {
         closing = true;
         if (heartbeat) clearInterval(heartbeat);
-        clearInterval(expiry);
+        stopExpiry();
         const stopped = new Promise<void>((r) => http.close(() => r()));
         for (const c of conns) c.ws.close(1001, 'server shutting down');
         if (conns.size > 0) {
@@ -587,6 +598,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
         rooms.clear();
         unsubscribe();
         wss.close();
+        identities.stop();
         metrics.close();
         if (ownBus) await bus.close();
       })();

@@ -13,6 +13,7 @@
  * then says `exact: false`.
  */
 import type { Ledger, RoomLedger } from '../report/schema.ts';
+import { onTagDelivery, openTagWindow, type TagVerdict, type TagWindow } from './tag-ledger.ts';
 
 export interface ReceiverRoom {
   room: string;
@@ -28,10 +29,40 @@ export interface ReceiverRoom {
   active: boolean;
   /** Deliveries owed by earlier, finished membership windows (left, then joined afresh). */
   expectedClosed: number;
+  /** Global client index of the receiver (for the tag ledger's evidence). */
+  receiver: number;
+  /** Membership windows for the tag ledger (src/checks/tag-ledger.ts), the last one possibly open. */
+  windows: TagWindow[];
 }
 
-export function createReceiverRoom(room: string): ReceiverRoom {
-  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0 };
+export function createReceiverRoom(room: string, receiver = -1): ReceiverRoom {
+  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [] };
+}
+
+/** A join was sent: the tag ledger's previous window (if open) ends and a new one starts. */
+export function tagJoinSent(r: ReceiverRoom, atUs: number): void {
+  endTagWindow(r, atUs);
+  r.windows.push(openTagWindow(r.room, r.receiver, atUs));
+}
+
+/** The join reply arrived: membership is certain from now on. */
+export function tagJoinAcked(r: ReceiverRoom, atUs: number): void {
+  const w = r.windows.at(-1);
+  if (w && w.endUs < 0 && w.joinAckUs < 0) w.joinAckUs = atUs;
+}
+
+/** The receiver left the room or lost its connection: its open window ends. */
+export function endTagWindow(r: ReceiverRoom, atUs: number): void {
+  const w = r.windows.at(-1);
+  if (w && w.endUs < 0) w.endUs = atUs;
+}
+
+/** A delivery without a seq: counted as unsequenced (so the seq ledger steps aside) and judged by its tag. */
+export function onUnsequencedDelivery(r: ReceiverRoom, pub: number, counter: number, sendUs: number): TagVerdict | 'outside' {
+  r.unsequenced++;
+  r.delivered++;
+  const w = r.windows.at(-1);
+  return w && w.endUs < 0 ? onTagDelivery(w, pub, counter, sendUs) : 'outside';
 }
 
 /** Before a fresh (not resuming) join: close the previous membership window, if any. */

@@ -50,6 +50,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--baseline <file>', 'a saved report to compare against (for `regress` gates)')
     .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
+    .option('--strict', 'exit 1 when a check could not be verified (default: exit 0 with a loud note)')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
     .action((scenario: string, f: RunFlags) => runCommand(scenario, f, cli));
 
@@ -66,6 +67,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--junit <file>', 'write JUnit XML')
     .option('--summary-md <file>', 'write a Markdown summary')
+    .option('--strict', 'exit 1 when a check of the run could not be verified')
     .action((file: string, opts: Parameters<typeof reportCommand>[1]) => reportCommand(file, opts, cli));
 
   program

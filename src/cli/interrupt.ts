@@ -3,6 +3,7 @@
  * current phase quickly and still writes a partial report), the second exits at once.
  */
 import pc from 'picocolors';
+import { EXIT } from '../errors.ts';
 
 /** A Ctrl-C watch of one command. */
 export interface InterruptWatch {
@@ -19,7 +20,7 @@ export function watchInterrupt(what: string, err: NodeJS.WritableStream = proces
   let count = 0;
   const onSigint = () => {
     count++;
-    if (count > 1) process.exit(130);
+    if (count > 1) process.exit(EXIT.interrupted);
     err.write(`\n${pc.yellow('interrupted')}: stopping cleanly and ${what} (Ctrl-C again to abort at once)\n`);
     resolve();
   };

@@ -4,11 +4,12 @@ import { dirname, relative } from 'node:path';
 import pc from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import type { CommonOptions } from '../scenario/types.ts';
-import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO } from '../run/run.ts';
+import { runScenario, prepareRun, type RunRequest, type RunOutcome, type RunIO, type FailedRunError } from '../run/run.ts';
 import { expandVariants, summarizeVariant, type Variant } from '../run/variants.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { createProgressPrinter, renderTable, writeJsonReport, readJsonReport, renderHtml, renderJunit, renderMarkdown, renderVariants } from '../output/index.ts';
-import { parseGates, parseGatesFile, evaluateGates, checkBaselineCompatible, validateGateMetrics, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
+import { parseGates, parseGatesFile, validateGateMetricNames, GATE_METRIC_CODE } from '../gates/index.ts';
+import { judgeTrials, worstExit } from '../run/exit-decision.ts';
 import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { parseDuration, parseWholeNumber, type Parsed } from '../units/index.ts';
@@ -57,6 +58,8 @@ export interface RunFlags {
   baseline?: string;
   repeat: string;
   refuseSaturated?: boolean;
+  /** `--strict`: an unverified check exits 1. */
+  strict?: boolean;
   quiet?: boolean;
 }
 
@@ -145,6 +148,7 @@ export async function collectRequest(scenario: string, f: RunFlags, problems: Pr
     workers: problems.flag('--workers', f.workers, atLeastOne),
     faults: f.fault,
     refuseSaturated: f.refuseSaturated === true,
+    strict: f.strict === true,
     tokenClaims: f.tokenClaims,
     tokenTtlSec: problems.flag('--token-ttl', f.tokenTtl, parseTtl),
     spread: f.spread,
@@ -198,16 +202,32 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
       const outcomes: RunOutcome[] = [];
       for (let trial = 0; trial < repeat; trial++) {
         if (repeat > 1 && !f.quiet) err.write(`${pc.bold(`trial ${trial + 1}/${repeat}`)}\n`);
-        const outcome = await runScenario({ ...req, sets: variant.sets }, io);
+        let outcome: RunOutcome;
+        try {
+          outcome = await runScenario({ ...req, sets: variant.sets }, io);
+        } catch (e) {
+          // A harness failure (exit 3) still leaves its report, with the status and the cause.
+          const failed = (e as FailedRunError).report;
+          if (failed) {
+            printer.done();
+            await writeOutputs(cli, f, failed, [{ report: failed, exitCode: EXIT.harness }], variant, variants.length > 1 && variant !== variants.at(-1));
+          }
+          throw e;
+        }
         printer.done();
         outcomes.push(outcome);
-        if (outcome.exitCode === 130) break;
+        if (outcome.exitCode === EXIT.interrupted) break;
       }
-      const judged = judge(outcomes, gates, baseline, req.refuseSaturated, f.baseline);
+      const judged = judgeTrials(
+        outcomes.map((o) => o.report),
+        gates,
+        { refuseSaturated: req.refuseSaturated, strict: f.strict === true },
+        baseline && { report: baseline, path: f.baseline },
+      );
       finished.push({ variant, ...judged });
       if (variants.length > 1) judged.report.notes.push(`variant ${variant.label} (${variants.indexOf(variant) + 1} of ${variants.length})`);
       await writeOutputs(cli, f, judged.report, outcomes, variant, variants.length > 1 && variant !== variants.at(-1));
-      if (judged.exitCode === 130) break;
+      if (judged.exitCode === EXIT.interrupted) break;
     }
   } finally {
     dispose();
@@ -218,39 +238,8 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
     await writeJsonReport(reportPath(f, last.report, last.variant, false), last.report);
     if (!f.quiet) (f.json ? err : cli.stdout).write(`${renderVariants(last.report, { color: Boolean(cli.stdout.isTTY) })}\n`);
   }
-  // The worst outcome decides: interrupted > harness > saturated > failed > pass.
-  const order = [130, EXIT.harness, EXIT.saturated, EXIT.usage, EXIT.failed, EXIT.pass];
-  cli.setExitCode(order.find((c) => finished.some((x) => x.exitCode === c)) ?? EXIT.pass);
-}
-
-/** Gates over the trials (median), then the exit code of one variant. */
-function judge(outcomes: RunOutcome[], gates: Gate[], baseline: Report | undefined, refuseSaturated: boolean, baselinePath?: string): { report: Report; exitCode: number } {
-  const last = outcomes.at(-1)!;
-  const report = last.report;
-  if (gates.length) {
-    const incompatible = baseline ? checkBaselineCompatible(baseline, report) : [];
-    if (incompatible.length) throw usageError('WSB_ERR_BASELINE', `--baseline ${baselinePath} cannot be compared with this run`, 'use a baseline saved from the same scenario and schema', incompatible);
-    // A gate on something this run did not produce fails with the reason; the others keep their verdicts.
-    report.gates = evaluateGates(
-      gates,
-      outcomes.map((o) => o.report),
-      baseline,
-    ).map((result, i) => {
-      const [unknown] = validateGateMetrics([gates[i]!], report);
-      return unknown ? { ...result, passed: false, actual: null, detail: unknown.message } : result;
-    });
-  }
-  // A check that failed in an earlier trial is not forgiven by a later one.
-  outcomes.slice(0, -1).forEach((o, i) => {
-    for (const c of o.report.checks) if (!c.passed) report.checks.push({ ...c, name: `trial${i + 1}.${c.name}` });
-  });
-  let exitCode: number = last.exitCode;
-  if (exitCode === EXIT.pass || exitCode === EXIT.failed) {
-    const anyFailed = report.checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed);
-    exitCode = anyFailed ? EXIT.failed : EXIT.pass;
-    if (refuseSaturated && outcomes.some((o) => o.report.generator.saturated)) exitCode = EXIT.saturated;
-  }
-  return { report, exitCode };
+  // The worst outcome decides.
+  cli.setExitCode(worstExit(finished.map((x) => x.exitCode)));
 }
 
 function reportPath(f: RunFlags, report: Report, variant: Variant, suffixed: boolean): string {

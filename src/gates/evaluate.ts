@@ -50,7 +50,7 @@ export function readSubject(subject: GateSubject, report: Report): { value: numb
     case 'saturated':
       return { value: report.generator.saturated };
     case 'ledger':
-      return { value: report.ledger[subject.field] };
+      return { value: report.ledger[subject.field] ?? 0 };
     case 'rate':
       if (subject.name === 'errors') return { value: errorRate(report) };
       if (subject.name === 'deliveries') return { value: report.rates.deliveriesPerSec };

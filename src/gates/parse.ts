@@ -120,7 +120,7 @@ function classify(c: Cursor, segments: Segment[]): { subject: GateSubject } {
     if (segments.length !== 2 || !(LEDGER_FIELDS as readonly string[]).includes(last.text)) {
       c.fail(`unknown ledger field "${path.slice(7)}"; one of ${LEDGER_FIELDS.join(', ')}`, segments[1]?.at);
     }
-    return { subject: { kind: 'ledger', field: last.text as keyof Ledger } };
+    return { subject: { kind: 'ledger', field: last.text as Exclude<keyof Ledger, 'mode'> } };
   }
   if (segments.length === 2 && last.text === 'rate' && (SPECIAL_RATES as readonly string[]).includes(segments[0]?.text as string)) {
     return { subject: { kind: 'rate', name: segments[0]?.text as SpecialRate } };

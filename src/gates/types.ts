@@ -30,7 +30,7 @@ export type GateSubject =
    */
   | { kind: 'rate'; name: SpecialRate }
   /** `ledger.<field>`, e.g. `ledger.lost`. */
-  | { kind: 'ledger'; field: keyof Ledger }
+  | { kind: 'ledger'; field: Exclude<keyof Ledger, 'mode'> }
   /**
    * Any counter by its full name, e.g. `close.1008`, `errors.timeout` (absent counters of
    * the `errors.` and `close.` families read 0). A last segment that looks like a

@@ -10,6 +10,7 @@ import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } f
 import { spectrumOf, spectrumTickLabel, type Spectrum } from './spectrum.ts';
 import { renderLineChart, type ChartBand, type ChartLine, type ChartMarker } from './svg-chart.ts';
 import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { checkStatus } from '../checks/outcome.ts';
 
 /** Options of `renderHtml`. */
 export interface HtmlOptions {
@@ -72,7 +73,7 @@ function cards(run: Run): string {
   const ledgerBad = l.lost + l.duplicated + l.reordered > 0;
   const g = r.generator;
   return `<div class="cards">${[
-    card('Verdict', v.passed ? 'PASS' : 'FAIL', v.summary, v.passed ? 'ok' : 'bad'),
+    card('Verdict', v.passed ? (v.unverifiedChecks ? 'NOT PROVEN' : 'PASS') : 'FAIL', v.summary, v.passed ? (v.unverifiedChecks ? 'warn' : 'ok') : 'bad'),
     card('Duration', formatDuration(r.durationMs * 1000), r.status, r.status === 'completed' ? '' : 'warn'),
     card('Peak connections', peak === undefined ? '-' : formatCount(peak), `${formatCount(r.counters['connections.opened'] ?? 0)} opened, ${formatCount(r.counters['connections.failed'] ?? 0)} failed`),
     card('Sent', formatRate(r.rates.messagesSentPerSec), `${formatCount(r.counters['messages.sent'] ?? 0)} messages`),
@@ -294,6 +295,10 @@ function passFail(passed: boolean): string {
   return passed ? '<span class="pill pass">PASS</span>' : '<span class="pill fail">FAIL</span>';
 }
 
+function checkPill(c: Report['checks'][number]): string {
+  return checkStatus(c) === 'unverified' ? '<span class="pill unverified">UNVERIFIED</span>' : passFail(c.passed);
+}
+
 function nodesTable(r: Report): string {
   const nodes = r.nodes ?? [];
   if (nodes.length === 0) return '';
@@ -319,7 +324,7 @@ function verdictTables(r: Report): string {
       `<h3>Checks</h3><table class="verdicts"><thead><tr><th>check</th><th>result</th><th>detail</th></tr></thead><tbody>${r.checks
         .map(
           (c) =>
-            `<tr class="${c.passed ? 'pass' : 'fail'}"><td><code>${h(c.name)}</code></td><td>${passFail(c.passed)}</td><td>${h(c.detail)}${
+            `<tr class="${checkStatus(c) === 'failed' ? 'fail' : checkStatus(c) === 'unverified' ? 'unverified' : 'pass'}"><td><code>${h(c.name)}</code></td><td>${checkPill(c)}</td><td>${h(c.detail)}${
               c.evidence ? `<details><summary>evidence</summary><pre>${h(JSON.stringify(c.evidence, null, 2))}</pre></details>` : ''
             }</td></tr>`,
         )
@@ -466,7 +471,8 @@ td.bad,.bad{color:var(--bad);font-weight:600}.good{color:var(--good)}
 tr.total td{font-weight:600}
 table.kv th{color:var(--muted);font-weight:500;width:110px}
 .pill{display:inline-block;padding:1px 8px;border-radius:999px;font-size:12px;font-weight:700;color:#fff}
-.pill.pass{background:#16a34a}.pill.fail{background:#dc2626}
+.pill.pass{background:#16a34a}.pill.fail{background:#dc2626}.pill.unverified{background:#d97706}
+tr.unverified td{background:rgba(217,119,6,.08)}
 tr.fail td{background:rgba(220,38,38,.06)}
 .tag{font-size:11px;padding:1px 6px;border-radius:4px;background:var(--code)}
 .tag-fault{background:#fee2e2;color:#991b1b}.tag-phase{background:#e0e7ff;color:#3730a3}

@@ -1,10 +1,12 @@
 /**
  * JUnit XML for CI systems: one <testsuite> per run, one <testcase> per check
- * and per gate, a <failure> with the detail for each one that failed.
+ * and per gate, a <failure> with the detail for each one that failed, a <skipped>
+ * with the reason for each check that could not be verified.
  */
 import type { Report } from '../report/schema.ts';
 import { escapeXml as x } from './escape.ts';
-import { formatGateActual, verdictOf } from './verdict.ts';
+import { formatGateActual, unverifiedNote, verdictOf } from './verdict.ts';
+import { checkStatus } from '../checks/outcome.ts';
 
 function seconds(ms: number): string {
   return (ms / 1000).toFixed(3);
@@ -16,12 +18,13 @@ export function renderJunit(report: Report): string {
   const suite = `wsbench.${report.scenario.name}`;
   const tests = report.checks.length + report.gates.length;
   const failures = v.failedChecks + v.failedGates;
+  const skipped = v.unverifiedChecks;
   const time = seconds(report.durationMs);
   const lines: string[] = [];
   lines.push('<?xml version="1.0" encoding="UTF-8"?>');
-  lines.push(`<testsuites name="wsbench" tests="${tests}" failures="${failures}" errors="0" time="${time}">`);
+  lines.push(`<testsuites name="wsbench" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}">`);
   lines.push(
-    `  <testsuite name="${x(suite)}" tests="${tests}" failures="${failures}" errors="0" skipped="0" time="${time}" timestamp="${x(report.startedAt)}" hostname="${x(report.machine.hostname)}">`,
+    `  <testsuite name="${x(suite)}" tests="${tests}" failures="${failures}" errors="0" skipped="${skipped}" time="${time}" timestamp="${x(report.startedAt)}" hostname="${x(report.machine.hostname)}">`,
   );
   const props: Array<[string, unknown]> = [
     ['scenario', report.scenario.name],
@@ -45,7 +48,11 @@ export function renderJunit(report: Report): string {
     }
     const evidence = check.evidence === undefined ? '' : `\nevidence: ${JSON.stringify(check.evidence, null, 2)}`;
     lines.push(`${open}>`);
-    lines.push(`      <failure type="check" message="${x(check.detail)}">${x(`${check.detail}${evidence}`)}</failure>`);
+    if (checkStatus(check) === 'unverified') {
+      const reason = `unverified: ${check.reason ?? check.detail}`;
+      lines.push(`      <skipped message="${x(reason)}"/>`);
+      lines.push(`      <system-out>${x(`${reason}${evidence}`)}</system-out>`);
+    } else lines.push(`      <failure type="check" message="${x(check.detail)}">${x(`${check.detail}${evidence}`)}</failure>`);
     lines.push('    </testcase>');
   }
   for (const gate of report.gates) {
@@ -59,9 +66,11 @@ export function renderJunit(report: Report): string {
     lines.push(`      <failure type="gate" message="${x(message)}">${x(message)}</failure>`);
     lines.push('    </testcase>');
   }
-  if (report.generator.saturated || report.notes.length > 0) {
+  const unverified = unverifiedNote(report);
+  if (report.generator.saturated || report.notes.length > 0 || unverified) {
     const out = [
       ...(report.generator.saturated ? [`GENERATOR SATURATED: ${report.generator.reason ?? 'no reason given'}`] : []),
+      ...(unverified ? [unverified] : []),
       ...report.notes,
     ].join('\n');
     lines.push(`    <system-out>${x(out)}</system-out>`);

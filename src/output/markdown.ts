@@ -5,7 +5,8 @@
 import type { Report } from '../report/schema.ts';
 import { escapeMarkdown as md, markdownCode as code } from './escape.ts';
 import { formatCount, formatDuration, formatRate } from './format.ts';
-import { formatGateActual, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { formatGateActual, orderedMetricNames, totalErrors, unverifiedNote, verdictOf } from './verdict.ts';
+import { checkStatus } from '../checks/outcome.ts';
 
 function table(head: string[], rows: string[][], align: Array<'l' | 'r'>): string {
   const rule = align.map((a) => (a === 'r' ? '---:' : ':---'));
@@ -19,8 +20,10 @@ function table(head: string[], rows: string[][], align: Array<'l' | 'r'>): strin
 export function renderMarkdown(report: Report): string {
   const v = verdictOf(report);
   const out: string[] = [];
-  const icon = v.passed ? '✅' : '❌';
-  out.push(`### ${icon} wsbench ${code(report.scenario.name)} ${v.passed ? 'passed' : md(v.summary)}`);
+  const icon = v.passed ? (v.unverifiedChecks ? '⚠️' : '✅') : '❌';
+  out.push(`### ${icon} wsbench ${code(report.scenario.name)} ${md(v.summary)}`);
+  const unverified = unverifiedNote(report);
+  if (unverified) out.push('', `> **${md(unverified)}**`);
   out.push('');
   out.push(
     [
@@ -59,12 +62,19 @@ export function renderMarkdown(report: Report): string {
 
   const l = report.ledger;
   const flag = (n: number) => (n > 0 ? `**${formatCount(n)}** ⚠️` : formatCount(n));
-  out.push('', '#### Delivery ledger', '');
-  out.push(table(['expected', 'delivered', 'lost', 'duplicated', 'reordered'], [[formatCount(l.expected), formatCount(l.delivered), flag(l.lost), flag(l.duplicated), flag(l.reordered)]], ['r', 'r', 'r', 'r', 'r']));
+  const tag = l.mode === 'tag';
+  out.push('', `#### Delivery ledger${l.mode ? ` (${l.mode} mode)` : ''}`, '');
+  out.push(
+    table(
+      ['expected', 'delivered', 'lost', 'duplicated', 'reordered', ...(tag ? ['refused', 'unjudged'] : [])],
+      [[formatCount(l.expected), formatCount(l.delivered), flag(l.lost), flag(l.duplicated), flag(l.reordered), ...(tag ? [flag(l.refused ?? 0), formatCount(l.unjudged ?? 0)] : [])]],
+      tag ? ['r', 'r', 'r', 'r', 'r', 'r', 'r'] : ['r', 'r', 'r', 'r', 'r'],
+    ),
+  );
 
   if (report.checks.length > 0) {
     out.push('', '#### Checks', '');
-    out.push(table(['', 'check', 'detail'], report.checks.map((c) => [c.passed ? '✅' : '❌', code(c.name), md(c.detail)]), ['l', 'l', 'l']));
+    out.push(table(['', 'check', 'detail'], report.checks.map((c) => [{ passed: '✅', failed: '❌', unverified: '⚠️ unverified' }[checkStatus(c)], code(c.name), md(c.detail)]), ['l', 'l', 'l']));
   }
   if (report.gates.length > 0) {
     out.push('', '#### Gates', '');

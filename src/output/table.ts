@@ -7,7 +7,9 @@ import picocolors from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import type { TableOptions } from './types.ts';
-import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, verdictOf } from './verdict.ts';
+import { countersByPrefix, formatGateActual, nodeStatKeys, orderedMetricNames, totalErrors, unverifiedNote, verdictOf } from './verdict.ts';
+import { checkStatus } from '../checks/outcome.ts';
+import type { CheckResult } from '../report/schema.ts';
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
@@ -37,6 +39,18 @@ function passFail(c: Colors, passed: boolean): string {
   return passed ? c.green('PASS') : c.red(c.bold('FAIL'));
 }
 
+function checkResult(c: Colors, check: CheckResult): string {
+  return checkStatus(check) === 'unverified' ? c.yellow(c.bold('UNVERIFIED')) : passFail(c, check.passed);
+}
+
+function unverifiedBanner(report: Report, c: Colors, width: number): string | undefined {
+  const text = unverifiedNote(report);
+  if (!text) return undefined;
+  const t = plainTable({ colWidths: [Math.max(40, width)], wordWrap: true });
+  t.push([c.yellow(c.bold(text))]);
+  return t.toString();
+}
+
 function headerSection(report: Report, c: Colors): string {
   const v = verdictOf(report);
   const target = `${report.target.kind} ${report.target.protocol}, ${report.target.nodes} node${report.target.nodes === 1 ? '' : 's'}`;
@@ -44,8 +58,8 @@ function headerSection(report: Report, c: Colors): string {
   t.push(
     { Scenario: report.scenario.name },
     { Target: `${target}${report.target.urls.length ? `\n${report.target.urls.join('\n')}` : ''}` },
-    { Status: report.status === 'completed' ? report.status : c.yellow(report.status) },
-    { Verdict: v.passed ? c.green('PASS') : c.red(c.bold(`FAIL (${v.summary.replace(/^failed: /, '')})`)) },
+    { Status: report.status === 'completed' ? report.status : c.yellow(`${report.status}${report.cause ? `: ${report.cause.message} (${report.cause.code})` : ''}`) },
+    { Verdict: v.passed ? (v.unverifiedChecks ? c.yellow(c.bold(`PASS, NOT PROVEN (${v.summary.replace(/^passed, /, '')})`)) : c.green('PASS')) : c.red(c.bold(`FAIL (${v.summary.replace(/^failed: /, '')})`)) },
     { Duration: `${formatDuration(report.durationMs * 1000)}  (${report.startedAt} -> ${report.endedAt})` },
     { Generator: `${report.generator.processes} process${report.generator.processes === 1 ? '' : 'es'}${report.generator.saturated ? c.red(c.bold('  SATURATED')) : ''}` },
     { Tool: `${report.tool.name} ${report.tool.version}${report.git ? ` (${report.git.sha.slice(0, 12)})` : ''}, node ${report.machine.node}, ${report.machine.cpus} x ${report.machine.cpuModel}` },
@@ -111,15 +125,27 @@ function countersSection(report: Report, c: Colors): string {
       cl ? formatCount(cl[1]) : '',
     ]);
   }
-  return `${heading(c, `Errors and closes (${formatCount(totalErrors(report.counters))} errors)`)}\n${t.toString()}`;
+  return `${heading(c, `Errors and closes (${formatCount(totalErrors(report.counters))} errors)`)}\n${t.toString()}${errorExamplesTable(report, c)}`;
+}
+
+/** What the server said, per error code: the first message seen (HTTP status and body, connect_error, error frame). */
+function errorExamplesTable(report: Report, c: Colors): string {
+  const said = Object.entries(report.errorExamples ?? {});
+  if (!said.length) return '';
+  const t = plainTable({ compact: true, head: ['error', 'what the server or the socket said (first seen)'].map((h) => c.bold(h)), colWidths: [null, 70], wordWrap: true });
+  for (const [code, text] of said) t.push([c.red(code.replace(/^errors\./, '')), text]);
+  return `\n${t.toString()}`;
 }
 
 function ledgerSection(report: Report, c: Colors): string {
   const l = report.ledger;
   const bad = (n: number) => (n > 0 ? c.red(formatCount(n)) : formatCount(n));
-  const t = plainTable({ head: ['expected', 'delivered', 'lost', 'duplicated', 'reordered'].map((h) => c.bold(h)), colAligns: ['right', 'right', 'right', 'right', 'right'] });
-  t.push([formatCount(l.expected), formatCount(l.delivered), bad(l.lost), bad(l.duplicated), bad(l.reordered)]);
-  let out = `${heading(c, 'Delivery ledger')}\n${t.toString()}`;
+  const tag = l.mode === 'tag';
+  const head = ['expected', 'delivered', 'lost', 'duplicated', 'reordered', ...(tag ? ['refused', 'unjudged'] : [])];
+  const t = plainTable({ head: head.map((h) => c.bold(h)), colAligns: head.map(() => 'right' as const) });
+  t.push([formatCount(l.expected), formatCount(l.delivered), bad(l.lost), bad(l.duplicated), bad(l.reordered), ...(tag ? [bad(l.refused ?? 0), formatCount(l.unjudged ?? 0)] : [])]);
+  const mode = l.mode === 'tag' ? ' (tag ledger: the harness\'s own tags, order per publisher)' : l.mode === 'seq' ? ' (seq ledger: the server\'s room seq, room order)' : '';
+  let out = `${heading(c, `Delivery ledger${mode}`)}\n${t.toString()}`;
   const rooms = (report.rooms ?? []).filter((r) => r.lost + r.duplicated + r.reordered > 0);
   if (rooms.length > 0) {
     const rt = plainTable({
@@ -135,7 +161,7 @@ function verdictsSection(report: Report, c: Colors, width: number): string | und
   const detailWidth = Math.max(30, width - 50);
   if (report.checks.length > 0) {
     const t = plainTable({ head: ['check', 'result', 'detail'].map((h) => c.bold(h)), colWidths: [null, null, detailWidth], wordWrap: true });
-    for (const check of report.checks) t.push([check.name, passFail(c, check.passed), check.detail]);
+    for (const check of report.checks) t.push([check.name, checkResult(c, check), check.detail]);
     parts.push(`${heading(c, 'Checks')}\n${t.toString()}`);
   }
   if (report.gates.length > 0) {
@@ -210,6 +236,8 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     notesSection(report, c, width),
     // Said twice on purpose: a saturated run must not be read as a clean one by someone who only sees the tail of the log.
     banner,
+    // Last of all: a run that proved nothing must not read as one that passed.
+    unverifiedBanner(report, c, width),
   ];
   return sections.filter((s): s is string => s !== undefined).join('\n\n');
 }

@@ -3,6 +3,7 @@
  * same way everywhere, plus the formatting of gate values.
  */
 import type { GateResult, Report } from '../report/schema.ts';
+import { countOutcomes } from '../checks/outcome.ts';
 import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import { ENGINE_METRICS } from '../metrics/names.ts';
 
@@ -10,10 +11,12 @@ export interface Verdict {
   /** Completed, every check and every gate passed. A saturated generator does not fail the verdict by itself. */
   passed: boolean;
   failedChecks: number;
+  /** Checks the run could not verify: not failures, never passes (see `--strict`). */
+  unverifiedChecks: number;
   failedGates: number;
   saturated: boolean;
   status: Report['status'];
-  /** One short sentence: `passed`, `failed: 1 check, 2 gates`, `interrupted`, ... */
+  /** One short sentence: `passed`, `passed, 1 check UNVERIFIED`, `failed: 1 check failed, 2 gates failed`, `interrupted`, ... */
   summary: string;
 }
 
@@ -23,7 +26,7 @@ function plural(n: number, word: string): string {
 
 /** Work out whether a run passed and why not. */
 export function verdictOf(report: Report): Verdict {
-  const failedChecks = report.checks.filter((c) => !c.passed).length;
+  const { failed: failedChecks, unverified: unverifiedChecks } = countOutcomes(report.checks);
   const failedGates = report.gates.filter((g) => !g.passed).length;
   const saturated = report.generator.saturated;
   const passed = report.status === 'completed' && failedChecks === 0 && failedGates === 0;
@@ -31,8 +34,17 @@ export function verdictOf(report: Report): Verdict {
   if (report.status !== 'completed') reasons.push(`run ${report.status}`);
   if (failedChecks > 0) reasons.push(`${plural(failedChecks, 'check')} failed`);
   if (failedGates > 0) reasons.push(`${plural(failedGates, 'gate')} failed`);
-  const summary = passed ? 'passed' : `failed: ${reasons.join(', ')}`;
-  return { passed, failedChecks, failedGates, saturated, status: report.status, summary };
+  const unverified = `${plural(unverifiedChecks, 'check')} UNVERIFIED`;
+  const summary = passed ? (unverifiedChecks ? `passed, ${unverified}` : 'passed') : `failed: ${[...reasons, ...(unverifiedChecks ? [unverified] : [])].join(', ')}`;
+  return { passed, failedChecks, unverifiedChecks, failedGates, saturated, status: report.status, summary };
+}
+
+/** The loud note for unverified checks (exit 0 unless --strict), or undefined when every check could be verified. */
+export function unverifiedNote(report: Report): string | undefined {
+  const unverified = report.checks.filter((c) => c.status === 'unverified');
+  if (!unverified.length) return undefined;
+  const list = unverified.map((c) => `${c.name} (${c.reason ?? 'no reason given'})`).join('; ');
+  return `!! ${plural(unverified.length, 'check')} could not be verified and did NOT pass: ${list}. The exit code is 0 unless --strict; nothing was proven either way.`;
 }
 
 /**

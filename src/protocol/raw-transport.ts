@@ -212,7 +212,9 @@ class RawConnection extends FrameReader implements ClientConnection {
     const head = data.toString('latin1', 0, end);
     const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
     if (!m) return this.refuse('bad_handshake', `not an HTTP response: ${head.slice(0, 40)}`);
-    if (m[1] !== '101') return this.refuse(`http_${m[1]}`, `Unexpected server response: ${m[1]}`);
+    // Keep what the server said: the first bytes of the refusal's body (one line).
+    const said = data.toString('utf8', end + 4, Math.min(data.length, end + 4 + 160)).replace(/\s+/g, ' ').trim();
+    if (m[1] !== '101') return this.refuse(`http_${m[1]}`, `Unexpected server response: ${m[1]}${said ? `: ${said}` : ''}`);
     let upgrade = false;
     let connection = false;
     let accept = '';

@@ -61,6 +61,24 @@ export function createWsTransport(codec: FrameCodec): Transport {
         if (frame === null) ev.onError('bad_frame', `could not decode a frame from the server: ${data.toString('utf8', 0, Math.min(80, data.length))}`);
         else ev.onFrame(frame);
       });
+      // Keep what the server said when it refused the upgrade: the status and the first bytes of the body.
+      ws.on('unexpected-response', (req, res) => {
+        let said = '';
+        const report = () => {
+          if (failed) return;
+          failed = true;
+          const text = said.replace(/\s+/g, ' ').trim().slice(0, 160);
+          ev.onError(`http_${res.statusCode}`, `Unexpected server response: ${res.statusCode}${text ? `: ${text}` : ''}`);
+          req.destroy();
+          ws.terminate();
+        };
+        res.on('data', (d: Buffer) => {
+          said += d.toString('utf8');
+          if (said.length >= 160) report();
+        });
+        res.on('end', report);
+        res.on('error', report);
+      });
       ws.on('error', (err: Error & { code?: string }) => {
         if (failed) return;
         failed = true;

@@ -29,6 +29,13 @@ export interface MetricSummary {
   hdr: string;
 }
 
+/**
+ * How the delivery ledger judged the run: `seq` from the server's per-room sequence
+ * numbers (room order checked), `tag` from the harness's own publish tags when the
+ * server gives no seq (order checked per publisher).
+ */
+export type LedgerMode = 'seq' | 'tag';
+
 /** Delivery ledger of a run (or one room). */
 export interface Ledger {
   /** Deliveries that should have happened: for every publish, the members of its room at ack time. */
@@ -41,17 +48,36 @@ export interface Ledger {
   duplicated: number;
   /** Deliveries seen out of order (seq below the last one seen in the room). */
   reordered: number;
+  /** Which evidence judged the books (absent in reports written before it existed: `seq`). */
+  mode?: LedgerMode;
+  /** Tag mode: publishes the server refused (an error frame for the publish, or a server close right after it) and nobody received. Counted in publishes, not deliveries; expected by nobody. */
+  refused?: number;
+  /**
+   * Tag mode: (receiver, publish) pairs at the edge of a membership window that cannot be
+   * judged either way (published while the join was in flight, or after the receiver's last
+   * delivery before it left or lost its connection). Neither expected nor lost; shown so
+   * nothing is forgiven silently.
+   */
+  unjudged?: number;
 }
 
 export interface RoomLedger extends Ledger {
   room: string;
 }
 
+/** A check's outcome. `unverified`: the run could not tell; never counted as a pass. */
+export type CheckStatus = 'passed' | 'failed' | 'unverified';
+
 /** The verdict of one check (built-in or the scenario's). */
 export interface CheckResult {
   /** Stable name, e.g. `ledger.no-loss`. */
   name: string;
+  /** True only for a verified pass: false for `failed` and for `unverified`. */
   passed: boolean;
+  /** The three-way outcome; absent means `passed ? 'passed' : 'failed'` (reports and scenario checks written before it existed). */
+  status?: CheckStatus;
+  /** With `status: 'unverified'`: why the run could not tell. */
+  reason?: string;
   /** One human sentence: what was expected and what was seen. */
   detail: string;
   /** Numbers and a few example client ids behind the verdict. */
@@ -117,6 +143,14 @@ export interface NodeReport {
 
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
+/** Why a run failed (status `failed`): the error the CLI printed, with its stable code. */
+export interface RunCause {
+  /** `WSB_ERR_*`. */
+  code: string;
+  message: string;
+  hint?: string;
+}
+
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
 export interface VariantSummary {
   label: string;
@@ -156,12 +190,20 @@ export interface Report {
   /** Length of the measured (steady) window the rates are computed over, ms. */
   measuredMs?: number;
   status: RunStatus;
+  /** With status `failed`: why (the error and its code). Reports of failed runs are written to `--out` too. */
+  cause?: RunCause;
   /** Phases, faults and notes, in order. */
   timeline: TimelineEvent[];
   metrics: Record<string, MetricSummary>;
   counters: Record<string, number>;
   /** Whole-run rates over the measured (non-warm-up) window, per second. */
   rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number };
+  /**
+   * What the server said, per `errors.<code>` counter: the first message seen, e.g.
+   * `errors.http_429` -> `HTTP 429: Rate limit exceeded`, `errors.connect_error` -> the
+   * Socket.IO `connect_error` message, `errors.rate_limit_exceeded` -> the error frame's text.
+   */
+  errorExamples?: Record<string, string>;
   ledger: Ledger;
   /** Per-room ledger, only rooms with a problem plus a bounded sample of the rest. */
   rooms?: RoomLedger[];

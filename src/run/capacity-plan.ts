@@ -4,9 +4,10 @@
  * and what a target size needs. No sockets, no clock: src/run/capacity.ts wires
  * these to real runs, the tests feed them fake reports.
  */
+import { checkStatus } from '../checks/outcome.ts';
 import type { GateResult, Report } from '../report/schema.ts';
 import type { Gate } from '../gates/index.ts';
-import { evaluateGates } from '../gates/index.ts';
+import { judgeGates } from './exit-decision.ts';
 
 /** The knob a capacity search varies; the others stay at their run values. */
 export type CapacityKnob = 'clients' | 'rate' | 'rooms';
@@ -83,8 +84,8 @@ export interface StepJudgement {
  * cannot be charged to the server.
  */
 export function judgeStep(report: Report, slos: Gate[]): StepJudgement {
-  const results = report.gates.length === slos.length && slos.every((g, i) => report.gates[i]?.expr === g.expr) ? report.gates : evaluateGates(slos, [report]);
-  const failedChecks = report.checks.filter((c) => !c.passed).map((c) => c.name);
+  const results = report.gates.length === slos.length && slos.every((g, i) => report.gates[i]?.expr === g.expr) ? report.gates : judgeGates(slos, [report]);
+  const failedChecks = report.checks.filter((c) => checkStatus(c) === 'failed').map((c) => c.name);
   const g = report.generator;
   const base = { slos: results, failedChecks, saturated: g.saturated, ...(g.saturated ? { saturationReason: g.reason ?? 'the load generator could not keep up' } : {}) };
   if (report.status === 'interrupted') return { ...base, verdict: 'interrupted', reason: 'interrupted by the user' };

@@ -7,7 +7,8 @@
  */
 import type { Report, TargetInfo } from '../report/schema.ts';
 import type { Gate } from '../gates/index.ts';
-import { evaluateGates, formatSubject, validateGateMetrics } from '../gates/index.ts';
+import { formatSubject, validateGateMetrics } from '../gates/index.ts';
+import { judgeGates } from './exit-decision.ts';
 import { EXIT, WsbenchError, isWsbenchError, usageError } from '../errors.ts';
 import { runScenario, type RunIO, type RunOutcome, type RunRequest } from './run.ts';
 import { toolInfo } from './tool.ts';
@@ -150,7 +151,7 @@ export interface CapacityDeps {
 /** The request of one step: the base request with the knob at `load` and the step's duration. */
 export function stepRequest(c: CapacityRequest, load: number): RunRequest {
   const flags = { ...c.base.flags, [c.knob]: String(load), duration: `${c.stepDurationMs}ms` };
-  return { ...c.base, flags, refuseSaturated: false, judge: (r) => evaluateGates(c.slos, [r]) };
+  return { ...c.base, flags, refuseSaturated: false, judge: (r) => judgeGates(c.slos, [r]) };
 }
 
 /** Run the whole search. Usage errors throw (exit 2); harness failures end the search with exit 3. */
@@ -191,7 +192,7 @@ export async function runCapacity(c: CapacityRequest, io: CapacityIO, deps: Capa
       if (unknown.length) throw new WsbenchError(unknown[0]!.code, unknown.length === 1 ? unknown[0]!.message : `${unknown.length} SLOs name metrics this scenario does not measure`, { exitCode: EXIT.usage, hint: unknown[0]!.hint, problems: unknown.length > 1 ? unknown.map((u) => u.message) : [] });
     }
     const judgement = judgeStep(report, c.slos);
-    if (outcome.exitCode === 130) judgement.verdict = 'interrupted';
+    if (outcome.exitCode === EXIT.interrupted) judgement.verdict = 'interrupted';
     const step = toStep(steps.length, move, outcome, judgement, sampler.window());
     steps.push(step);
     io.stepDone?.(step);
@@ -314,7 +315,7 @@ function decideOutcome(c: CapacityRequest, lastGood: number | undefined, firstBa
 
 /** 0 a sustainable load was found; 1 none; 3 harness failure; 4 saturated with --refuse-saturated; 130 interrupted. */
 export function exitCodeOf(o: CapacityOutcome, refuseSaturated: boolean): number {
-  if (o.stop === 'interrupted') return 130;
+  if (o.stop === 'interrupted') return EXIT.interrupted;
   if (o.stop === 'failed') return EXIT.harness;
   if (o.stop === 'saturated' && refuseSaturated) return EXIT.saturated;
   return o.sustainableLoad === null ? EXIT.failed : EXIT.pass;

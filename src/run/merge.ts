@@ -45,7 +45,7 @@ export function mergeReports(reports: Report[]): Report {
     metrics,
     counters: add(reports.map((r) => r.counters)),
     rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec') },
-    ledger: add(reports.map((r) => ({ ...r.ledger }))) as unknown as Report['ledger'],
+    ledger: { ...(add(reports.map(({ ledger: { mode: _mode, ...counts } }) => counts as Record<string, number>)) as unknown as Report['ledger']), ...(first.ledger.mode ? { mode: first.ledger.mode } : {}) },
     rooms: undefined,
     checks: reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))),
     gates: [],

@@ -1,32 +1,33 @@
 /**
  * One run, end to end: load the scenario -> start the topology -> fork workers ->
  * ramp, warm up, measure, cool down -> collect -> checks and gates -> report.
- * Returns the report and the exit code; printing and files are the caller's
- * (src/cli) business, through the `io` callbacks.
+ * `prepareRun` validates; `RunCoordinator` drives the steps (one method each); the
+ * collector (collector.ts), the report (build-report.ts), the checks (run-checks.ts)
+ * and the exit code (exit-decision.ts) live apart. Returns the report and the exit
+ * code; printing and files are the caller's (src/cli) business, through the `io`
+ * callbacks.
  */
-import os from 'node:os';
 import { isIP } from 'node:net';
-import type { CheckResult, NodeReport, Report, TimelineEvent, WorkerHealth } from '../report/schema.ts';
-import { REPORT_SCHEMA } from '../report/schema.ts';
-import type { CommonOptions, ObservationSummary, ScenarioDefinition } from '../scenario/types.ts';
-import type { Observation } from '../workers/runtime.ts';
+import type { NodeReport, Report, TargetInfo, TimelineEvent } from '../report/schema.ts';
+import type { CommonOptions, ScenarioDefinition } from '../scenario/types.ts';
 import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
-import type { HealthSample } from '../metrics/types.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
-import { createAggregator, judgeSaturation, peakRatePerSec, summarizeWorkerHealth } from '../metrics/index.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
-import { createWorkerPool } from '../workers/pool.ts';
-import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
-import { closeLedger, mergeTallies, type RoomTally } from '../checks/ledger.ts';
-import { builtinChecks } from '../checks/builtin.ts';
-import { EXIT, harnessError, usageError, type ExitCode } from '../errors.ts';
+import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
+import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
+import { judgeLedger } from '../checks/judge-ledger.ts';
+import { COUNTER } from '../metrics/names.ts';
+import { EXIT, harnessError, isWsbenchError, usageError, type ExitCode, type WsbenchError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
-import { toolInfo, gitSha } from './tool.ts';
+import { decideExit } from './exit-decision.ts';
+import { RunCollector } from './collector.ts';
+import { buildReport, type ReportInput } from './build-report.ts';
+import { runChecks } from './run-checks.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -76,11 +77,13 @@ export interface RunRequest {
   skipUnreachable?: boolean;
   /** Exit 4 when the generator was saturated. */
   refuseSaturated: boolean;
+  /** `--strict`: an unverified check exits 1 (default: 0 with a loud note). */
+  strict?: boolean;
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
   judge?: (report: Report) => Report['gates'];
 }
 
-/** How a run talks to its caller while it runs; the CLI prints, tests collect. */
+/** How a run talks to its caller while it runs: progress about once a second, information lines, and Ctrl-C; the CLI prints, tests collect. */
 export interface RunIO {
   /** The live state, about once a second (for the progress line). */
   progress(state: ProgressState): void;
@@ -90,12 +93,12 @@ export interface RunIO {
   interrupted: Promise<void>;
 }
 
-/** A finished run: its report, and the exit code it earned (130 when interrupted). */
+/** A finished run: its report (checks and gates judged), and the exit code `decideExit` gave it (130 when interrupted). */
 export interface RunOutcome {
   /** The report as written to JSON (`wsbench.report/1`). */
   report: Report;
-  /** 0 pass, 1 a check failed, 3 harness or target failure, 4 saturated with `refuseSaturated`, 130 interrupted. */
-  exitCode: ExitCode | 130;
+  /** 0 pass, 1 a check or gate failed (or, with `strict`, was unverified), 3 harness or target failure, 4 saturated with `refuseSaturated`, 130 interrupted. */
+  exitCode: ExitCode;
 }
 
 /** Validate everything about a request that can be checked without starting anything. */
@@ -169,386 +172,417 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   return { path, def, options, server, faults, nodes };
 }
 
+/** The options, server settings and faults of a validated request (see `prepareRun`). */
+export type PreparedRun = Awaited<ReturnType<typeof prepareRun>>;
+
+/** A harness failure (exit 3) with the report of what the run saw until then, for `--out`. */
+export type FailedRunError = WsbenchError & { report?: Report };
+
 /**
  * Run one scenario end to end: validate (`prepareRun`), start the topology, fork
  * the workers, drive the phases (ramp, warm-up, steady, cool-down, finish), close
  * the ledger, run the checks and the request's `judge`, and build the report.
  * Network failures during the run are counted in the report, never thrown.
- * @throws WsbenchError exit 2 for a configuration problem (before anything starts), exit 3 when the topology or the workers cannot start or no client reaches the target
+ * @throws WsbenchError exit 2 for a configuration problem (before anything starts), exit 3
+ * when the topology or the workers cannot start or no client reaches the target; an exit-3
+ * error carries the report of what the run saw until then (`report`, status `failed` with
+ * its `cause`), see `FailedRunError`
  */
 export async function runScenario(request: RunRequest, io: RunIO): Promise<RunOutcome> {
-  let req = request;
-  const prepared = await prepareRun(req);
-  const { path, def, options, server, faults, nodes: nodeCount } = prepared;
-  const startedAt = new Date();
-  const t0 = Date.now();
-  const timeline: TimelineEvent[] = [];
-  const notes: string[] = [];
+  const prepared = await prepareRun(request);
+  return new RunCoordinator(request, prepared, io).execute();
+}
+
+/** How the clients of this process are spread over worker processes. */
+interface WorkerPlan {
+  sliceFrom: number;
+  sliceClients: number;
+  workers: number;
+  sourceAddresses: string[];
+  /** Global client range [from, to) of worker i. */
+  share(i: number): readonly [number, number];
+}
+
+/** Plan this process's slice of the clients (all, or shard i of N) over worker processes. */
+function planWorkers(req: RunRequest, clients: number, urls: string[], note: (line: string) => void): WorkerPlan {
+  // Each process holds at most clientsPerWorker() clients.
+  const perWorker = clientsPerWorker(readFdLimit());
+  const sliceFrom = req.shard ? Math.floor((clients * req.shard.index) / req.shard.count) : 0;
+  const sliceTo = req.shard ? Math.floor((clients * (req.shard.index + 1)) / req.shard.count) : clients;
+  const sliceClients = sliceTo - sliceFrom;
+  if (req.shard) note(`shard ${req.shard.index}/${req.shard.count}: clients ${sliceFrom}..${sliceTo - 1} of ${clients} (publishers and rates follow the slice)`);
+  const workers = Math.max(1, Math.min(sliceClients, req.workers ?? Math.ceil(sliceClients / perWorker)));
+  const sourceAddresses = planSourceAddresses(clients, urls);
+  note(`${clients} clients over ${workers} worker process${workers > 1 ? 'es' : ''} (at most ${perWorker} each by this machine's descriptor limit)${sourceAddresses.length ? `, from ${sourceAddresses.length} source addresses ${sourceAddresses[0]}..${sourceAddresses.at(-1)}` : ''}`);
+  const share = (i: number) => [sliceFrom + Math.floor((sliceClients * i) / workers), sliceFrom + Math.floor((sliceClients * (i + 1)) / workers)] as const;
+  return { sliceFrom, sliceClients, workers, sourceAddresses, share };
+}
+
+/** What the ramp achieved. */
+interface RampResult {
+  connected: number;
+  joined: number;
+  failed: number;
+}
+
+/**
+ * One run's life: target -> workers -> ramp -> warm-up, steady, cool-down -> collect ->
+ * report -> checks, gates and the exit code. Each step is a method; the state they share
+ * (timeline, notes, interruption) lives here.
+ */
+class RunCoordinator {
+  private req: RunRequest;
+  private readonly startedAt = new Date();
+  private readonly timeline: TimelineEvent[] = [];
+  private readonly notes: string[] = [];
   // Timeline times count from the first second of the per-second series (set when it starts),
   // so fault markers and phase bands line up with the series in every rendering.
-  let origin = t0;
-  const mark = (kind: TimelineEvent['kind'], name: string, detail?: string) => timeline.push({ atMs: Math.max(0, Date.now() - origin), kind, name, detail });
-  const note = (line: string) => {
-    notes.push(line);
-    io.info(line);
-  };
+  private origin = Date.now();
+  private topology: Topology | undefined;
+  private unexpectedExit: string | undefined;
+  private interrupted = false;
+  private wake: (() => void) | undefined;
+  private phase: Phase = 'ramp';
+  private loadT0 = Date.now();
 
-  // 1. Target.
-  if (req.targets.length > 1 && req.skipUnreachable) {
+  constructor(
+    request: RunRequest,
+    private readonly prepared: PreparedRun,
+    private readonly io: RunIO,
+  ) {
+    this.req = request;
+  }
+
+  private mark(kind: TimelineEvent['kind'], name: string, detail?: string): void {
+    this.timeline.push({ atMs: Math.max(0, Date.now() - this.origin), kind, name, detail });
+  }
+
+  private note(line: string): void {
+    this.notes.push(line);
+    this.io.info(line);
+  }
+
+  async execute(): Promise<RunOutcome> {
+    try {
+      await this.chooseTargets();
+      this.topology = await this.startTarget();
+      try {
+        return await this.drive(this.topology);
+      } finally {
+        await this.topology.stop();
+      }
+    } catch (e) {
+      if (isWsbenchError(e) && e.exitCode === EXIT.harness && !(e as FailedRunError).report) (e as FailedRunError).report = this.failedReport(new RunCollector(0), e, undefined);
+      throw e;
+    }
+  }
+
+  /** With --skip-unreachable, go on with the targets that answer. */
+  private async chooseTargets(): Promise<void> {
+    const req = this.req;
+    if (req.targets.length <= 1 || !req.skipUnreachable) return;
     const reachable: string[] = [];
     for (const url of req.targets) {
       try {
         await probeTargets([url]);
         reachable.push(url);
       } catch (e) {
-        note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
+        this.note(`skipping ${url}: ${(e as Error).message.replace(/^target unreachable: /, '')}`);
       }
     }
     if (!reachable.length) throw harnessError('WSB_ERR_TARGET_UNREACHABLE', `none of the ${req.targets.length} targets is reachable`, 'start the servers, or check the URLs');
-    req = { ...req, targets: reachable };
-  }
-  // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
-  if (nodeCount > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
-  const topology: Topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodeCount, server, redisUrl: req.redisUrl, clients: options.clients });
-  for (const line of topology.notes) note(line);
-  let unexpectedExit: string | undefined;
-  topology.onUnexpectedExit((what, code, signal, stderr) => {
-    const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
-    unexpectedExit ??= line;
-    const said = stderr ? `; its last stderr lines:\n${stderr}` : '';
-    mark('note', 'target-exit', line + said);
-    io.info(`! ${line}; clients keep trying to reconnect and the failures are counted${said}`);
-  });
-
-  try {
-    return await drive();
-  } finally {
-    await topology.stop();
+    this.req = { ...req, targets: reachable };
   }
 
-  async function drive(): Promise<RunOutcome> {
+  private async startTarget(): Promise<Topology> {
+    const { req } = this;
+    const { server, nodes } = this.prepared;
+    // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
+    if (nodes > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
+    const topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodes, server, redisUrl: req.redisUrl, clients: this.prepared.options.clients });
+    for (const line of topology.notes) this.note(line);
+    topology.onUnexpectedExit((what, code, signal, stderr) => {
+      const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
+      this.unexpectedExit ??= line;
+      const said = stderr ? `; its last stderr lines:\n${stderr}` : '';
+      this.mark('note', 'target-exit', line + said);
+      this.io.info(`! ${line}; clients keep trying to reconnect and the failures are counted${said}`);
+    });
+    return topology;
+  }
+
+  private async drive(topology: Topology): Promise<RunOutcome> {
+    const { req, prepared } = this;
     const urls = topology.target.urls;
-    const tokens = tokenSource(req, topology, server);
-    if (req.targets.length && !req.token && !req.tokens && !req.secret) note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
-
-    // 2. Workers: each process holds at most clientsPerWorker() clients.
-    const perWorker = clientsPerWorker(readFdLimit());
-    // This process's slice of the clients: all of them, or shard i of N.
-    const sliceFrom = req.shard ? Math.floor((options.clients * req.shard.index) / req.shard.count) : 0;
-    const sliceTo = req.shard ? Math.floor((options.clients * (req.shard.index + 1)) / req.shard.count) : options.clients;
-    const sliceClients = sliceTo - sliceFrom;
-    if (req.shard) note(`shard ${req.shard.index}/${req.shard.count}: clients ${sliceFrom}..${sliceTo - 1} of ${options.clients} (publishers and rates follow the slice)`);
-    const workers = Math.max(1, Math.min(sliceClients, req.workers ?? Math.ceil(sliceClients / perWorker)));
-    const sourceAddresses = planSourceAddresses(options.clients, urls);
-    note(`${options.clients} clients over ${workers} worker process${workers > 1 ? 'es' : ''} (at most ${perWorker} each by this machine's descriptor limit)${sourceAddresses.length ? `, from ${sourceAddresses.length} source addresses ${sourceAddresses[0]}..${sourceAddresses.at(-1)}` : ''}`);
-
-    const agg = createAggregator();
-    const connected = new Array<number>(workers).fill(0);
-    const healthSamples: HealthSample[][] = Array.from({ length: workers }, () => []);
-    const waiters = new Map<string, { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => void }>();
-    const tallies = new Map<string, RoomTally>();
-    const nodeClients: Record<string, number> = {};
-    const spread = spreadCycle(req.spread, urls.length);
-    const examples: Record<string, number[]> = {};
-    const observations = new Map<string, Observation>();
-    let fatal: string | undefined;
-    let workerDied: string | undefined;
-
-    const waitFor = (type: FromWorker['type'], timeoutMs: number) =>
-      new Promise<FromWorker[]>((resolve) => {
-        const w = { need: workers, got: [] as FromWorker[], resolve };
-        waiters.set(type, w);
-        setTimeout(() => {
-          if (waiters.get(type) === w) {
-            waiters.delete(type);
-            resolve(w.got);
-          }
-        }, timeoutMs).unref();
-      });
-
-    const onMessage = (m: FromWorker) => {
-      switch (m.type) {
-        case 'snapshot':
-          agg.add(m.metrics, { measured: m.measured });
-          connected[m.workerId] = m.status.connected;
-          if (m.phase === 'steady') healthSamples[m.workerId]!.push(m.health);
-          break;
-        case 'final':
-          mergeTallies(tallies, m.tallies);
-          for (const [k, n] of Object.entries(m.nodeClients)) nodeClients[k] = (nodeClients[k] ?? 0) + n;
-          for (const [k, v] of Object.entries(m.examples)) (examples[k] ??= []).push(...v.slice(0, 5 - (examples[k]?.length ?? 0)));
-          for (const [k, o] of Object.entries(m.observations)) mergeObservation(observations, k, o);
-          break;
-        case 'fatal':
-          fatal ??= m.message;
-          break;
-      }
-      const w = waiters.get(m.type);
-      if (w) {
-        w.got.push(m);
-        if (w.got.length >= w.need) {
-          waiters.delete(m.type);
-          w.resolve(w.got);
-        }
-      }
-      if (m.type === 'fatal') for (const w2 of waiters.values()) w2.resolve(w2.got);
-    };
-    const pool = createWorkerPool(workers, onMessage, (id, code, signal) => {
-      workerDied ??= `worker ${id} exited (${signal ?? `code ${code}`})`;
-      for (const w of waiters.values()) w.resolve(w.got);
-    });
-
-    let interrupted = false;
-    let wake: (() => void) | undefined;
-    void io.interrupted.then(() => {
-      interrupted = true;
-      mark('note', 'interrupted', 'stopped by the user (Ctrl-C)');
-      wake?.();
-    });
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        if (interrupted) return resolve();
-        const t = setTimeout(done, ms);
-        function done() {
-          clearTimeout(t);
-          wake = undefined;
-          resolve();
-        }
-        wake = done;
-      });
-
-    let phase: Phase = 'ramp';
-    let loadT0 = Date.now();
-    const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
-    const clientsTarget = sliceClients;
-    const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
-    origin = Date.now();
-    const ticker = setInterval(() => {
-      const connections = connected.reduce((a, b) => a + b, 0);
-      const row = agg.tick({ connections });
-      const so = agg.countersSoFar();
-      io.progress({
-        scenario: def.name,
-        phase,
-        elapsedMs: Date.now() - loadT0,
-        totalMs,
-        clientsConnected: connections,
-        clientsTarget,
-        sentPerSec: row.counters['messages.sent'] ?? 0,
-        receivedPerSec: row.counters['messages.received'] ?? 0,
-        fanoutP99Us: agg.percentileSoFar('fanout', 99),
-        errors: sumPrefix(so, 'errors.'),
-      });
-    }, 1000);
-
+    if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
+    const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
+    const collector = new RunCollector(plan.workers);
+    const pool = createWorkerPool(
+      plan.workers,
+      (m) => collector.onMessage(m),
+      (id, code, signal) => collector.onWorkerExit(id, code, signal),
+    );
+    this.watchInterrupt();
+    this.origin = Date.now();
+    const ticker = this.startProgress(collector, plan);
     const faultTimers: NodeJS.Timeout[] = [];
-    let measuredStart = 0;
-    let measuredEnd = 0;
     try {
-      // 3. Start the workers.
-      const share = (i: number) => [sliceFrom + Math.floor((sliceClients * i) / workers), sliceFrom + Math.floor((sliceClients * (i + 1)) / workers)] as const;
-      for (let i = 0; i < workers; i++) {
-        const [fromClient, toClient] = share(i);
-        pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: urls.length > 1 || req.targets.length > 0 });
-      }
-      const ready = await waitFor('ready', 30_000);
-      if (fatal || ready.length < workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${fatal ?? workerDied ?? 'timed out after 30 s'}`);
-
-      // 4. Ramp.
-      if (req.startAt !== undefined) {
-        const wait = req.startAt - Date.now();
-        if (wait > 0) {
-          io.info(`waiting ${(wait / 1000).toFixed(1)} s for --start-at ${new Date(req.startAt).toISOString()}`);
-          await sleep(wait);
-        } else note(`--start-at ${new Date(req.startAt).toISOString()} had passed by ${(-wait / 1000).toFixed(1)} s when the workers were ready; started at once`);
-      }
-      mark('phase', 'ramp');
-      loadT0 = Date.now();
-      pool.broadcast({ type: 'phase', phase: 'ramp' });
-      // The ramp may take as long as it needs while connections keep opening; it gives up
-      // only when no new connection has opened for a whole stall window.
-      const stallMs = options.requestTimeoutMs + 15_000;
-      let stalled = false;
-      const rampWait = waitFor('ramp-done', 24 * 3_600_000);
-      const watchdog = (async () => {
-        let last = -1;
-        let since = Date.now();
-        while (waiters.has('ramp-done') && !interrupted) {
-          await new Promise((r) => setTimeout(r, 1000));
-          const now = connected.reduce((a, b) => a + b, 0);
-          if (now !== last) [last, since] = [now, Date.now()];
-          else if (Date.now() - since > stallMs) {
-            stalled = true;
-            const w = waiters.get('ramp-done');
-            waiters.delete('ramp-done');
-            w?.resolve(w.got);
-            return;
-          }
-        }
-      })();
-      const rampDone = (await Promise.race([rampWait, io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
-      void watchdog;
-      // Workers that did not finish their ramp count with what their last snapshot said.
-      const reported = new Set(rampDone.map((m) => m.workerId));
-      const rampConnected = rampDone.reduce((a, m) => a + m.connected, 0) + connected.reduce((a, n, i) => a + (reported.has(i) ? 0 : n), 0);
-      if (stalled) note(`the ramp stalled: no new connection for ${Math.round(stallMs / 1000)} s with ${rampConnected} of ${sliceClients} connected; going on with those`);
-      if (!interrupted && rampConnected === 0) {
-        const first = rampDone.find((m) => m.firstError)?.firstError ?? fatal ?? workerDied ?? (stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : 'no connection succeeded');
-        const refused = /^http_(401|403)/.test(first);
-        throw harnessError(
-          refused ? 'WSB_ERR_TOKEN_REFUSED' : 'WSB_ERR_TARGET_UNREACHABLE',
-          refused ? `the server refused every client's token: ${first}` : `could not connect any client to ${urls.join(', ')}: ${first}`,
-          refused
-            ? 'give the server\'s tokens with --token or --token-file, or its signing secret with --secret (and --token-claims for its claim names)'
-            : req.targets.length
-              ? 'check that the server is running and the URL, path and token are right'
-              : 'the bundled server refused every client; the reason above is what the first client was told',
-        );
-      }
-      const rampFailed = sliceClients - rampConnected;
-      mark('phase', 'ramp-done', `${rampConnected} connected, ${rampFailed} failed`);
-
-      // 5. Warm-up, steady (measured), cool-down. Faults are timed from the start of the warm-up.
-      for (const f of faults) {
-        faultTimers.push(
-          setTimeout(() => {
-            mark('fault', formatFault(f.action), f.text);
-            io.info(`fault: ${f.text}`);
-            topology.fault(f.action).catch((e: Error) => {
-              mark('note', 'fault-failed', `${f.text}: ${e.message}`);
-              io.info(`! fault ${f.text} failed: ${e.message}`);
-            });
-          }, f.atMs),
-        );
-      }
-      for (const [p, ms] of [
-        ['warmup', options.warmup],
-        ['steady', options.duration],
-        ['cooldown', options.cooldown],
-      ] as const) {
-        if (interrupted) break;
-        phase = p;
-        mark('phase', p);
-        pool.broadcast({ type: 'phase', phase: p });
-        if (p === 'steady') measuredStart = Date.now();
-        await sleep(ms);
-        if (p === 'steady') measuredEnd = Date.now();
-      }
-      if (!measuredEnd && measuredStart) measuredEnd = Date.now();
-
-      // 6. Collect.
-      phase = 'finish';
-      mark('phase', 'finish');
-      pool.broadcast({ type: 'phase', phase: 'finish' });
-      const finals = await waitFor('final', 20_000);
-      if (finals.length < workers) notes.push(`only ${finals.length} of ${workers} workers reported their ledger: ${fatal ?? workerDied ?? 'timed out'}`);
-      // Let the last snapshots (sent just before `final`) arrive.
+      await this.startWorkers(pool, collector, plan, topology);
+      await this.waitForStartAt();
+      const ramp = await this.ramp(pool, collector, plan, urls);
+      this.scheduleFaults(faultTimers, topology);
+      const window = await this.measure(pool);
+      await this.collect(pool, collector, plan);
       clearInterval(ticker);
-      agg.tick({ connections: 0 });
-      const nodes = await topology.scrapeStats();
-      const totals = agg.totals();
-      // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
-      const sharedIds = sharedNodeIds(nodeClients);
-      for (const line of sharedNodeIdNotes(sharedIds, urls)) notes.push(line);
-      const namedNodes = Object.keys(nodeClients).filter((k) => !k.startsWith('url:'));
-      if (urls.length === 1 && namedNodes.length < 2) {
-        delete totals.metrics['fanout.local'];
-        delete totals.metrics['fanout.remote'];
-        if (req.targets.length && namedNodes.length === 0) notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
-      }
-      const ledger = closeLedger(tallies.values());
-      if (!ledger.exact) notes.push('some deliveries carried no sequence number, so losses could not be proven either way (ledger counts deliveries only)');
-      const measuredMs = Math.max(1, measuredEnd - measuredStart);
-      // Whole-run counts for the report; measured-window counts for the rates.
-      const counters = agg.countersSoFar();
-      const measuredCounters = totals.counters;
-      const workerHealth: WorkerHealth[] = healthSamples.map((s, i) => {
-        const [a, b] = share(i);
-        return summarizeWorkerHealth(i, b - a, s);
-      });
-      const verdict = judgeSaturation(workerHealth);
-      const generatorHealth = {
-        processes: workers,
-        saturated: verdict.saturated,
-        reason: verdict.reason,
-        eventLoopDelayP99Us: Math.max(0, ...workerHealth.map((w) => w.eventLoopDelayP99Us)),
-        cpuPercent: Math.max(0, ...workerHealth.map((w) => w.cpuPercent)),
-        rssBytesPeak: Math.max(0, ...workerHealth.map((w) => w.rssBytesPeak)),
-        workers: workerHealth.map(({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak }) => ({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak })),
-      };
-      const status: Report['status'] = interrupted ? 'interrupted' : fatal || workerDied ? 'failed' : 'completed';
-      if (fatal) notes.push(`worker error: ${fatal}`);
-      if (workerDied) notes.push(workerDied);
-      const rates = {
-        messagesSentPerSec: round1(((measuredCounters['messages.sent'] ?? 0) * 1000) / measuredMs),
-        deliveriesPerSec: round1(((measuredCounters['messages.received'] ?? 0) * 1000) / measuredMs),
-        connectsPerSec: round1((rampConnected * 1000) / Math.max(1, timeline.find((e) => e.name === 'ramp-done')!.atMs - timeline.find((e) => e.name === 'ramp')!.atMs)),
-      };
-      const endedAt = new Date();
-      const report: Report = {
-        schema: REPORT_SCHEMA,
-        tool: toolInfo(),
-        ...(gitSha() ? { git: { sha: gitSha()! } } : {}),
-        machine: { hostname: os.hostname(), platform: process.platform, arch: process.arch, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', totalMemBytes: os.totalmem(), node: process.version },
-        scenario: { name: def.name, description: def.description, options: { ...options, protocol: req.protocol, server, faults: faults.map((f) => f.text), ...(req.shard ? { shard: `${req.shard.index}/${req.shard.count}` } : {}) } },
-        target: topology.target,
-        startedAt: startedAt.toISOString(),
-        endedAt: endedAt.toISOString(),
-        durationMs: endedAt.getTime() - startedAt.getTime(),
-        measuredMs,
-        status,
-        timeline,
-        metrics: totals.metrics,
-        counters: { ...counters, 'clients.connected.ramp': rampConnected, 'clients.failed.ramp': rampFailed },
-        rates,
-        ledger: ledger.total,
-        rooms: ledger.rooms.slice(0, 50),
-        checks: [],
-        gates: [],
-        generator: generatorHealth,
-        series: agg.series(),
-        nodes: nodeBreakdown(nodes, countsByUrl(nodeClients, sharedIds)),
-        ...(observations.size ? { observations: summarizeObservations(observations) } : {}),
-        notes,
-      };
-      const checks: CheckResult[] = builtinChecks({ report, options: { ...options, clients: sliceClients }, rampConnected, ledgerExact: ledger.exact, unexpectedExit, examples, published: def.publish !== false && options.rate > 0 });
-      if (def.checks) {
-        try {
-          checks.push(
-            ...def.checks({
-              options,
-              metrics: report.metrics,
-              counters: report.counters,
-              ledger: report.ledger,
-              rooms: ledger.rooms,
-              rates,
-              durationMs: measuredMs,
-              observations: report.observations ?? {},
-              examples,
-              target: report.target,
-              rampConnected,
-              series: report.series,
-              timeline: report.timeline,
-              peakRatePerSec: (metric, windowMs) => (report.metrics[metric] ? peakRatePerSec(report.metrics[metric]!.hdr, windowMs * 1000) : 0),
-            }),
-          );
-        } catch (e) {
-          checks.push({ name: 'scenario.checks', passed: false, detail: `the scenario's checks threw: ${(e as Error).message}` });
-        }
-      }
-      report.checks = checks;
-      report.gates = req.judge ? req.judge(report) : [];
-      let exitCode: ExitCode | 130 = EXIT.pass;
-      if (checks.some((c) => !c.passed) || report.gates.some((g) => !g.passed)) exitCode = EXIT.failed;
-      if (req.refuseSaturated && generatorHealth.saturated) exitCode = EXIT.saturated;
-      if (status === 'failed') exitCode = EXIT.harness;
-      if (interrupted) exitCode = 130;
-      return { report, exitCode };
+      return await this.finish(collector, plan, ramp, window, topology);
+    } catch (e) {
+      if (isWsbenchError(e) && e.exitCode === EXIT.harness) (e as FailedRunError).report = this.failedReport(collector, e, plan, topology);
+      throw e;
     } finally {
       clearInterval(ticker);
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }
+  }
+
+  private watchInterrupt(): void {
+    void this.io.interrupted.then(() => {
+      this.interrupted = true;
+      this.mark('note', 'interrupted', 'stopped by the user (Ctrl-C)');
+      this.wake?.();
+    });
+  }
+
+  /** Sleep that Ctrl-C cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.interrupted) return resolve();
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
+  /** Once a second: close the second in the aggregator and tell the user where the run is. */
+  private startProgress(collector: RunCollector, plan: WorkerPlan): NodeJS.Timeout {
+    const { options } = this.prepared;
+    const def = this.prepared.def;
+    const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
+    const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
+    return setInterval(() => {
+      const connections = collector.connectedNow();
+      const row = collector.agg.tick({ connections });
+      const so = collector.agg.countersSoFar();
+      this.io.progress({
+        scenario: def.name,
+        phase: this.phase,
+        elapsedMs: Date.now() - this.loadT0,
+        totalMs,
+        clientsConnected: connections,
+        clientsTarget: plan.sliceClients,
+        sentPerSec: row.counters['messages.sent'] ?? 0,
+        receivedPerSec: row.counters['messages.received'] ?? 0,
+        fanoutP99Us: collector.agg.percentileSoFar('fanout', 99),
+        errors: sumPrefix(so, 'errors.'),
+      });
+    }, 1000);
+  }
+
+  private async startWorkers(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, topology: Topology): Promise<void> {
+    const { req } = this;
+    const { path, options, server } = this.prepared;
+    const urls = topology.target.urls;
+    const tokens = tokenSource(req, topology, server);
+    const spread = spreadCycle(req.spread, urls.length);
+    for (let i = 0; i < plan.workers; i++) {
+      const [fromClient, toClient] = plan.share(i);
+      pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses: plan.sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: urls.length > 1 || req.targets.length > 0 });
+    }
+    const ready = await collector.waitFor('ready', 30_000);
+    if (collector.fatal || ready.length < plan.workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${collector.fatal ?? collector.workerDied ?? 'timed out after 30 s'}`);
+  }
+
+  /** With --start-at, wait for the agreed wall-clock time so shards start together. */
+  private async waitForStartAt(): Promise<void> {
+    const at = this.req.startAt;
+    if (at === undefined) return;
+    const wait = at - Date.now();
+    if (wait > 0) {
+      this.io.info(`waiting ${(wait / 1000).toFixed(1)} s for --start-at ${new Date(at).toISOString()}`);
+      await this.sleep(wait);
+    } else this.note(`--start-at ${new Date(at).toISOString()} had passed by ${(-wait / 1000).toFixed(1)} s when the workers were ready; started at once`);
+  }
+
+  /**
+   * Connect and join every client. The ramp may take as long as it needs while connections
+   * keep opening; it gives up only when no new connection has opened for a whole stall window.
+   * @throws WsbenchError (harness) when no client connected at all
+   */
+  private async ramp(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, urls: string[]): Promise<RampResult> {
+    const { options } = this.prepared;
+    this.mark('phase', 'ramp');
+    this.loadT0 = Date.now();
+    pool.broadcast({ type: 'phase', phase: 'ramp' });
+    const stallMs = options.requestTimeoutMs + 15_000;
+    let stalled = false;
+    const rampWait = collector.waitFor('ramp-done', 24 * 3_600_000);
+    void (async () => {
+      let last = -1;
+      let since = Date.now();
+      while (collector.waiting('ramp-done') && !this.interrupted) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const now = collector.connectedNow();
+        if (now !== last) [last, since] = [now, Date.now()];
+        else if (Date.now() - since > stallMs) {
+          stalled = true;
+          collector.giveUp('ramp-done');
+          return;
+        }
+      }
+    })();
+    const rampDone = (await Promise.race([rampWait, this.io.interrupted.then(() => [] as FromWorker[])])) as Array<Extract<FromWorker, { type: 'ramp-done' }>>;
+    for (const m of rampDone) for (const [k, v] of Object.entries(m.errorExamples ?? {})) collector.errorExamples[k] ??= v;
+    // Workers that did not finish their ramp count with what their last snapshot said.
+    const reported = new Set(rampDone.map((m) => m.workerId));
+    const connected = rampDone.reduce((a, m) => a + m.connected, 0) + collector.connected.reduce((a, n, i) => a + (reported.has(i) ? 0 : n), 0);
+    const joined = connected - rampDone.reduce((a, m) => a + (m.connected - (m.joined ?? m.connected)), 0);
+    if (stalled) this.note(`the ramp stalled: no new connection for ${Math.round(stallMs / 1000)} s with ${connected} of ${plan.sliceClients} connected; going on with those`);
+    if (!this.interrupted && connected === 0) throw this.noClientConnected(rampDone, collector, urls, stalled ? `no connection opened within ${Math.round(stallMs / 1000)} s` : undefined);
+    const failed = plan.sliceClients - connected;
+    this.mark('phase', 'ramp-done', `${connected} connected, ${failed} failed`);
+    return { connected, joined, failed };
+  }
+
+  /** The harness error when not one client connected: what the first client was told. */
+  private noClientConnected(rampDone: Array<Extract<FromWorker, { type: 'ramp-done' }>>, collector: RunCollector, urls: string[], stalled: string | undefined): WsbenchError {
+    const first = rampDone.find((m) => m.firstError)?.firstError ?? collector.fatal ?? collector.workerDied ?? stalled ?? 'no connection succeeded';
+    if (/^http_(401|403)/.test(first)) {
+      return harnessError('WSB_ERR_TOKEN_REFUSED', `the server refused every client's token: ${first}`, 'give the server\'s tokens with --token or --token-file, or its signing secret with --secret (and --token-claims for its claim names)');
+    }
+    if (/^no_welcome/.test(first)) {
+      return harnessError('WSB_ERR_NO_WELCOME', `the server accepted every WebSocket but never sent the welcome frame the dialect waits for: ${first}`, 'a wsbench/1 server greets each connection with {"type":"welcome",...}; a custom dialect without a greeting sets `awaitsWelcome: false` in its adapter');
+    }
+    return harnessError(
+      'WSB_ERR_TARGET_UNREACHABLE',
+      `could not connect any client to ${urls.join(', ')}: ${first}`,
+      this.req.targets.length ? 'check that the server is running and the URL, path and token are right' : 'the bundled server refused every client; the reason above is what the first client was told',
+    );
+  }
+
+  /** Faults are timed from the start of the warm-up. */
+  private scheduleFaults(timers: NodeJS.Timeout[], topology: Topology): void {
+    for (const f of this.prepared.faults) {
+      timers.push(
+        setTimeout(() => {
+          this.mark('fault', formatFault(f.action), f.text);
+          this.io.info(`fault: ${f.text}`);
+          topology.fault(f.action).catch((e: Error) => {
+            this.mark('note', 'fault-failed', `${f.text}: ${e.message}`);
+            this.io.info(`! fault ${f.text} failed: ${e.message}`);
+          });
+        }, f.atMs),
+      );
+    }
+  }
+
+  /** Warm-up, steady (measured), cool-down; returns the measured window (epoch ms). */
+  private async measure(pool: WorkerPool): Promise<{ start: number; end: number }> {
+    const { options } = this.prepared;
+    let start = 0;
+    let end = 0;
+    for (const [p, ms] of [
+      ['warmup', options.warmup],
+      ['steady', options.duration],
+      ['cooldown', options.cooldown],
+    ] as const) {
+      if (this.interrupted) break;
+      this.phase = p;
+      this.mark('phase', p);
+      pool.broadcast({ type: 'phase', phase: p });
+      if (p === 'steady') start = Date.now();
+      await this.sleep(ms);
+      if (p === 'steady') end = Date.now();
+    }
+    if (!end && start) end = Date.now();
+    return { start, end };
+  }
+
+  /** Tell the workers to finish and wait for their ledgers and last snapshots. */
+  private async collect(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan): Promise<void> {
+    this.phase = 'finish';
+    this.mark('phase', 'finish');
+    pool.broadcast({ type: 'phase', phase: 'finish' });
+    const finals = await collector.waitFor('final', 20_000);
+    if (finals.length < plan.workers) this.notes.push(`only ${finals.length} of ${plan.workers} workers reported their ledger: ${collector.fatal ?? collector.workerDied ?? 'timed out'}`);
+    // Let the last snapshots (sent just before `final`) arrive.
+    collector.agg.tick({ connections: 0 });
+  }
+
+  /** Close the books, build the report, judge checks and gates, decide the exit code. */
+  private async finish(collector: RunCollector, plan: WorkerPlan, ramp: RampResult, window: { start: number; end: number }, topology: Topology): Promise<RunOutcome> {
+    const { req, prepared } = this;
+    const nodes = await topology.scrapeStats();
+    // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
+    const sharedIds = sharedNodeIds(collector.nodeClients);
+    this.notes.push(...sharedNodeIdNotes(sharedIds, topology.target.urls));
+    const namedNodes = Object.keys(collector.nodeClients).filter((k) => !k.startsWith('url:'));
+    const dropNodeSplit = topology.target.urls.length === 1 && namedNodes.length < 2;
+    if (dropNodeSplit && req.targets.length && namedNodes.length === 0) this.notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
+    const ledger = judgeLedger({ tallies: collector.tallies.values(), windows: collector.tagWindows, logs: collector.publisherLogs, untagged: collector.agg.countersSoFar()[COUNTER.messagesUntagged] ?? 0 });
+    this.notes.push(...ledger.notes);
+    const status: Report['status'] = this.interrupted ? 'interrupted' : collector.fatal || collector.workerDied ? 'failed' : 'completed';
+    if (collector.fatal) this.notes.push(`worker error: ${collector.fatal}`);
+    if (collector.workerDied) this.notes.push(collector.workerDied);
+    const report = buildReport(collector, {
+      ...this.reportFrame(plan, topology.target),
+      status,
+      measuredStart: window.start,
+      measuredEnd: window.end,
+      rampConnected: ramp.connected,
+      rampFailed: ramp.failed,
+      nodes: nodeBreakdown(nodes, countsByUrl(collector.nodeClients, sharedIds)),
+      ledger,
+      dropNodeSplit,
+    });
+    report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
+    report.gates = req.judge ? req.judge(report) : [];
+    return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
+  }
+
+  /** The parts of the report every ending shares. */
+  private reportFrame(plan: WorkerPlan | undefined, target: TargetInfo): Pick<ReportInput, 'scenario' | 'target' | 'startedAt' | 'timeline' | 'notes' | 'workerClients'> {
+    const { req } = this;
+    const { def, options, server, faults } = this.prepared;
+    return {
+      scenario: { name: def.name, description: def.description, options: { ...options, protocol: req.protocol, server, faults: faults.map((f) => f.text), ...(req.shard ? { shard: `${req.shard.index}/${req.shard.count}` } : {}) } },
+      target,
+      startedAt: this.startedAt,
+      timeline: this.timeline,
+      notes: this.notes,
+      workerClients: plan ? Array.from({ length: plan.workers }, (_, i) => plan.share(i)[1] - plan.share(i)[0]) : [],
+    };
+  }
+
+  /** The report of a run that failed (exit 3): what it saw until then, with the cause. */
+  private failedReport(collector: RunCollector, e: WsbenchError, plan: WorkerPlan | undefined, topology?: Topology): Report {
+    const target: TargetInfo = topology?.target ?? { kind: this.req.targets.length ? 'external' : 'bundled', protocol: this.req.protocol, nodes: this.req.targets.length || this.prepared.nodes, urls: this.req.targets };
+    const connected = collector.connectedNow();
+    this.mark('note', 'failed', e.message);
+    return buildReport(collector, {
+      ...this.reportFrame(plan, target),
+      status: 'failed',
+      cause: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) },
+      measuredStart: 0,
+      measuredEnd: 0,
+      rampConnected: connected,
+      rampFailed: (plan?.sliceClients ?? 0) - connected,
+      nodes: [],
+      dropNodeSplit: true,
+    });
   }
 }
 
@@ -580,21 +614,6 @@ export function planSourceAddresses(clients: number, urls: string[]): string[] {
   const n = Math.ceil(clients / 4000);
   const octet = 2 + Math.floor(Math.random() * 250);
   return Array.from({ length: n }, (_, i) => `127.${octet}.${Math.floor(i / 250)}.${(i % 250) + 2}`);
-}
-
-function mergeObservation(into: Map<string, Observation>, key: string, o: Observation): void {
-  const cur = into.get(key);
-  if (!cur) return void into.set(key, { ...o });
-  cur.count += o.count;
-  cur.sum += o.sum;
-  if (o.min < cur.min) [cur.min, cur.minClient] = [o.min, o.minClient];
-  if (o.max > cur.max) [cur.max, cur.maxClient] = [o.max, o.maxClient];
-}
-
-function summarizeObservations(m: Map<string, Observation>): Record<string, ObservationSummary> {
-  const out: Record<string, ObservationSummary> = {};
-  for (const [k, o] of m) out[k] = { count: o.count, min: o.min, max: o.max, mean: o.count ? o.sum / o.count : 0, minClient: o.minClient, maxClient: o.maxClient };
-  return out;
 }
 
 /**
@@ -639,8 +658,3 @@ function sumPrefix(c: Record<string, number>, prefix: string): number {
   for (const [k, v] of Object.entries(c)) if (k.startsWith(prefix)) s += v;
   return s;
 }
-
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
-}
-

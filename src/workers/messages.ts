@@ -4,6 +4,7 @@
  */
 import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
 import type { RoomTally } from '../checks/ledger.ts';
+import type { PublisherLog, TagWindow } from '../checks/tag-ledger.ts';
 import type { CommonOptions } from '../scenario/types.ts';
 import type { Observation } from './runtime.ts';
 
@@ -55,6 +56,7 @@ export interface WorkerStatus {
 export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
-  | { type: 'ramp-done'; workerId: number; connected: number; failed: number; firstError?: string }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
+  /** `joined`: connected clients whose every join was answered. */
+  | { type: 'ramp-done'; workerId: number; connected: number; joined?: number; failed: number; firstError?: string; errorExamples?: Record<string, string> }
+  | { type: 'final'; workerId: number; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

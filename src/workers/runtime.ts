@@ -8,12 +8,13 @@ import type { Recorder } from '../metrics/types.ts';
 import type { ClientConnection, ConnectionEvents, DecodedFrame, Transport } from '../protocol/types.ts';
 import type { CommonOptions, ScenarioDefinition, VirtualClient } from '../scenario/types.ts';
 import type { Phase, WorkerInit, WorkerStatus } from './messages.ts';
-import { encodeTag, padding } from '../protocol/tag.ts';
+import { encodeTag, padding, parseTag } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
 import { nowUs, realClock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
-import { addReceiver, closeWindow, createReceiverRoom, emptyTally, onDelivery, onJoined, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
+import { addReceiver, closeWindow, createReceiverRoom, emptyTally, endTagWindow, onDelivery, onJoined, onUnsequencedDelivery, tagJoinAcked, tagJoinSent, type ReceiverRoom, type RoomTally } from '../checks/ledger.ts';
+import { createPublisherLog, logPublish, logRefused, trimLog, type PublisherLog, type TagWindow } from '../checks/tag-ledger.ts';
 import { createRng, type Rng } from '../executor/random.ts';
 import { mintToken, type TokenClaims } from '../protocol/jwt.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
@@ -44,7 +45,7 @@ export interface Observation {
   maxClient: number;
 }
 
-type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void; quiet?: boolean };
+type Pending = { kind: 'join' | 'leave' | 'ack' | 'ping'; startUs: number; client: Client; room?: string; resolve?: (v: number | null) => void; quiet?: boolean; counter?: number };
 
 /** A node id as a tag number: FNV-1a, 31 bits, the same in every worker process. */
 export function nodeHash(id: string): number {
@@ -98,7 +99,8 @@ class Client implements VirtualClient, ConnectionEvents {
   lastBackoffMs = 0;
   dropUs = 0;
   closingByUs = false;
-  counter = 0;
+  /** What this client published per room, for the tag ledger (counters count per room). */
+  readonly pubLogs = new Map<string, PublisherLog>();
   private rngFn: Rng | undefined;
   /** The connection attempt in progress: when it started (us), whether it resumes, how to settle it. */
   attemptStartUs = 0;
@@ -157,8 +159,8 @@ class Client implements VirtualClient, ConnectionEvents {
     this.rt.onFrame(this, f);
   }
 
-  onDelivery(room: string, seq: number, node: number, _pub: number, _counter: number, sendUs: number, replay: boolean): void {
-    this.rt.deliver(this, room, seq, node, sendUs, replay);
+  onDelivery(room: string, seq: number, node: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
+    this.rt.deliver(this, room, seq, node, pub, counter, sendUs, replay);
   }
 
   onError(code: string, message: string): void {
@@ -179,14 +181,18 @@ class Client implements VirtualClient, ConnectionEvents {
 
   join(room: string, since?: number): Promise<number | null> {
     let r = this.recv.get(room);
-    if (!r) this.recv.set(room, (r = createReceiverRoom(room)));
+    if (!r) this.recv.set(room, (r = createReceiverRoom(room, this.index)));
     else if (since === undefined) closeWindow(r);
+    tagJoinSent(r, nowUs());
     return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
   }
 
   leave(room: string): Promise<boolean> {
     const r = this.recv.get(room);
-    if (r) r.active = false;
+    if (r) {
+      r.active = false;
+      endTagWindow(r, nowUs());
+    }
     return this.rt.request(this, 'leave', room, (id) => this.conn!.leave(room, id)).then((v) => v !== null);
   }
 
@@ -277,6 +283,8 @@ export class WorkerRuntime {
   readonly examples: Record<string, number[]> = {};
   /** Node ids per URL: an id two URLs share makes every client known by its URL. */
   private readonly nodeIds = new NodeIdRegistry();
+  /** The first message per `errors.<code>`: what the server said (HTTP status and body, connect_error, error frame). */
+  readonly errorExamples: Record<string, string> = {};
   readonly observations = new Map<string, Observation>();
   private claimsTemplate: unknown;
   /** Whether an error code means "rate limited" (the `limit-codes` option, else the common spellings). */
@@ -331,7 +339,7 @@ export class WorkerRuntime {
   }
 
   /** Ramp: connect every client at this worker's share of the ramp rate. */
-  async runRamp(ratePerSec: number): Promise<{ connected: number; failed: number; firstError?: string }> {
+  async runRamp(ratePerSec: number): Promise<{ connected: number; joined: number; failed: number; firstError?: string; errorExamples: Record<string, string> }> {
     this.ramp = createRamp({
       total: this.clients.length,
       ratePerSec,
@@ -341,7 +349,9 @@ export class WorkerRuntime {
     });
     await this.ramp.done;
     const { connected } = this.status();
-    return { connected, failed: this.clients.length - connected, firstError: this.firstError };
+    // Connected is not joined: a join the server never answered leaves the client outside its room.
+    const joined = this.clients.filter((c) => c.state === 'open' && c.rooms.every((room) => c.recv.get(room)?.active)).length;
+    return { connected, joined, failed: this.clients.length - connected, firstError: this.firstError, errorExamples: this.errorExamples };
   }
 
   /** Open one client's connection, await the welcome (when the codec has one) and join its rooms. */
@@ -402,7 +412,7 @@ export class WorkerRuntime {
 
   /** @internal */
   connError(c: Client, code: string, message: string): void {
-    this.rec.count(`errors.${code}`);
+    this.countError(code, message);
     if (c.state === 'connecting') {
       this.rec.count('connections.failed');
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
@@ -418,7 +428,7 @@ export class WorkerRuntime {
     c.awaitingWelcome = false;
     c.lastClose = { code, atUs: now };
     for (const w of c.closeWaiters.splice(0)) w(c.lastClose);
-    this.failPendingOf(c);
+    for (const r of c.recv.values()) endTagWindow(r, now);
     if (code === 'ping_timeout' && wasOpen && !c.zombie) {
       // Engine.IO's own client-side heartbeat timeout: the client noticed a silent server itself.
       this.rec.count('errors.heartbeat_timeout');
@@ -426,6 +436,7 @@ export class WorkerRuntime {
       c.timedOut = true;
     }
     const byServer = !c.closingByUs && !c.timedOut;
+    this.failPendingOf(c, byServer);
     c.timedOut = false;
     if (byServer) this.rec.count(`close.${code}`);
     if (byServer && wasOpen) {
@@ -487,7 +498,7 @@ export class WorkerRuntime {
   }
 
   /** @internal */
-  deliver(c: Client, room: string, seq: number, pubNode: number, sendUs: number, replay: boolean): void {
+  deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
     const now = nowUs();
     c.lastActivityUs = now;
     this.rec.count('messages.received');
@@ -496,7 +507,7 @@ export class WorkerRuntime {
       this.rec.count('errors.unexpected_message');
       return;
     }
-    const verdict = onDelivery(r, seq);
+    const verdict = seq < 0 ? onUnsequencedDelivery(r, pub, counter, sendUs) : onDelivery(r, seq);
     if (verdict === 'dup') this.rec.count('ledger.duplicated');
     else if (verdict === 'reorder') this.rec.count('ledger.reordered');
     if (replay) {
@@ -527,8 +538,9 @@ export class WorkerRuntime {
         return;
       case 'joined': {
         const p = this.take(f.id);
-        const r = c.recv.get(f.room) ?? c.recv.set(f.room, createReceiverRoom(f.room)).get(f.room)!;
+        const r = c.recv.get(f.room) ?? c.recv.set(f.room, createReceiverRoom(f.room, c.index)).get(f.room)!;
         onJoined(r, f.seq);
+        tagJoinAcked(r, nowUs());
         if (f.seq !== undefined) this.noteSeq(f.room, f.seq);
         if (p) this.finish(p, 'join');
         return;
@@ -553,21 +565,21 @@ export class WorkerRuntime {
         return;
       }
       case 'message': {
-        if (f.tag) {
-          const parts = f.tag.split('.');
-          this.deliver(c, f.room, f.seq ?? -1, Number(parts[0]), Number(parts[3]), f.replay === true);
-        } else this.rec.count('messages.untagged');
+        const tag = f.tag ? parseTag(f.tag) : null;
+        if (tag) this.deliver(c, f.room, f.seq ?? -1, tag.node, tag.publisher, tag.counter, tag.sendUs, f.replay === true);
+        else this.rec.count('messages.untagged');
         return;
       }
       case 'gap':
         this.rec.count('ledger.gaps', Math.max(0, f.to - f.from + 1));
         return;
       case 'error': {
-        this.rec.count(`errors.${f.code}`);
+        this.countError(f.code, f.message ?? `error frame with code ${f.code}`);
         c.stats.errors++;
         if (this.isLimitCode(f.code)) c.stats.rateLimited++;
         if (f.id !== undefined) {
           const p = this.take(f.id);
+          if (p?.kind === 'ack') this.refused(c, p);
           if (p) p.resolve?.(null);
         }
         return;
@@ -576,6 +588,12 @@ export class WorkerRuntime {
         this.rec.count(`events.${f.name}`);
         return;
     }
+  }
+
+  /** Count `errors.<code>` and keep the first message of each code as evidence. */
+  private countError(code: string, message: string): void {
+    this.rec.count(`errors.${code}`);
+    this.errorExamples[`errors.${code}`] ??= message.slice(0, 200);
   }
 
   private noteSeq(room: string, seq: number): void {
@@ -621,25 +639,35 @@ export class WorkerRuntime {
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet = false): Promise<number | null> {
     if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
     const id = this.nextId++;
-    const tag = encodeTag(c.nodeKey + 1, c.index, c.counter++, scheduledUs);
+    let log = c.pubLogs.get(room);
+    if (!log) c.pubLogs.set(room, (log = createPublisherLog(c.index, room)));
+    const counter = logPublish(log, scheduledUs);
+    const tag = encodeTag(c.nodeKey + 1, c.index, counter, scheduledUs);
     this.rec.count('messages.sent');
     c.pendingIds.add(id);
     if (!wantResult) {
-      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, quiet });
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, quiet, counter });
       c.conn.publish(room, id, tag, this.pad);
       return Promise.resolve(null);
     }
     return new Promise((resolve) => {
-      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve, quiet });
+      this.pending.set(id, { kind: 'ack', startUs: scheduledUs, client: c, room, resolve, quiet, counter });
       c.conn!.publish(room, id, tag, this.pad);
     });
   }
 
-  private failPendingOf(c: Client): void {
+  /** The server refused a publish (an error frame for it, or a close while its ack was pending). */
+  private refused(c: Client, p: Pending): void {
+    const log = p.room === undefined ? undefined : c.pubLogs.get(p.room);
+    if (log && p.counter !== undefined) logRefused(log, p.counter);
+  }
+
+  private failPendingOf(c: Client, byServer: boolean): void {
     for (const id of c.pendingIds) {
       const p = this.pending.get(id);
       if (!p) continue;
       this.pending.delete(id);
+      if (byServer && p.kind === 'ack') this.refused(c, p);
       if (!p.quiet) this.rec.count(`errors.${p.kind}_lost`);
       p.resolve?.(null);
     }
@@ -658,6 +686,7 @@ export class WorkerRuntime {
       if (!p.quiet) this.rec.count(`errors.${p.kind}_timeout`);
       p.resolve?.(null);
     }
+    this.sweepSilentGreeters(now);
     const timeoutUs = Number(this.cfg.options.clientTimeoutMs ?? 0) * 1000;
     if (timeoutUs > 0 && this.phase !== 'finish') {
       for (const c of this.clients) {
@@ -671,6 +700,22 @@ export class WorkerRuntime {
           c.conn?.terminate();
         }
       }
+    }
+  }
+
+  /** Connections the server opened but never greeted with the welcome frame the dialect waits for: named as such, then closed. */
+  private sweepSilentGreeters(now: number): void {
+    const limitUs = this.cfg.options.requestTimeoutMs * 1000;
+    for (const c of this.clients) {
+      if (!c.awaitingWelcome || c.state !== 'connecting' || !c.conn?.isOpen || now - c.lastActivityUs < limitUs) continue;
+      c.awaitingWelcome = false;
+      const message = `the WebSocket opened but the server sent no welcome frame within ${this.cfg.options.requestTimeoutMs} ms (${this.cfg.urls[c.node]})`;
+      this.countError('no_welcome', message);
+      this.rec.count('connections.failed');
+      this.firstError ??= `no_welcome: ${message}`;
+      this.example('connect:no_welcome', c.index);
+      c.closingByUs = true;
+      c.conn.terminate();
     }
   }
 
@@ -770,6 +815,17 @@ export class WorkerRuntime {
       if (seq > t.maxSeq) t.maxSeq = seq;
     }
     return [...byRoom.values()];
+  }
+
+  /** Every receiver's membership windows and every publisher's log, for the coordinator's tag ledger. */
+  tagLedger(): { windows: TagWindow[]; logs: PublisherLog[] } {
+    const windows: TagWindow[] = [];
+    const logs: PublisherLog[] = [];
+    for (const c of this.clients) {
+      for (const r of c.recv.values()) windows.push(...r.windows);
+      for (const l of c.pubLogs.values()) logs.push(trimLog(l));
+    }
+    return { windows, logs };
   }
 
   /** Zombies the server never evicted: counted, with example ids, before the final close. */

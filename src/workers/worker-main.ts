@@ -82,13 +82,14 @@ async function onPhase(phase: Phase): Promise<void> {
     case 'finish': {
       measured = false;
       const tallies = rt.tallies();
+      const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
       rt.noteUnevictedZombies();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
+      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }

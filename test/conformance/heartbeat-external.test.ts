@@ -40,7 +40,7 @@ describe('heartbeat checks on evictions the measured window never saw', () => {
       expect(c.status).toBe('unverified');
       expect(c.reason).toMatch(/no zombie clients were created/);
     }
-    expect(checks.find((x) => x.name === 'heartbeat.frozen-server-noticed')).toMatchObject({ status: 'unverified', reason: 'the frozen-server phase was turned off (--set freeze=false)' });
+    expect(checks.find((x) => x.name === 'heartbeat.frozen-server-noticed')).toMatchObject({ status: 'unverified', reason: 'the frozen-server phase was not run: it was turned off (--set freeze=false)' });
   });
 });
 
@@ -91,6 +91,6 @@ describe('heartbeat against a ping-frames-only server of its own', () => {
     const frozen = check(report, 'heartbeat.frozen-server-noticed') as Report['checks'][number] & { status?: string; reason?: string };
     expect(frozen.passed).toBe(false);
     expect(frozen.status).toBe('unverified');
-    expect(frozen.detail).toMatch(/^not run: wsbench cannot freeze a server it did not start: give --set freeze-pid=PID/);
+    expect(frozen.detail).toMatch(/^unverified: the frozen-server phase was not run: wsbench cannot freeze a server it did not start: give --set freeze-pid=PID/);
   });
 });
