@@ -63,7 +63,7 @@ describe('rate-limit against fixed-window servers of their own (100 per minute, 
 
   async function run(url: string, sets: string[], extra: string[] = []): Promise<{ code: number | null; report: Report }> {
     const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
-    const args = ['run', 'rate-limit', '--quiet', ...extra, '--target', url, '--clients', '20', '--seed', '7', '--warmup', '300ms', '--duration', '3s', '--cooldown', '300ms', '--set', 'close-slack=1s', '--out', out];
+    const args = ['run', 'rate-limit', '--quiet', ...extra, '--target', url, '--clients', '20', '--seed', '7', '--warmup', '300ms', '--duration', '4s', '--cooldown', '300ms', '--out', out];
     const r = await runCli([...args, ...sets.flatMap((s) => ['--set', s])], { timeoutMs: 60_000 });
     expect(r.stderr).not.toMatch(/wsbench failed/);
     return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
