@@ -20,7 +20,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startChild, type Child } from './support/children.ts';
+import { startChild } from './support/children.ts';
+import { memoryRun, recvRun, withChild, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
 import { median, percentile } from './support/stats.ts';
 import type { BenchContext } from './run.ts';
 
@@ -44,69 +45,11 @@ async function withServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
-async function withChild<T>(c: Child, fn: (c: Child) => Promise<T>): Promise<T> {
-  try {
-    return await fn(c);
-  } finally {
-    await c.ask({ cmd: 'close' }).catch(() => {});
-    await c.stop();
-  }
-}
-
 // ------------------------------------------------------------------ 1 + 2
-
-interface MemoryRun {
-  perClientAt10k: number;
-  marginal: number;
-  heapMarginal: number;
-  handshakesPerSec: number;
-  cpuUsPerConnection: number;
-}
-
-async function memoryRun(kind: ClientKind, url: string): Promise<MemoryRun> {
-  return withChild(startChild('harness', true), async (h) => {
-    const base = await h.ask({ cmd: 'baseline', client: kind });
-    const a = await h.ask({ cmd: 'ramp', client: kind, clients: 5000, url, rate: 100_000, measure: true });
-    const b = await h.ask({ cmd: 'ramp', client: kind, clients: 5000, url, rate: 100_000, measure: true });
-    if (a.connected !== 5000 || b.connected !== 5000) throw new Error(`${kind}: connected ${a.connected} + ${b.connected} of 10000 (${a.firstError ?? b.firstError})`);
-    return {
-      perClientAt10k: (b.rss - base.rss) / 10_000,
-      marginal: (b.rss - a.rss) / 5000,
-      heapMarginal: (b.heapUsed - a.heapUsed) / 5000,
-      handshakesPerSec: (5000 / a.ms + 5000 / b.ms) * 500,
-      cpuUsPerConnection: ((a.cpuMs + b.cpuMs) * 1000) / 10_000,
-    };
-  });
-}
 
 // ------------------------------------------------------------------ 3 + 4
 
-interface RecvRun {
-  deliveriesPerCpuSec: number;
-  deliveriesPerSec: number;
-  harnessCpuPercent: number;
-}
-
 const RECEIVERS = 1000;
-
-async function recvRun(kind: ClientKind, url: string, ctx: Ctx): Promise<RecvRun> {
-  return withChild(startChild('harness'), async (h) => {
-    const r = await h.ask({ cmd: 'ramp', client: kind, clients: RECEIVERS, url, rate: 100_000 });
-    if (r.connected !== RECEIVERS) throw new Error(`${kind}: ${r.connected} of ${RECEIVERS} connected (${r.firstError})`);
-    const pub = startChild('publisher');
-    try {
-      await pub.ask({ cmd: 'start', url, room: 'room-0', conns: 2, window: 32, pad: 100 });
-      await sleep(1000);
-      const m = await h.ask({ cmd: 'recv', ms: 3000 });
-      await pub.ask({ cmd: 'stop' });
-      const out = { deliveriesPerCpuSec: m.deliveries / (m.cpuMs / 1000), deliveriesPerSec: m.deliveries / (m.ms / 1000), harnessCpuPercent: (100 * m.cpuMs) / m.ms };
-      ctx.log(`recv ${kind}: ${fmt(out.deliveriesPerSec)}/s, harness CPU ${fmt(out.harnessCpuPercent)}%, ${fmt(out.deliveriesPerCpuSec)} per CPU-second`);
-      return out;
-    } finally {
-      await pub.stop();
-    }
-  });
-}
 
 interface RttRun {
   harnessP50: number;
@@ -224,7 +167,13 @@ export default async function harnessBench(ctx: Ctx): Promise<string> {
   if (parts.has('recv')) {
     const res: Record<ClientKind, RecvRun[]> = { raw: [], ws: [] };
     await withServer(async (url) => {
-      for (let i = 0; i < runs; i++) for (const k of KINDS) res[k].push(await recvRun(k, url, ctx));
+      for (let i = 0; i < runs; i++) {
+        for (const k of KINDS) {
+          const r = await recvRun(k, url, RECEIVERS, 'publisher');
+          ctx.log(`recv ${k}: ${fmt(r.deliveriesPerSec)}/s, harness CPU ${fmt(r.harnessCpuPercent)}%, ${fmt(r.deliveriesPerCpuSec)} per CPU-second`);
+          res[k].push(r);
+        }
+      }
     });
     const m = (k: ClientKind, f: keyof RecvRun) => median(res[k].map((r) => r[f]));
     lines.push(

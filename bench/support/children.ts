@@ -19,7 +19,7 @@ process.once('exit', () => {
 });
 
 /** Start a role; `gc` passes --expose-gc so memory is measured after collection. */
-export function startChild(role: 'harness' | 'server' | 'publisher', gc = false): Child {
+export function startChild(role: 'harness' | 'server' | 'publisher' | 'sio-server' | 'sio-publisher', gc = false): Child {
   // WSB_BENCH_HARNESS_ARGS: extra node flags for the harness role, e.g. --cpu-prof.
   const extra = role === 'harness' && process.env.WSB_BENCH_HARNESS_ARGS ? process.env.WSB_BENCH_HARNESS_ARGS.split(' ') : [];
   const proc = spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), ...extra, '--max-old-space-size=8192', '--import', 'tsx', CHILD], {
@@ -31,7 +31,7 @@ export function startChild(role: 'harness' | 'server' | 'publisher', gc = false)
   const queue: Array<(l: Record<string, unknown>) => void> = [];
   let resolveFirst!: (l: Record<string, unknown>) => void;
   const first = new Promise<Record<string, unknown>>((r) => (resolveFirst = r));
-  let gotFirst = role !== 'server';
+  let gotFirst = role !== 'server' && role !== 'sio-server';
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     let v: Record<string, unknown>;
     try {

@@ -92,14 +92,14 @@ async function harnessRole(): Promise<void> {
       case 'baseline': {
         // Load what the run will load, then measure the process before any client exists.
         const { options } = resolveOptions(scenario, {}, [`client=${m.client}`]);
-        await createTransport('ws', scenario, options);
+        await createTransport((m.protocol as 'ws' | 'socketio' | undefined) ?? 'ws', scenario, options);
         return settledRss();
       }
       case 'ramp': {
         const sets = [`client=${m.client}`, `clients=${m.clients}`, `rooms=${m.rooms ?? 1}`, 'publishers=0', `ramp=${m.rate ?? 100000}`, `max-inflight=${m.inflight ?? 256}`, 'request-timeout-ms=20000'];
         const { options, problems } = resolveOptions(scenario, {}, sets);
         if (problems.length) throw new Error(problems.join('; '));
-        const transport = await createTransport('ws', scenario, options);
+        const transport = await createTransport((m.protocol as 'ws' | 'socketio' | undefined) ?? 'ws', scenario, options);
         const cfg = {
           workerId: 0,
           options,
@@ -245,6 +245,7 @@ function serve(handle: (m: Cmd) => Promise<unknown>): void {
 
 const role = process.env.WSB_BENCH_ROLE;
 if (role === 'harness') void harnessRole();
+else if (role === 'sio-server' || role === 'sio-publisher') void import('./sio-roles.ts').then((r) => (role === 'sio-server' ? r.sioServerRole(serve, reply) : r.sioPublisherRole(serve)));
 else if (role === 'server') void serverRole();
 else if (role === 'publisher') void publisherRole();
 else {

@@ -1,6 +1,8 @@
 /**
  * Picks the transport of a run: wsbench/1 or a scenario's custom codec over the raw
- * client (default) or the `ws` client (`--set client=ws`), or Socket.IO.
+ * client (default) or the `ws` client (`--set client=ws`); Socket.IO over the lean
+ * client (default) or socket.io-client (`--set client=socket.io-client`, and for
+ * long-polling or `https:` targets).
  */
 import type { Transport } from './types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
@@ -8,7 +10,8 @@ import { createWsTransport } from './ws-transport.ts';
 import { createRawTransport } from './raw-transport.ts';
 import { nativeCodec } from './native.ts';
 import { createMappedCodec } from './mapped.ts';
-import { createSocketIoTransport, parseSocketIoNames } from './socketio-transport.ts';
+import { parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
+import { createLeanSocketIoTransport } from './socketio-lean.ts';
 import { usageError } from '../errors.ts';
 
 export async function createTransport(protocol: 'ws' | 'socketio', scenario: ScenarioDefinition, options: Readonly<Record<string, unknown>>): Promise<Transport> {
@@ -18,8 +21,14 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     const transports = String(options.transports ?? 'websocket')
       .split(',')
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
-    return createSocketIoTransport({ names, transports });
+    const wrongClient = clientProblem(protocol, options.client);
+    if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
+    // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
+    if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
+    return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports) });
   }
+  const wrongClient = clientProblem(protocol, options.client);
+  if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
   const renamed = Boolean(options.wsFields || options.wsTypes || options.wsToken === 'header');
   const codec = scenario.adapter
     ? scenario.adapter(options)
@@ -27,6 +36,19 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
       ? createMappedCodec(options.wsFields as string, options.wsTypes as string, options.wsToken as string)
       : nativeCodec;
   return options.client === 'ws' ? createWsTransport(codec) : createRawTransport(codec);
+}
+
+/** Why `--set client=<client>` does not go with `--protocol <protocol>`, or undefined when it does. */
+export function clientProblem(protocol: 'ws' | 'socketio', client: unknown): string | undefined {
+  if (protocol === 'socketio' && client === 'ws') return '--set client=ws is a client of --protocol ws; --protocol socketio takes client=raw (lean, default) or client=socket.io-client';
+  if (protocol === 'ws' && client === 'socket.io-client') return '--set client=socket.io-client is a client of --protocol socketio; --protocol ws takes client=raw (default) or client=ws';
+  return undefined;
+}
+
+/** socket.io-client, loaded only by runs that use it (it costs memory in every worker). */
+async function libraryClient(names: SocketIoNames, transports: Array<'websocket' | 'polling'>): Promise<Transport> {
+  const { createSocketIoTransport } = await import('./socketio-transport.ts');
+  return createSocketIoTransport({ names, transports });
 }
 
 export type { Transport, FrameCodec, DecodedFrame, AdapterFactory } from './types.ts';

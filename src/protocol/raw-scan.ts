@@ -23,7 +23,8 @@ function bytes(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s));
 }
 
-function at(buf: Buffer, i: number, end: number, key: Uint8Array): boolean {
+/** Whether `key`'s bytes stand at `buf[i]` (within `end`). */
+export function at(buf: Buffer, i: number, end: number, key: Uint8Array): boolean {
   const n = key.length;
   if (i + n > end) return false;
   for (let k = 0; k < n; k++) if (buf[i + k] !== key[k]) return false;
@@ -42,6 +43,15 @@ export interface ScannedDelivery {
   replay: boolean;
 }
 
+/** The next quote at or after `buf[i]` before `end`, or -1. Long runs without one (the padding) go to memchr. */
+export function nextQuote(buf: Buffer, i: number, end: number): number {
+  const stop = Math.min(end, i + 16);
+  for (; i < stop; i++) if (buf[i] === Q) return i;
+  if (i >= end) return -1;
+  const q = buf.indexOf(Q, i);
+  return q < 0 || q >= end ? -1 : q;
+}
+
 /** Same contract as `scanDelivery`, on `buf[start, end)`; `roomStart`/`roomEnd` are offsets into `buf`. */
 export function scanDeliveryRange(buf: Buffer, start: number, end: number, out: ScannedDelivery): boolean {
   let wsb = -1;
@@ -49,19 +59,7 @@ export function scanDeliveryRange(buf: Buffer, start: number, end: number, out: 
   let room = -1;
   let isMessage = false;
   let replay = false;
-  let run = 0;
-  for (let i = start; i < end; i++) {
-    if (buf[i] !== Q) {
-      // A long run without quotes (the padding): let memchr find the next quote.
-      if (++run > 16) {
-        const q = buf.indexOf(Q, i + 1);
-        if (q < 0 || q >= end) break;
-        i = q - 1;
-        run = 0;
-      }
-      continue;
-    }
-    run = 0;
+  for (let i = nextQuote(buf, start, end); i >= 0; i = nextQuote(buf, i + 1, end)) {
     const j = i + 1;
     // Dispatch on the byte after the quote: most quotes open values, not our keys.
     switch (buf[j]) {
@@ -80,61 +78,73 @@ export function scanDeliveryRange(buf: Buffer, start: number, end: number, out: 
         break;
     }
   }
-  if (wsb < 0 || !isMessage) return false;
-  // Tag: four dot-separated decimal integers then a quote.
-  let i = wsb;
-  let node = 0;
-  let pub = 0;
-  let counter = 0;
-  let sendUs = 0;
+  return isMessage && readDelivery(buf, end, wsb, room, seq, replay, out);
+}
+
+/**
+ * Fill `out` from the value positions a scan found (-1 = key not found): the tag at `wsb`,
+ * the room string at `room`, the seq at `seq`. False when the tag or the room is missing or
+ * not plain (an escaped room name is left to the full parse).
+ */
+export function readDelivery(buf: Buffer, end: number, wsb: number, room: number, seq: number, replay: boolean, out: ScannedDelivery): boolean {
+  if (wsb < 0 || room < 0 || !readTag(buf, wsb, end, out)) return false;
+  const roomEnd = stringEnd(buf, room, end);
+  if (roomEnd < 0) return false;
+  out.roomStart = room;
+  out.roomEnd = roomEnd;
+  out.seq = seq >= 0 ? readUint(buf, seq, end) : -1;
+  out.replay = replay;
+  return true;
+}
+
+/** Where the last `digits` call stopped. */
+let digitsEnd = 0;
+
+/** The decimal integer at `buf[i]`, or -1 when no digit stands there; sets `digitsEnd`. */
+function digits(buf: Buffer, i: number, end: number): number {
+  let v = 0;
+  const from = i;
+  while (i < end) {
+    const c = buf[i]!;
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+  }
+  digitsEnd = i;
+  return i > from ? v : -1;
+}
+
+/**
+ * Read the harness's tag (four dot-separated decimal integers, then a quote) at
+ * `buf[i]` into `out.node/pub/counter/sendUs`; false when it is not one.
+ */
+export function readTag(buf: Buffer, i: number, end: number, out: ScannedDelivery): boolean {
   for (let k = 0; k < 4; k++) {
-    let v = 0;
-    let digits = 0;
-    while (i < end) {
-      const c = buf[i]!;
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-      digits++;
-    }
-    if (digits === 0) return false;
-    if (k === 0) node = v;
-    else if (k === 1) pub = v;
-    else if (k === 2) counter = v;
-    else sendUs = v;
+    const v = digits(buf, i, end);
+    if (v < 0) return false;
+    if (k === 0) out.node = v;
+    else if (k === 1) out.pub = v;
+    else if (k === 2) out.counter = v;
+    else out.sendUs = v;
+    i = digitsEnd;
     const sep = i < end ? buf[i] : -1;
     if (k < 3 ? sep !== 46 /* . */ : sep !== Q) return false;
     i++;
   }
-  let seqValue = -1;
-  if (seq >= 0) {
-    let j = seq;
-    while (j < end && buf[j] === 32) j++;
-    let v = 0;
-    let digits = 0;
-    while (j < end) {
-      const c = buf[j]!;
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      j++;
-      digits++;
-    }
-    if (digits > 0) seqValue = v;
-  }
-  if (room < 0) return false;
-  let roomEnd = room;
-  while (roomEnd < end && buf[roomEnd] !== Q) {
-    if (buf[roomEnd] === 92 /* \ */) return false;
-    roomEnd++;
-  }
-  if (roomEnd >= end) return false;
-  out.roomStart = room;
-  out.roomEnd = roomEnd;
-  out.seq = seqValue;
-  out.node = node;
-  out.pub = pub;
-  out.counter = counter;
-  out.sendUs = sendUs;
-  out.replay = replay;
   return true;
+}
+
+/** The non-negative integer at `buf[i]` (after spaces), or -1 when there is none. */
+export function readUint(buf: Buffer, i: number, end: number): number {
+  while (i < end && buf[i] === 32) i++;
+  return digits(buf, i, end);
+}
+
+/** Where the JSON string whose body starts at `buf[i]` ends (its closing quote), or -1 when it has an escape or no end. */
+export function stringEnd(buf: Buffer, i: number, end: number): number {
+  while (i < end && buf[i] !== Q) {
+    if (buf[i] === 92 /* \ */) return -1;
+    i++;
+  }
+  return i < end ? i : -1;
 }

@@ -18,6 +18,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ScannedDelivery } from './native.ts';
 import { scanDeliveryRange } from './raw-scan.ts';
 import { createWsTransport } from './ws-transport.ts';
+import { Sweep } from './sweep.ts';
 import { clientFrame, FrameReader, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
 import type { ClientConnection, ConnectionEvents, ConnectOptions, FrameCodec, Transport } from './types.ts';
 
@@ -27,7 +28,8 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** Largest handshake response accepted, bytes. */
 const MAX_RESPONSE_BYTES = 16 * 1024;
 
-const enum State {
+/** Where a raw connection's WebSocket stands. */
+export const enum State {
   Connecting = 0,
   Open = 1,
   /** A close frame was sent or received: no more application frames go out. */
@@ -35,41 +37,27 @@ const enum State {
   Closed = 3,
 }
 
-// Handshake and close timeouts: one sweep over the connections that have a deadline, instead
-// of a Timeout object per socket (120+ bytes each, kept by the socket once set).
-const SWEEP_MS = 100;
-const withDeadline = new Set<RawConnection>();
-let sweepTimer: NodeJS.Timeout | undefined;
+// Handshake and close timeouts: one sweep over the connections that have a deadline.
+const deadlines = new Sweep<RawConnection>(100, (c, now) => {
+  if (c.deadlineMs > now) return;
+  disarmDeadline(c);
+  c.deadlinePassed();
+});
 
-function armDeadline(c: RawConnection, ms: number): void {
+/** Call `c.deadlinePassed()` once `ms` have passed (a later call moves the deadline). */
+export function armDeadline(c: RawConnection, ms: number): void {
   c.deadlineMs = performance.now() + ms;
-  withDeadline.add(c);
-  if (sweepTimer === undefined) {
-    sweepTimer = setInterval(sweepDeadlines, SWEEP_MS);
-    sweepTimer.unref();
-  }
+  deadlines.add(c);
 }
 
-function disarmDeadline(c: RawConnection): void {
-  withDeadline.delete(c);
-  if (withDeadline.size === 0 && sweepTimer !== undefined) {
-    clearInterval(sweepTimer);
-    sweepTimer = undefined;
-  }
-}
-
-function sweepDeadlines(): void {
-  const now = performance.now();
-  for (const c of withDeadline) {
-    if (c.deadlineMs > now) continue;
-    disarmDeadline(c);
-    if (c.state === State.Connecting) c.error('handshake_timeout', 'Opening handshake has timed out');
-    c.sock.destroy();
-  }
+/** Forget `c`'s deadline (its handshake ended, or it closed). */
+export function disarmDeadline(c: RawConnection): void {
+  deadlines.delete(c);
 }
 
 const kConn = Symbol('wsbench.raw');
-type RawSocket = net.Socket & { [kConn]: RawConnection };
+/** A socket that knows its connection (listeners are module functions, not closures). */
+export type RawSocket = net.Socket & { [kConn]: RawConnection };
 
 /** Every socket of the process reads into this buffer; frames are consumed before the next read. */
 const READ_BUFFER = Buffer.allocUnsafe(256 * 1024);
@@ -82,7 +70,8 @@ let lastRoomBytes = Buffer.alloc(64);
 let lastRoomLen = -1;
 let lastRoom = '';
 
-function roomOf(buf: Buffer, start: number, end: number): string {
+/** `buf[start, end)` as a string, without allocating when it names the same room as last time. */
+export function roomOf(buf: Buffer, start: number, end: number): string {
   const n = end - start;
   if (n === lastRoomLen) {
     let k = 0;
@@ -115,7 +104,12 @@ interface Shared {
   fast: boolean;
 }
 
-class RawConnection extends FrameReader implements ClientConnection {
+/**
+ * One raw WebSocket connection: handshake, control frames, close handshake. What is
+ * spoken over it (a FrameCodec, Engine.IO) is a subclass: the requests, `onMessage`,
+ * and where needed `upgraded`, `closed` and `deadlinePassed`.
+ */
+export abstract class RawConnection extends FrameReader implements ClientConnection {
   state: State = State.Connecting;
   answerPings = true;
   /** Whether onError was reported (once per connection, like the `ws` transport). */
@@ -131,38 +125,30 @@ class RawConnection extends FrameReader implements ClientConnection {
   constructor(
     readonly sock: RawSocket,
     readonly ev: ConnectionEvents,
-    readonly sh: Shared,
     accept: string,
   ) {
     super();
     this.accept = accept;
   }
 
+  abstract join(room: string, id: number, since?: number): void;
+  abstract leave(room: string, id: number): void;
+  abstract publish(room: string, id: number, tag: string, pad: string): void;
+  abstract ping(id: number): boolean;
+
   get isOpen(): boolean {
     return this.state === State.Open;
   }
 
-  private send(text: string): void {
-    if (this.state === State.Open) this.sock.write(clientFrame(OP_TEXT, text, null));
-  }
-
-  join(room: string, id: number, since?: number): void {
-    this.send(this.sh.codec.encodeJoin(room, id, since));
-  }
-
-  leave(room: string, id: number): void {
-    this.send(this.sh.codec.encodeLeave(room, id));
-  }
-
-  publish(room: string, id: number, tag: string, pad: string): void {
-    this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
-  }
-
-  ping(id: number): boolean {
-    const c = this.sh.codec;
-    if (!c.encodePing) return false;
-    this.send(c.encodePing(id));
-    return true;
+  protected send(text: string): void {
+    if (this.state !== State.Open) return;
+    // Frames written in one tick (a publish loop's burst) leave in one write, not one syscall each.
+    const sock = this.sock;
+    if (!sock.writableCorked) {
+      sock.cork();
+      process.nextTick(uncork, sock);
+    }
+    sock.write(clientFrame(OP_TEXT, text, null));
   }
 
   close(code = 1000): void {
@@ -233,30 +219,30 @@ class RawConnection extends FrameReader implements ClientConnection {
     this.accept = null;
     this.state = State.Open;
     disarmDeadline(this);
-    this.ev.onOpen();
+    this.upgraded();
     if (end + 4 < data.length && (this.state as State) !== State.Closed) this.readFrames(data, end + 4, data.length);
+  }
+
+  /** The WebSocket is open (the handshake deadline is disarmed). */
+  protected upgraded(): void {
+    this.ev.onOpen();
+  }
+
+  /** The TCP connection is gone (state is Closed already). */
+  closed(): void {
+    this.ev.onClose(this.closeCode, this.closeReason);
+  }
+
+  /** The deadline set with armDeadline passed: the opening or the close handshake took too long. */
+  deadlinePassed(): void {
+    if (this.state === State.Connecting) this.error('handshake_timeout', 'Opening handshake has timed out');
+    this.sock.destroy();
   }
 
   private refuse(code: string, message: string): void {
     this.response = null;
     this.error(code, message);
     this.sock.destroy();
-  }
-
-  protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
-    if (this.state === State.Closed) return;
-    if (opcode === OP_BINARY) {
-      this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
-      return;
-    }
-    if (this.sh.fast && scanDeliveryRange(buf, start, end, scanned)) {
-      this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
-      return;
-    }
-    const text = buf.toString('utf8', start, end);
-    const frame = this.sh.codec.decode(text);
-    if (frame === null) this.ev.onError('bad_frame', `could not decode a frame from the server: ${text.slice(0, 80)}`);
-    else this.ev.onFrame(frame);
   }
 
   protected onControl(opcode: number, data: Buffer): void {
@@ -290,6 +276,57 @@ class RawConnection extends FrameReader implements ClientConnection {
   }
 }
 
+/** A connection speaking a FrameCodec's JSON dialect (wsbench/1 by default). */
+class CodecConnection extends RawConnection {
+  constructor(
+    sock: RawSocket,
+    ev: ConnectionEvents,
+    readonly sh: Shared,
+    accept: string,
+  ) {
+    super(sock, ev, accept);
+  }
+
+  join(room: string, id: number, since?: number): void {
+    this.send(this.sh.codec.encodeJoin(room, id, since));
+  }
+
+  leave(room: string, id: number): void {
+    this.send(this.sh.codec.encodeLeave(room, id));
+  }
+
+  publish(room: string, id: number, tag: string, pad: string): void {
+    this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
+  }
+
+  ping(id: number): boolean {
+    const c = this.sh.codec;
+    if (!c.encodePing) return false;
+    this.send(c.encodePing(id));
+    return true;
+  }
+
+  protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
+    if (this.state === State.Closed) return;
+    if (opcode === OP_BINARY) {
+      this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
+      return;
+    }
+    if (this.sh.fast && scanDeliveryRange(buf, start, end, scanned)) {
+      this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
+      return;
+    }
+    const text = buf.toString('utf8', start, end);
+    const frame = this.sh.codec.decode(text);
+    if (frame === null) this.ev.onError('bad_frame', `could not decode a frame from the server: ${text.slice(0, 80)}`);
+    else this.ev.onFrame(frame);
+  }
+}
+
+function uncork(sock: net.Socket): void {
+  sock.uncork();
+}
+
 // ------------------------------------------------------------ socket listeners
 // Module functions, `this` is the socket: nothing is allocated per connection.
 
@@ -313,7 +350,7 @@ function onSockClose(this: RawSocket): void {
   disarmDeadline(c);
   c.state = State.Closed;
   c.response = null;
-  c.ev.onClose(c.closeCode, c.closeReason);
+  c.closed();
 }
 
 /** A transport for `codec` over raw sockets; `ws` is used for `wss:` URLs. */
@@ -326,12 +363,16 @@ export function createRawTransport(codec: FrameCodec): Transport {
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
       if (url.startsWith('wss:')) return (tls ??= createWsTransport(codec)).connect(opts, ev);
-      return openRaw(url, codec.headers?.(opts.token), opts, ev, sh);
+      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, sh, accept));
     },
   };
 }
 
-function openRaw(url: string, headers: Record<string, string> | undefined, opts: ConnectOptions, ev: ConnectionEvents, sh: Shared): ClientConnection {
+/**
+ * Open a raw WebSocket to `url` (`ws:` only); `create` builds the connection object that
+ * owns the socket (a RawConnection or a subclass), before any byte is read.
+ */
+export function openRaw<C extends RawConnection>(url: string, headers: Record<string, string> | undefined, opts: ConnectOptions, create: (sock: RawSocket, accept: string) => C): C {
   const u = new URL(url);
   const key = newKey();
   const accept = createHash('sha1').update(key + GUID).digest('base64');
@@ -342,7 +383,7 @@ function openRaw(url: string, headers: Record<string, string> | undefined, opts:
     noDelay: true,
     onread: ONREAD,
   }) as RawSocket;
-  const c = new RawConnection(sock, ev, sh, accept);
+  const c = create(sock, accept);
   sock[kConn] = c;
   sock.on('error', onSockError);
   sock.on('close', onSockClose);

@@ -8,52 +8,11 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { ClientConnection, ConnectionEvents, ConnectOptions, Transport } from './types.ts';
+import type { SocketIoNames } from './socketio-names.ts';
+import { connectFailure } from './socketio-errors.ts';
+import { eventFrame, offersJoinSince, replyFrame, type ReplyKind } from './socketio-events.ts';
 
-/** Event names of the chat vocabulary, overridable with `--set sio-events=join=subscribe,publish=send`. */
-export interface SocketIoNames {
-  connected: string;
-  join: string;
-  leave: string;
-  publish: string;
-  message: string;
-  /** Event telling a resuming member which seqs the server no longer holds ({roomId, from, to}). */
-  gap: string;
-  /** Payload field names of `message` / `new-message`. */
-  room: string;
-  content: string;
-  seq: string;
-  /** Field of the `connected` event naming the node, for per-node breakdowns behind a load balancer. */
-  node: string;
-}
-
-export const DEFAULT_SOCKETIO_NAMES: SocketIoNames = {
-  connected: 'connected',
-  join: 'join-room',
-  leave: 'leave-room',
-  publish: 'message',
-  message: 'new-message',
-  gap: 'gap',
-  room: 'roomId',
-  content: 'content',
-  seq: 'seq',
-  node: 'node',
-};
-
-/** Parse `key=value,key=value` overrides; returns problems for unknown keys. */
-export function parseSocketIoNames(text: string | undefined): { names: SocketIoNames; problems: string[] } {
-  const names = { ...DEFAULT_SOCKETIO_NAMES };
-  const problems: string[] = [];
-  for (const part of (text ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    const key = part.slice(0, eq) as keyof SocketIoNames;
-    if (eq <= 0 || !(key in names) || !part.slice(eq + 1)) {
-      problems.push(`socket.io name "${part}": expected KEY=NAME with KEY one of ${Object.keys(names).join(', ')}`);
-      continue;
-    }
-    names[key] = part.slice(eq + 1);
-  }
-  return { names, problems };
-}
+export { DEFAULT_SOCKETIO_NAMES, parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
 
 export interface SocketIoTransportOptions {
   names: SocketIoNames;
@@ -68,7 +27,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
   // only then does a resuming client send it, so servers with the plain (roomId, ack) never see it.
   let joinSince = false;
   return {
-    name: 'socket.io',
+    name: 'socket.io-client',
     // Join as soon as the handshake is done; the `connected` event only tells the node.
     awaitsWelcome: false,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
@@ -108,49 +67,22 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         open = true;
         ev.onOpen();
       });
-      socket.on(n.connected, (info: Record<string, unknown> | undefined) => {
-        const node = info?.[n.node];
-        if (Array.isArray(info?.features) && info.features.includes('join-since')) joinSince = true;
-        ev.onFrame({ kind: 'welcome', node: node === undefined ? undefined : String(node) });
-      });
-      socket.on(n.message, (m: Record<string, unknown>) => {
-        const content = m?.[n.content] as { wsb?: unknown } | undefined;
-        const seq = m?.[n.seq];
-        ev.onFrame({
-          kind: 'message',
-          room: String(m?.[n.room]),
-          seq: typeof seq === 'number' ? seq : undefined,
-          tag: content && typeof content.wsb === 'string' ? content.wsb : undefined,
-          replay: m?.replay === true,
-        });
-      });
-      socket.on(n.gap, (g: Record<string, unknown> | undefined) => {
-        const from = numberOr(g?.from);
-        const to = numberOr(g?.to);
-        if (from !== undefined && to !== undefined) ev.onFrame({ kind: 'gap', room: String(g?.[n.room]), from, to });
-      });
-      socket.onAny((event: string) => {
-        if (event !== n.message && event !== n.connected && event !== n.gap) ev.onFrame({ kind: 'other', name: event });
+      socket.onAny((event: string, arg: unknown) => {
+        if (offersJoinSince(n, event, arg)) joinSince = true;
+        const frame = eventFrame(n, event, arg);
+        if (frame) ev.onFrame(frame);
       });
       socket.on('connect_error', (err: Error & { description?: unknown; data?: unknown }) => {
         if (closed) return;
         closed = true;
         const msg = err.message || 'connect_error';
-        const code = /websocket error|xhr poll error|timeout/i.test(msg) ? (/timeout/i.test(msg) ? 'handshake_timeout' : 'connect_failed') : 'handshake_refused';
+        const kind = /websocket error|xhr poll error|timeout/i.test(msg) ? (/timeout/i.test(msg) ? 'handshake_timeout' : 'connect_failed') : 'handshake_refused';
         // The caller appends the URL; say what the transport saw and what usually causes it.
         const desc = err.description as { message?: unknown } | number | undefined;
         const cause = typeof desc === 'object' ? desc?.message : desc;
         const body = String((err as { context?: { responseText?: unknown } }).context?.responseText ?? '');
-        // An Engine.IO v3 server (Socket.IO 2.x) answers v4's handshake with 400 / code 5.
-        const oldServer = /"code":5\b|Unsupported protocol version/.test(body);
-        const detail = oldServer
-          ? `${msg}: ${String(cause)} — the server refused Engine.IO v4; it is probably a Socket.IO 2.x server (Engine.IO v3), which wsbench does not speak (Socket.IO 3 and 4 only)`
-          : code === 'handshake_refused'
-            ? `the server refused the handshake: ${msg}`
-            : code === 'connect_failed'
-              ? `${msg}${typeof cause === 'string' ? `: ${cause}` : ''} (no Socket.IO server answered at path ${path}; check the URL's path, the default is /socket.io${/\b400\b/.test(String(cause)) ? '; a Socket.IO 2.x server also answers 400: --set transports=polling shows its reason' : ''})`
-              : msg;
-        ev.onError(oldServer ? 'engine_io_v3' : code, detail);
+        const failure = connectFailure(kind, msg, typeof cause === 'string' ? cause : cause === undefined ? undefined : String(cause), body, path);
+        ev.onError(failure.code, failure.detail);
         socket.close();
         ev.onClose('connect_error', msg);
       });
@@ -161,15 +93,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
         ev.onClose(reason.replace(/\s+/g, '_'), reason);
       });
       socket.connect();
-      const ackHandler = (kind: 'joined' | 'left' | 'ack', id: number, room: string) => (res: Record<string, unknown> | undefined) => {
-        if (!res || res.error !== undefined || res.success === false) {
-          ev.onFrame({ kind: 'error', id, code: String(res?.error ?? 'refused') });
-          return;
-        }
-        if (kind === 'joined') ev.onFrame({ kind, id, room, members: numberOr(res.members), seq: numberOr(res.seq) });
-        else if (kind === 'left') ev.onFrame({ kind, id });
-        else ev.onFrame({ kind, id, seq: numberOr(res.seq) });
-      };
+      const ackHandler = (kind: ReplyKind, id: number, room: string) => (res: unknown) => ev.onFrame(replyFrame(kind, id, room, res));
       return {
         // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
         join: (room, id, since) =>
@@ -206,8 +130,4 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       };
     },
   };
-}
-
-function numberOr(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }

@@ -15,6 +15,7 @@ import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { resolveOptions } from '../scenario/options.ts';
+import { clientProblem } from '../protocol/index.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
@@ -152,6 +153,8 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
+  const wrongClient = clientProblem(req.protocol, options.client);
+  if (wrongClient) problems.push(wrongClient);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
   const scenarioFaults = typeof def.faults === 'function' ? def.faults(options, targetShape) : (def.faults ?? []);

@@ -3,7 +3,7 @@
  * Every problem is collected and reported at once, each with what is allowed.
  */
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
-import { parseSocketIoNames } from '../protocol/socketio-transport.ts';
+import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
@@ -58,7 +58,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsTypes: { type: 'string', default: DEFAULT_OPTIONS.wsTypes, description: 'native message type names, e.g. join=sub,joined=subbed,publish=pub,ack=puback,message=event,welcome=none' },
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
-  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'WebSocket client of --protocol ws: raw (lean, default) or ws (the ws package)', values: ['raw', 'ws'] },
+  client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
 /** kebab-case <-> camelCase, for `--set payload-bytes=200`. */

@@ -51,8 +51,12 @@ export interface CommonOptions {
   wsTypes: string;
   /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
   wsToken: 'query' | 'header';
-  /** Native only: the WebSocket client, `raw` (lean, default) or `ws` (the ws package). */
-  client: 'raw' | 'ws';
+  /**
+   * The client: `raw` (lean, default: the raw WebSocket client, and for Socket.IO the lean
+   * Engine.IO/Socket.IO client on it), `ws` (the ws package, native only) or
+   * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
+   */
+  client: 'raw' | 'ws' | 'socket.io-client';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }

@@ -78,8 +78,15 @@ async function tinyServer(setup: (io: Server) => void): Promise<{ url: string; p
 const SHORT = ['--duration', '2s', '--warmup', '300ms', '--cooldown', '500ms'];
 
 describe('wsbench run --protocol socketio', () => {
-  it('broadcast against the bundled Socket.IO flavour: exit 0, exact ledger', async () => {
-    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--clients', '100', ...SHORT]);
+  it('broadcast against the bundled Socket.IO flavour: exit 0, exact ledger; the same counters through socket.io-client', async () => {
+    // The lean client (default) and socket.io-client side by side: both exact, the same counters by name.
+    const [r, lib] = await Promise.all([
+      wsbench(['broadcast', '--protocol', 'socketio', '--clients', '100', ...SHORT]),
+      wsbench(['broadcast', '--protocol', 'socketio', '--set', 'client=socket.io-client', '--clients', '100', ...SHORT]),
+    ]);
+    expect(lib.code, lib.stderr).toBe(0);
+    expect(lib.report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, delivered: lib.report.ledger.expected });
+    expect(Object.keys(r.report.counters).sort()).toEqual(Object.keys(lib.report.counters).sort());
     expect(r.code, r.stderr).toBe(0);
     expect(r.report.target.protocol).toBe('socketio');
     expect(r.report.target.urls[0]).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/socket\.io$/);
