@@ -6,7 +6,6 @@ import { compareReports, checkBaselineCompatible } from '../gates/index.ts';
 import { mergeReports } from '../run/merge.ts';
 import { parseShare } from '../units/index.ts';
 import { EXIT, usageError } from '../errors.ts';
-import { decideExit } from '../run/exit-decision.ts';
 import { processIO, type CliIO } from './io.ts';
 
 function writeText(cli: CliIO, path: string | undefined, text: () => string): void {
@@ -16,14 +15,13 @@ function writeText(cli: CliIO, path: string | undefined, text: () => string): vo
   cli.stderr.write(`wrote ${path}\n`);
 }
 
-/** `wsbench report`: the console table of a saved report, and the files asked for; exits with the saved run's verdict (the same decision as `run`). */
-export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string; strict?: boolean }, cli: CliIO = processIO()): Promise<void> {
+/** `wsbench report`: the console table of a saved report, and the files asked for. */
+export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string }, cli: CliIO = processIO()): Promise<void> {
   const report = await readJsonReport(file);
   cli.stdout.write(`${renderTable(report, { color: Boolean(cli.stdout.isTTY) })}\n`);
   writeText(cli, opts.html, () => renderHtml(report));
   writeText(cli, opts.junit, () => renderJunit(report));
   writeText(cli, opts.summaryMd, () => renderMarkdown(report));
-  cli.setExitCode(decideExit(report, { refuseSaturated: false, strict: opts.strict === true }));
 }
 
 /** `wsbench compare`: deltas of two reports; exit 1 when a latency percentile regressed more than `--max-regression` (a bare number is a percentage). */

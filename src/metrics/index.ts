@@ -9,4 +9,4 @@ export { createRecorder, clampUs } from './recorder.ts';
 export { createAggregator } from './aggregator.ts';
 export { summarize, summarizeHistogram, mergeEncoded, percentileOf, percentileSpectrum, peakRatePerSec, type SpectrumPoint } from './summary.ts';
 export { createHealthMonitor, defaultCpuSource, type CpuSource, type HealthMonitorOptions, type HealthSampleDetail, type RunHealthMonitor } from './health.ts';
-export { SATURATION, judgeSaturation, summarizeWorkerHealth, type WorkerHealthInput, type SaturationVerdict } from './saturation.ts';
+export { SATURATION, eventLoopDelayLimitUs, judgeSaturation, summarizeWorkerHealth, type WorkerHealthInput, type SaturationVerdict } from './saturation.ts';

@@ -14,6 +14,7 @@ import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
+import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
@@ -107,6 +108,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   const path = resolveScenarioPath(req.scenario);
   const def = await loadScenarioFile(path);
   const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
+  if (options.adapter) await applyAdapterOption(def, options, req.protocol); // a bad module fails here, before any worker
   // Read-only facts for scenario code: where the run goes.
   options.targetKind = req.targets.length ? 'external' : 'bundled';
   options.protocol = req.protocol;
@@ -605,18 +607,31 @@ function tokenSource(req: RunRequest, topology: Topology, server: Record<string,
  * out, and the kernel's port search slows past ~7,000 per source address
  * (LOOPBACK.md): past 7,000 clients per loopback target, spread them over
  * 127.R.x.y source addresses, 4,000 each, with a random second octet per run so
- * TIME_WAIT sockets of a previous run do not slow this one.
+ * TIME_WAIT sockets of a previous run do not slow this one. `limits` defaults to
+ * {@link sourceSpreadLimits}.
  */
-export function planSourceAddresses(clients: number, urls: string[]): string[] {
+export function planSourceAddresses(clients: number, urls: string[], limits = sourceSpreadLimits()): string[] {
   const perUrl = clients / Math.max(1, urls.length);
   const loopback = urls.every((u) => {
     const host = new URL(u).hostname.replace(/^\[|\]$/g, '');
     return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.'));
   });
-  if (!loopback || perUrl <= 7000) return [];
-  const n = Math.ceil(clients / 4000);
+  if (!loopback || perUrl <= limits.threshold) return [];
+  const n = Math.ceil(clients / limits.perAddress);
   const octet = 2 + Math.floor(Math.random() * 250);
   return Array.from({ length: n }, (_, i) => `127.${octet}.${Math.floor(i / 250)}.${(i % 250) + 2}`);
+}
+
+/**
+ * When source addresses are spread: past `threshold` clients per loopback target
+ * (default 7000), `perAddress` clients per source address (default 4000). A test
+ * hook, `WSBENCH_SOURCE_SPREAD=THRESHOLD:PER_ADDRESS` (e.g. `20:10`), lowers both so
+ * a run of a few dozen clients exercises the spread (test/cli/run.test.ts).
+ */
+export function sourceSpreadLimits(env: NodeJS.ProcessEnv = process.env): { threshold: number; perAddress: number } {
+  const m = /^(\d+):(\d+)$/.exec(env.WSBENCH_SOURCE_SPREAD ?? '');
+  if (!m || Number(m[2]) < 1) return { threshold: 7000, perAddress: 4000 };
+  return { threshold: Number(m[1]), perAddress: Number(m[2]) };
 }
 
 /**

@@ -16,39 +16,39 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const FAST = ['--step-duration', '2s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
+const FAST = ['--step-duration', '1s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
 const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as CapacityResult;
 
 describe('wsbench capacity (real runs)', () => {
-  it('clients 50 -> 200 over 3 steps: every step reported, JSON shape, HTML, exit 0', async () => {
+  it('clients 50 -> 200 in 2 steps: every step reported and sustainable, range exhausted, nodes projected, JSON shape, HTML, exit 0', async () => {
     const out = join(dir, 'cap.json');
     const html = join(dir, 'cap.html');
-    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 2s', '--from', '50', '--to', '200', '--steps', '3', ...FAST, '--target-clients', '5000', '--out', out, '--html', html]);
+    // This tests the search, not the generator: a loaded shared box must not make a step
+    // "saturated" by event-loop delay (the test hook raises that threshold to 2 s; exit 4
+    // on a saturated generator is proven in test/cli/saturated.test.ts).
+    const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 2s', '--vary', 'clients', '--from', '50', '--to', '200', '--steps', '2', ...FAST, '--target-clients', '5000', '--out', out, '--html', html], { env: { WSBENCH_SATURATION_ELD_US: '2000000' } });
     expect(r.stderr).not.toMatch(/wsbench failed/);
     const res = read(out);
     expect(res.schema).toBe('wsbench.capacity/1');
-    expect(res.plan.planned).toEqual([50, 100, 200]);
+    expect(res.plan.planned).toEqual([50, 200]);
     expect(res.knob).toBe('clients');
     expect(res.slos).toEqual(['fanout.p99 < 2s']);
-    expect(res.steps.length).toBeGreaterThanOrEqual(1);
     for (const s of res.steps) {
       expect(s.report.schema).toBe('wsbench.report/1');
       expect(s.report.scenario.options.clients).toBe(s.load);
       expect(s.slos).toHaveLength(1);
       expect(typeof s.deliveriesPerSec).toBe('number');
-      expect(typeof s.saturated).toBe('boolean');
+      expect(s.saturated).toBe(false);
       expect(s.server.rssBytes).toBeGreaterThan(0);
     }
-    // A loaded shared runner may saturate the generator; then the result must say so.
-    if (res.steps.every((s) => s.sustainable)) {
-      expect(res.steps.map((s) => s.load)).toEqual([50, 100, 200]);
-      expect(res.outcome).toMatchObject({ stop: 'range-exhausted', sustainableLoad: 200, lowerBound: true });
-      expect(res.projection).toMatchObject({ targetClients: 5000, nodes: Math.ceil(5000 / 140) });
-      expect(r.code).toBe(0);
-    } else {
-      expect(['saturated', 'check', 'slo', 'none-sustainable']).toContain(res.outcome.stop);
-      expect(r.code).toBe(res.exitCode);
-    }
+    // Every step sustainable: the search ran the whole range and projects from its top.
+    expect(res.steps.map((s) => [s.load, s.sustainable])).toEqual([
+      [50, true],
+      [200, true],
+    ]);
+    expect(res.outcome).toMatchObject({ stop: 'range-exhausted', sustainableLoad: 200, lowerBound: true });
+    expect(res.projection).toMatchObject({ targetClients: 5000, nodes: Math.ceil(5000 / 140) });
+    expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/wsbench capacity: broadcast/);
     expect(r.stdout).toMatch(/Result: /);
     expect(readFileSync(html, 'utf8')).toMatch(/<svg class="chart"[\s\S]*<\/html>/);
@@ -66,7 +66,7 @@ describe('wsbench capacity (real runs)', () => {
   });
 });
 
-describe('wsbench capacity usage errors (exit 2, nothing started)', () => {
+describe.concurrent('wsbench capacity usage errors (exit 2, nothing started)', () => {
   it('--from larger than --to', async () => {
     const r = await runCli(['capacity', 'broadcast', '--slo', 'fanout.p99 < 100ms', '--from', '500', '--to', '100']);
     expect(r.code).toBe(2);

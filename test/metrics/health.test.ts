@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createHealthMonitor, judgeSaturation, SATURATION, summarizeWorkerHealth, type WorkerHealthInput } from '../../src/metrics/index.ts';
+import { createHealthMonitor, eventLoopDelayLimitUs, judgeSaturation, SATURATION, summarizeWorkerHealth, type WorkerHealthInput } from '../../src/metrics/index.ts';
 import type { HealthSample } from '../../src/metrics/types.ts';
 
 const sample = (cpuPercent: number, eventLoopDelayP99Us = 1000, rssBytes = 1e8): HealthSample => ({ cpuPercent, eventLoopDelayP99Us, rssBytes });
@@ -52,6 +52,15 @@ describe('judgeSaturation', () => {
     const base = { id: 0, clients: 1, eventLoopDelayP99Us: 1000, rssBytesPeak: 1 };
     expect(judgeSaturation([{ ...base, cpuPercent: SATURATION.cpuPercent + 1 }]).saturated).toBe(true);
     expect(judgeSaturation([{ ...base, cpuPercent: SATURATION.cpuPercent - 1 }]).saturated).toBe(false);
+  });
+
+  it('the event-loop limit is 50 ms unless the WSBENCH_SATURATION_ELD_US test hook raises it', () => {
+    expect(eventLoopDelayLimitUs({})).toBe(50_000);
+    expect(eventLoopDelayLimitUs({ WSBENCH_SATURATION_ELD_US: '2000000' })).toBe(2_000_000);
+    expect(eventLoopDelayLimitUs({ WSBENCH_SATURATION_ELD_US: 'soon' })).toBe(50_000);
+    const w = { id: 0, clients: 1, eventLoopDelayP99Us: 80_000, cpuPercent: 1, rssBytesPeak: 1 };
+    expect(judgeSaturation([w], 100_000).saturated).toBe(false);
+    expect(judgeSaturation([w], 50_000).reason).toBe('worker 0: event-loop delay p99 80.0 ms is above 50 ms');
   });
 
   it('summarizeWorkerHealth takes the mean CPU, peak RSS and median per-second delay', () => {

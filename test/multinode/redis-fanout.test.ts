@@ -1,6 +1,7 @@
 /**
  * Multi-node runs through the harness: three bundled nodes on a redis-server the
- * topology starts itself, with faults. The ledger must stay exact.
+ * topology starts itself (or, in the first test, one given with --redis), with
+ * faults. The ledger must stay exact.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli, QUICK } from '../support/cli.ts';
-import { redisSkipReason } from '../helpers/index.ts';
+import { Redis } from 'ioredis';
+import { redisSkipReason, startRedisForTest } from '../helpers/index.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -19,16 +21,27 @@ beforeAll(() => {
 const skip = redisSkipReason();
 async function run(args: string[]): Promise<{ code: number | null; report: Report }> {
   const out = join(dir, `r-${Math.random().toString(36).slice(2)}.json`);
-  const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '150', '--rate', '90', ...QUICK, '--duration', '4s', '--out', out, ...args], { timeoutMs: 120_000 });
+  // 3 s: a fault at 1.5 s leaves 1.8 s for fail-over and resume (backoff from 100 ms).
+  const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '150', '--rate', '90', ...QUICK, '--duration', '3s', '--out', out, ...args], { timeoutMs: 120_000 });
   expect(r.stderr).not.toMatch(/wsbench failed/);
   return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report };
 }
 
 describe.skipIf(Boolean(skip))('redis-fanout on three bundled nodes', () => {
-  it('delivers across nodes exactly once and in order, with a local/remote split and per-node stats', async () => {
-    const { code, report } = await run([]);
+  it('--nodes 3 --redis URL: delivers across nodes exactly once and in order, with a local/remote split and per-node stats, through the given Redis', async () => {
+    const redis = await startRedisForTest();
+    // No fault to wait for: two measured seconds carry every claim.
+    const { code, report } = await run(['--nodes', '3', '--redis', redis.url, '--duration', '2s']);
     expect(code).toBe(0);
     expect(report.target).toMatchObject({ kind: 'bundled', nodes: 3 });
+    // The nodes kept their room sequences in the Redis we gave, under this run's own prefix.
+    const keys = new Redis(redis.url, { lazyConnect: true });
+    try {
+      await keys.connect();
+      expect((await keys.keys('wsb:*')).length).toBeGreaterThan(0);
+    } finally {
+      keys.disconnect();
+    }
     expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     expect(report.metrics['fanout.remote']!.count).toBeGreaterThan(0);
     expect(report.nodes!.map((n) => n.clients)).toEqual([50, 50, 50]);

@@ -53,12 +53,21 @@ describe('join-room with since, one node', () => {
   });
 
   it('live messages that arrive while the retention is read wait for the replay, then follow it in order', async () => {
-    // A real local bus whose history answers 150 ms late, as a distant Redis would: the race made certain.
+    // A real local bus whose history answers only after the live burst, as a distant Redis
+    // might: the race made certain, however slow the machine.
     const bus = createLocalBus({ retention: 1000 });
     const history = bus.history.bind(bus);
+    let reading!: () => void;
+    const historyRead = new Promise<void>((r) => (reading = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
     bus.history = async (room, after) => {
       const r = await history(room, after);
-      await new Promise((res) => setTimeout(res, 150));
+      if (after === 3) {
+        // the late member's join with {since: 3}
+        reading();
+        await released;
+      }
       return r;
     };
     const s = await startSio({ rate: 0 }, { bus });
@@ -67,8 +76,9 @@ describe('join-room with since, one node', () => {
     await burst(pub, 10);
     const late = await Client.open(s.url, { user: 'late' });
     const joined = late.ack('join-room', 'r', { since: 3 });
-    await new Promise((r) => setTimeout(r, 30));
+    await historyRead;
     await burst(pub, 20);
+    release();
     const ack = await joined;
     expect(ack.seq).toBe(10);
     await until(() => seqsOf(late).includes(30), 3000, 'seq 30');

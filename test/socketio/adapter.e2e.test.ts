@@ -75,7 +75,7 @@ async function tinyServer(setup: (io: Server) => void): Promise<{ url: string; p
   return { url: `http://127.0.0.1:${port}/socket.io`, port };
 }
 
-const SHORT = ['--duration', '2s', '--warmup', '300ms', '--cooldown', '500ms'];
+const SHORT = ['--duration', '1s', '--warmup', '300ms', '--cooldown', '500ms'];
 
 describe('wsbench run --protocol socketio', () => {
   it('broadcast against the bundled Socket.IO flavour: exit 0, exact ledger; the same counters through socket.io-client', async () => {
@@ -117,12 +117,39 @@ describe('wsbench run --protocol socketio', () => {
         s.on('message', () => {});
       }),
     );
-    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', url, '--clients', '10', '--duration', '1s', '--warmup', '200ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=400ms']);
+    // Nothing was delivered, so delivery cannot be judged: unverified, which --strict turns into exit 1.
+    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', url, '--clients', '10', '--duration', '1s', '--warmup', '200ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=400ms', '--strict']);
     expect(r.report, r.stderr).toBeDefined();
     expect(r.report.counters['errors.ack_timeout']).toBeGreaterThan(0);
     expect(r.report.counters['messages.received'] ?? 0).toBe(0);
     expect(r.code).toBe(1);
     expect(r.ms).toBeLessThan(20_000);
+  }, 45_000);
+
+  it('--set sio-names: a server with its own event and field names, driven with an exact ledger', async () => {
+    // The chat vocabulary renamed: subscribe/send/event, channel/body/offset. The default names get no answer.
+    const { url } = await tinyServer((io) => {
+      const seqs = new Map<string, number>();
+      io.on('connection', (s) => {
+        s.on('subscribe', (room: string, ack: (r: unknown) => void) => {
+          void s.join(room);
+          ack({ members: io.sockets.adapter.rooms.get(room)?.size ?? 1, seq: seqs.get(room) ?? 0 });
+        });
+        s.on('send', (m: { channel: string; body: unknown }, ack: (r: unknown) => void) => {
+          const seq = (seqs.get(m.channel) ?? 0) + 1;
+          seqs.set(m.channel, seq);
+          ack({ seq });
+          io.to(m.channel).emit('event', { channel: m.channel, body: m.body, offset: seq });
+        });
+      });
+    });
+    const names = 'join=subscribe,publish=send,message=event,room=channel,content=body,seq=offset';
+    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', url, '--clients', '20', '--rooms', '2', '--rate', '40', ...SHORT, '--set', `sio-names=${names}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const { expected, delivered, lost, duplicated, reordered } = r.report.ledger;
+    expect(expected).toBeGreaterThan(100);
+    expect(delivered).toBe(expected);
+    expect({ lost, duplicated, reordered }).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   }, 45_000);
 
   it('a wrong path and a refused handshake: exit 3 with a message saying what happened', async () => {

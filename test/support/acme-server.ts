@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
 
 export interface AcmeServer {
   url: string;
+  /** Connections accepted per client source address (the socket's remote address). */
+  remotes: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -15,7 +17,10 @@ export async function startAcmeServer(opts: { dropEvery?: number; garbage?: bool
   await new Promise<void>((r) => wss.once('listening', () => r()));
   const channels = new Map<string, { seq: number; members: Set<WebSocket> }>();
   let published = 0;
+  const remotes = new Map<string, number>();
   wss.on('connection', (ws, req) => {
+    const from = req.socket.remoteAddress ?? '?';
+    remotes.set(from, (remotes.get(from) ?? 0) + 1);
     if (!String(req.headers.authorization ?? '').startsWith('Bearer ')) {
       ws.close(4001, 'no token');
       return;
@@ -67,6 +72,7 @@ export async function startAcmeServer(opts: { dropEvery?: number; garbage?: bool
   const { port } = wss.address() as AddressInfo;
   return {
     url: `ws://127.0.0.1:${port}/chat`,
+    remotes,
     close: () =>
       new Promise<void>((resolve) => {
         for (const c of wss.clients) c.terminate();

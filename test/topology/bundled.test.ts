@@ -290,9 +290,9 @@ describe('bundled topology start failures (stand-in node)', () => {
   });
 
   it('a node that never prints its URL times out, and is killed', async () => {
-    const e = await rejection(startTopology(spec('silent', { startTimeoutMs: 5000 })));
+    const e = await rejection(startTopology(spec('silent', { startTimeoutMs: 3000 })));
     expect(e.code).toBe('WSB_ERR_NODE_START');
-    expect(e.message).toMatch(/printed no URL within 5 s/);
+    expect(e.message).toMatch(/printed no URL within 3 s/);
     expect(e.message).toContain('fake node n0 listening');
     const pid = Number(/\(pid (\d+)\)/.exec(e.message)?.[1]);
     expect(pid).toBeGreaterThan(0);
@@ -300,9 +300,9 @@ describe('bundled topology start failures (stand-in node)', () => {
   });
 
   it('a node whose /healthz stays 503 times out with the last answer', async () => {
-    const e = await rejection(startTopology(spec('degraded', { startTimeoutMs: 5000 })));
+    const e = await rejection(startTopology(spec('degraded', { startTimeoutMs: 3000 })));
     expect(e.code).toBe('WSB_ERR_NODE_START');
-    expect(e.message).toMatch(/did not answer 200 within 5 s \(last: HTTP 503/);
+    expect(e.message).toMatch(/did not answer 200 within 3 s \(last: HTTP 503/);
   });
 
   it.skipIf(redisSkipReason())('when nodes fail, the redis-server started for them is stopped too', async () => {

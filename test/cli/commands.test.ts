@@ -1,0 +1,54 @@
+/**
+ * README commands and scenario methods no other test runs, through the real CLI:
+ * `wsbench list`, and reconnect-storm's `method=restart` and `method=client` as
+ * two variants of one run. test/README-coverage.md lists which test runs each
+ * README command and flag.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { bundledScenarioNames } from '../../src/scenario/loader.ts';
+import { runCli } from '../support/cli.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsbench-commands-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
+
+describe('wsbench list', () => {
+  it('prints every bundled scenario with its description', async () => {
+    const r = await runCli(['list']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(bundledScenarioNames());
+    expect(bundledScenarioNames()).toEqual(expect.arrayContaining(['broadcast', 'joins', 'heartbeat', 'rate-limit', 'reconnect-storm', 'redis-fanout']));
+    for (const l of lines) expect(l).toMatch(/^\S+\s{2,}\S.{10,}$/);
+  });
+});
+
+describe('reconnect-storm by restarting the server and by clients dropping their own connections', () => {
+  it('method=restart,client runs both as variants: every client back in each; the client drop loses nothing', async () => {
+    const out = join(dir, 'storm.json');
+    // A restarted node takes a few seconds to come back on a loaded box; a 1 s backoff cap
+    // brings its clients back soon after.
+    const r = await runCli(['run', 'reconnect-storm', '--clients', '40', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--cooldown', '500ms', '--duration', '5s', '--set', 'storm-at=1s', '--set', 'down-ms=300', '--set', 'backoff-cap-ms=1000', '--set', 'method=restart,client', '--quiet', '--out', out], { timeoutMs: 120_000 });
+    expect(r.stderr).not.toMatch(/wsbench failed/);
+    const restart = readReport(join(dir, 'storm.method-restart.json'));
+    const client = readReport(out);
+    expect(client.variants!.map((v) => v.label)).toEqual(['method=restart', 'method=client']);
+    const check = (rep: Report, name: string) => rep.checks.find((c) => c.name === name);
+    for (const rep of [restart, client]) {
+      expect(check(rep, 'reconnect.all-back'), rep.scenario.options.method as string).toMatchObject({ passed: true });
+      expect(rep.metrics.reconnect!.count).toBe(40);
+    }
+    // The restart is a fault on the bundled node; the client drop is not a server event at all.
+    expect(restart.timeline.some((e) => e.kind === 'fault' && /restart-node/.test(e.name))).toBe(true);
+    expect(client.timeline.some((e) => e.kind === 'fault')).toBe(false);
+    expect(check(client, 'delivery.exactly-once-in-order')).toMatchObject({ passed: true });
+    for (const c of client.checks) expect(c.passed, `${c.name}: ${c.detail}`).toBe(true);
+    // Not asserted: a restarted single bundled node keeps its room seqs in memory, so they
+    // start over after the restart and the ledger counts the repeats as duplicated and
+    // reordered (the run exits 1). Reported as a defect of method=restart on one node.
+  });
+});
