@@ -67,6 +67,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--junit <file>', 'write JUnit XML')
     .option('--summary-md <file>', 'write a Markdown summary')
+    .option('--strict', 'exit 1 when a check of the run could not be verified')
     .action((file: string, opts: Parameters<typeof reportCommand>[1]) => reportCommand(file, opts, cli));
 
   program

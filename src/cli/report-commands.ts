@@ -7,6 +7,7 @@ import { mergeReports } from '../run/merge.ts';
 import { parseShare } from '../units/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
+import { decideExit } from '../run/exit-decision.ts';
 
 function writeText(cli: CliIO, path: string | undefined, text: () => string): void {
   if (!path) return;
@@ -15,13 +16,14 @@ function writeText(cli: CliIO, path: string | undefined, text: () => string): vo
   cli.stderr.write(`wrote ${path}\n`);
 }
 
-/** `wsbench report`: the console table of a saved report, and the files asked for. */
-export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string }, cli: CliIO = processIO()): Promise<void> {
+/** `wsbench report`: the console table of a saved report, and the files asked for; exits with the saved run's verdict (the same decision as `run`). */
+export async function reportCommand(file: string, opts: { html?: string; junit?: string; summaryMd?: string; strict?: boolean }, cli: CliIO = processIO()): Promise<void> {
   const report = await readJsonReport(file);
   cli.stdout.write(`${renderTable(report, { color: Boolean(cli.stdout.isTTY) })}\n`);
   writeText(cli, opts.html, () => renderHtml(report));
   writeText(cli, opts.junit, () => renderJunit(report));
   writeText(cli, opts.summaryMd, () => renderMarkdown(report));
+  cli.setExitCode(decideExit(report, { refuseSaturated: false, strict: opts.strict === true }));
 }
 
 /** `wsbench compare`: deltas of two reports; exit 1 when a latency percentile regressed more than `--max-regression` (a bare number is a percentage). */
@@ -34,6 +36,9 @@ export async function compareCommand(baseFile: string, nextFile: string, opts: {
   if (problems.length) throw usageError('WSB_ERR_BASELINE', `${baseFile} and ${nextFile} cannot be compared`, 'compare reports of the same scenario and schema', problems);
   const rows = compareReports(base, next, { thresholdPct: limit.value * 100 });
   cli.stdout.write(`${renderCompare(rows, { baseLabel: baseFile, nextLabel: nextFile })}\n`);
+  for (const [file, r] of [[baseFile, base], [nextFile, next]] as const) {
+    if (r.generator?.saturated) cli.stdout.write(`Warning: ${file}'s generator was saturated (${r.generator.reason ?? 'see its report'}); its latencies measure the generator as much as the server.\n`);
+  }
   cli.setExitCode(rows.some((r) => r.regression) ? EXIT.failed : EXIT.pass);
 }
 

@@ -15,6 +15,7 @@ import type { RuntimeConfig } from './runtime-config.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
 import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
+import { METRIC } from '../metrics/names.ts';
 import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { addReceiver, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, type RoomTally } from '../checks/ledger.ts';
@@ -483,6 +484,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
         for (let tries = 0; tries < this.publishers.length; tries++) {
           const c = this.publishers[this.pubCursor++ % this.publishers.length]!;
           if (c.state === 'open') {
+            this.rec.record(METRIC.sendLag, this.clock.nowUs() - scheduledUs);
             void this.publishFrom(c, c.rooms[0]!, scheduledUs, false);
             return true;
           }
