@@ -19,7 +19,8 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
-import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
+import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
+import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { judgeLedger } from '../checks/judge-ledger.ts';
@@ -179,7 +180,9 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
       problems.push((e as Error).message);
     }
   }
-  if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all')) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections');
+  // An external target can be paused only the way the user said (src/topology/freezer.ts).
+  const freezable = req.targets.length > 0 && canFreeze(server);
+  if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all' && !(freezable && f.action.kind === 'pause-node'))) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections (and pause-node needs --set freeze-pid=PID or pause-command/resume-command)');
   if (problems.length) {
     throw usageError('WSB_ERR_CONFIG', problems.length === 1 ? problems[0]! : `${problems.length} problems with the run's options`, 'fix the options above; `wsbench run --help` lists them', problems.length > 1 ? problems : undefined);
   }
@@ -313,7 +316,8 @@ class RunCoordinator {
     const { server, nodes } = this.prepared;
     // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
     if (nodes > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
-    const topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodes, server, redisUrl: req.redisUrl });
+    const topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodes, server, redisUrl: req.redisUrl, clients: this.prepared.options.clients });
+    for (const line of topology.notes) this.note(line);
     topology.onUnexpectedExit((what, code, signal, stderr) => {
       const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
       this.unexpectedExit ??= line;
@@ -561,6 +565,8 @@ class RunCoordinator {
     const serverSide = scraper?.finish(window.start, window.end);
     if (serverSide?.failures) this.notes.push(`--scrape: ${serverSide.failures} of ${serverSide.failures + serverSide.scrapes} scrapes of the server's metrics failed (${(serverSide.errors ?? []).join('; ')})`);
     // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
+    const sharedIds = sharedNodeIds(collector.nodeClients);
+    this.notes.push(...sharedNodeIdNotes(sharedIds, topology.target.urls));
     const namedNodes = Object.keys(collector.nodeClients).filter((k) => !k.startsWith('url:'));
     const dropNodeSplit = topology.target.urls.length === 1 && namedNodes.length < 2;
     if (dropNodeSplit && req.targets.length && namedNodes.length === 0) this.notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
@@ -576,7 +582,7 @@ class RunCoordinator {
       measuredEnd: window.end,
       rampConnected: ramp.connected,
       rampFailed: ramp.failed,
-      nodes: nodeBreakdown(nodes, collector.nodeClients),
+      nodes: nodeBreakdown(nodes, countsByUrl(collector.nodeClients, sharedIds)),
       ledger,
       dropNodeSplit,
     });
