@@ -14,7 +14,7 @@
 export { defineScenario } from './scenario/define.ts';
 export type { ScenarioDefinition, CommonOptions, OptionSpec, VirtualClient, RunView, JitterPolicy } from './scenario/types.ts';
 export type { FrameCodec, DecodedFrame, AdapterFactory, PublishAck } from './protocol/types.ts';
-export type { Report, CheckResult, MetricSummary, Ledger } from './report/schema.ts';
+export type { Report, CheckResult, MetricSummary, Ledger, ServerSide } from './report/schema.ts';
 export { REPORT_SCHEMA } from './report/schema.ts';
 export { METRIC, COUNTER, ENGINE_METRICS, type MetricName, type CounterName } from './metrics/names.ts';
 export { WsbenchError, isWsbenchError, ERROR_CODES, EXIT, type ErrorCode, type ExitCode } from './errors.ts';

@@ -7,7 +7,10 @@ import type { Ledger } from '../report/schema.ts';
 export type GateOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 /** Unit written after the number; `''` when none. Times convert to us, `%` to a ratio. */
-export type GateUnit = '' | 'us' | 'ms' | 's' | '%' | '/s';
+export type GateUnit = '' | 'us' | 'ms' | 's' | '%' | '/s' | 'B' | 'KiB' | 'MiB' | 'GiB' | 'B/h' | 'KiB/h' | 'MiB/h' | 'GiB/h';
+
+/** What the target's own metrics said (`report.server`, from `--scrape`) that a gate can read. */
+export type ServerField = 'rss.slope' | 'rss.peak' | 'heap.slope';
 
 /** A statistic of a latency metric. */
 export type GateStat =
@@ -38,7 +41,9 @@ export type GateSubject =
    */
   | { kind: 'counter'; name: string }
   /** `generator.saturated`, compared with `true`/`false`. */
-  | { kind: 'saturated' };
+  | { kind: 'saturated' }
+  /** `server.rss.slope` / `server.heap.slope` (bytes per hour, e.g. `< 10MiB/h`) or `server.rss.peak` (bytes): the target's own memory (`--scrape`). */
+  | { kind: 'server'; field: ServerField };
 
 /** A parsed gate. */
 export interface Gate {
@@ -75,7 +80,19 @@ export interface CompareRow {
   deltaPct: number;
   /** Which direction is an improvement. */
   better: 'lower' | 'higher';
-  /** Whether `next` is worse than `base` by more than the threshold (default 10%); any rise from 0 for errors and ledger faults. */
+  /**
+   * `regressed`: worse by more than the threshold and beyond both 95% intervals (any rise
+   * from 0 for errors and ledger faults); `noise`: worse by more than the threshold but
+   * inside the intervals; `unjudged`: too few samples behind a percentile (or a max);
+   * `ok` otherwise. See src/gates/noise.ts.
+   */
+  verdict: 'ok' | 'noise' | 'regressed' | 'unjudged';
+  /** 95% interval [lo, hi] of `base` and of `next`, in `unit`. */
+  baseInterval: [number, number];
+  nextInterval: [number, number];
+  /** Why a row is unjudged (or a fault count is never noise). */
+  why?: string;
+  /** Whether the verdict is `regressed`. */
   regression: boolean;
   /** Same as `regression` (the name src/output reads). */
   regressed: boolean;

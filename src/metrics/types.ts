@@ -49,6 +49,11 @@ export interface Aggregator {
   percentileSoFar(name: string, percentile: number): number;
   /** Counter totals so far over every sample, measured or not. */
   countersSoFar(): Record<string, number>;
+  /**
+   * The measured samples so far of every metric as a distribution over `boundsUs`
+   * (cumulative counts, microseconds), with count and sum: what a live exporter serves.
+   */
+  distributionsSoFar(boundsUs: readonly number[]): Record<string, LiveDistribution>;
   /** Run totals over the measured window. */
   totals(): { metrics: Record<string, MetricSummary>; counters: Record<string, number> };
   /**
@@ -58,13 +63,30 @@ export interface Aggregator {
   series(): Record<string, number[]>;
 }
 
+/** A metric's measured samples so far, for live exporters (Prometheus, OpenTelemetry). */
+export interface LiveDistribution {
+  /** Samples at or below each requested bound (cumulative, same order as the bounds). */
+  cumulative: number[];
+  count: number;
+  /** Sum of all samples, microseconds (count x mean). */
+  sumUs: number;
+  /** Exact percentiles from the HDR histogram, microseconds. */
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+}
+
 /** Self-health of one generator process. */
 export interface HealthSample {
-  /** p99 event-loop delay over the window since the last sample, microseconds. */
+  /** p99 event-loop delay over the window since the last sample, net of the sampling interval, microseconds (an idle loop reads ~0). */
   eventLoopDelayP99Us: number;
   /** CPU used since the last sample, percent of one core (may exceed 100 with threads). */
   cpuPercent: number;
   rssBytes: number;
+  /** CPU time the whole process used in the window (user + system, every thread), microseconds. */
+  processCpuUs?: number;
 }
 
 export interface HealthMonitor {

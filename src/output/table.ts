@@ -3,6 +3,7 @@
  * in the project (with compare.ts). A pure function of the report.
  */
 import Table from 'cli-table3';
+import { serverSideRows } from './server-side.ts';
 import picocolors from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
@@ -93,8 +94,8 @@ function latencySection(report: Report, c: Colors): string | undefined {
 
 function throughputSection(report: Report, c: Colors): string {
   const t = plainTable({
-    head: ['sent/s', 'deliveries/s', 'connects/s', 'sent', 'received', 'connections opened', 'failed'].map((h) => c.bold(h)),
-    colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    head: ['sent/s', 'deliveries/s', 'connects/s', 'acks/s', 'rtt/s', 'sent', 'received', 'connections opened', 'failed'].map((h) => c.bold(h)),
+    colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   const k = report.counters;
   const failed = k[COUNTER.connectionsFailed] ?? 0;
@@ -102,6 +103,8 @@ function throughputSection(report: Report, c: Colors): string {
     formatRate(report.rates.messagesSentPerSec),
     formatRate(report.rates.deliveriesPerSec),
     formatRate(report.rates.connectsPerSec),
+    report.rates.acksPerSec === undefined ? '-' : formatRate(report.rates.acksPerSec),
+    report.rates.roundTripsPerSec === undefined ? '-' : formatRate(report.rates.roundTripsPerSec),
     formatCount(k[COUNTER.messagesSent] ?? 0),
     formatCount(k[COUNTER.messagesReceived] ?? 0),
     formatCount(k[COUNTER.connectionsOpened] ?? 0),
@@ -183,7 +186,16 @@ function generatorSection(report: Report, c: Colors): string {
   t.push([c.bold('all'), formatCount(g.workers.reduce((n, w) => n + w.clients, 0)), formatDuration(g.eventLoopDelayP99Us), formatPercent(g.cpuPercent), formatBytes(g.rssBytesPeak)]);
   for (const w of g.workers) t.push([String(w.id), formatCount(w.clients), formatDuration(w.eventLoopDelayP99Us), formatPercent(w.cpuPercent), formatBytes(w.rssBytesPeak)]);
   const state = g.saturated ? c.red(c.bold(`SATURATED: ${g.reason ?? 'no reason given'}`)) : c.green('not saturated');
-  return `${heading(c, `Generator health (${g.processes} process${g.processes === 1 ? '' : 'es'}, ${state})`)}\n${t.toString()}`;
+  const cpu = g.cpuSeconds === undefined ? '' : `, ${g.cpuSeconds.toFixed(2)} CPU s measured`;
+  return `${heading(c, `Generator health (${g.processes} process${g.processes === 1 ? '' : 'es'}${cpu}, ${state})`)}\n${t.toString()}`;
+}
+
+function serverSection(report: Report, c: Colors): string | undefined {
+  const rows = serverSideRows(report.server);
+  if (!rows.length) return undefined;
+  const t = plainTable({ compact: true });
+  for (const [k, v] of rows) t.push([k, v]);
+  return `${heading(c, 'Server side (its own metrics)')}\n${t.toString()}`;
 }
 
 function nodesSection(report: Report, c: Colors): string | undefined {
@@ -233,6 +245,7 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     ledgerSection(report, c),
     verdictsSection(report, c, width),
     generatorSection(report, c),
+    serverSection(report, c),
     nodesSection(report, c),
     notesSection(report, c, width),
     // Said twice on purpose: a saturated run must not be read as a clean one by someone who only sees the tail of the log.
