@@ -25,6 +25,7 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
  * it is thrown. Codes are stable: scripts may match on them.
  */
 export const ERROR_CODES = {
+  WSB_ERR_ADAPTER: { exit: EXIT.usage, when: 'the --adapter module is missing, does not load, exports no codec or an incomplete one, or cannot apply (Socket.IO, ws-fields)' },
   WSB_ERR_BASELINE: { exit: EXIT.usage, when: 'the --baseline report is missing, unreadable or of another scenario or schema' },
   WSB_ERR_CAPACITY: { exit: EXIT.usage, when: 'a `capacity` flag or SLO is wrong (every problem is listed)' },
   WSB_ERR_CONFIG: { exit: EXIT.usage, when: "a run's options, --server, --target, --shard, --spread or faults are wrong (every problem is listed)" },

@@ -9,7 +9,8 @@ import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } fro
 import { takeToken } from '../core/rate-limit.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
-import { verifyToken, roomAllowed } from '../core/jwt.ts';
+import { roomAllowed } from '../core/jwt.ts';
+import { createAuthenticator } from '../core/auth.ts';
 import { allocateAndRetain, createLocalBus, type Bus } from '../core/bus.ts';
 import { createCounters, createServerMetrics, statsLimits, type ServerStats } from '../core/metrics.ts';
 import { createMemoryQueue, type OfflineQueue } from './offline-queue.ts';
@@ -112,9 +113,9 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const resumer = createResumer({ bus, retention: opts.retention, event: MESSAGE_EVENT, counters: resumeCounters, log });
   const msgPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   let msgCounter = 0;
-  let anonCounter = 0;
   let closing = false;
   const identities = createIdentityRegistry(opts);
+  const authenticator = createAuthenticator(opts, identities, () => counters.userConnsRefused++);
   /** Each connection's identity (kept off socket.data, which recovery serialises). */
   const identityOf = new WeakMap<ConnData, Identity>();
   const drainWaiters: Array<() => void> = [];
@@ -287,26 +288,14 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     };
     if (closing) return refuse('server shutting down', 'shutting_down');
     const raw = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
-    const token = typeof raw === 'string' ? raw : undefined;
-    const verified = token ? verifyToken(token, opts.secret) : ({ ok: false, reason: raw === undefined ? 'missing token' : 'token must be a string' } as const);
-    let user: string;
-    let allowed: string[] | undefined;
-    let expMs = 0;
-    if (verified.ok) {
-      user = verified.claims.sub;
-      allowed = verified.claims.rooms;
-      if (opts.auth) expMs = verified.claims.exp * 1000;
-    } else if (opts.auth) {
-      return refuse(`unauthorized: ${verified.reason} (send auth: { token: JWT } in the handshake)`, 'unauthorized');
-    } else {
-      user = `anon-${++anonCounter}`;
+    const adm = authenticator.admit(typeof raw === 'string' ? raw : undefined, raw === undefined ? undefined : 'token must be a string');
+    if (!adm.ok) {
+      return refuse(adm.code === 'unauthorized' ? `unauthorized: ${adm.reason} (send auth: { token: JWT } in the handshake)` : adm.reason, adm.code);
     }
+    const { user, rooms: allowed, identity } = adm;
     const now = Date.now();
-    const identity = identities.open(user, now);
-    if (!identity) {
-      counters.userConnsRefused++;
-      return refuse(`too many connections for this identity: at most ${opts.maxConnsPerUser} (max-conns-per-user)`, 'too_many_connections');
-    }
+    // 0 = never in socket.data (recovery serialises it, and JSON has no Infinity).
+    const expMs = Number.isFinite(adm.expMs) ? adm.expMs : 0;
     const data: ConnData = { user, allowed, expMs, tokens: opts.burst, refillAt: now, abuseStart: 0, abuseCount: 0 };
     identityOf.set(data, identity);
     socket.data = data;

@@ -11,7 +11,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
-import { verifyToken, roomAllowed, type VerifiedClaims } from '../core/jwt.ts';
+import { roomAllowed } from '../core/jwt.ts';
+import { createAuthenticator } from '../core/auth.ts';
 import { createLocalBus, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import { createCounters, createServerMetrics, statsLimits, type ServerStats } from '../core/metrics.ts';
 import { busStats } from '../core/bus-factory.ts';
@@ -132,8 +133,8 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const conns = new Set<Conn>();
   const rooms = new Map<string, Room>();
   let sidCounter = 0;
-  let anonCounter = 0;
   const identities = createIdentityRegistry(opts);
+  const authenticator = createAuthenticator(opts, identities, () => counters.userConnsRefused++);
   const frameLimits = { maxRoomName: opts.maxRoomName, maxDepth: opts.maxDepth };
   bus.setActiveRooms?.((room) => rooms.has(room));
   let closing = false;
@@ -468,9 +469,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     maxPayload: opts.maxPayload,
   });
 
-  const accept = (ws: WebSocket, user: string, claims: VerifiedClaims | undefined, identity: Identity) => {
+  const accept = (ws: WebSocket, user: string, allowed: string[] | undefined, expMs: number, identity: Identity) => {
     const now = Date.now();
-    const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, claims?.rooms, claims && opts.auth ? claims.exp * 1000 : Infinity, canWriteDirect(ws), identity, opts.burst, now);
+    const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, allowed, expMs, canWriteDirect(ws), identity, opts.burst, now);
     (ws as ConnSocket).wsbConn = c;
     ws.on('message', onMessage);
     ws.on('ping', onPing);
@@ -502,22 +503,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     const authz = req.headers.authorization;
     if (authz && /^Bearer\s+/i.test(authz)) token = authz.replace(/^Bearer\s+/i, '').trim();
     else if (q !== -1) token = new URLSearchParams(url.slice(q + 1)).get('token') ?? undefined;
-    let user: string;
-    let claims: VerifiedClaims | undefined;
-    const verified = token ? verifyToken(token, opts.secret) : ({ ok: false, reason: 'missing token' } as const);
-    if (verified.ok) {
-      claims = verified.claims;
-      user = claims.sub;
-    } else if (opts.auth) {
-      return reject(socket, 401, verified.reason);
-    } else {
-      user = `anon-${++anonCounter}`;
-    }
-    const identity = identities.open(user, Date.now());
-    if (!identity) {
-      counters.userConnsRefused++;
-      return reject(socket, 429, `too many connections for this identity: at most ${opts.maxConnsPerUser} (max-conns-per-user)`);
-    }
+    const adm = authenticator.admit(token);
+    if (!adm.ok) return reject(socket, adm.status, adm.reason);
+    const identity = adm.identity;
     let accepted = false;
     // ws drops an upgrade whose socket died meanwhile without calling back: give the slot back then.
     socket.once('close', () => {
@@ -525,7 +513,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     });
     wss.handleUpgrade(req, socket, head, (ws) => {
       accepted = true;
-      accept(ws, user, claims, identity);
+      accept(ws, adm.user, adm.rooms, adm.expMs, identity);
     });
   };
 

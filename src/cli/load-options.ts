@@ -3,6 +3,7 @@
  * the load, and where it goes and how clients authenticate. Options are data here so
  * the commands cannot drift apart.
  */
+import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 
 /** Commander collector for repeatable flags. */
@@ -24,10 +25,13 @@ export function addLoadShapeOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed for every random choice (default: random, recorded in the report)');
 }
 
-/** --protocol, --target, tokens, --spread, --node-identity, --skip-unreachable, --server, --nodes, --redis, --set, --workers. */
+/** --protocol, --adapter, --target, tokens, --spread, --node-identity, --skip-unreachable, --server, --nodes, --redis, --set, --workers. */
 export function addTargetOptions(cmd: Command): Command {
+  // --adapter is the option `adapter` (as `--set adapter=FILE`), with its path made absolute here.
+  cmd.on('option:adapter', (file: string) => cmd.setOptionValue('set', [...((cmd.getOptionValue('set') as string[] | undefined) ?? []), `adapter=${resolve(file)}`]));
   return cmd
     .addOption(new Option('--protocol <name>', 'wire protocol').choices(['ws', 'socketio']).default('ws'))
+    .option('--adapter <file>', 'a module exporting a codec for your server\'s JSON dialect, applied to any scenario (see "Testing your own server")')
     .option('--target <url>', 'an external server instead of the bundled one (repeatable: clients are spread round robin)', collect, [])
     .option('--token <jwt>', 'one token for every client (external servers)')
     .option('--token-file <file>', 'tokens, one per line, one per client')

@@ -6,8 +6,8 @@ import { compareReports, checkBaselineCompatible } from '../gates/index.ts';
 import { mergeReports } from '../run/merge.ts';
 import { parseShare } from '../units/index.ts';
 import { EXIT, usageError } from '../errors.ts';
-import { decideExit } from '../run/exit-decision.ts';
 import { processIO, type CliIO } from './io.ts';
+import { decideExit } from '../run/exit-decision.ts';
 
 function writeText(cli: CliIO, path: string | undefined, text: () => string): void {
   if (!path) return;
@@ -36,6 +36,9 @@ export async function compareCommand(baseFile: string, nextFile: string, opts: {
   if (problems.length) throw usageError('WSB_ERR_BASELINE', `${baseFile} and ${nextFile} cannot be compared`, 'compare reports of the same scenario and schema', problems);
   const rows = compareReports(base, next, { thresholdPct: limit.value * 100 });
   cli.stdout.write(`${renderCompare(rows, { baseLabel: baseFile, nextLabel: nextFile })}\n`);
+  for (const [file, r] of [[baseFile, base], [nextFile, next]] as const) {
+    if (r.generator?.saturated) cli.stdout.write(`Warning: ${file}'s generator was saturated (${r.generator.reason ?? 'see its report'}); its latencies measure the generator as much as the server.\n`);
+  }
   cli.setExitCode(rows.some((r) => r.regression) ? EXIT.failed : EXIT.pass);
 }
 

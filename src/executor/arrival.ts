@@ -4,6 +4,14 @@
  * loop got round to it), otherwise a stalled generator hides the stall
  * (coordinated omission). When the loop falls further behind than `maxLagMs`, the
  * overdue events are counted as dropped instead of being fired in a burst.
+ *
+ * On time: Node's timers run on millisecond boundaries and may fire up to about a
+ * millisecond early or late, so a plain timer schedule adds up to ~1 ms of generator
+ * lag to every latency. The loop sleeps on a timer until `spinUs` before the next
+ * event and finishes the wait with `setImmediate` turns (which still serve socket
+ * I/O in between): it polls only in the last stretch before an event, never while
+ * idle. Everything due at a wake-up is sent at once; the caller records the lag
+ * (actual send minus scheduled) so what the generator adds is visible.
  */
 import type { Clock } from './clock.ts';
 
@@ -16,8 +24,12 @@ export interface ArrivalOptions {
   onDropped(n: number): void;
   /** Lag beyond which overdue events are dropped, ms. Default 1000. */
   maxLagMs?: number;
-  /** Timer granularity, ms. Default 2. */
-  tickMs?: number;
+  /**
+   * How long before an event the timer hands over to `setImmediate` polling, us.
+   * Default 1000: a timer may fire up to ~1 ms early or late, so a shorter margin
+   * arrives late more often, a longer one polls longer (CPU). 0 = timers only.
+   */
+  spinUs?: number;
 }
 
 export interface Arrival {
@@ -26,49 +38,63 @@ export interface Arrival {
   dropped(): number;
 }
 
+/** Longest single timer sleep, ms: the loop re-checks the schedule at least this often. */
+const MAX_SLEEP_MS = 50;
+
 export function createArrival(o: ArrivalOptions): Arrival {
   const intervalUs = 1e6 / o.ratePerSec;
   const maxLagUs = (o.maxLagMs ?? 1000) * 1000;
-  const tickMs = o.tickMs ?? 2;
+  const spinUs = Math.max(0, o.spinUs ?? 1000);
   const t0 = o.clock.nowUs();
   let k = 0;
   let fired = 0;
   let dropped = 0;
   let stopped = false;
   let timer: unknown;
+  let immediate: unknown;
 
-  const loop = () => {
-    timer = undefined;
-    if (stopped) return;
-    const now = o.clock.nowUs();
-    // Skip (and count) everything older than the allowed lag.
-    const oldestAllowed = now - maxLagUs;
-    const firstAllowed = Math.ceil((oldestAllowed - t0) / intervalUs);
-    if (firstAllowed > k) {
-      const n = firstAllowed - k;
-      dropped += n;
-      o.onDropped(n);
-      k = firstAllowed;
-    }
+  const dropOverdue = (now: number): void => {
+    const firstAllowed = Math.ceil((now - maxLagUs - t0) / intervalUs);
+    if (firstAllowed <= k) return;
+    const n = firstAllowed - k;
+    dropped += n;
+    o.onDropped(n);
+    k = firstAllowed;
+  };
+
+  const fireDue = (now: number): void => {
     while (!stopped && t0 + k * intervalUs <= now) {
-      const at = Math.round(t0 + k * intervalUs);
-      if (o.fire(at, k)) fired++;
+      if (o.fire(Math.round(t0 + k * intervalUs), k)) fired++;
       else {
         dropped++;
         o.onDropped(1);
       }
       k++;
     }
-    if (!stopped) {
-      const waitMs = Math.max(tickMs, Math.floor((t0 + k * intervalUs - o.clock.nowUs()) / 1000));
-      timer = o.clock.setTimeout(loop, Math.min(waitMs, 50));
-    }
+  };
+
+  /** Sleep on a timer while the next event is more than `spinUs` + 1 ms away, else poll. */
+  const wait = (): void => {
+    const waitUs = t0 + k * intervalUs - o.clock.nowUs();
+    const sleepMs = Math.floor((waitUs - spinUs) / 1000);
+    if (sleepMs >= 1 || spinUs === 0) timer = o.clock.setTimeout(loop, Math.min(MAX_SLEEP_MS, Math.max(1, sleepMs)));
+    else immediate = o.clock.setImmediate(loop);
+  };
+
+  const loop = (): void => {
+    timer = immediate = undefined;
+    if (stopped) return;
+    const now = o.clock.nowUs();
+    dropOverdue(now);
+    fireDue(now);
+    if (!stopped) wait();
   };
   if (o.ratePerSec > 0) loop();
   return {
     stop() {
       stopped = true;
       if (timer !== undefined) o.clock.clearTimeout(timer);
+      if (immediate !== undefined) o.clock.clearImmediate(immediate);
     },
     fired: () => fired,
     dropped: () => dropped,

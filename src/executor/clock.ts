@@ -20,6 +20,9 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): unknown;
   /** Cancel a timer of `setTimeout`. */
   clearTimeout(handle: unknown): void;
+  /** Run `fn` on the next turn of the event loop, after pending I/O (Node's `setImmediate`). */
+  setImmediate(fn: () => void): unknown;
+  clearImmediate(handle: unknown): void;
 }
 
 /** The process's clock: {@link nowUs} and the real timers. */
@@ -27,21 +30,32 @@ export const realClock: Clock = {
   nowUs,
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+  setImmediate: (fn) => setImmediate(fn),
+  clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
 };
 
-/** A manual clock for tests: time moves only with `advance`. */
-export function createFakeClock(startUs = 0): Clock & { advance(ms: number): void; pending(): number } {
+/**
+ * A manual clock for tests: time moves only with `advance`. An immediate runs
+ * `immediateUs` (default 20) after it was set, the cost of one loop turn, so code
+ * that polls with immediates makes progress in fake time.
+ */
+export function createFakeClock(startUs = 0, immediateUs = 20): Clock & { advance(ms: number): void; pending(): number } {
   let now = startUs;
   let seq = 0;
   const timers = new Map<number, { at: number; fn: () => void }>();
+  const schedule = (fn: () => void, atUs: number): number => {
+    const id = ++seq;
+    timers.set(id, { at: atUs, fn });
+    return id;
+  };
   return {
     nowUs: () => now,
-    setTimeout(fn, ms) {
-      const id = ++seq;
-      timers.set(id, { at: now + Math.max(0, ms) * 1000, fn });
-      return id;
-    },
+    setTimeout: (fn, ms) => schedule(fn, now + Math.max(0, ms) * 1000),
     clearTimeout(h) {
+      timers.delete(h as number);
+    },
+    setImmediate: (fn) => schedule(fn, now + immediateUs),
+    clearImmediate(h) {
       timers.delete(h as number);
     },
     advance(ms: number) {

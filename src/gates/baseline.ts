@@ -3,8 +3,10 @@
  * reports differ (`wsbench compare`).
  */
 import { WsbenchError, EXIT } from '../errors.ts';
-import { REPORT_SCHEMA, type Report } from '../report/schema.ts';
+import { REPORT_SCHEMA, type MetricSummary, type Report } from '../report/schema.ts';
+import { METRIC } from '../metrics/names.ts';
 import type { CompareRow } from './types.ts';
+import { estimatePercentile, estimateRate, judgeChange, type Estimate, type LatencyStat } from './noise.ts';
 
 export const BASELINE_CODE = 'WSB_ERR_BASELINE';
 
@@ -62,7 +64,7 @@ export function baselineWarnings(baseline: Report, report: Report): string[] {
   return warnings;
 }
 
-const LATENCY_STATS = ['p50', 'p90', 'p99', 'p999', 'max'] as const;
+const LATENCY_STATS: readonly LatencyStat[] = ['p50', 'p90', 'p99', 'p999', 'max'];
 
 /** Sum of the `errors` and `errors.*` counters. */
 function errorTotal(report: Report): number {
@@ -71,34 +73,72 @@ function errorTotal(report: Report): number {
   return n;
 }
 
+type RowKey = Pick<CompareRow, 'name' | 'metric' | 'stat' | 'unit' | 'better'>;
+
+/** One compared row from two estimates; a fault count rising from 0 (`strictFromZero`) is always a regression. */
+function rowOf(key: RowKey, b: Estimate, n: Estimate, threshold: number, strictFromZero = false): CompareRow {
+  const deltaPct = b.value === 0 ? (n.value === 0 ? 0 : n.value > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY) : ((n.value - b.value) / b.value) * 100;
+  let verdict = judgeChange(b, n, key.better, threshold);
+  let why = b.why === n.why ? b.why : b.why ? `base: ${b.why}` : n.why ? `next: ${n.why}` : undefined;
+  if (strictFromZero && b.value === 0) {
+    verdict = n.value > 0 ? 'regressed' : 'ok';
+    why = n.value > 0 ? 'rose from 0: a fault is never noise' : undefined;
+  }
+  const regression = verdict === 'regressed';
+  return { ...key, base: b.value, next: n.value, deltaPct, verdict, baseInterval: [b.lo, b.hi], nextInterval: [n.lo, n.hi], ...(why ? { why } : {}), regression, regressed: regression };
+}
+
+/** Events behind a rate over the measured window. */
+function eventsOf(report: Report, perSec: number): number {
+  return perSec * ((report.measuredMs ?? report.durationMs) / 1000);
+}
+
 /**
  * Row by row differences between two reports: p50/p90/p99/p999/max of every metric
- * present in both, the three run-wide rates, the error total and the ledger faults.
- * A row is a regression when it is worse by more than `thresholdPct` percent
- * (default 10): higher for latencies, errors and ledger faults, lower for rates;
- * an error or ledger fault count rising from 0 is always a regression. Metrics with
+ * present in both, the run-wide rates, the error total and the ledger faults, each
+ * with a 95% interval (src/gates/noise.ts). A row regressed when it is worse by more
+ * than `thresholdPct` percent (default 10; higher for latencies, errors and ledger
+ * faults, lower for rates) AND its interval lies wholly on the worse side of the
+ * baseline's; worse by more than the threshold inside the noise is `noise`, a
+ * percentile with too few samples (fewer than 10/(1-q); any max) is `unjudged`. An
+ * error or ledger fault count rising from 0 is always a regression. Metrics with
  * samples in only one report are left out.
  */
 export function compareReports(base: Report, next: Report, opts: { thresholdPct?: number } = {}): CompareRow[] {
   const t = (opts.thresholdPct ?? 10) / 100;
   const rows: CompareRow[] = [];
-  const push = (metric: string, stat: string, name: string, unit: CompareRow['unit'], better: CompareRow['better'], b: number, n: number, strictFromZero = false): void => {
-    const deltaPct = b === 0 ? (n === 0 ? 0 : n > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY) : ((n - b) / b) * 100;
-    const regression = better === 'lower' ? (b === 0 ? strictFromZero && n > 0 : n > b * (1 + t)) : n < b * (1 - t);
-    rows.push({ name, metric, stat, unit, base: b, next: n, deltaPct, better, regression, regressed: regression });
-  };
-
   const names = Object.keys(base.metrics).filter((m) => next.metrics[m] !== undefined).sort();
   for (const name of names) {
     const b = base.metrics[name]!;
     const n = next.metrics[name]!;
     if (b.count === 0 || n.count === 0) continue;
-    for (const stat of LATENCY_STATS) push(name, stat, `${name}.${stat}`, 'us', 'lower', b[stat], n[stat]);
+    for (const stat of LATENCY_STATS) {
+      const key: RowKey = { name: `${name}.${stat}`, metric: name, stat, unit: 'us', better: 'lower' };
+      // The generator's own lag is shown for context; it says how far to trust the other rows, not how the server did.
+      const est = (r: Report, m: MetricSummary): Estimate =>
+        name === METRIC.sendLag ? { value: m[stat], lo: m[stat], hi: m[stat], n: m.count, judged: false, why: "the generator's own lag, not the server's" } : estimatePercentile(r, name, m, stat);
+      rows.push(rowOf(key, est(base, b), est(next, n), t));
+    }
   }
-  push('rates', 'deliveries', 'deliveries.rate', 'rate', 'higher', base.rates.deliveriesPerSec, next.rates.deliveriesPerSec);
-  push('rates', 'messages', 'messages.rate', 'rate', 'higher', base.rates.messagesSentPerSec, next.rates.messagesSentPerSec);
-  push('rates', 'connects', 'connects.rate', 'rate', 'higher', base.rates.connectsPerSec, next.rates.connectsPerSec);
-  push('errors', 'total', 'errors', 'count', 'lower', errorTotal(base), errorTotal(next), true);
-  for (const f of ['lost', 'duplicated', 'reordered'] as const) push('ledger', f, `ledger.${f}`, 'count', 'lower', base.ledger[f], next.ledger[f], true);
+  const rate = (stat: string, pick: (r: Report) => number | undefined, series?: string): void => {
+    const bv = pick(base);
+    const nv = pick(next);
+    if (bv === undefined || nv === undefined) return;
+    const est = (r: Report, v: number) => estimateRate(r, v, eventsOf(r, v), series);
+    rows.push(rowOf({ name: `${stat}.rate`, metric: 'rates', stat, unit: 'rate', better: 'higher' }, est(base, bv), est(next, nv), t));
+  };
+  rate('deliveries', (r) => r.rates.deliveriesPerSec, 'messages.received');
+  rate('messages', (r) => r.rates.messagesSentPerSec, 'messages.sent');
+  // The connect rate is one ramp, timed once: no per-second batches tell its noise (on a shared machine it moves 2x between runs).
+  const ramp = (r: Report): Estimate => ({ value: r.rates.connectsPerSec, lo: r.rates.connectsPerSec, hi: r.rates.connectsPerSec, n: r.counters['connections.opened'] ?? 0, judged: false, why: 'one ramp per run: its noise is unknown (compare --repeat trials instead)' });
+  rows.push(rowOf({ name: 'connects.rate', metric: 'rates', stat: 'connects', unit: 'rate', better: 'higher' }, ramp(base), ramp(next), t));
+  rate('acks', (r) => r.rates.acksPerSec);
+  rate('roundTrips', (r) => r.rates.roundTripsPerSec);
+  const count = (metric: string, stat: string, name: string, pick: (r: Report) => number): void => {
+    const est = (r: Report) => estimateRate(r, pick(r), pick(r));
+    rows.push(rowOf({ name, metric, stat, unit: 'count', better: 'lower' }, est(base), est(next), t, true));
+  };
+  count('errors', 'total', 'errors', errorTotal);
+  for (const f of ['lost', 'duplicated', 'reordered'] as const) count('ledger', f, `ledger.${f}`, (r) => r.ledger[f]);
   return rows;
 }

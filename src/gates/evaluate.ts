@@ -3,13 +3,14 @@
  * judges the median across trials) and, for `regress`, against a baseline report.
  */
 import { WsbenchError, EXIT } from '../errors.ts';
-import type { GateResult, Report } from '../report/schema.ts';
+import type { GateResult, MetricSummary, Report } from '../report/schema.ts';
 import { percentileOf } from '../metrics/index.ts';
 import type { Gate, GateOp, GateSubject } from './types.ts';
 import { formatSubject } from './parse.ts';
 import { ENGINE_METRICS } from '../metrics/names.ts';
 
 export { ENGINE_METRICS };
+import { estimateQuantile, judgeChange } from './noise.ts';
 
 export const GATE_METRIC_CODE = 'WSB_ERR_GATE_METRIC';
 
@@ -200,13 +201,40 @@ function evaluateGate(gate: Gate, trials: Report[], baseline?: Report): GateResu
   const b = base.value as number;
   const next = agg.value as number;
   const ratio = b === 0 ? (next === 0 ? 0 : next > 0 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY) : (next - b) / b;
-  const passed = compare(ratio, gate.op, gate.threshold);
+  let passed = compare(ratio, gate.op, gate.threshold);
+  const noise = passed ? undefined : regressNoise(gate, trials, baseline);
+  if (noise) passed = noise.passed;
   return {
     expr: gate.expr,
     passed,
     actual: Number.isFinite(ratio) ? ratio : null,
-    detail: `${name} ${Number.isFinite(ratio) ? `changed ${signedPct(ratio)}` : 'rose from a baseline of 0'}: ${formatValue(next, shape)}${over} vs baseline ${formatValue(b, shape)}${partial}; needs ${gate.op} ${formatValue(gate.threshold as number, 'ratio')}`,
+    detail: `${name} ${Number.isFinite(ratio) ? `changed ${signedPct(ratio)}` : 'rose from a baseline of 0'}: ${formatValue(next, shape)}${over} vs baseline ${formatValue(b, shape)}${partial}; needs ${gate.op} ${formatValue(gate.threshold as number, 'ratio')}${noise ? `; ${noise.detail}` : ''}`,
   };
+}
+
+/**
+ * A latency percentile that regressed past the threshold: is it beyond the noise
+ * (src/gates/noise.ts)? Within noise passes; too few samples (or a saturated
+ * generator) fails as "cannot tell". With several trials every trial's interval must
+ * lie above the baseline's: the spread of the trials is part of the noise. Undefined
+ * when the gate is not a latency percentile or the regression is beyond the noise.
+ */
+function regressNoise(gate: Gate, trials: Report[], baseline: Report): { passed: boolean; detail: string } | undefined {
+  const s = gate.subject;
+  if (s.kind !== 'metric' || (gate.op !== '<' && gate.op !== '<=')) return undefined;
+  const q = s.stat.kind === 'percentile' ? s.stat.percentile / 100 : s.stat.kind === 'max' ? 1 : undefined;
+  const base = baseline.metrics[s.metric];
+  if (q === undefined || !base?.hdr) return undefined;
+  const at = (r: Report, m: MetricSummary) => estimateQuantile(r, s.metric, m, q, q >= 1 ? m.max : percentileOf(m.hdr, q * 100));
+  const b = at(baseline, base);
+  const verdicts = trials.flatMap((t) => {
+    const m = t.metrics[s.metric];
+    return m?.hdr ? [{ e: at(t, m), v: judgeChange(b, at(t, m), 'lower', 0) }] : [];
+  });
+  const unjudged = [b, ...verdicts.map((x) => x.e)].find((e) => !e.judged);
+  if (unjudged) return { passed: false, detail: `cannot tell regression from noise: ${unjudged.why}` };
+  if (verdicts.every((x) => x.v === 'regressed')) return undefined;
+  return { passed: true, detail: 'within noise: the 95% intervals overlap (docs/CI.md)' };
 }
 
 function editDistance(a: string, b: string): number {

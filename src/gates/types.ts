@@ -75,7 +75,19 @@ export interface CompareRow {
   deltaPct: number;
   /** Which direction is an improvement. */
   better: 'lower' | 'higher';
-  /** Whether `next` is worse than `base` by more than the threshold (default 10%); any rise from 0 for errors and ledger faults. */
+  /**
+   * `regressed`: worse by more than the threshold and beyond both 95% intervals (any rise
+   * from 0 for errors and ledger faults); `noise`: worse by more than the threshold but
+   * inside the intervals; `unjudged`: too few samples behind a percentile (or a max);
+   * `ok` otherwise. See src/gates/noise.ts.
+   */
+  verdict: 'ok' | 'noise' | 'regressed' | 'unjudged';
+  /** 95% interval [lo, hi] of `base` and of `next`, in `unit`. */
+  baseInterval: [number, number];
+  nextInterval: [number, number];
+  /** Why a row is unjudged (or a fault count is never noise). */
+  why?: string;
+  /** Whether the verdict is `regressed`. */
   regression: boolean;
   /** Same as `regression` (the name src/output reads). */
   regressed: boolean;

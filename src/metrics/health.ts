@@ -16,7 +16,7 @@ import type { HealthMonitor, HealthSample } from './types.ts';
 export type CpuSource = 'thread' | 'process' | 'elu';
 
 export interface HealthMonitorOptions {
-  /** Event-loop delay sampling resolution, in milliseconds (default 10; 10 or finer). */
+  /** Event-loop delay sampling resolution, in milliseconds (default 10; 10 or finer). Subtracted from every reading. */
   resolutionMs?: number;
   /** CPU source; default `thread` when available, else `process` on the main thread, else `elu`. */
   cpuSource?: CpuSource;
@@ -27,6 +27,8 @@ export interface HealthSampleDetail extends HealthSample {
   cpuSource: CpuSource;
   /** Event-loop utilization over the window, 0..1. */
   eventLoopUtilization: number;
+  /** Median event-loop delay over the window, net of the sampling interval, us. */
+  eventLoopDelayP50Us: number;
 }
 
 export interface RunHealthMonitor extends HealthMonitor {
@@ -52,10 +54,17 @@ export function defaultCpuSource(): CpuSource {
   return isMainThread ? 'process' : 'elu';
 }
 
-function p99Us(h: IntervalHistogram): number {
+/**
+ * A percentile (default p99) of event-loop delay net of the sampling interval, us. `monitorEventLoopDelay`
+ * records the whole time between two of its timer callbacks, so an idle loop reads
+ * about `resolutionMs`; the delay is what exceeds it. A constant shift moves every
+ * percentile by the same amount, so subtracting it from the p99 is exact (floored at 0:
+ * a timer may fire a little early).
+ */
+export function netDelayP99Us(h: Pick<IntervalHistogram, 'count' | 'percentile'>, resolutionMs: number, percentile = 99): number {
   // perf_hooks histograms are in nanoseconds and report NaN/huge values when empty.
   if (h.count === 0) return 0;
-  return Math.round(h.percentile(99) / 1000);
+  return Math.max(0, Math.round((h.percentile(percentile) - resolutionMs * 1e6) / 1000));
 }
 
 /**
@@ -81,6 +90,7 @@ export function createHealthMonitor(opts: HealthMonitorOptions = {}): RunHealthM
   let windowNs = startedNs;
   let windowCpu = startCpu;
   let windowElu: EventLoopUtilization = startElu;
+  let windowProcessCpu = process.cpuUsage();
 
   const cpuPercentSince = (cpu: CpuUsage, elu: EventLoopUtilization, sinceNs: bigint): { cpuPercent: number; utilization: number } => {
     const wallUs = Number(process.hrtime.bigint() - sinceNs) / 1000;
@@ -94,16 +104,26 @@ export function createHealthMonitor(opts: HealthMonitorOptions = {}): RunHealthM
   return {
     sample(): HealthSampleDetail {
       const { cpuPercent, utilization } = cpuPercentSince(windowCpu, windowElu, windowNs);
-      const eventLoopDelayP99Us = p99Us(delay);
+      const eventLoopDelayP99Us = netDelayP99Us(delay, resolutionMs);
+      const eventLoopDelayP50Us = netDelayP99Us(delay, resolutionMs, 50);
+      const used = process.cpuUsage(windowProcessCpu);
       delay.reset();
       windowNs = process.hrtime.bigint();
       windowCpu = readCpu();
       windowElu = performance.eventLoopUtilization();
-      return { eventLoopDelayP99Us, cpuPercent, rssBytes: process.memoryUsage.rss(), cpuSource, eventLoopUtilization: utilization };
+      windowProcessCpu = process.cpuUsage();
+      return { eventLoopDelayP99Us, cpuPercent, rssBytes: process.memoryUsage.rss(), processCpuUs: used.user + used.system, cpuSource, eventLoopUtilization: utilization, eventLoopDelayP50Us };
     },
     overall(): HealthSampleDetail {
       const { cpuPercent, utilization } = cpuPercentSince(startCpu, startElu, startedNs);
-      return { eventLoopDelayP99Us: p99Us(whole), cpuPercent, rssBytes: process.memoryUsage.rss(), cpuSource, eventLoopUtilization: utilization };
+      return {
+        eventLoopDelayP99Us: netDelayP99Us(whole, resolutionMs),
+        eventLoopDelayP50Us: netDelayP99Us(whole, resolutionMs, 50),
+        cpuPercent,
+        rssBytes: process.memoryUsage.rss(),
+        cpuSource,
+        eventLoopUtilization: utilization,
+      };
     },
     stop(): void {
       delay.disable();

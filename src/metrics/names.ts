@@ -28,6 +28,8 @@ export const METRIC = {
   eviction: 'eviction',
   /** Silence before a client gave up on a frozen server (client-side liveness timeout). */
   detect: 'detect',
+  /** An open-model publish's actual send minus its scheduled send: what the generator adds. */
+  sendLag: 'send.lag',
 } as const;
 
 /** A latency metric name, e.g. `fanout.local`. */
@@ -37,8 +39,8 @@ export type MetricName = (typeof METRIC)[keyof typeof METRIC];
  * Every latency metric the engine can record (the keys `report.metrics` may have);
  * scenarios and protocol adapters cannot add others. Which of them one run has depends
  * on the run: `reconnect` needs drops, `eviction` zombies, `detect` a silent server,
- * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping.
- * In the documented order, which tables and pages follow.
+ * `fanout.local`/`fanout.remote` several nodes, `rtt` a dialect with a ping, `send.lag`
+ * an open-model publish rate. In the documented order, which tables and pages follow.
  */
 export const ENGINE_METRICS: readonly string[] = Object.values(METRIC);
 

@@ -60,11 +60,13 @@ export interface Aggregator {
 
 /** Self-health of one generator process. */
 export interface HealthSample {
-  /** p99 event-loop delay over the window since the last sample, microseconds. */
+  /** p99 event-loop delay over the window since the last sample, net of the sampling interval, microseconds (an idle loop reads ~0). */
   eventLoopDelayP99Us: number;
   /** CPU used since the last sample, percent of one core (may exceed 100 with threads). */
   cpuPercent: number;
   rssBytes: number;
+  /** CPU time the whole process used in the window (user + system, every thread), microseconds. */
+  processCpuUs?: number;
 }
 
 export interface HealthMonitor {

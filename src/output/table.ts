@@ -92,8 +92,8 @@ function latencySection(report: Report, c: Colors): string | undefined {
 
 function throughputSection(report: Report, c: Colors): string {
   const t = plainTable({
-    head: ['sent/s', 'deliveries/s', 'connects/s', 'sent', 'received', 'connections opened', 'failed'].map((h) => c.bold(h)),
-    colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    head: ['sent/s', 'deliveries/s', 'connects/s', 'acks/s', 'rtt/s', 'sent', 'received', 'connections opened', 'failed'].map((h) => c.bold(h)),
+    colAligns: ['right', 'right', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   const k = report.counters;
   const failed = k['connections.failed'] ?? 0;
@@ -101,6 +101,8 @@ function throughputSection(report: Report, c: Colors): string {
     formatRate(report.rates.messagesSentPerSec),
     formatRate(report.rates.deliveriesPerSec),
     formatRate(report.rates.connectsPerSec),
+    report.rates.acksPerSec === undefined ? '-' : formatRate(report.rates.acksPerSec),
+    report.rates.roundTripsPerSec === undefined ? '-' : formatRate(report.rates.roundTripsPerSec),
     formatCount(k['messages.sent'] ?? 0),
     formatCount(k['messages.received'] ?? 0),
     formatCount(k['connections.opened'] ?? 0),
@@ -182,7 +184,8 @@ function generatorSection(report: Report, c: Colors): string {
   t.push([c.bold('all'), formatCount(g.workers.reduce((n, w) => n + w.clients, 0)), formatDuration(g.eventLoopDelayP99Us), formatPercent(g.cpuPercent), formatBytes(g.rssBytesPeak)]);
   for (const w of g.workers) t.push([String(w.id), formatCount(w.clients), formatDuration(w.eventLoopDelayP99Us), formatPercent(w.cpuPercent), formatBytes(w.rssBytesPeak)]);
   const state = g.saturated ? c.red(c.bold(`SATURATED: ${g.reason ?? 'no reason given'}`)) : c.green('not saturated');
-  return `${heading(c, `Generator health (${g.processes} process${g.processes === 1 ? '' : 'es'}, ${state})`)}\n${t.toString()}`;
+  const cpu = g.cpuSeconds === undefined ? '' : `, ${g.cpuSeconds.toFixed(2)} CPU s measured`;
+  return `${heading(c, `Generator health (${g.processes} process${g.processes === 1 ? '' : 'es'}${cpu}, ${state})`)}\n${t.toString()}`;
 }
 
 function nodesSection(report: Report, c: Colors): string | undefined {

@@ -36,8 +36,15 @@ export interface CompareRow {
   /** (next - base) / base * 100; positive when the value grew. */
   deltaPct: number;
   unit: CompareUnit;
-  /** True when the change is worse than the allowed regression. */
+  /** True when the change is worse than the allowed regression and beyond the noise. */
   regressed: boolean;
+  /** `noise`: worse than the threshold but inside the 95% intervals; `unjudged`: too few samples. Default from `regressed`. */
+  verdict?: 'ok' | 'noise' | 'regressed' | 'unjudged';
+  /** 95% intervals of the two values, in `unit`, when known. */
+  baseInterval?: [number, number];
+  nextInterval?: [number, number];
+  /** Why a row is unjudged. */
+  why?: string;
 }
 
 /** Options of `renderCompare`. */

@@ -6,7 +6,10 @@
  *   --set ws-types=join=sub,joined=subbed,publish=pub,ack=puback,message=event,ping=hb,pong=hb,welcome=none
  *   --set ws-token=header
  *
- * `welcome=none` means the server sends no welcome frame (clients join at once).
+ * `welcome=none` means the server sends no welcome frame (clients join at once); `ack=none` that
+ * it acknowledges no publish (publishes are judged by their deliveries only).
+ * A message frame without the room field belongs to the receiving client's only room; when
+ * the client is in several, it is counted as `errors.message_without_room` and the field named.
  * Frames are parsed with JSON.parse (the zero-parse fast path knows only wsbench/1's names).
  */
 import type { DecodedFrame, FrameCodec } from './types.ts';
@@ -39,6 +42,7 @@ export function mappedCodecProblems(fields?: string, types?: string, token?: str
   return problems;
 }
 
+/** The wsbench/1 codec with the field and type names of `--set ws-fields`, `ws-types` and `ws-token`; throws on a bad pair. */
 export function createMappedCodec(fields?: string, types?: string, token?: string): FrameCodec {
   const problems: string[] = [];
   const f = { ...Object.fromEntries(FIELD_KEYS.map((k) => [k, k])), ...parsePairs('ws-fields', fields, FIELD_KEYS, problems) } as Record<FieldKey, string>;
@@ -51,6 +55,8 @@ export function createMappedCodec(fields?: string, types?: string, token?: strin
   return {
     name: 'wsbench/1 (renamed)',
     awaitsWelcome: t.welcome !== 'none',
+    publishAck: t.ack === 'none' ? 'none' : 'frame',
+    roomField: f.room,
     url: token === 'header' ? (target) => target : undefined,
     headers: token === 'header' ? (tok): Record<string, string> => (tok ? { authorization: `Bearer ${tok}` } : {}) : undefined,
     encodeJoin: (room, id, since) => msg('join', { [f.id]: id, [f.room]: room, ...(since === undefined ? {} : { [f.since]: since }) }),
@@ -67,26 +73,27 @@ export function createMappedCodec(fields?: string, types?: string, token?: strin
       if (m === null || typeof m !== 'object') return null;
       const kind = incoming.get(String(m[f.type]));
       const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-      const id = m[f.id] as string | number;
+      const id = m[f.id] as string | number | undefined;
+      const room = m[f.room] === undefined ? undefined : String(m[f.room]);
       switch (kind) {
         case 'welcome':
           return { kind, node: m[f.node] === undefined ? undefined : String(m[f.node]) };
         case 'joined':
-          return { kind, id, room: String(m[f.room]), members: num(m[f.members]), seq: num(m[f.seq]) };
+          return { kind, id, room, members: num(m[f.members]), seq: num(m[f.seq]) };
         case 'left':
           return { kind, id };
         case 'ack':
           return { kind, id, seq: num(m[f.seq]) };
         case 'message': {
           const p = m[f.payload] as { wsb?: unknown } | undefined;
-          return { kind, room: String(m[f.room]), seq: num(m[f.seq]), tag: p && typeof p.wsb === 'string' ? p.wsb : undefined, replay: m[f.replay] === true };
+          return { kind, room, seq: num(m[f.seq]), tag: p && typeof p.wsb === 'string' ? p.wsb : undefined, replay: m[f.replay] === true };
         }
         case 'gap':
           return { kind, room: String(m[f.room]), from: Number(m[f.from]), to: Number(m[f.to]) };
         case 'pong':
           return { kind, id };
         case 'error':
-          return { kind, id: m[f.id] as string | number | undefined, code: String(m[f.code] ?? 'error'), message: typeof m[f.message] === 'string' ? (m[f.message] as string) : undefined };
+          return { kind, id, code: String(m[f.code] ?? 'error'), message: typeof m[f.message] === 'string' ? (m[f.message] as string) : undefined };
         default:
           return typeof m[f.type] === 'string' ? { kind: 'other', name: String(m[f.type]) } : null;
       }

@@ -360,10 +360,12 @@ export function createRawTransport(codec: FrameCodec): Transport {
   return {
     name: codec.name,
     awaitsWelcome: codec.awaitsWelcome ?? false,
+    publishAck: codec.publishAck,
+    roomField: codec.roomField,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
       if (url.startsWith('wss:')) return (tls ??= createWsTransport(codec)).connect(opts, ev);
-      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, sh, accept));
+      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, codec.forConnection ? { codec: codec.forConnection(), fast: false } : sh, accept));
     },
   };
 }

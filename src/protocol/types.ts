@@ -6,13 +6,21 @@
 /** A frame decoded by an adapter into what the harness needs. */
 export type DecodedFrame =
   | { kind: 'welcome'; node?: string }
-  | { kind: 'joined'; id: string | number; room: string; members?: number; seq?: number }
-  | { kind: 'left'; id: string | number }
-  | { kind: 'ack'; id: string | number; seq?: number }
-  /** A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when present. */
-  | { kind: 'message'; room: string; seq?: number; tag?: string; replay?: boolean }
+  /**
+   * Replies (`joined`, `left`, `ack`, `pong`) are matched to their request by `id`; a reply
+   * without an id is matched to the client's oldest request of that kind (dialects that answer
+   * in order and carry no correlation id). `joined` without a room is the request's room.
+   */
+  | { kind: 'joined'; id?: string | number; room?: string; members?: number; seq?: number }
+  | { kind: 'left'; id?: string | number }
+  | { kind: 'ack'; id?: string | number; seq?: number }
+  /**
+   * A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when
+   * present. Without `room` it belongs to the receiving client's only room (an error when it has several).
+   */
+  | { kind: 'message'; room?: string; seq?: number; tag?: string; replay?: boolean }
   | { kind: 'gap'; room: string; from: number; to: number }
-  | { kind: 'pong'; id: string | number }
+  | { kind: 'pong'; id?: string | number }
   | { kind: 'error'; id?: string | number; code: string; message?: string }
   /** Anything else the server pushes (presence, typing, ...), counted by `name`. */
   | { kind: 'other'; name: string };
@@ -40,9 +48,33 @@ export interface FrameCodec {
   encodePing?(id: number): string;
   /** Decode one incoming text frame; null when it is not understood (counted as `errors.bad_frame`). */
   decode(text: string): DecodedFrame | null;
-  /** Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for custom). */
+  /**
+   * Whether a welcome frame arrives before the client may join (default true for wsbench/1, false for
+   * custom). A welcome that does not come within `requestTimeoutMs` of the handshake fails the attempt
+   * as `errors.no_welcome`.
+   */
   awaitsWelcome?: boolean;
+  /** How the server acknowledges a publish (default `frame`); see PublishAck. */
+  publishAck?: PublishAck;
+  /** The name of the field that carries a message's room, named in the error when a message lacks it (default none). */
+  roomField?: string;
+  /**
+   * A codec for one new connection, holding that connection's own state (for example the rooms of
+   * the joins it sent, when the server's replies do not name them). Called once per connection;
+   * its encode and decode functions serve that connection only (`url`, `headers`, `awaitsWelcome`,
+   * `publishAck` and `roomField` are read from the outer codec). Default: one codec for every connection.
+   */
+  forConnection?(): FrameCodec;
 }
+
+/**
+ * How a server acknowledges a publish:
+ * - `frame`: it answers with a reply (decoded as `ack`, matched by id or in order): timed as `ack`;
+ * - `echo`: it sends the publisher its own copy of the message, which is its ack (timed as `ack`);
+ * - `none`: nothing; publishes are counted as sent and judged only by their deliveries (no `ack` metric,
+ *   no `ack_timeout`/`ack_lost` errors).
+ */
+export type PublishAck = 'frame' | 'echo' | 'none';
 
 /** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
 export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => FrameCodec;
@@ -100,6 +132,10 @@ export interface Transport {
   name: string;
   /** Whether a client waits for the server's welcome frame before joining. */
   awaitsWelcome: boolean;
+  /** How publishes are acknowledged (default `frame`; see PublishAck). */
+  publishAck?: PublishAck;
+  /** The codec's room field name, for error messages (see FrameCodec.roomField). */
+  roomField?: string;
   /** Start connecting; `events` receive open, frames, errors and close of this one connection. */
   connect(opts: ConnectOptions, events: ConnectionEvents): ClientConnection;
 }

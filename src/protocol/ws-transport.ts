@@ -23,7 +23,10 @@ export function createWsTransport(codec: FrameCodec): Transport {
   return {
     name: codec.name,
     awaitsWelcome: codec.awaitsWelcome ?? false,
+    publishAck: codec.publishAck,
+    roomField: codec.roomField,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
+      const own = codec.forConnection?.() ?? codec;
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
       const ws = new WebSocket(url, {
         perMessageDeflate: false,
@@ -57,7 +60,7 @@ export function createWsTransport(codec: FrameCodec): Transport {
           );
           return;
         }
-        const frame = codec.decode(data.toString('utf8'));
+        const frame = own.decode(data.toString('utf8'));
         if (frame === null) ev.onError('bad_frame', `could not decode a frame from the server: ${data.toString('utf8', 0, Math.min(80, data.length))}`);
         else ev.onFrame(frame);
       });
@@ -89,12 +92,12 @@ export function createWsTransport(codec: FrameCodec): Transport {
         if (ws.readyState === WebSocket.OPEN) ws.send(text);
       };
       return {
-        join: (room, id, since) => send(codec.encodeJoin(room, id, since)),
-        leave: (room, id) => send(codec.encodeLeave(room, id)),
-        publish: (room, id, tag, pad) => send(codec.encodePublish(room, id, { wsb: tag, pad })),
+        join: (room, id, since) => send(own.encodeJoin(room, id, since)),
+        leave: (room, id) => send(own.encodeLeave(room, id)),
+        publish: (room, id, tag, pad) => send(own.encodePublish(room, id, { wsb: tag, pad })),
         ping: (id) => {
-          if (!codec.encodePing) return false;
-          send(codec.encodePing(id));
+          if (!own.encodePing) return false;
+          send(own.encodePing(id));
           return true;
         },
         close: (code = 1000) => {

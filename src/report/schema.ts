@@ -110,6 +110,11 @@ export interface GeneratorHealth {
   /** Busiest worker's CPU, percent of one core. */
   cpuPercent: number;
   rssBytesPeak: number;
+  /**
+   * CPU seconds (user + system) of every generator (worker) process over the measured
+   * window, summed; absent in reports written before it existed.
+   */
+  cpuSeconds?: number;
   workers: WorkerHealth[];
 }
 
@@ -196,8 +201,12 @@ export interface Report {
   timeline: TimelineEvent[];
   metrics: Record<string, MetricSummary>;
   counters: Record<string, number>;
-  /** Whole-run rates over the measured (non-warm-up) window, per second. */
-  rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number };
+  /**
+   * Whole-run rates over the measured (non-warm-up) window, per second. `acksPerSec`
+   * (publish acks, the `ack` metric's samples) and `roundTripsPerSec` (pings answered,
+   * `rtt` samples) are absent in reports written before they existed.
+   */
+  rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number; acksPerSec?: number; roundTripsPerSec?: number };
   /**
    * What the server said, per `errors.<code>` counter: the first message seen, e.g.
    * `errors.http_429` -> `HTTP 429: Rate limit exceeded`, `errors.connect_error` -> the

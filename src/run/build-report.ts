@@ -10,6 +10,7 @@ import type { RunCollector } from './collector.ts';
 import type { JudgedLedger } from '../checks/judge-ledger.ts';
 import { REPORT_SCHEMA } from '../report/schema.ts';
 import { judgeSaturation, summarizeWorkerHealth } from '../metrics/index.ts';
+import { METRIC } from '../metrics/names.ts';
 import { toolInfo, gitSha } from './tool.ts';
 
 /** Everything `buildReport` needs about the run besides what the collector holds. */
@@ -68,7 +69,7 @@ export function buildReport(c: RunCollector, i: ReportInput): Report {
     metrics: totals.metrics,
     // Whole-run counts for the report; measured-window counts for the rates.
     counters: { ...c.agg.countersSoFar(), 'clients.connected.ramp': i.rampConnected, 'clients.failed.ramp': i.rampFailed },
-    rates: ratesOf(totals.counters, measuredMs, i.rampConnected, i.timeline),
+    rates: ratesOf(totals.counters, measuredMs, i.rampConnected, i.timeline, totals.metrics),
     ...errorExamples,
     ledger: i.ledger?.total ?? { ...EMPTY_LEDGER },
     rooms: (i.ledger?.rooms ?? []).slice(0, 50),
@@ -82,13 +83,15 @@ export function buildReport(c: RunCollector, i: ReportInput): Report {
   };
 }
 
-function ratesOf(measured: Record<string, number>, measuredMs: number, rampConnected: number, timeline: TimelineEvent[]): Report['rates'] {
+function ratesOf(measured: Record<string, number>, measuredMs: number, rampConnected: number, timeline: TimelineEvent[], metrics: Report['metrics']): Report['rates'] {
   const at = (name: string) => timeline.find((e) => e.name === name)?.atMs;
   const rampMs = Math.max(1, (at('ramp-done') ?? 0) - (at('ramp') ?? 0));
   return {
     messagesSentPerSec: round1(((measured['messages.sent'] ?? 0) * 1000) / measuredMs),
     deliveriesPerSec: round1(((measured['messages.received'] ?? 0) * 1000) / measuredMs),
     connectsPerSec: at('ramp-done') === undefined ? 0 : round1((rampConnected * 1000) / rampMs),
+    acksPerSec: round1(((metrics[METRIC.ack]?.count ?? 0) * 1000) / measuredMs),
+    roundTripsPerSec: round1(((metrics[METRIC.rtt]?.count ?? 0) * 1000) / measuredMs),
   };
 }
 
@@ -103,6 +106,7 @@ export function generatorHealthOf(samples: HealthSample[][], workerClients: numb
     eventLoopDelayP99Us: Math.max(0, ...workerHealth.map((w) => w.eventLoopDelayP99Us)),
     cpuPercent: Math.max(0, ...workerHealth.map((w) => w.cpuPercent)),
     rssBytesPeak: Math.max(0, ...workerHealth.map((w) => w.rssBytesPeak)),
+    cpuSeconds: Math.round(samples.flat().reduce((a, s) => a + (s.processCpuUs ?? 0), 0) / 1000) / 1000,
     workers: workerHealth.map(({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak }) => ({ id, clients, eventLoopDelayP99Us, cpuPercent, rssBytesPeak })),
   };
 }

@@ -34,7 +34,7 @@ export function mergeReports(reports: Report[]): Report {
   }
   const startedAt = reports.map((r) => r.startedAt).sort()[0]!;
   const endedAt = reports.map((r) => r.endedAt).sort().at(-1)!;
-  const sumRates = (k: keyof Report['rates']) => reports.reduce((a, r) => a + r.rates[k], 0);
+  const sumRates = (k: keyof Report['rates']) => reports.reduce((a, r) => a + (r.rates[k] ?? 0), 0);
   return {
     ...first,
     startedAt,
@@ -44,7 +44,7 @@ export function mergeReports(reports: Report[]): Report {
     timeline: reports.flatMap((r, i) => r.timeline.map((e) => ({ ...e, detail: `shard ${i}${e.detail ? `: ${e.detail}` : ''}` }))).sort((a, b) => a.atMs - b.atMs),
     metrics,
     counters: add(reports.map((r) => r.counters)),
-    rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec') },
+    rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec'), acksPerSec: sumRates('acksPerSec'), roundTripsPerSec: sumRates('roundTripsPerSec') },
     ledger: { ...(add(reports.map(({ ledger: { mode: _mode, ...counts } }) => counts as Record<string, number>)) as unknown as Report['ledger']), ...(first.ledger.mode ? { mode: first.ledger.mode } : {}) },
     rooms: undefined,
     checks: reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))),
@@ -56,6 +56,7 @@ export function mergeReports(reports: Report[]): Report {
       eventLoopDelayP99Us: Math.max(...reports.map((r) => r.generator.eventLoopDelayP99Us)),
       cpuPercent: Math.max(...reports.map((r) => r.generator.cpuPercent)),
       rssBytesPeak: Math.max(...reports.map((r) => r.generator.rssBytesPeak)),
+      cpuSeconds: reports.reduce((a, r) => a + (r.generator.cpuSeconds ?? 0), 0),
       workers: reports.flatMap((r) => r.generator.workers),
     },
     series,

@@ -14,6 +14,7 @@ import type { FromWorker, Phase, TokenSource } from '../workers/messages.ts';
 import type { ProgressState } from '../output/types.ts';
 import type { FaultAction, Topology } from '../topology/types.ts';
 import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
+import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
 import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
@@ -106,6 +107,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
   const path = resolveScenarioPath(req.scenario);
   const def = await loadScenarioFile(path);
   const { options, problems } = resolveOptions(def, req.flags as Record<string, string | undefined>, req.sets);
+  if (options.adapter) await applyAdapterOption(def, options, req.protocol); // a bad module fails here, before any worker
   // Read-only facts for scenario code: where the run goes.
   options.targetKind = req.targets.length ? 'external' : 'bundled';
   options.protocol = req.protocol;

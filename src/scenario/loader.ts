@@ -10,7 +10,7 @@ import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ScenarioDefinition } from './types.ts';
 import { validateScenarioShape } from './define.ts';
-import { usageError } from '../errors.ts';
+import { usageError, type ErrorCode } from '../errors.ts';
 
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
@@ -42,23 +42,32 @@ const cache = new Map<string, ScenarioDefinition>();
 export async function loadScenarioFile(path: string): Promise<ScenarioDefinition> {
   const hit = cache.get(path);
   if (hit) return hit;
-  const syntax = syntaxProblems(path);
-  if (syntax) throw usageError('WSB_ERR_SCENARIO', `scenario ${path} has a syntax error:\n  ${syntax}`, 'fix the file and run again');
-  let mod: { default?: unknown };
-  try {
-    // tsImport loads the file in its own namespace, as ESM or CommonJS by its package
-    // (a user's .ts in a CommonJS project must not require() our ESM modules in a cycle).
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as { default?: unknown };
-    const inner = mod.default as { default?: unknown; name?: unknown } | undefined;
-    if (inner && typeof inner === 'object' && inner.name === undefined && inner.default !== undefined) mod = inner;
-  } catch (e) {
-    throw usageError('WSB_ERR_SCENARIO', `could not load scenario ${path}: ${describeLoadError(e)}`, 'fix the file and run again');
-  }
+  const mod = await importUserModule(path, 'scenario', 'WSB_ERR_SCENARIO');
   const problems = validateScenarioShape(mod.default, path);
   if (problems.length) throw usageError('WSB_ERR_SCENARIO', `scenario ${path} is not valid`, 'export default defineScenario({ name, description, ... })', problems);
   const def = mod.default as ScenarioDefinition;
   cache.set(path, def);
   return def;
+}
+
+/**
+ * Import a user's .ts/.js module (`what` names it in errors): syntax errors with file and line
+ * first, then load errors, each as a usage error with `code`. A CommonJS module's exports object
+ * that wraps an ESM default is unwrapped.
+ */
+export async function importUserModule(path: string, what: string, code: ErrorCode): Promise<Record<string, unknown>> {
+  const syntax = syntaxProblems(path);
+  if (syntax) throw usageError(code, `${what} ${path} has a syntax error:\n  ${syntax}`, 'fix the file and run again');
+  try {
+    // tsImport loads the file in its own namespace, as ESM or CommonJS by its package
+    // (a user's .ts in a CommonJS project must not require() our ESM modules in a cycle).
+    const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+    const inner = mod.default as { default?: unknown; name?: unknown; __esModule?: unknown } | undefined;
+    if (inner && typeof inner === 'object' && inner.name === undefined && (inner.default !== undefined || inner.__esModule)) return inner as Record<string, unknown>;
+    return mod;
+  } catch (e) {
+    throw usageError(code, `could not load ${what} ${path}: ${describeLoadError(e)}`, 'fix the file and run again');
+  }
 }
 
 /** Syntax errors with file:line:column, found before the module is imported (tsx's own are less clear). */

@@ -31,6 +31,7 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   wsFields: '',
   wsTypes: '',
   wsToken: 'query',
+  adapter: '',
   client: 'raw',
 };
 
@@ -57,6 +58,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsFields: { type: 'string', default: DEFAULT_OPTIONS.wsFields, description: 'native field names, e.g. type=op,id=ref,room=channel,payload=body,seq=offset' },
   wsTypes: { type: 'string', default: DEFAULT_OPTIONS.wsTypes, description: 'native message type names, e.g. join=sub,joined=subbed,publish=pub,ack=puback,message=event,welcome=none' },
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
+  adapter: { type: 'string', default: DEFAULT_OPTIONS.adapter, description: 'a module exporting a codec for the server\'s dialect (--adapter FILE)' },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
   client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };

@@ -52,6 +52,11 @@ export interface CommonOptions {
   /** Native only: token in the URL query (default) or an `Authorization: Bearer` header. */
   wsToken: 'query' | 'header';
   /**
+   * Native only: a module exporting a codec for the server's dialect (`--adapter FILE`), applied to
+   * whichever scenario runs in place of its own codec and of the renaming options. Default none.
+   */
+  adapter: string;
+  /**
    * The client: `raw` (lean, default: the raw WebSocket client, and for Socket.IO the lean
    * Engine.IO/Socket.IO client on it), `ws` (the ws package, native only) or
    * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
@@ -104,6 +109,8 @@ export interface VirtualClient {
    * Publish a tagged message to a room (counted in the ledger); resolves with the ack latency or null.
    * With `{ ack: false }` a missing ack is expected (rate-limit probing): not timed as `ack`, not an
    * error; the promise still resolves with the latency when an ack does come, or null.
+   * The ack is what the codec declares (`publishAck`): a reply frame, the publisher's own copy
+   * (`echo`), or nothing (`none`: resolves null at once).
    */
   publish(room: string, opts?: { ack?: boolean }): Promise<number | null>;
   /** Whether the connection is open now. */
@@ -211,7 +218,10 @@ export interface ScenarioDefinition {
   loop?: (vu: VirtualClient) => Promise<void>;
   /** Check the whole-run results; every failed check makes the exit code 1. */
   checks?: (run: RunView) => CheckResult[];
-  /** Custom protocol adapter for servers that speak another JSON dialect (native `ws` transport). */
+  /**
+   * Custom protocol adapter for servers that speak another JSON dialect (native `ws` transport):
+   * builds the run's FrameCodec from the resolved options. `--adapter FILE` replaces it.
+   */
   adapter?: AdapterFactory;
   /**
    * Faults to inject, in the CLI's `ACTION[:TARGET]@TIME[+DURATION]` syntax, times from the start of warm-up.

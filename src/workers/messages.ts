@@ -6,7 +6,16 @@ import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
 import type { RoomTally } from '../checks/ledger.ts';
 import type { PublisherLog, TagWindow } from '../checks/tag-ledger.ts';
 import type { CommonOptions } from '../scenario/types.ts';
-import type { Observation } from './runtime.ts';
+
+/** Aggregate of one per-client observation key (`VirtualClient.observe`): sums and the clients at the extremes. */
+export interface Observation {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  minClient: number;
+  maxClient: number;
+}
 
 export type ScenarioRef = { kind: 'file'; path: string };
 

@@ -5,6 +5,7 @@
  */
 import { createHealthMonitor, createRecorder } from '../metrics/index.ts';
 import { loadScenarioFile } from '../scenario/loader.ts';
+import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { createTransport } from '../protocol/index.ts';
 import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
@@ -29,7 +30,7 @@ function flush(): void {
 
 async function onInit(msg: WorkerInit): Promise<void> {
   init = msg;
-  const scenario = await loadScenarioFile(msg.scenario.path);
+  const scenario = await applyAdapterOption(await loadScenarioFile(msg.scenario.path), msg.options, msg.protocol);
   const transport = await createTransport(msg.protocol, scenario, msg.options);
   rt = new WorkerRuntime({
     workerId: msg.workerId,

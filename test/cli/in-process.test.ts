@@ -60,12 +60,13 @@ describe('the CLI in-process (streams and exit code injected)', () => {
     expect(r.stderr).not.toMatch(/problems with the command line/);
   });
 
-  it('report renders a saved report on stdout and writes the files asked for', async () => {
+  it('report renders a saved report on stdout, writes the files asked for and exits with the saved run\'s verdict', async () => {
     const file = join(dir, 'base.json');
+    // The fixture run failed a check and a gate: `report` says so with exit 1, as `run` did.
     writeFileSync(file, JSON.stringify(makeReport()));
     const md = join(dir, 'summary.md');
     const r = await runCliInProcess(['report', file, '--summary-md', md]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/fanout/);
     expect(r.stderr).toBe(`wrote ${md}\n`);
     expect(readFileSync(md, 'utf8')).toMatch(/broadcast/);

@@ -71,6 +71,15 @@ describe.concurrent('the delivery ledger equals the server\'s own counts', () =>
     expect(code).toBe(0);
   });
 
+  it('a loss at the tail, which no gap reveals, is counted when the books close', async () => {
+    const server = await start({ seq: false, silentAfter: 100 });
+    const { code, report } = await run(server, 'tail');
+    const truth = server.counts();
+    expect(truth.dropped).toBeGreaterThan(0);
+    expect(report.ledger).toMatchObject({ mode: 'tag', lost: truth.dropped, unjudged: 0, expected: truth.published * 10 });
+    expect(code).toBe(1);
+  });
+
   it('a server that strips the payload without seq: delivery is unverified, never a pass; --strict exits 1', async () => {
     const server = await start({ seq: false, stripPayload: true });
     const { code, report, stdout } = await run(server, 'untagged', ['--strict']);

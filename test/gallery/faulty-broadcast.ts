@@ -15,6 +15,8 @@
  * - `refuseEvery: N`: every Nth WebSocket upgrade is refused with HTTP 429 and the body
  *   `Rate limit exceeded`.
  * - `welcome: false`: the server never greets a connection (a wsbench/1 client waits for it).
+ * - `silentAfter: N`: publishes after the Nth are acked but delivered to nobody (counted
+ *   in `dropped`, one per member): a loss at the tail that no gap reveals.
  * - `silentJoinEvery: N`: every Nth join gets no reply (the client is added to the room).
  * - `stripPayload: true`: messages carry `{"text":"..."}` instead of the published payload
  *   (the harness tag is gone, so without seq nobody can judge delivery).
@@ -35,6 +37,7 @@ export interface FaultyBroadcastOptions {
   welcome?: boolean;
   stripPayload?: boolean;
   silentJoinEvery?: number;
+  silentAfter?: number;
 }
 
 export interface FaultyCounts {
@@ -124,6 +127,11 @@ export async function startFaultyBroadcast(opts: FaultyBroadcastOptions = {}): P
     const drop = opts.dropEvery && n % opts.dropEvery === 0;
     const dup = opts.dupEvery && n % opts.dupEvery === 0;
     const hold = opts.reorderEvery && n % opts.reorderEvery === 0;
+    if (opts.silentAfter !== undefined && n > opts.silentAfter) {
+      counts.dropped += members.length;
+      roomCounts(name).dropped += members.length;
+      return;
+    }
     for (const ws of members) {
       if (ws === victim && drop) {
         counts.dropped++;

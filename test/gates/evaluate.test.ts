@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { assertBaselineCompatible, baselineWarnings, checkBaselineCompatible, compareReports, evaluateGates, parseGate, validateGateMetrics, errorRate } from '../../src/gates/index.ts';
 import { makeReport, metricOf, spread } from './report-fixture.ts';
+import type { Report } from '../../src/report/schema.ts';
 
 const gates = (...exprs: string[]) => exprs.map((e) => parseGate(e));
+
+/** A 5 s measured window whose per-second p50/p99 of `metrics` hold steady: the run's own noise is small. */
+const steadyRun = (...metrics: string[]): Partial<Report> => ({
+  timeline: [
+    { atMs: 0, kind: 'phase', name: 'steady' },
+    { atMs: 5000, kind: 'phase', name: 'cooldown' },
+  ],
+  series: Object.fromEntries(metrics.flatMap((m) => [`${m}.p50`, `${m}.p99`].map((k) => [k, [1000, 1010, 990, 1000, 1005]]))),
+});
 
 describe('evaluateGates on one report', () => {
   const report = makeReport();
@@ -92,15 +102,36 @@ describe('evaluateGates over several trials', () => {
 });
 
 describe('regress gates', () => {
-  const base = makeReport({ metrics: { fanout: metricOf(spread(1000, 20_000)) } });
+  const base = makeReport({ ...steadyRun('fanout'), metrics: { fanout: metricOf(spread(1000, 20_000)) } });
 
   it('compares (new - base) / base against the threshold', () => {
-    const slower = makeReport({ metrics: { fanout: metricOf(spread(1000, 23_000)) } });
+    const slower = makeReport({ ...steadyRun('fanout'), metrics: { fanout: metricOf(spread(1000, 23_000)) } });
     const [r10, r20] = evaluateGates(gates('fanout.p99 regress < 10%', 'fanout.p99 regress < 20%'), [slower], base);
     expect(r10!.passed).toBe(false);
     expect(r20!.passed).toBe(true);
     expect(r10!.actual as number).toBeCloseTo(0.15, 2);
     expect(r10!.detail).toMatch(/^fanout.p99 changed \+1[45](\.\d)?%: 22.\d ms vs baseline 19.\d ms; needs < 10%$/);
+  });
+
+  it('passes a latency regression inside the noise, and cannot tell one without enough samples', () => {
+    const jumpy = { ...steadyRun('fanout'), series: { 'fanout.p99': [10_000, 40_000, 15_000, 35_000, 20_000] } };
+    const noisy = evaluateGates(gates('fanout.p99 regress < 10%'), [makeReport({ ...jumpy, metrics: { fanout: metricOf(spread(1000, 23_000)) } })], makeReport({ ...jumpy, metrics: base.metrics }))[0]!;
+    expect(noisy.passed).toBe(true);
+    expect(noisy.detail).toMatch(/changed \+1[45](\.\d)?%.*; within noise: the 95% intervals overlap/);
+    const few = (hi: number) => makeReport({ ...steadyRun('fanout'), metrics: { fanout: metricOf(spread(1000, hi, 400)) } });
+    const tail = evaluateGates(gates('fanout.p99 regress < 10%'), [few(30_000)], few(20_000))[0]!;
+    expect(tail.passed).toBe(false);
+    expect(tail.detail).toContain('cannot tell regression from noise: 400 samples cannot support p99 (needs 1000');
+  });
+
+  it('with several trials, regresses only when every trial lies beyond the noise', () => {
+    const trial = (hi: number) => makeReport({ ...steadyRun('fanout'), metrics: { fanout: metricOf(spread(1000, hi, 5000)) } });
+    const base5k = trial(20_000);
+    expect(evaluateGates(gates('fanout.p50 regress < 10%'), [trial(30_000), trial(31_000), trial(32_000)], base5k)[0]!.passed).toBe(false);
+    // One trial no slower than the baseline: the spread of the trials covers the change.
+    const mixed = evaluateGates(gates('fanout.p50 regress < 10%'), [trial(30_000), trial(20_000), trial(32_000)], base5k)[0]!;
+    expect(mixed.passed).toBe(true);
+    expect(mixed.detail).toContain('within noise');
   });
 
   it('regress over trials uses the median', () => {
@@ -170,8 +201,9 @@ describe('checkBaselineCompatible', () => {
 
 describe('compareReports', () => {
   it('lists every metric stat, rate, error total and ledger fault with deltas and regression flags', () => {
-    const base = makeReport();
+    const base = makeReport(steadyRun('fanout', 'connect'));
     const next = makeReport({
+      ...steadyRun('fanout', 'connect'),
       metrics: { fanout: metricOf(spread(1000, 60_000)), connect: base.metrics.connect!, ack: metricOf([500]) },
       rates: { messagesSentPerSec: 1000, deliveriesPerSec: 80_000, connectsPerSec: 10 },
       counters: { ...base.counters, 'errors.timeout': 5, 'errors.refused': 1 },
@@ -187,8 +219,44 @@ describe('compareReports', () => {
     expect(row('messages.rate')).toMatchObject({ regression: false });
     expect(row('ledger.lost')).toMatchObject({ base: 0, next: 1, deltaPct: Number.POSITIVE_INFINITY, regression: true });
     expect(row('ledger.duplicated')).toMatchObject({ deltaPct: 0, regression: false });
-    expect(row('errors')).toMatchObject({ unit: 'count', base: 5, next: 6, regression: true });
+    // 5 -> 6 errors is inside Poisson noise; a rise from 0 (ledger.lost above) never is.
+    expect(row('errors')).toMatchObject({ unit: 'count', base: 5, next: 6, regression: false });
     expect(rows.filter((r) => r.metric === 'fanout').map((r) => r.stat)).toEqual(['p50', 'p90', 'p99', 'p999', 'max']);
     expect(compareReports(base, next, { thresholdPct: 30 }).find((r) => r.name === 'deliveries.rate')!.regression).toBe(false);
+  });
+
+  it('does not judge a percentile with fewer than 10/(1-q) samples, nor any maximum', () => {
+    const base = makeReport({ ...steadyRun('ack'), metrics: { ack: metricOf(spread(1000, 2000, 400)) } });
+    const next = makeReport({ ...steadyRun('ack'), metrics: { ack: metricOf(spread(1000, 9000, 400)) } });
+    const rows = compareReports(base, next);
+    const row = (name: string) => rows.find((r) => r.name === name)!;
+    // 400 samples: p50 (needs 20) and p90 (needs 100) are judged; p99 (1000), p99.9 (10,000) and max are not.
+    expect(row('ack.p90')).toMatchObject({ verdict: 'regressed', regression: true });
+    for (const stat of ['p99', 'p999', 'max']) expect(row(`ack.${stat}`)).toMatchObject({ verdict: 'unjudged', regression: false });
+    expect(row('ack.p99').why).toContain('400 samples cannot support p99 (needs 1000');
+  });
+
+  it('does not judge latencies without samples in the measured seconds (the ramp\'s connect and join)', () => {
+    const ramp = makeReport();
+    const rows = compareReports(ramp, makeReport({ metrics: { fanout: metricOf(spread(1000, 90_000)), connect: ramp.metrics.connect! } }));
+    expect(rows.find((r) => r.name === 'fanout.p50')).toMatchObject({ verdict: 'unjudged', regression: false });
+    expect(rows.find((r) => r.name === 'fanout.p50')!.why).toContain('no samples in the measured seconds');
+  });
+
+  it('calls a difference inside the per-second spread noise, the same difference in a steady run a regression', () => {
+    const timeline = [
+      { atMs: 0, kind: 'phase' as const, name: 'steady' },
+      { atMs: 6000, kind: 'phase' as const, name: 'cooldown' },
+    ];
+    const steady = { 'fanout.p50': [20_000, 20_100, 19_900, 20_000, 20_050, 19_950], 'fanout.p99': [39_000, 39_500, 39_200, 39_400, 39_100, 39_300] };
+    const jumpy = { 'fanout.p50': [5_000, 40_000, 8_000, 35_000, 12_000, 20_000], 'fanout.p99': [10_000, 80_000, 15_000, 70_000, 20_000, 39_000] };
+    const base = (series: Record<string, number[]>) => makeReport({ timeline, series, metrics: { fanout: metricOf(spread(1000, 40_000, 5000)) } });
+    const next = (series: Record<string, number[]>) => makeReport({ timeline, series, metrics: { fanout: metricOf(spread(1000, 46_000, 5000)) } });
+    const p50 = (b: Report, n: Report) => compareReports(b, n).find((r) => r.name === 'fanout.p50')!;
+    expect(p50(base(steady), next(steady))).toMatchObject({ verdict: 'regressed', regression: true });
+    const noisy = p50(base(jumpy), next(jumpy));
+    expect(noisy).toMatchObject({ verdict: 'noise', regression: false });
+    expect(noisy.deltaPct).toBeGreaterThan(10);
+    expect(noisy.baseInterval[1]).toBeGreaterThan(noisy.next);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { netDelayP99Us } from '../../src/metrics/health.ts';
 import { createHealthMonitor, eventLoopDelayLimitUs, judgeSaturation, SATURATION, summarizeWorkerHealth, type WorkerHealthInput } from '../../src/metrics/index.ts';
 import type { HealthSample } from '../../src/metrics/types.ts';
 
@@ -12,9 +13,16 @@ describe('createHealthMonitor', () => {
   it('reports event-loop delay, CPU and RSS over each window', async () => {
     const m = createHealthMonitor();
     await new Promise((r) => setTimeout(r, 30));
+    // Busy: block the loop for 80 ms of wall time and at least 60 ms of CPU (a loaded machine preempts us).
+    const cpu0 = process.cpuUsage();
     const until = performance.now() + 80;
-    while (performance.now() < until) {
-      // Busy: block the loop so both CPU and event-loop delay move.
+    const giveUp = performance.now() + 2000;
+    const cpuMs = () => {
+      const u = process.cpuUsage(cpu0);
+      return (u.user + u.system) / 1000;
+    };
+    while ((performance.now() < until || cpuMs() < 60) && performance.now() < giveUp) {
+      // Spin.
     }
     await new Promise((r) => setTimeout(r, 30));
     const s = m.sample();
@@ -24,7 +32,40 @@ describe('createHealthMonitor', () => {
     expect(['thread', 'process', 'elu']).toContain(s.cpuSource);
     const o = m.overall();
     expect(o.eventLoopDelayP99Us).toBeGreaterThan(20_000);
+    // The process CPU of the window includes the busy loop's 60 ms or more.
+    expect(s.processCpuUs).toBeGreaterThan(55_000);
     m.stop();
+  });
+
+  it('reads an idle loop as under 1 ms: the 10 ms sampling interval is not counted as delay', async () => {
+    const m = createHealthMonitor({ resolutionMs: 10 });
+    // Counting the interval would read >= 10 ms at every percentile of every window. Other tenants of a
+    // shared 2-core machine delay our wake-ups for real (a p99 of several ms under load 10): in the best
+    // of up to five 0.4 s windows the median, which a few preemptions cannot move, must be under 1 ms and
+    // the p99 under the 10 ms the interval alone used to add. (Quiet machine: p99 under 1 ms, docs/BENCHMARKS.md.)
+    let bestP50 = Number.POSITIVE_INFINITY;
+    let bestP99 = Number.POSITIVE_INFINITY;
+    try {
+      for (let w = 0; w < 5 && bestP99 >= 1000; w++) {
+        m.sample();
+        await new Promise((r) => setTimeout(r, 400));
+        const s = m.sample();
+        bestP50 = Math.min(bestP50, s.eventLoopDelayP50Us);
+        bestP99 = Math.min(bestP99, s.eventLoopDelayP99Us);
+      }
+    } finally {
+      m.stop();
+    }
+    expect(bestP50).toBeLessThan(1000);
+    expect(bestP99).toBeLessThan(10_000);
+  });
+
+  it('subtracts exactly the resolution from the recorded p99, never below 0', () => {
+    const h = (p99Ns: number, count = 10) => ({ count, percentile: () => p99Ns });
+    expect(netDelayP99Us(h(10_100_000), 10)).toBe(100);
+    expect(netDelayP99Us(h(52_000_000), 10)).toBe(42_000);
+    expect(netDelayP99Us(h(9_500_000), 10)).toBe(0);
+    expect(netDelayP99Us(h(Number.NaN, 0), 10)).toBe(0);
   });
 });
 
@@ -38,7 +79,7 @@ describe('judgeSaturation', () => {
     const w = workerOf([sample(30, 80_000), sample(30, 90_000), sample(30, 70_000)], 3);
     const v = judgeSaturation([workerOf([sample(10)], 1), w]);
     expect(v.saturated).toBe(true);
-    expect(v.reason).toMatch(/worker 3: event-loop delay p99 80\.0 ms is above 50 ms/);
+    expect(v.reason).toMatch(/worker 3: event-loop delay p99 80\.0 ms is above 40 ms/);
   });
 
   it('flags CPU above 90% in most measured seconds, not in a short spike', () => {
@@ -55,9 +96,9 @@ describe('judgeSaturation', () => {
   });
 
   it('the event-loop limit is 50 ms unless the WSBENCH_SATURATION_ELD_US test hook raises it', () => {
-    expect(eventLoopDelayLimitUs({})).toBe(50_000);
+    expect(eventLoopDelayLimitUs({})).toBe(SATURATION.eventLoopDelayP99Us);
     expect(eventLoopDelayLimitUs({ WSBENCH_SATURATION_ELD_US: '2000000' })).toBe(2_000_000);
-    expect(eventLoopDelayLimitUs({ WSBENCH_SATURATION_ELD_US: 'soon' })).toBe(50_000);
+    expect(eventLoopDelayLimitUs({ WSBENCH_SATURATION_ELD_US: 'soon' })).toBe(SATURATION.eventLoopDelayP99Us);
     const w = { id: 0, clients: 1, eventLoopDelayP99Us: 80_000, cpuPercent: 1, rssBytesPeak: 1 };
     expect(judgeSaturation([w], 100_000).saturated).toBe(false);
     expect(judgeSaturation([w], 50_000).reason).toBe('worker 0: event-loop delay p99 80.0 ms is above 50 ms');

@@ -157,6 +157,21 @@ describe('limits per identity (finding 4)', () => {
     await Promise.race([closed, sleep(3000)]);
     expect(texts.some((t) => t.startsWith('42["kicked"') && t.includes('rate limit exceeded'))).toBe(true);
   });
+
+  it('socketio: WebSocket pings on the websocket transport take tokens too', async () => {
+    const s = await startSio({ rate: 50, burst: 50, abuse: 100 });
+    const ws = await openSocketIo(s.url, token({ sub: 'pinger' }));
+    const texts: string[] = [];
+    ws.on('message', (d) => texts.push(d.toString()));
+    let pongs = 0;
+    ws.on('pong', () => pongs++);
+    for (let sent = 0; sent < 1000 && ws.readyState === 1 && !texts.some((t) => t.startsWith('42["kicked"')); ) {
+      for (let i = 0; i < 20; i++, sent++) ws.ping();
+      const want = sent;
+      await until(() => pongs >= want || ws.readyState !== 1, 3000, 'pongs');
+    }
+    expect(texts.some((t) => t.startsWith('42["kicked"') && t.includes('rate limit exceeded'))).toBe(true);
+  });
 });
 
 describe('rooms (finding 5)', () => {

@@ -332,6 +332,18 @@ describe('servers that are not Socket.IO 4', () => {
     expect(r.lean.at(-1)?.[1]).toBe('connect_error');
   });
 
+  it('an Engine.IO v3 server refusing the v4 handshake (400, code 5) is named from its answer over websocket too', async () => {
+    const http = createServer((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end('{"code":5,"message":"Unsupported protocol version"}');
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+    closers.push(() => new Promise<void>((r) => http.close(() => r())));
+    const c = connect(TRANSPORTS.lean(), `http://127.0.0.1:${(http.address() as { port: number }).port}`, 1);
+    await c.until(() => c.count('close') === 1);
+    expect(c.seen[0]).toEqual(['error', 'engine_io_v3', expect.stringMatching(/Unsupported protocol version.*Socket\.IO 2\.x server \(Engine\.IO v3\)/)]);
+  });
+
   it('a server that stops pinging: the client closes with ping timeout after pingInterval + pingTimeout', async () => {
     const r = await both(
       () => fakeEngine({ sid: 'a', upgrades: [], pingInterval: 150, pingTimeout: 100, maxPayload: 1e6 }, (send, text) => text.startsWith('40') && send('40{"sid":"b"}')),

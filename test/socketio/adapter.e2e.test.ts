@@ -117,7 +117,8 @@ describe('wsbench run --protocol socketio', () => {
         s.on('message', () => {});
       }),
     );
-    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', url, '--clients', '10', '--duration', '1s', '--warmup', '200ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=400ms']);
+    // Nothing was delivered, so delivery cannot be judged: unverified, which --strict turns into exit 1.
+    const r = await wsbench(['broadcast', '--protocol', 'socketio', '--target', url, '--clients', '10', '--duration', '1s', '--warmup', '200ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=400ms', '--strict']);
     expect(r.report, r.stderr).toBeDefined();
     expect(r.report.counters['errors.ack_timeout']).toBeGreaterThan(0);
     expect(r.report.counters['messages.received'] ?? 0).toBe(0);

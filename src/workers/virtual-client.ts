@@ -1,0 +1,211 @@
+/**
+ * One virtual client: what a scenario's loop sees (`VirtualClient`) and the events of its
+ * connection (`ConnectionEvents`), both forwarded to the worker runtime that owns it.
+ */
+import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
+import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
+import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
+import type { PublisherLog } from '../checks/tag-ledger.ts';
+import { createRng, type Rng } from '../executor/random.ts';
+import type { Attempt, ClientState, Liveness } from './client-state.ts';
+import { nodeOf, roomsOf } from './placement.ts';
+import type { Clock } from '../executor/clock.ts';
+import type { RequestKind } from './request-tracker.ts';
+import type { RuntimeConfig } from './runtime-config.ts';
+
+/** A close as a client saw it: WebSocket code (or Socket.IO reason) and when (monotonic us). */
+export type CloseRecord = { code: number | string; atUs: number };
+
+/** What a client needs from the runtime that owns it (WorkerRuntime implements it). */
+export interface ClientHost {
+  readonly cfg: RuntimeConfig;
+  readonly clock: Clock;
+  readonly loopsRunning: boolean;
+  connOpened(c: Client): void;
+  onFrame(c: Client, f: DecodedFrame): void;
+  deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
+  connError(c: Client, code: string, message: string): void;
+  connClosed(c: Client, code: number | string): void;
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
+  publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
+  count(name: string, n?: number): void;
+  observe(key: string, value: number, client: number): void;
+  sleep(ms: number): Promise<void>;
+}
+
+/**
+ * One virtual client. It is also the ConnectionEvents of its connection: prototype methods
+ * rather than closures per connection, because each closure costs ~300 bytes here (tsx keeps
+ * function names with a defineProperty, which gives every closure its own property array).
+ */
+export class Client implements VirtualClient, ConnectionEvents {
+  readonly index: number;
+  readonly rooms: string[];
+  readonly options: Readonly<Record<string, unknown>> & CommonOptions;
+  /** Index of the target URL this client connects to. */
+  node: number;
+  /**
+   * The server node this client is attached to, as a number carried in publish tags: the hash of
+   * the node id the server announced (welcome `node`), else the URL index with several URLs, else -1.
+   */
+  nodeKey = -1;
+  /** The node id the server announced, if any. */
+  nodeName: string | undefined;
+  conn: ClientConnection | undefined;
+  state: ClientState = 'idle';
+  liveness: Liveness = 'healthy';
+  recv = new Map<string, ReceiverRoom>();
+  /** Failed attempts since the last successful open (backoff grows with it). */
+  attempts = 0;
+  /** Connections that opened so far (0 = never connected). */
+  sessions = 0;
+  /** Joins of the last open that failed (timed out, refused or lost); the client counts as connected only at 0. */
+  joinsFailed = 0;
+  lastBackoffMs = 0;
+  dropUs = 0;
+  /** What this client published per room, for the tag ledger (counters count per room). */
+  readonly pubLogs = new Map<string, PublisherLog>();
+  private rngFn: Rng | undefined;
+  /** The connection attempt in progress, if any. */
+  attempt: Attempt | undefined;
+  /** When this client last answered a server heartbeat, and last heard anything from the server (us). */
+  lastPongUs = 0;
+  lastActivityUs = 0;
+  /** Server heartbeats heard so far (the liveness timeout applies once there was one). */
+  heartbeatsSeen = 0;
+  readonly stats = { acked: 0, rateLimited: 0, errors: 0, reconnectAttempts: 0 };
+  lastClose: CloseRecord | undefined;
+  closeWaiters: Array<(v: CloseRecord | null) => void> = [];
+  /** Ids of this client's requests awaiting a reply, in the order sent (so a close fails only its own). */
+  readonly pendingIds = new Set<number>();
+
+  constructor(
+    readonly rt: ClientHost,
+    index: number,
+  ) {
+    const cfg = rt.cfg;
+    this.index = index;
+    this.options = cfg.options;
+    this.rooms = roomsOf(index, cfg.options);
+    this.node = nodeOf(index, cfg.options.rooms, cfg.spread, cfg.urls.length);
+  }
+
+  /** Created on first use (backoff jitter, scenario randomness): most clients never need one. */
+  get rng(): Rng {
+    return (this.rngFn ??= createRng(this.rt.cfg.options.seed * 1_000_003 + this.index));
+  }
+
+  get zombie(): boolean {
+    return this.liveness !== 'healthy';
+  }
+
+  onOpen(): void {
+    this.rt.connOpened(this);
+  }
+
+  onHeartbeat(answered: boolean): void {
+    const now = this.rt.clock.nowUs();
+    this.lastActivityUs = now;
+    this.heartbeatsSeen++;
+    if (answered) this.lastPongUs = now;
+  }
+
+  onFrame(f: DecodedFrame): void {
+    this.rt.onFrame(this, f);
+  }
+
+  onDelivery(room: string, seq: number, node: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
+    this.rt.deliver(this, room, seq, node, pub, counter, sendUs, replay);
+  }
+
+  onError(code: string, message: string): void {
+    this.rt.connError(this, code, message);
+  }
+
+  onClose(code: number | string): void {
+    this.rt.connClosed(this, code);
+  }
+
+  get running(): boolean {
+    return this.rt.loopsRunning;
+  }
+
+  random(): number {
+    return this.rng();
+  }
+
+  join(room: string, since?: number): Promise<number | null> {
+    let r = this.recv.get(room);
+    if (!r) this.recv.set(room, (r = createReceiverRoom(room, this.index)));
+    else if (since === undefined) closeWindow(r);
+    tagJoinSent(r, this.rt.clock.nowUs());
+    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
+  }
+
+  leave(room: string): Promise<boolean> {
+    const r = this.recv.get(room);
+    if (r) {
+      r.active = false;
+      endTagWindow(r, this.rt.clock.nowUs());
+    }
+    return this.rt.request(this, 'leave', room, (id) => this.conn!.leave(room, id)).then((v) => v !== null);
+  }
+
+  ping(): Promise<number | null> {
+    return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
+  }
+
+  publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
+    return this.rt.publishFrom(this, room, this.rt.clock.nowUs(), true, opts.ack === false);
+  }
+
+  get connected(): boolean {
+    return this.state === 'open';
+  }
+
+  stopHeartbeat(): void {
+    if (this.liveness !== 'healthy') return;
+    this.liveness = 'zombie-final';
+    this.rt.count('zombies');
+    this.conn?.stopHeartbeat();
+  }
+
+  waitClosed(timeoutMs: number): Promise<CloseRecord | null> {
+    if (this.state === 'closed' && this.lastClose) return Promise.resolve(this.lastClose);
+    const clock = this.rt.clock;
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(() => {
+        this.closeWaiters = this.closeWaiters.filter((w) => w !== done);
+        resolve(null);
+      }, timeoutMs);
+      const done = (v: CloseRecord | null) => {
+        clock.clearTimeout(t);
+        resolve(v);
+      };
+      this.closeWaiters.push(done);
+    });
+  }
+
+  observe(key: string, value: number): void {
+    this.rt.observe(key, value, this.index);
+  }
+
+  count(name: string, n = 1): void {
+    this.rt.count(name, n);
+  }
+
+  nowUs(): number {
+    return this.rt.clock.nowUs();
+  }
+
+  dropConnection(): void {
+    if (this.state !== 'open') return;
+    this.state = 'dropping';
+    this.rt.count('client.drops');
+    this.conn?.terminate();
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.rt.sleep(ms);
+  }
+}
