@@ -31,7 +31,8 @@ const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
 const gateFlags = (gates: string[]) => gates.flatMap((g) => ['--gate', g]);
 
 /** 40 clients in 2 rooms, 50 publishes/s: about 100 acks and 2,000 deliveries per run. */
-const SMALL = ['--clients', '40', '--rooms', '2', '--rate', '50', ...QUICK];
+// Two measured seconds: `regress` gates and `compare` judge noise from per-second samples.
+const SMALL = ['--clients', '40', '--rooms', '2', '--rate', '50', ...QUICK, '--duration', '2s'];
 /** A run that would take a minute: a usage error must come back long before. */
 const LONG = ['--clients', '40', '--duration', '60s'];
 
