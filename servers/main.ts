@@ -17,6 +17,7 @@ import { signToken } from './core/jwt.ts';
 import { isServerConfigError } from './core/errors.ts';
 import { createClusterHub, type ToPrimary } from './core/cluster.ts';
 import { createReferenceServer } from './ws/server.ts';
+import { startLeak } from './core/leak.ts';
 import { createBus } from './core/bus-factory.ts';
 import { retentionLimitsOf } from './core/room-log.ts';
 import { startSocketIoServer } from './socketio/start.ts';
@@ -74,10 +75,12 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
     ({ url, stop: stopImpl, dropAll } = await startCluster(options, log));
   }
 
+  const stopLeak = startLeak(options.leakKibPerSec);
   const handlers: Array<[string, (...a: unknown[]) => void]> = [];
   let stopped: Promise<void> | null = null;
   const stop = () => {
     stopped ??= (async () => {
+      stopLeak();
       for (const [ev, h] of handlers) {
         if (ev === 'stdin-end') process.stdin.off('end', h);
         else process.off(ev, h);

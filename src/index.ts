@@ -12,6 +12,6 @@
 export { defineScenario } from './scenario/define.ts';
 export type { ScenarioDefinition, CommonOptions, OptionSpec, VirtualClient, RunView, JitterPolicy } from './scenario/types.ts';
 export type { FrameCodec, DecodedFrame, AdapterFactory, PublishAck } from './protocol/types.ts';
-export type { Report, CheckResult, MetricSummary, Ledger } from './report/schema.ts';
+export type { Report, CheckResult, MetricSummary, Ledger, ServerSide } from './report/schema.ts';
 export { REPORT_SCHEMA } from './report/schema.ts';
 export { WsbenchError, isWsbenchError, ERROR_CODES, EXIT, type ErrorCode, type ExitCode } from './errors.ts';

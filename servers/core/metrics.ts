@@ -5,7 +5,7 @@
  * metric state).
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { Registry, Gauge, Counter } from 'prom-client';
+import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { ServerOptions } from './options.ts';
 import type { RetentionStats } from './room-log.ts';
 
@@ -123,6 +123,8 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   const eld: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
   eld.enable();
   const registry = new Registry();
+  // process_cpu_seconds_total, process_resident_memory_bytes, nodejs_eventloop_lag_seconds...: what `wsbench run --scrape` reads of any Node server.
+  collectDefaultMetrics({ register: registry });
   registry.setDefaultLabels({ node: src.node });
 
   const stats = (): ServerStats => {

@@ -37,6 +37,8 @@ export interface ServerOptions {
   nodeId: string;
   /** Artificial delay in milliseconds before each publish is acked and fanned out. Default 0. */
   delayMs: number;
+  /** Test fixture: KiB retained on purpose every second (a deliberate leak, capped at 1 GiB), 0 = off. Default 0. */
+  leakKibPerSec: number;
   /** Rooms one connection may be in at once. Default 1000. */
   maxRoomsPerConn: number;
   /** Longest room name in UTF-8 bytes. Default 128. */
@@ -118,6 +120,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'presence', field: 'presence', type: 'bool', default: false, description: 'send presence frames on join and leave (default off)' },
   { key: 'workers', field: 'workers', type: 'int', min: 1, max: 64, default: 1, description: 'processes sharing the port under Node cluster (default 1)' },
   { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
+  { key: 'leak-kib-per-sec', field: 'leakKibPerSec', type: 'int', min: 0, max: 102_400, default: 0, description: 'test fixture: retain this many KiB every second on purpose (a deliberate memory leak for `wsbench run soak`, capped at 1 GiB; default 0 = off)' },
   { key: 'delay-ms', field: 'delayMs', type: 'int', min: 0, max: 60_000, default: 0, description: 'artificial delay in ms before each publish is acked and fanned out, to simulate a slow server (default 0)' },
   { key: 'max-rooms-per-conn', field: 'maxRoomsPerConn', type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'rooms one connection may be in at once (default 1000)' },
   { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },
@@ -160,6 +163,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   workers: 1,
   nodeId: 'n0',
   delayMs: 0,
+  leakKibPerSec: 0,
   maxRoomsPerConn: 1000,
   maxRoomName: 128,
   protocol: 'ws',

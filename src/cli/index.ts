@@ -50,6 +50,10 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .option('--baseline <file>', 'a saved report to compare against (for `regress` gates)')
     .option('--repeat <k>', 'run K trials and judge the gates on their median', '1')
     .option('--refuse-saturated', 'exit 4 when the generator itself was saturated')
+    .option('--prometheus <[host:]port>', 'serve the running test\'s metrics for Prometheus at /metrics (loopback unless a host is given; 0 = a free port)')
+    .option('--live [port]', 'serve a local page with the run\'s charts updating every second (default port 0: a free one; the URL is printed)')
+    .option('--otlp <url>', 'push the running test\'s metrics to an OpenTelemetry collector (OTLP over HTTP, JSON), e.g. http://127.0.0.1:4318')
+    .option('--otlp-interval <time>', 'how often --otlp pushes (default 5s)')
     .option('--strict', 'exit 1 when a check could not be verified (default: exit 0 with a loud note)')
     .option('-q, --quiet', 'no progress line, no table (exit code and files only)')
     .action((scenario: string, f: RunFlags) => runCommand(scenario, f, cli));

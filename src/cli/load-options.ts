@@ -25,7 +25,7 @@ export function addLoadShapeOptions(cmd: Command): Command {
     .option('--seed <n>', 'seed for every random choice (default: random, recorded in the report)');
 }
 
-/** --protocol, --adapter, --target, tokens, --spread, --node-identity, --skip-unreachable, --server, --nodes, --redis, --set, --workers. */
+/** --protocol, --adapter, --target, tokens, --spread, --node-identity, --skip-unreachable, --server, --nodes, --redis, --set, --workers, --scrape. */
 export function addTargetOptions(cmd: Command): Command {
   // --adapter is the option `adapter` (as `--set adapter=FILE`), with its path made absolute here.
   cmd.on('option:adapter', (file: string) => cmd.setOptionValue('set', [...((cmd.getOptionValue('set') as string[] | undefined) ?? []), `adapter=${resolve(file)}`]));
@@ -45,5 +45,7 @@ export function addTargetOptions(cmd: Command): Command {
     .option('--nodes <n>', 'bundled server nodes (processes) sharing a Redis (default 1, or the scenario\'s)')
     .option('--redis <url>', 'use this Redis for a multi-node bundled server instead of starting redis-server')
     .option('--set <key=value>', 'a scenario option (repeatable), e.g. --set jitter=full', collect, [])
-    .option('--workers <n>', 'generator worker processes (default: as many as the descriptor limit needs)');
+    .option('--workers <n>', 'generator worker processes (default: as many as the descriptor limit needs)')
+    .option('--scrape <url>', 'read the target\'s Prometheus endpoint every second into the report (repeatable; default: the bundled nodes\' /metrics; off to disable)', collect, [])
+    .option('--scrape-series <name>', 'another series to read from the scraped endpoints, summed over targets (repeatable)', collect, []);
 }

@@ -14,6 +14,11 @@ import type { Gate } from '../gates/index.ts';
 import { EXIT, usageError } from '../errors.ts';
 import { parseDuration, parseWholeNumber, type Parsed } from '../units/index.ts';
 import { watchInterrupt } from './interrupt.ts';
+import { startPrometheusExporter } from '../observe/prometheus.ts';
+import { otlpEndpoint, startOtlpExporter } from '../observe/otlp.ts';
+import { parseListen } from '../observe/listen.ts';
+import { startLivePage } from '../observe/live-page.ts';
+import { combineSinks, type LiveSink } from '../observe/live.ts';
 import { readTokenFile } from './token-file.ts';
 import { processIO, type CliIO } from './io.ts';
 import { ProblemList } from './problems.ts';
@@ -58,6 +63,12 @@ export interface RunFlags {
   baseline?: string;
   repeat: string;
   refuseSaturated?: boolean;
+  prometheus?: string;
+  otlp?: string;
+  otlpInterval?: string;
+  live?: string | boolean;
+  scrape?: string[];
+  scrapeSeries?: string[];
   /** `--strict`: an unverified check exits 1. */
   strict?: boolean;
   quiet?: boolean;
@@ -156,6 +167,8 @@ export async function collectRequest(scenario: string, f: RunFlags, problems: Pr
     skipUnreachable: f.skipUnreachable === true,
     shard: problems.flag('--shard', f.shard, parseShard),
     startAt: problems.flag('--start-at', f.startAt, parseStartAt),
+    scrape: scrapeUrls(f.scrape ?? [], problems),
+    scrapeSeries: f.scrapeSeries?.length ? f.scrapeSeries : undefined,
   };
   return { req, gates, baseline, repeat: problems.flag('--repeat', f.repeat, atLeastOne) ?? 1 };
 }
@@ -182,8 +195,14 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
       err.write(`${pc.yellow('note')}: --token-file has ${req.tokens.length} tokens for ${prepared.options.clients} clients; tokens are reused round robin\n`);
     }
   }
+  const otlpIntervalMs = problems.flag('--otlp-interval', f.otlpInterval, atLeast100ms) ?? 5000;
+  // The live sinks' addresses, checked with everything else (they start only once all is well).
+  if (f.prometheus !== undefined) await problems.attempt(() => parseListen(f.prometheus!, '--prometheus'));
+  if (typeof f.live === 'string') await problems.attempt(() => parseListen(f.live as string, '--live'));
+  if (f.otlp !== undefined) await problems.attempt(() => otlpEndpoint(f.otlp!));
   problems.throwIfAny('run');
   const printer = createProgressPrinter(err, { tty: Boolean(err.isTTY) && !f.quiet, quiet: f.quiet });
+  const live = await startLiveSinks(f, err, def.name, otlpIntervalMs);
   const { interrupted, dispose } = watchInterrupt('writing a partial report', err);
   const io: RunIO = {
     progress: (s) => printer.update(s),
@@ -194,6 +213,7 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
       }
     },
     interrupted,
+    live,
   };
   const finished: Array<{ variant: Variant; report: Report; exitCode: number }> = [];
   try {
@@ -231,6 +251,7 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
     }
   } finally {
     dispose();
+    await live?.close();
   }
   const last = finished.at(-1)!;
   if (finished.length > 1) {
@@ -271,4 +292,50 @@ async function writeOutputs(cli: CliIO, f: RunFlags, report: Report, outcomes: R
     err.write(`${pc.dim('report')}: ${files.join(', ')}\n`);
     if (outcomes.length > 1) err.write(`${pc.dim('trials')}: ${outcomes.length}; gates judged on the median\n`);
   }
+}
+
+/** `--scrape URL` (repeatable) or `--scrape off`; none given: the run's default (bundled nodes). */
+function scrapeUrls(values: string[], problems: ProblemList): string[] | undefined {
+  if (!values.length) return undefined;
+  if (values.length === 1 && values[0] === 'off') return [];
+  for (const v of values) {
+    let u: URL | undefined;
+    try {
+      u = new URL(v);
+    } catch {
+      // reported below
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:')) problems.add(usageError('WSB_ERR_FLAG', `--scrape "${v}" is not an http(s) URL`, 'give the server\'s Prometheus endpoint, e.g. --scrape http://127.0.0.1:8080/metrics, or --scrape off'));
+  }
+  return values;
+}
+
+/** `--live`, `--otlp` and `--prometheus`: the live sinks of this run, started before it (a taken port fails here, before anything starts). */
+async function startLiveSinks(f: RunFlags, err: NodeJS.WritableStream, scenarioName: string, otlpIntervalMs: number): Promise<LiveSink | undefined> {
+  const sinks: LiveSink[] = [];
+  const say = (line: string) => {
+    if (!f.quiet) err.write(`${pc.dim('•')} ${line}\n`);
+  };
+  if (f.live !== undefined && f.live !== false) {
+    const page = await startLivePage(f.live === true ? '0' : f.live, `wsbench: ${scenarioName}`);
+    sinks.push(page);
+    // Said even with --quiet: the user asked for a page and needs its address.
+    err.write(`${pc.dim('•')} live charts at ${page.url}\n`);
+  }
+  if (f.otlp !== undefined) {
+    const otlp = startOtlpExporter(f.otlp, { intervalMs: otlpIntervalMs, onError: (m) => err.write(`${pc.yellow('note')}: ${m}\n`) });
+    sinks.push(otlp);
+    say(`OpenTelemetry metrics pushed to ${otlp.url} every ${otlpIntervalMs / 1000} s`);
+  }
+  if (f.prometheus !== undefined) {
+    const prom = await startPrometheusExporter(f.prometheus);
+    sinks.push(prom);
+    say(`Prometheus metrics at ${prom.url}`);
+  }
+  return combineSinks(sinks);
+}
+
+function atLeast100ms(text: string): Parsed<number> {
+  const d = parseDuration(text, 'seconds');
+  return d.ok && d.value < 100 ? { ok: false, error: `"${text}" is too short; at least 100ms` } : d;
 }

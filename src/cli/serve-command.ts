@@ -1,8 +1,20 @@
 /** `wsbench serve`: the bundled reference server in the foreground. Its flags are data from servers/core/options.ts. */
+import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { SERVER_OPTION_SPECS, parseServerOptions, startServer } from '../../servers/main.ts';
 import { isErrorCode, usageError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
+
+/**
+ * The node id `wsbench serve` reports when `--node-id` is not given: host and pid, so
+ * that several serve processes on one Redis (or behind one balancer) never share an id.
+ * Characters the server refuses in an id become `-`; the host part is cut to fit 64.
+ */
+export function defaultNodeId(host = hostname(), pid = process.pid): string {
+  const suffix = `-${pid}`;
+  const clean = host.replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 64 - suffix.length) || 'node';
+  return `${clean}${suffix}`;
+}
 
 /** Flags the harness sets itself (hidden from `serve --help`). */
 const INTERNAL = new Set(['die-with-parent']);
@@ -12,7 +24,7 @@ export function addServerOptions(cmd: Command): Command {
   for (const spec of SERVER_OPTION_SPECS) {
     if (INTERNAL.has(spec.key)) continue;
     if (spec.type === 'bool') cmd.option(`--${spec.key}`, spec.description);
-    else cmd.option(`--${spec.key} <${spec.type === 'int' ? 'n' : 'value'}>`, spec.description);
+    else cmd.option(`--${spec.key} <${spec.type === 'int' ? 'n' : 'value'}>`, spec.key === 'node-id' ? 'node id reported in the welcome frame and /stats (default HOST-PID, unique per process)' : spec.description);
   }
   return cmd;
 }
@@ -25,6 +37,7 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
     const v = opts[key];
     if (v !== undefined) raw[spec.key] = String(v);
   }
+  raw['node-id'] ??= defaultNodeId();
   const { options, errors } = parseServerOptions(raw);
   if (errors.length) throw usageError('WSB_ERR_SERVER_OPTIONS', errors.length === 1 ? errors[0]! : 'bad server options', 'see `wsbench serve --help`', errors.length > 1 ? errors : undefined);
   let started;

@@ -52,6 +52,12 @@ export function readSubject(subject: GateSubject, report: Report): { value: numb
       return { value: report.generator.saturated };
     case 'ledger':
       return { value: report.ledger[subject.field] ?? 0 };
+    case 'server': {
+      const s = report.server;
+      const v = subject.field === 'rss.slope' ? s?.rssSlopeBytesPerHour : subject.field === 'heap.slope' ? s?.heapSlopeBytesPerHour : s?.rssBytesPeak;
+      if (v !== undefined) return { value: v };
+      return { missing: s ? `the target's memory was not read in the measured window (${s.scrapes} scrapes, ${s.failures} failed)` : 'no server metrics in the report: give --scrape URL (bundled nodes are scraped by default)' };
+    }
     case 'rate':
       if (subject.name === 'errors') return { value: errorRate(report) };
       if (subject.name === 'deliveries') return { value: report.rates.deliveriesPerSec };
@@ -98,10 +104,11 @@ function compare(a: number | boolean, op: GateOp, b: number | boolean): boolean 
   }
 }
 
-type Shape = 'time' | 'ratio' | 'perSec' | 'count' | 'boolean';
+type Shape = 'time' | 'ratio' | 'perSec' | 'count' | 'boolean' | 'bytes' | 'bytesPerHour';
 
 function shapeOf(subject: GateSubject): Shape {
   if (subject.kind === 'saturated') return 'boolean';
+  if (subject.kind === 'server') return subject.field === 'rss.peak' ? 'bytes' : 'bytesPerHour';
   if (subject.kind === 'rate') return subject.name === 'errors' ? 'ratio' : 'perSec';
   if (subject.kind === 'metric') return subject.stat.kind === 'count' ? 'count' : subject.stat.kind === 'rate' ? 'perSec' : 'time';
   return 'count';
@@ -122,6 +129,9 @@ export function formatValue(v: number | boolean, shape: Shape): string {
       return `${sig3(v * 100)}%`;
     case 'perSec':
       return `${Math.abs(v) >= 1000 ? Math.round(v) : sig3(v)}/s`;
+    case 'bytes':
+    case 'bytesPerHour':
+      return `${sig3(v / 1024 ** 2)} MiB${shape === 'bytesPerHour' ? '/h' : ''}`;
     default:
       return String(Math.abs(v) >= 1000 || Number.isInteger(v) ? Math.round(v) : sig3(v));
   }

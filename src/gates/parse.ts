@@ -15,7 +15,7 @@
  */
 import { WsbenchError, EXIT } from '../errors.ts';
 import type { Ledger } from '../report/schema.ts';
-import type { Gate, GateOp, GateStat, GateSubject, GateUnit, SpecialRate } from './types.ts';
+import type { Gate, GateOp, GateStat, GateSubject, GateUnit, ServerField, SpecialRate } from './types.ts';
 import { DURATION_UNIT_MS, shareFrom } from '../units/index.ts';
 
 /** The error code of a gate that does not parse. */
@@ -116,6 +116,11 @@ function classify(c: Cursor, segments: Segment[]): { subject: GateSubject } {
   const last = segments[segments.length - 1] as Segment;
   if (path === 'generator.saturated') return { subject: { kind: 'saturated' } };
   if (segments[0]?.text === 'generator') c.fail(`unknown generator field "${segments.slice(1).map((s) => s.text).join('.')}"; gates read generator.saturated`, segments[1]?.at);
+  if (segments[0]?.text === 'server') {
+    const field = segments.slice(1).map((s) => s.text).join('.');
+    if (!(SERVER_FIELDS as readonly string[]).includes(field)) c.fail(`unknown server field "${field}"; one of ${SERVER_FIELDS.join(', ')} (the target's own memory, from --scrape)`, segments[1]?.at ?? last.at);
+    return { subject: { kind: 'server', field: field as ServerField } };
+  }
   if (segments[0]?.text === 'ledger') {
     if (segments.length !== 2 || !(LEDGER_FIELDS as readonly string[]).includes(last.text)) {
       c.fail(`unknown ledger field "${path.slice(7)}"; one of ${LEDGER_FIELDS.join(', ')}`, segments[1]?.at);
@@ -145,11 +150,15 @@ function parseOp(c: Cursor): GateOp {
   return op as GateOp;
 }
 
-type ValueKind = 'time' | 'count' | 'perSec' | 'ratio' | 'boolean';
+type ValueKind = 'time' | 'count' | 'perSec' | 'ratio' | 'boolean' | 'bytes' | 'bytesPerHour';
+
+const SERVER_FIELDS: readonly ServerField[] = ['rss.slope', 'rss.peak', 'heap.slope'];
+const BYTE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
 
 function valueKindOf(subject: GateSubject, regress: boolean): ValueKind {
   if (subject.kind === 'saturated') return 'boolean';
   if (regress) return 'ratio';
+  if (subject.kind === 'server') return subject.field === 'rss.peak' ? 'bytes' : 'bytesPerHour';
   if (subject.kind === 'rate') return subject.name === 'errors' ? 'ratio' : 'perSec';
   if (subject.kind === 'metric') {
     if (subject.stat.kind === 'count') return 'count';
@@ -165,6 +174,8 @@ const UNITS_FOR: Record<ValueKind, GateUnit[]> = {
   perSec: ['', '/s'],
   ratio: ['', '%'],
   boolean: [],
+  bytes: ['', 'B', 'KiB', 'MiB', 'GiB'],
+  bytesPerHour: ['', 'B/h', 'KiB/h', 'MiB/h', 'GiB/h'],
 };
 
 const KIND_WORDS: Record<ValueKind, string> = {
@@ -173,10 +184,14 @@ const KIND_WORDS: Record<ValueKind, string> = {
   perSec: 'a rate (/s or none)',
   ratio: 'a ratio (% or a number from 0 to 1)',
   boolean: 'true or false',
+  bytes: 'a size (B, KiB, MiB, GiB; none means bytes)',
+  bytesPerHour: 'a growth per hour (B/h, KiB/h, MiB/h, GiB/h; none means bytes per hour)',
 };
 
 function toThreshold(value: number, unit: GateUnit): number {
   if (unit === '%') return shareFrom(value, unit);
+  const bytes = BYTE_UNITS[unit.replace('/h', '')];
+  if (bytes !== undefined) return value * bytes;
   const scale = TIME_UNITS_US[unit];
   return scale === undefined ? value : value * scale;
 }
@@ -221,14 +236,14 @@ export function parseGate(expr: string, prefix = ''): Gate {
     value = Number(num.replace(/_/g, ''));
     c.skipSpace();
     const unitAt = c.pos;
-    const u = c.match(/us|ms|s|%|\/s/);
+    const u = c.match(/[KMG]iB\/h|B\/h|[KMG]iB|B|us|ms|s|%|\/s/);
     if (u !== undefined) {
       // `5sec`, `10msx`: a unit must end the expression or be followed by space.
-      if (/[A-Za-z0-9_]/.test(c.peek())) c.fail(`unknown unit; use one of us, ms, s, %, /s`, unitAt);
+      if (/[A-Za-z0-9_]/.test(c.peek())) c.fail(`unknown unit; use one of us, ms, s, %, /s, B, KiB, MiB, GiB (sizes), MiB/h (growth)`, unitAt);
       unit = u as GateUnit;
       if (!UNITS_FOR[kind].includes(unit)) c.fail(`unit "${unit}" does not apply: ${regress ? 'regress' : segments.map((s) => s.text).join('.')} is ${KIND_WORDS[kind]}`, unitAt);
     } else if (/[A-Za-z/]/.test(c.peek())) {
-      c.fail(`unknown unit; use one of us, ms, s, %, /s`, unitAt);
+      c.fail(`unknown unit; use one of us, ms, s, %, /s, B, KiB, MiB, GiB (sizes), MiB/h (growth)`, unitAt);
     }
   }
   c.skipSpace();
@@ -308,6 +323,8 @@ export function formatSubject(subject: GateSubject): string {
       return subject.name;
     case 'saturated':
       return 'generator.saturated';
+    case 'server':
+      return `server.${subject.field}`;
   }
 }
 

@@ -7,7 +7,10 @@ import type { Ledger } from '../report/schema.ts';
 export type GateOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 /** Unit written after the number; `''` when none. Times convert to us, `%` to a ratio. */
-export type GateUnit = '' | 'us' | 'ms' | 's' | '%' | '/s';
+export type GateUnit = '' | 'us' | 'ms' | 's' | '%' | '/s' | 'B' | 'KiB' | 'MiB' | 'GiB' | 'B/h' | 'KiB/h' | 'MiB/h' | 'GiB/h';
+
+/** What the target's own metrics said (`report.server`, from `--scrape`) that a gate can read. */
+export type ServerField = 'rss.slope' | 'rss.peak' | 'heap.slope';
 
 /** A statistic of a latency metric. */
 export type GateStat =
@@ -38,7 +41,9 @@ export type GateSubject =
    */
   | { kind: 'counter'; name: string }
   /** `generator.saturated`, compared with `true`/`false`. */
-  | { kind: 'saturated' };
+  | { kind: 'saturated' }
+  /** `server.rss.slope` / `server.heap.slope` (bytes per hour, e.g. `< 10MiB/h`) or `server.rss.peak` (bytes): the target's own memory (`--scrape`). */
+  | { kind: 'server'; field: ServerField };
 
 /** A parsed gate. */
 export interface Gate {

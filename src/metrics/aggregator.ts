@@ -4,8 +4,8 @@
  * histogram one process would have recorded.
  */
 import type { MetricSummary } from '../report/schema.ts';
-import type { Aggregator, MetricsSnapshot, SecondRow } from './types.ts';
-import { decodeHistogram, newHistogram, TOTALS_KIND, type Histogram } from './hdr.ts';
+import type { Aggregator, LiveDistribution, MetricsSnapshot, SecondRow } from './types.ts';
+import { cumulativeCounts, decodeHistogram, newHistogram, TOTALS_KIND, type Histogram } from './hdr.ts';
 import { summarizeHistogram } from './summary.ts';
 
 function addCounters(into: Map<string, number>, from: Record<string, number>): void {
@@ -108,6 +108,24 @@ export function createAggregator(): Aggregator {
 
     countersSoFar(): Record<string, number> {
       return Object.fromEntries(allCounters);
+    },
+
+    distributionsSoFar(boundsUs: readonly number[]): Record<string, LiveDistribution> {
+      const out: Record<string, LiveDistribution> = {};
+      for (const [name, h] of totalHistograms) {
+        if (h.totalCount === 0) continue;
+        out[name] = {
+          cumulative: cumulativeCounts(h, boundsUs),
+          count: h.totalCount,
+          sumUs: h.mean * h.totalCount,
+          p50Us: h.getValueAtPercentile(50),
+          p90Us: h.getValueAtPercentile(90),
+          p99Us: h.getValueAtPercentile(99),
+          p999Us: h.getValueAtPercentile(99.9),
+          maxUs: h.maxValue,
+        };
+      }
+      return out;
     },
 
     totals(): { metrics: Record<string, MetricSummary>; counters: Record<string, number> } {

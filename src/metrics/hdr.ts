@@ -3,7 +3,7 @@
  * encoding and decoding. Every other file of src/metrics goes through here.
  */
 import * as hdr from 'hdr-histogram-js';
-import type { Histogram } from 'hdr-histogram-js';
+import type { Histogram, JsHistogram } from 'hdr-histogram-js';
 
 export type { Histogram };
 
@@ -89,4 +89,25 @@ export function lowestEquivalentUs(value: number): number {
   else if (2 ** (e + 1) <= value) e += 1;
   const width = 2 ** (e - 10);
   return Math.floor(value / width) * width;
+}
+
+/**
+ * Cumulative counts at each bound, in microseconds: how many samples lie at or below
+ * the bound (a sample counts when its bucket's highest equivalent value does, so a
+ * bound may read up to 0.1% early). For Prometheus-style `le` buckets of a merged
+ * histogram; `h` must be a JS histogram (decoded snapshots and merge targets are).
+ */
+export function cumulativeCounts(h: Histogram, boundsUs: readonly number[]): number[] {
+  const out = new Array<number>(boundsUs.length).fill(0);
+  const it = (h as JsHistogram).recordedValuesIterator;
+  it.reset();
+  let i = 0;
+  let below = 0;
+  while (it.hasNext()) {
+    const v = it.next();
+    while (i < boundsUs.length && v.valueIteratedTo > boundsUs[i]!) out[i++] = below;
+    below += v.countAtValueIteratedTo;
+  }
+  while (i < boundsUs.length) out[i++] = below;
+  return out;
 }

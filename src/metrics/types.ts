@@ -49,6 +49,11 @@ export interface Aggregator {
   percentileSoFar(name: string, percentile: number): number;
   /** Counter totals so far over every sample, measured or not. */
   countersSoFar(): Record<string, number>;
+  /**
+   * The measured samples so far of every metric as a distribution over `boundsUs`
+   * (cumulative counts, microseconds), with count and sum: what a live exporter serves.
+   */
+  distributionsSoFar(boundsUs: readonly number[]): Record<string, LiveDistribution>;
   /** Run totals over the measured window. */
   totals(): { metrics: Record<string, MetricSummary>; counters: Record<string, number> };
   /**
@@ -56,6 +61,21 @@ export interface Aggregator {
    * as `<name>`, each metric as `<name>.p50` and `<name>.p99`; arrays all of equal length.
    */
   series(): Record<string, number[]>;
+}
+
+/** A metric's measured samples so far, for live exporters (Prometheus, OpenTelemetry). */
+export interface LiveDistribution {
+  /** Samples at or below each requested bound (cumulative, same order as the bounds). */
+  cumulative: number[];
+  count: number;
+  /** Sum of all samples, microseconds (count x mean). */
+  sumUs: number;
+  /** Exact percentiles from the HDR histogram, microseconds. */
+  p50Us: number;
+  p90Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
 }
 
 /** Self-health of one generator process. */

@@ -4,6 +4,7 @@
  * attachable to a CI job. Several reports overlay on the same charts (capacity
  * steps, compare). Every user-supplied text is escaped.
  */
+import { SERVER_SERIES, serverSideRows } from './server-side.ts';
 import type { MetricSummary, Report, TimelineEvent } from '../report/schema.ts';
 import { escapeHtml as h } from './escape.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
@@ -260,6 +261,8 @@ function seriesCharts(runs: Run[]): string {
       endSec,
     ),
     seriesChart(runs, 'Errors per second', [{ key: 'errors', label: 'errors/s' }], compact, endSec),
+    // The server's own figures (--scrape) beside what clients saw.
+    ...SERVER_SERIES.map((x) => seriesChart(runs, x.title, [{ key: x.key, label: x.key }], x.format, endSec)),
   ];
   // Every other metric with a per-second p99 series, together on one chart.
   const others = new Set<string>();
@@ -366,6 +369,12 @@ function countersTables(r: Report): string {
 </div>`;
 }
 
+function serverSideTable(r: Report): string {
+  const rows = serverSideRows(r.server);
+  if (!rows.length) return '';
+  return `<h3>Server side (its own metrics)</h3><table><tbody>${rows.map(([k, v]) => `<tr><td>${h(k)}</td><td>${h(v)}</td></tr>`).join('')}</tbody></table>`;
+}
+
 function generatorTable(r: Report): string {
   const g = r.generator;
   const row = (name: string, clients: number, loop: number, cpu: number, rss: number, cls = '') =>
@@ -411,6 +420,7 @@ function details(run: Run, multi: boolean): string {
 ${countersTables(r)}
 ${nodesTable(r)}
 ${generatorTable(r)}
+${serverSideTable(r)}
 ${notesList(r)}
 ${runInfo(r)}
 </section>`;
@@ -575,4 +585,13 @@ ${p.body}<footer>${p.footer}</footer>
 </body>
 </html>
 `;
+}
+
+/**
+ * The "Over time" charts of a report in progress (series, timeline and duration so
+ * far), exactly as the HTML report draws them: the live page (`--live`) sends this
+ * markup once a second.
+ */
+export function renderSeriesCharts(live: Pick<Report, 'series' | 'timeline' | 'durationMs'>): string {
+  return seriesCharts([{ report: live as Report, label: '', color: PALETTE[0]! }]);
 }

@@ -5,6 +5,7 @@
 import type { Report } from '../report/schema.ts';
 import { escapeMarkdown as md, markdownCode as code } from './escape.ts';
 import { formatCount, formatDuration, formatRate } from './format.ts';
+import { serverSideRows } from './server-side.ts';
 import { formatGateActual, orderedMetricNames, totalErrors, unverifiedNote, verdictOf } from './verdict.ts';
 import { checkStatus } from '../checks/outcome.ts';
 
@@ -52,6 +53,12 @@ export function renderMarkdown(report: Report): string {
         ['l', 'r', 'r', 'r', 'r', 'r', 'r'],
       ),
     );
+  }
+
+  const serverRows = serverSideRows(report.server);
+  if (serverRows.length) {
+    out.push('', '#### Server side (its own metrics)', '');
+    out.push(table(['', ''], serverRows.map(([k, v]) => [k, md(v)]), ['l', 'l']));
   }
 
   const r = report.rates;

@@ -3,6 +3,7 @@
  * in the project (with compare.ts). A pure function of the report.
  */
 import Table from 'cli-table3';
+import { serverSideRows } from './server-side.ts';
 import picocolors from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
@@ -188,6 +189,14 @@ function generatorSection(report: Report, c: Colors): string {
   return `${heading(c, `Generator health (${g.processes} process${g.processes === 1 ? '' : 'es'}${cpu}, ${state})`)}\n${t.toString()}`;
 }
 
+function serverSection(report: Report, c: Colors): string | undefined {
+  const rows = serverSideRows(report.server);
+  if (!rows.length) return undefined;
+  const t = plainTable({ compact: true });
+  for (const [k, v] of rows) t.push([k, v]);
+  return `${heading(c, 'Server side (its own metrics)')}\n${t.toString()}`;
+}
+
 function nodesSection(report: Report, c: Colors): string | undefined {
   const nodes = report.nodes ?? [];
   if (nodes.length <= 1) return undefined;
@@ -235,6 +244,7 @@ export function renderTable(report: Report, opts: TableOptions = {}): string {
     ledgerSection(report, c),
     verdictsSection(report, c, width),
     generatorSection(report, c),
+    serverSection(report, c),
     nodesSection(report, c),
     notesSection(report, c, width),
     // Said twice on purpose: a saturated run must not be read as a clean one by someone who only sees the tail of the log.

@@ -4,7 +4,7 @@
  */
 import type { GateResult, Report } from '../report/schema.ts';
 import { countOutcomes } from '../checks/outcome.ts';
-import { formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
+import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import { ENGINE_METRICS } from '../metrics/names.ts';
 
 export interface Verdict {
@@ -56,6 +56,8 @@ export function formatGateActual(gate: GateResult): string {
   if (actual === null || actual === undefined) return 'n/a';
   if (typeof actual === 'boolean') return actual ? 'true' : 'false';
   if (/%/.test(expr)) return formatPercent(actual * 100);
+  if (/^\s*server\.(rss|heap)\.slope\b/.test(expr)) return `${formatBytes(actual)}/h`;
+  if (/^\s*server\./.test(expr)) return formatBytes(actual);
   if (/\/s\b|\.rate\b/.test(expr) && !/errors\.rate/.test(expr)) return formatRate(actual);
   if (/\.(p\d+(\.\d+)?|min|max|mean|avg)\b|\d\s*(us|µs|ms|s|m)\b/.test(expr)) return formatDuration(actual);
   return formatCount(actual);

@@ -146,6 +146,41 @@ export interface NodeReport {
   learned?: boolean;
 }
 
+/** What the scraper learned about the server side over the run, for the report. */
+export interface ServerSide {
+  /** The endpoints read. */
+  urls: string[];
+  /** Scrapes that answered 200 with text, and those that did not. */
+  scrapes: number;
+  failures: number;
+  /** The first failure of each URL, verbatim (status or error code). */
+  errors?: string[];
+  /** Resident memory of all targets together, bytes: at the start of the measured window, at its end, and the peak. */
+  rssBytesStart?: number;
+  rssBytesEnd?: number;
+  rssBytesPeak?: number;
+  /** Slope of that memory over the measured window (Theil-Sen: a single step does not move it), bytes per hour. */
+  rssSlopeBytesPerHour?: number;
+  /** Lowest memory in each quarter of the measured window, bytes, and whether they rose through the window. */
+  rssFloorsBytes?: number[];
+  rssFloorsRising?: boolean;
+  /**
+   * Live memory (Node targets with prom-client default metrics): V8 heap in use plus
+   * external memory (Buffers), bytes, with the same slope and quarter floors. What a
+   * leak grows, without RSS's sawtooth of major GCs minutes apart; `soak` judges by it.
+   */
+  heapBytesStart?: number;
+  heapBytesEnd?: number;
+  heapSlopeBytesPerHour?: number;
+  heapFloorsBytes?: number[];
+  heapFloorsRising?: boolean;
+  /** CPU of all targets together over the measured window, percent of one core (mean) and seconds. */
+  cpuPercentMean?: number;
+  cpuSeconds?: number;
+  /** Largest event-loop lag any target reported, milliseconds. */
+  eventLoopLagMaxMs?: number;
+}
+
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
 /** Why a run failed (status `failed`): the error the CLI printed, with its stable code. */
@@ -226,6 +261,8 @@ export interface Report {
    */
   series: Record<string, number[]>;
   nodes?: NodeReport[];
+  /** The target's own metrics over the run (`--scrape`; the bundled nodes' /metrics by default): memory, CPU, event loop. */
+  server?: ServerSide;
   /** Per-client observations of the scenario (count/min/max/mean and the clients at the extremes). */
   observations?: Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number }>;
   /** With `--set key=a,b`: one summary per variant, run one after another (this report is the last one's). */

@@ -266,9 +266,10 @@ export function serverFigures(r: Report, cpu: CpuWindow | undefined): StepServer
   const nodes = r.nodes ?? [];
   const connections = nodes.reduce((a, n) => a + (n.clients ?? 0), 0);
   const rss = nodes.map((n) => n.stats?.rssBytes);
-  const rssBytes = nodes.length && rss.every((v) => typeof v === 'number') ? (rss as number[]).reduce((a, b) => a + b, 0) : null;
+  // Bundled nodes: /stats and /proc; otherwise (an external target) what its own metrics said (--scrape).
+  const rssBytes = nodes.length && rss.every((v) => typeof v === 'number') ? (rss as number[]).reduce((a, b) => a + b, 0) : (r.server?.rssBytesEnd ?? null);
   const cpus = nodes.map((n) => (typeof n.stats?.pid === 'number' ? cpu?.cpuPercentByPid.get(n.stats.pid) : undefined));
-  const cpuPercent = nodes.length && cpus.every((v) => typeof v === 'number') ? Math.round((cpus as number[]).reduce((a, b) => a + b, 0) * 10) / 10 : null;
+  const cpuPercent = nodes.length && cpus.every((v) => typeof v === 'number') ? Math.round((cpus as number[]).reduce((a, b) => a + b, 0) * 10) / 10 : (r.server?.cpuPercentMean ?? null);
   const deliveries = r.rates.deliveriesPerSec;
   return {
     nodes: nodes.length,
@@ -325,12 +326,13 @@ function summarizeResources(steps: CapacityStep[], sustainable: CapacityStep | u
   const missing: string[] = [];
   const usable = steps.filter((s) => s.verdict !== 'failed' && s.server.rssBytes !== null && s.server.connections > 0);
   const line = fitLine(usable.map((s) => [s.server.connections, s.server.rssBytes!]));
-  if (external) missing.push('server RSS and CPU: an external target is not our process; wsbench reads them only from the bundled server (/stats and /proc)');
-  else {
+  if (external && !steps.some((s) => s.server.rssBytes !== null || s.server.cpuPercent !== null)) {
+    missing.push('server RSS and CPU: an external target is not our process; give its Prometheus endpoint with --scrape URL (process_resident_memory_bytes, process_cpu_seconds_total)');
+  } else if (!external) {
     if (!steps.some((s) => s.server.rssBytes !== null)) missing.push('server RSS: no node answered /stats with rssBytes');
     if (!steps.some((s) => s.server.cpuPercent !== null)) missing.push(process.platform === 'linux' ? 'server CPU: the node processes could not be sampled in /proc during the steady phase (steps shorter than ~2 s get one sample only)' : 'server CPU: /stats has no CPU time and /proc exists only on Linux');
   }
-  missing.push('server RSS is read once, after the clients of a step disconnected: it is the peak-ish resident size (V8 rarely returns memory), not a live per-second figure');
+  if (!external) missing.push('server RSS is read once, after the clients of a step disconnected: it is the peak-ish resident size (V8 rarely returns memory), not a live per-second figure');
   return {
     marginalRssBytesPerConnection: line ? Math.round(line.slope) : null,
     baselineRssBytes: line ? Math.round(line.intercept) : null,

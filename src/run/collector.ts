@@ -22,6 +22,8 @@ export class RunCollector {
   readonly connected: number[];
   /** Health samples of the steady phase, per worker. */
   readonly healthSamples: HealthSample[][];
+  /** The latest health sample of each worker, any phase (for live sinks). */
+  readonly latestHealth: Array<HealthSample | undefined>;
   readonly tallies = new Map<string, RoomTally>();
   readonly tagWindows: TagWindow[] = [];
   readonly publisherLogs: PublisherLog[] = [];
@@ -40,6 +42,7 @@ export class RunCollector {
   constructor(readonly workers: number) {
     this.connected = new Array<number>(workers).fill(0);
     this.healthSamples = Array.from({ length: workers }, () => []);
+    this.latestHealth = new Array<HealthSample | undefined>(workers);
   }
 
   /** Clients connected now, over every worker. */
@@ -85,6 +88,7 @@ export class RunCollector {
         this.agg.add(m.metrics, { measured: m.measured });
         this.connected[m.workerId] = m.status.connected;
         if (m.phase === 'steady') this.healthSamples[m.workerId]!.push(m.health);
+        this.latestHealth[m.workerId] = m.health;
         break;
       case 'final':
         this.addFinal(m);

@@ -52,6 +52,7 @@ export function runChecks(i: RunCheckInput): CheckResult[] {
         rampConnected: i.rampConnected,
         series: report.series,
         timeline: report.timeline,
+        server: report.server,
         peakRatePerSec: (metric, windowMs) => (report.metrics[metric] ? peakRatePerSec(report.metrics[metric]!.hdr, windowMs * 1000) : 0),
       }),
     );

@@ -7,6 +7,8 @@
  * code; printing and files are the caller's (src/cli) business, through the `io`
  * callbacks.
  */
+import type { LiveSink } from '../observe/live.ts';
+import { metricsUrlOf, startScraper, type Scraper } from '../observe/scrape.ts';
 import { isIP } from 'node:net';
 import type { NodeReport, Report, TargetInfo, TimelineEvent } from '../report/schema.ts';
 import type { CommonOptions, ScenarioDefinition } from '../scenario/types.ts';
@@ -17,7 +19,8 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
-import { startTopology, parseFault, formatFault, probeTargets } from '../topology/index.ts';
+import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
+import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { judgeLedger } from '../checks/judge-ledger.ts';
@@ -80,6 +83,14 @@ export interface RunRequest {
   refuseSaturated: boolean;
   /** `--strict`: an unverified check exits 1 (default: 0 with a loud note). */
   strict?: boolean;
+  /**
+   * `--scrape`: Prometheus endpoints of the target read once a second into the report
+   * (`server.*` series and `server` summary). Default: the bundled nodes' /metrics; none
+   * for external targets. An empty list turns scraping off.
+   */
+  scrape?: string[];
+  /** `--scrape-series`: more series names to read from the scraped endpoints (summed over targets). */
+  scrapeSeries?: string[];
   /** Gates and checks added by later layers (src/gates), evaluated on the finished report. */
   judge?: (report: Report) => Report['gates'];
 }
@@ -92,6 +103,8 @@ export interface RunIO {
   info(line: string): void;
   /** Resolves when the user asked to stop (Ctrl-C). */
   interrupted: Promise<void>;
+  /** Live sinks (`--prometheus`, `--otlp`, `--live`): the run's state once a second, and once more when the report is final. */
+  live?: LiveSink;
 }
 
 /** A finished run: its report (checks and gates judged), and the exit code `decideExit` gave it (130 when interrupted). */
@@ -167,7 +180,9 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
       problems.push((e as Error).message);
     }
   }
-  if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all')) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections');
+  // An external target can be paused only the way the user said (src/topology/freezer.ts).
+  const freezable = req.targets.length > 0 && canFreeze(server);
+  if (req.targets.length && faults.some((f) => f.action.kind !== 'drop-all' && !(freezable && f.action.kind === 'pause-node'))) problems.push('node and Redis faults need the bundled server; with --target only the scenario itself can drop connections (and pause-node needs --set freeze-pid=PID or pause-command/resume-command)');
   if (problems.length) {
     throw usageError('WSB_ERR_CONFIG', problems.length === 1 ? problems[0]! : `${problems.length} problems with the run's options`, 'fix the options above; `wsbench run --help` lists them', problems.length > 1 ? problems : undefined);
   }
@@ -301,7 +316,8 @@ class RunCoordinator {
     const { server, nodes } = this.prepared;
     // Several runs may share one Redis (--redis URL): give this run's nodes their own key space.
     if (nodes > 1 && !req.targets.length && server['redis-prefix'] === undefined) server['redis-prefix'] = `wsb:${process.pid.toString(36)}${Date.now().toString(36)}:`;
-    const topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodes, server, redisUrl: req.redisUrl });
+    const topology = await startTopology({ protocol: req.protocol, targets: req.targets, nodes: req.targets.length || nodes, server, redisUrl: req.redisUrl, clients: this.prepared.options.clients });
+    for (const line of topology.notes) this.note(line);
     topology.onUnexpectedExit((what, code, signal, stderr) => {
       const line = `${what} exited unexpectedly (${signal ?? `code ${code}`})`;
       this.unexpectedExit ??= line;
@@ -318,6 +334,8 @@ class RunCoordinator {
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
     const collector = new RunCollector(plan.workers);
+    const scrapeUrls = req.scrape ?? (req.targets.length ? [] : topology.nodes.map((n) => metricsUrlOf(n.url)));
+    const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries }) : undefined;
     const pool = createWorkerPool(
       plan.workers,
       (m) => collector.onMessage(m),
@@ -325,7 +343,7 @@ class RunCoordinator {
     );
     this.watchInterrupt();
     this.origin = Date.now();
-    const ticker = this.startProgress(collector, plan);
+    const ticker = this.startProgress(collector, plan, scraper);
     const faultTimers: NodeJS.Timeout[] = [];
     try {
       await this.startWorkers(pool, collector, plan, topology);
@@ -333,14 +351,15 @@ class RunCoordinator {
       const ramp = await this.ramp(pool, collector, plan, urls);
       this.scheduleFaults(faultTimers, topology);
       const window = await this.measure(pool);
-      await this.collect(pool, collector, plan);
+      await this.collect(pool, collector, plan, scraper);
       clearInterval(ticker);
-      return await this.finish(collector, plan, ramp, window, topology);
+      return await this.finish(collector, plan, ramp, window, topology, scraper);
     } catch (e) {
       if (isWsbenchError(e) && e.exitCode === EXIT.harness) (e as FailedRunError).report = this.failedReport(collector, e, plan, topology);
       throw e;
     } finally {
       clearInterval(ticker);
+      scraper?.stop();
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }
@@ -369,14 +388,14 @@ class RunCoordinator {
   }
 
   /** Once a second: close the second in the aggregator and tell the user where the run is. */
-  private startProgress(collector: RunCollector, plan: WorkerPlan): NodeJS.Timeout {
+  private startProgress(collector: RunCollector, plan: WorkerPlan, scraper: Scraper | undefined): NodeJS.Timeout {
     const { options } = this.prepared;
     const def = this.prepared.def;
     const rampEstimateMs = Math.ceil((options.clients / options.ramp) * 1000);
     const totalMs = rampEstimateMs + options.warmup + options.duration + options.cooldown;
     return setInterval(() => {
       const connections = collector.connectedNow();
-      const row = collector.agg.tick({ connections });
+      const row = collector.agg.tick({ connections, ...scraper?.gauges() });
       const so = collector.agg.countersSoFar();
       this.io.progress({
         scenario: def.name,
@@ -390,7 +409,23 @@ class RunCoordinator {
         fanoutP99Us: collector.agg.percentileSoFar('fanout', 99),
         errors: sumPrefix(so, 'errors.'),
       });
+      this.showLive(collector, plan, this.phase);
     }, 1000);
+  }
+
+  /** Hand the live sinks the run as it is now. */
+  private showLive(collector: RunCollector, plan: WorkerPlan, phase: string): void {
+    this.io.live?.update({
+      scenario: this.prepared.def.name,
+      protocol: this.req.protocol,
+      phase,
+      clientsConnected: collector.connectedNow(),
+      clientsTarget: plan.sliceClients,
+      metrics: collector.agg,
+      health: collector.latestHealth,
+      timeline: this.timeline,
+      elapsedMs: Date.now() - this.origin,
+    });
   }
 
   private async startWorkers(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, topology: Topology): Promise<void> {
@@ -513,21 +548,25 @@ class RunCoordinator {
   }
 
   /** Tell the workers to finish and wait for their ledgers and last snapshots. */
-  private async collect(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan): Promise<void> {
+  private async collect(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, scraper: Scraper | undefined): Promise<void> {
     this.phase = 'finish';
     this.mark('phase', 'finish');
     pool.broadcast({ type: 'phase', phase: 'finish' });
     const finals = await collector.waitFor('final', 20_000);
     if (finals.length < plan.workers) this.notes.push(`only ${finals.length} of ${plan.workers} workers reported their ledger: ${collector.fatal ?? collector.workerDied ?? 'timed out'}`);
     // Let the last snapshots (sent just before `final`) arrive.
-    collector.agg.tick({ connections: 0 });
+    collector.agg.tick({ connections: 0, ...scraper?.gauges() });
   }
 
   /** Close the books, build the report, judge checks and gates, decide the exit code. */
-  private async finish(collector: RunCollector, plan: WorkerPlan, ramp: RampResult, window: { start: number; end: number }, topology: Topology): Promise<RunOutcome> {
+  private async finish(collector: RunCollector, plan: WorkerPlan, ramp: RampResult, window: { start: number; end: number }, topology: Topology, scraper: Scraper | undefined): Promise<RunOutcome> {
     const { req, prepared } = this;
     const nodes = await topology.scrapeStats();
+    const serverSide = scraper?.finish(window.start, window.end);
+    if (serverSide?.failures) this.notes.push(`--scrape: ${serverSide.failures} of ${serverSide.failures + serverSide.scrapes} scrapes of the server's metrics failed (${(serverSide.errors ?? []).join('; ')})`);
     // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
+    const sharedIds = sharedNodeIds(collector.nodeClients);
+    this.notes.push(...sharedNodeIdNotes(sharedIds, topology.target.urls));
     const namedNodes = Object.keys(collector.nodeClients).filter((k) => !k.startsWith('url:'));
     const dropNodeSplit = topology.target.urls.length === 1 && namedNodes.length < 2;
     if (dropNodeSplit && req.targets.length && namedNodes.length === 0) this.notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
@@ -543,12 +582,14 @@ class RunCoordinator {
       measuredEnd: window.end,
       rampConnected: ramp.connected,
       rampFailed: ramp.failed,
-      nodes: nodeBreakdown(nodes, collector.nodeClients),
+      nodes: nodeBreakdown(nodes, countsByUrl(collector.nodeClients, sharedIds)),
       ledger,
       dropNodeSplit,
     });
+    if (serverSide) report.server = serverSide;
     report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
     report.gates = req.judge ? req.judge(report) : [];
+    this.showLive(collector, plan, 'done');
     return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
   }
 

@@ -2,7 +2,7 @@
  * The scenario API: what a scenario file's default export (from `defineScenario`)
  * describes. Types only, plus nothing that runs.
  */
-import type { CheckResult, Ledger, MetricSummary, RoomLedger } from '../report/schema.ts';
+import type { CheckResult, Ledger, MetricSummary, RoomLedger, ServerSide } from '../report/schema.ts';
 import type { AdapterFactory } from '../protocol/types.ts';
 
 /** Options every scenario has. Durations in milliseconds, rates per second. */
@@ -178,6 +178,8 @@ export interface RunView {
   /** Whole-run rates, per second. */
   rates: { messagesSentPerSec: number; deliveriesPerSec: number; connectsPerSec: number };
   durationMs: number;
+  /** What the target's own metrics said (`--scrape`; bundled nodes by default), when scraped. */
+  server?: ServerSide;
 }
 
 /**

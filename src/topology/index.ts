@@ -5,7 +5,8 @@
  *   (ids n0..n{N-1}); with more than one node they share a Redis, a private
  *   redis-server unless `redisUrl` is given.
  * - External: the given URLs, probed with a TCP connect; nothing is started and
- *   faults are refused.
+ *   faults are refused, except pause-node when the user gave a way to freeze the
+ *   target (freeze-pid, or pause-command and resume-command: src/topology/freezer.ts).
  */
 import { existsSync } from 'node:fs';
 import { EXIT, harnessError, isWsbenchError, usageError } from '../errors.ts';
@@ -15,6 +16,9 @@ import { formatFault } from './faults.ts';
 import { httpGet } from './http.ts';
 import { BundledNode, SERVER_MAIN } from './node.ts';
 import { probeTargets } from './probe.ts';
+import { planServerWorkers } from './sizing.ts';
+import { freezerFrom, withoutFreezeKeys } from './freezer.ts';
+import { readFdLimit } from '../workers/limits.ts';
 import { startRedisServer, type RedisServerHandle } from './redis.ts';
 import type { FaultAction, NodeHandle, Topology, TopologySpec } from './types.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
@@ -27,6 +31,8 @@ export { freePort } from './ports.ts';
 export { killAllChildrenSync } from './children.ts';
 export { probeTargets } from './probe.ts';
 export { SERVER_MAIN } from './node.ts';
+export { planServerWorkers, type ServerSizing, type ServerSizingInput } from './sizing.ts';
+export { FREEZE_KEYS, canFreeze, freezerFrom, type Freezer } from './freezer.ts';
 
 type ExitCallback = (what: string, code: number | null, signal: string | null, stderr?: string) => void;
 
@@ -47,15 +53,32 @@ async function startExternal(spec: TopologySpec, targets: string[]): Promise<Top
   if (spec.nodes !== undefined && spec.nodes !== targets.length && spec.nodes !== 1) {
     throw usageError('WSB_ERR_TOPOLOGY', `nodes=${spec.nodes} does not apply to external targets (${targets.length} URL(s) given)`, 'drop the nodes option: every target URL is one node');
   }
+  const freezer = freezerFrom(spec.server ?? {});
   await probeTargets(targets);
   const nodes: NodeHandle[] = targets.map((url, index) => ({ id: `t${index}`, index, url, alive: true }));
   const target: TargetInfo = { kind: 'external', protocol: spec.protocol, nodes: nodes.length, urls: [...targets] };
+  // Ends a pause early when the run stops; the target is always resumed.
+  const stopSignal = new AbortController();
   return {
     target,
     nodes,
     secret: spec.server?.secret,
+    notes: freezer ? [`the target is frozen through ${freezer.what} (the frozen-server phase)`] : [],
     async fault(action) {
-      throw usageError('WSB_ERR_FAULT', `cannot inject ${formatFault(action)} into an external target`, 'faults need the bundled server: drop the target URLs');
+      if (action.kind === 'pause-node' && freezer) {
+        await freezer.pause();
+        try {
+          await sleep(action.durationMs, stopSignal.signal);
+        } finally {
+          await freezer.resume();
+        }
+        return;
+      }
+      throw usageError(
+        'WSB_ERR_FAULT',
+        `cannot inject ${formatFault(action)} into an external target`,
+        action.kind === 'pause-node' ? 'give a way to freeze it: --set freeze-pid=PID, or --set pause-command=... with --set resume-command=...' : 'faults need the bundled server: drop the target URLs',
+      );
     },
     async scrapeStats() {
       return nodes.map((n) => ({ id: n.id, url: n.url }));
@@ -63,7 +86,9 @@ async function startExternal(spec: TopologySpec, targets: string[]): Promise<Top
     onUnexpectedExit() {
       // Nothing of ours runs.
     },
-    async stop() {},
+    async stop() {
+      stopSignal.abort();
+    },
   };
 }
 
@@ -72,12 +97,19 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
   if (!Number.isInteger(count) || count < 1) {
     throw usageError('WSB_ERR_TOPOLOGY', `nodes must be a whole number >= 1, got ${count}`);
   }
-  const server = { ...(spec.server ?? {}) };
+  // The bundled node is frozen by wsbench itself (pause-node), never through the user's freezer.
+  const server = withoutFreezeKeys(spec.server ?? {});
   if (server.port !== undefined && !(/^\d+$/.test(server.port) && Number(server.port) <= 65535)) {
     throw usageError('WSB_ERR_TOPOLOGY', `server port must be an integer from 0 to 65535, got "${server.port}"`);
   }
   if (server.port !== undefined && server.port !== '0' && count > 1) {
     throw usageError('WSB_ERR_TOPOLOGY', `server port ${server.port} cannot be shared by ${count} nodes`, 'drop the port option: bundled nodes use ephemeral ports');
+  }
+  const notes: string[] = [];
+  if (spec.clients !== undefined) {
+    const sizing = planServerWorkers({ clients: spec.clients, nodes: count, fdLimit: spec.fdLimit ?? readFdLimit(), protocol: spec.protocol, workers: server.workers });
+    if (sizing.workers !== undefined) server.workers = String(sizing.workers);
+    if (sizing.note) notes.push(sizing.note);
   }
   const entry = spec.serverEntry ?? SERVER_MAIN;
   if (!existsSync(entry)) {
@@ -228,6 +260,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
       return redis ? { url: redis.url, pid: redis.pid } : redisUrl !== undefined && count > 1 ? { url: redisUrl } : undefined;
     },
     secret,
+    notes,
     fault,
     scrapeStats,
     onUnexpectedExit(cb) {

@@ -13,7 +13,10 @@ export interface TopologySpec {
   targets?: string[];
   /** Bundled only: number of reference nodes (processes), default 1. More than 1 needs Redis. */
   nodes?: number;
-  /** Bundled only: server options as `wsbench serve` flag names without dashes -> raw string values. */
+  /**
+   * Bundled: server options as `wsbench serve` flag names without dashes -> raw string values.
+   * External: only `secret` and the freezer's keys (FREEZE_KEYS: freeze-pid, pause-command, resume-command) are read.
+   */
   server?: Record<string, string>;
   /** Use this Redis instead of starting a redis-server (bundled multi-node only). */
   redisUrl?: string;
@@ -30,6 +33,13 @@ export interface TopologySpec {
    * answer /healthz with 200, in milliseconds (default 15000 each).
    */
   startTimeoutMs?: number;
+  /**
+   * Bundled only: clients the run will open, so that each node gets enough
+   * cluster workers for its descriptor limit (see planServerWorkers()). Undefined = no sizing.
+   */
+  clients?: number;
+  /** Bundled only: the descriptor limit a node inherits (default: this process's, from /proc/self/limits). */
+  fdLimit?: number;
 }
 
 export interface NodeHandle {
@@ -56,6 +66,8 @@ export interface Topology {
   redis?: { url: string; pid?: number };
   /** Secret for minting HS256 tokens for the bundled server (undefined for external targets unless given). */
   secret?: string;
+  /** What the topology decided on its own that the report should say (e.g. the server workers it chose). */
+  notes: string[];
   /** Carry out a fault now; resolves when it has been applied (and, with a duration, undone). */
   fault(action: FaultAction): Promise<void>;
   /** Every node's /stats, for the report. Never throws: unreachable nodes come back without stats. */

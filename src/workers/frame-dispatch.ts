@@ -5,7 +5,6 @@
 import type { DecodedFrame } from '../protocol/types.ts';
 import { parseTag } from '../protocol/tag.ts';
 import { createReceiverRoom, onJoined, tagJoinAcked } from '../checks/ledger.ts';
-import { nodeHash } from './placement.ts';
 import type { Client } from './virtual-client.ts';
 import type { Clock } from '../executor/clock.ts';
 import type { PendingRequest, RequestTracker } from './request-tracker.ts';
@@ -16,6 +15,10 @@ export interface DispatchHost {
   readonly cfg: { readonly nodeIdentity: boolean };
   readonly requests: RequestTracker<Client>;
   welcomed(c: Client): void;
+  /** The server named its node: key the client by it (or by URL when two URLs share the id). */
+  claimNodeId(c: Client, id: string): void;
+  /** Whether an error code means "rate limited". */
+  isLimitCode(code: string): boolean;
   noteSeq(room: string, seq: number): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   roomless(c: Client): void;
@@ -32,10 +35,7 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
   const req = rt.requests;
   switch (f.kind) {
     case 'welcome':
-      if (f.node !== undefined && rt.cfg.nodeIdentity) {
-        c.nodeName = f.node;
-        c.nodeKey = nodeHash(f.node);
-      }
+      if (f.node !== undefined && rt.cfg.nodeIdentity) rt.claimNodeId(c, f.node);
       rt.welcomed(c);
       return;
     case 'joined': {
@@ -87,7 +87,7 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
     case 'error': {
       rt.countError(f.code, f.message ?? `error frame with code ${f.code}`);
       c.stats.errors++;
-      if (f.code === 'rate_limited') c.stats.rateLimited++;
+      if (rt.isLimitCode(f.code)) c.stats.rateLimited++;
       if (f.id !== undefined) {
         const p = req.take(f.id);
         if (p?.kind === 'ack') rt.refused(c, p);

@@ -25,7 +25,9 @@ import { Client, type ClientHost } from './virtual-client.ts';
 import { RequestTracker, type PendingRequest, type RequestKind } from './request-tracker.ts';
 import { dispatchFrame, type DispatchHost } from './frame-dispatch.ts';
 import { TokenMinter } from './token-source.ts';
-import { isPublisher } from './placement.ts';
+import { isPublisher, nodeHash } from './placement.ts';
+import { NodeIdRegistry } from '../topology/node-identity.ts';
+import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 
 export type { Observation } from './messages.ts';
 
@@ -68,9 +70,14 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   /** The first message per `errors.<code>`: what the server said (HTTP status and body, connect_error, error frame). */
   readonly errorExamples: Record<string, string> = {};
   readonly observations = new Map<string, Observation>();
+  /** Node ids per URL: an id two URLs share makes every client known by its URL. */
+  private readonly nodeIds = new NodeIdRegistry();
+  /** Whether an error code means "rate limited" (the `limit-codes` option, else the common spellings). */
+  readonly isLimitCode: (code: string) => boolean;
 
   constructor(readonly cfg: RuntimeConfig) {
     this.rec = cfg.recorder;
+    this.isLimitCode = limitCodeMatcher(typeof cfg.options.limitCodes === 'string' ? cfg.options.limitCodes : '');
     this.clock = cfg.clock ?? realClock;
     this.requests = new RequestTracker<Client>(cfg.recorder);
     this.tokens = new TokenMinter(cfg.tokens, cfg.fromClient, cfg.workerId);
@@ -269,6 +276,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       if (c.zombie) {
         // Eviction: from the last heartbeat this client answered to the server's close.
         this.rec.record('eviction', now - c.lastPongUs);
+        // Also per client for the whole run: evictions in the warm-up are judged like the rest.
+        this.observe('eviction.ms', (now - c.lastPongUs) / 1000, c.index);
         this.rec.count('evictions');
       } else this.rec.count('healthy.dropped');
     }
@@ -349,6 +358,14 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   /** @internal */
   onFrame(c: Client, f: DecodedFrame): void {
     dispatchFrame(this, c, f);
+  }
+
+  /** @internal The server named its node `id` to `c`: key the client by it, unless another URL named the same id. */
+  claimNodeId(c: Client, id: string): void {
+    c.nodeName = id;
+    const claim = this.nodeIds.claim(id, c.node);
+    if (claim === 'named') c.nodeKey = nodeHash(id);
+    else if (claim === 'shared-now') for (const o of this.clients) o.nodeKey = this.cfg.urls.length > 1 ? o.node : -1;
   }
 
   /** @internal Count `errors.<code>` and keep the first message of each code as evidence. */

@@ -154,6 +154,13 @@ describe('projection', () => {
     expect(s.cpuUsPerDelivery).toBe(50); // 0.5 core / 10,000 deliveries/s
     expect(serverFigures(fakeReport(1000, 1000), undefined).cpuPercent).toBeNull();
   });
+
+  it('server figures of an external target: from its own metrics (--scrape) when there is no /stats or /proc', () => {
+    const base = fakeReport(1000, 1000);
+    const external: Report = { ...base, nodes: [{ id: 'url:a', url: 'ws://a', clients: 1000 }], server: { urls: ['http://a/metrics'], scrapes: 10, failures: 0, rssBytesEnd: 90_000_000, cpuPercentMean: 40 } };
+    expect(serverFigures(external, undefined)).toMatchObject({ rssBytes: 90_000_000, cpuPercent: 40, rssBytesPerConnection: 90_000 });
+    expect(serverFigures({ ...external, server: undefined }, undefined)).toMatchObject({ rssBytes: null, cpuPercent: null });
+  });
 });
 
 describe('runCapacity with a fake runner (no sockets)', () => {
