@@ -55,7 +55,7 @@ describe('connecting and authentication', () => {
     const sentAt = Date.now();
     sock.write('GET /ws HTTP/1.1\r\nHost: x\r\n');
     let reply = '';
-    // Node drops such a socket without a response.
+    // Dropped, at most with a 408 on its way out.
     const closedAt = await new Promise<number>((r) => {
       sock.on('data', (d) => (reply += d));
       sock.on('close', () => r(Date.now()));
@@ -65,7 +65,7 @@ describe('connecting and authentication', () => {
     // slack for a loaded box. Without the timeout the socket would stay open for 10 s.
     expect(closedAt - sentAt).toBeGreaterThanOrEqual(290);
     expect(closedAt - sentAt).toBeLessThan(3000);
-    expect(reply).toBe('');
+    expect(reply === '' || reply.startsWith('HTTP/1.1 408 ')).toBe(true);
   });
 });
 
