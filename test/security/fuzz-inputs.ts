@@ -4,19 +4,13 @@
  * missing and extra fields, deep nesting, odd numbers and strings, prototype
  * keys, truncation), Socket.IO packets around them, and raw RFC 6455 frames
  * that break the framing rules. Deterministic for a seed, so a failure replays;
- * no dependency beyond node, so `npm run bench` drives the same generator.
+ * its PRNG is the engine's own (src/executor/random.ts), and `npm run bench` drives the same generator.
  */
+import { createRng } from '../../src/executor/random.ts';
 
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
+/** The harness's own seeded PRNG (mulberry32, uniform in [0, 1)): one generator for the engine and the fuzzer. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return createRng(seed);
 }
 
 type R = () => number;
