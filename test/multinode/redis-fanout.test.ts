@@ -70,12 +70,14 @@ describe.skipIf(Boolean(skip))('redis-fanout on three bundled nodes', () => {
 
 describe.skipIf(Boolean(skip))('redis-fanout, Socket.IO flavour', () => {
   it('three nodes: exactly once across nodes; clients of a killed node fail over, resume with since and lose nothing', async () => {
-    // At this rate the adapters relay about one message in six out of seq order; the nodes re-order them.
+    // Cross-node seq order at 400 publishes/s: the ledger must be exact. Whether the adapters relay
+    // anything out of order in a 3 s run depends on timing (often none on a quiet machine), so the
+    // re-ordering itself is proven where it can be forced: test/server-socketio/order.test.ts.
     const ok = await run(['--protocol', 'socketio', '--rate', '400']);
     expect(ok.code).toBe(0);
     expect(ok.report.target.protocol).toBe('socketio');
     expect(ok.report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
-    expect(ok.report.nodes!.some((n) => (n.stats as { order?: { held: number } }).order!.held > 0)).toBe(true);
+    expect(ok.report.nodes!.every((n) => (n.stats as { order?: { held: number } }).order !== undefined)).toBe(true);
     const killed = await run(['--protocol', 'socketio', '--fault', 'kill-node:1@1500ms']);
     // Every client of the killed node rejoined elsewhere. Its recovery session died with the node,
     // so what was published while it was away came back as replays of `join-room` {since}.
