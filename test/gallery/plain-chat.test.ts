@@ -63,7 +63,10 @@ describe('plain-chat through --adapter', () => {
     expect(report.metrics.eviction?.count).toBe(report.counters.zombies);
     expect(report.counters['healthy.dropped'] ?? 0).toBe(0);
     expect(server.stats().evicted).toBe(report.counters.zombies);
-    expect(errorCounters(report).filter((k) => k.startsWith('errors.ack'))).toEqual([]);
+    // Echo acks work: no publish waited out its ack. A zombie cut with its own publish in flight loses
+    // that ack (at most one per zombie), which is the eviction, not the dialect.
+    expect(report.counters['errors.ack_timeout'] ?? 0).toBe(0);
+    expect(report.counters['errors.ack_lost'] ?? 0).toBeLessThanOrEqual(report.counters.zombies!);
   });
 
   it('rate-limit: the server\'s own error text is recognised through the adapter and its 1008 closes counted', async () => {
