@@ -39,6 +39,8 @@ export interface ServerOptions {
   delayMs: number;
   /** Test fixture: KiB retained on purpose every second (a deliberate leak, capped at 1 GiB), 0 = off. Default 0. */
   leakKibPerSec: number;
+  /** ws flavour: bytes queued on one socket after which a member that does not read is cut; 0 = never (a weak server). */
+  slowConsumerBytes: number;
   /** Rooms one connection may be in at once. Default 1000. */
   maxRoomsPerConn: number;
   /** Longest room name in UTF-8 bytes. Default 128. */
@@ -121,6 +123,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'workers', field: 'workers', type: 'int', min: 1, max: 64, default: 1, description: 'processes sharing the port under Node cluster (default 1)' },
   { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
   { key: 'leak-kib-per-sec', field: 'leakKibPerSec', type: 'int', min: 0, max: 102_400, default: 0, description: 'test fixture: retain this many KiB every second on purpose (a deliberate memory leak for `wsbench run soak`, capped at 1 GiB; default 0 = off)' },
+  { key: 'slow-consumer-bytes', field: 'slowConsumerBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'ws: bytes queued on one socket after which a member that does not read is cut, 0 = never cut (a deliberately weak server for `wsbench run slow-consumer`; default 16777216 = 16 MiB)' },
   { key: 'delay-ms', field: 'delayMs', type: 'int', min: 0, max: 60_000, default: 0, description: 'artificial delay in ms before each publish is acked and fanned out, to simulate a slow server (default 0)' },
   { key: 'max-rooms-per-conn', field: 'maxRoomsPerConn', type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'rooms one connection may be in at once (default 1000)' },
   { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },
@@ -164,6 +167,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   nodeId: 'n0',
   delayMs: 0,
   leakKibPerSec: 0,
+  slowConsumerBytes: 16_777_216,
   maxRoomsPerConn: 1000,
   maxRoomName: 128,
   protocol: 'ws',

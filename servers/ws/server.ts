@@ -47,8 +47,6 @@ export interface ServerDeps {
   log?: (line: string) => void;
 }
 
-/** Bytes queued on one socket after which a member that does not read is cut (slow consumer). */
-const MAX_SOCKET_BUFFER = 16 * 1024 * 1024;
 /** How long a room waits for a missing seq before asking the bus's history and reporting a gap. */
 const REORDER_WAIT_MS = 1000;
 const RATE_ERROR_INTERVAL_MS = 1000;
@@ -124,6 +122,7 @@ class Room {
 /** Start a reference server; resolves once it is listening. */
 export async function createReferenceServer(options: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<ReferenceServer> {
   const opts = resolveServerOptions(options);
+  const maxSocketBuffer = opts.slowConsumerBytes > 0 ? opts.slowConsumerBytes : Infinity;
   const log = deps.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const ownBus = !deps.bus;
   const bus = deps.bus ?? createLocalBus(retentionLimitsOf(opts));
@@ -186,7 +185,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       if (ws.readyState !== 1) continue;
       if (preframed) {
         frame ??= preframe(h.text);
-        if (writer.write(ws, m.direct, frame, h.text) > MAX_SOCKET_BUFFER) {
+        if (writer.write(ws, m.direct, frame, h.text) > maxSocketBuffer) {
           counters.slowConsumerTerminations++;
           ws.terminate();
         }

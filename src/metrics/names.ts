@@ -30,6 +30,12 @@ export const METRIC = {
   detect: 'detect',
   /** An open-model publish's actual send minus its scheduled send: what the generator adds. */
   sendLag: 'send.lag',
+  /** `fanout` at arrival in the socket, before a network profile's receive delay (only with `--set net`). */
+  fanoutArrival: 'fanout.arrival',
+  /** `fanout` of healthy clients in rooms without slow consumers (only with `--set slow` and control rooms). */
+  fanoutControl: 'fanout.control',
+  /** `fanout` of healthy clients in rooms with slow consumers (only with `--set slow`). */
+  fanoutSlowRooms: 'fanout.slow-rooms',
 } as const;
 
 /** A latency metric name, e.g. `fanout.local`. */
@@ -72,6 +78,14 @@ export const COUNTER = {
   zombiesNotEvicted: 'zombies.not_evicted',
   /** Healthy (non-zombie) clients the server dropped. */
   healthyDropped: 'healthy.dropped',
+  /** Clients that read slowly (`--set slow`, `vu.readSlowly`), counted once each. */
+  slowClients: 'slow.clients',
+  /** Slow clients the server closed (each stays away: it does not reconnect). */
+  slowCut: 'slow.cut',
+  /** Room seqs a slow client never got although it got later ones (the server dropped them for it). */
+  slowSkipped: 'slow.skipped',
+  /** The same for healthy clients, counted only in runs with slow clients. */
+  healthySkipped: 'healthy.skipped',
   /** Connections a scenario dropped on purpose. */
   clientDrops: 'client.drops',
   /** Seqs the server said it no longer holds (gap frames). */

@@ -21,6 +21,7 @@ import { createWsTransport } from './ws-transport.ts';
 import { Sweep } from './sweep.ts';
 import { clientFrame, FrameReader, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
 import type { ClientConnection, ConnectionEvents, ConnectOptions, FrameCodec, Transport } from './types.ts';
+import { ReadPacer, type ReadPace } from './read-pace.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** How long a close handshake may take before the socket is destroyed, ms. */
@@ -121,6 +122,8 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
   response: Buffer | null = null;
   /** When the handshake or the close handshake must be over (performance.now() ms). */
   deadlineMs = 0;
+  /** How this client reads (slow consumers, a network profile's bandwidth); undefined = full speed. */
+  pacer: ReadPacer | undefined = undefined;
 
   constructor(
     readonly sock: RawSocket,
@@ -151,7 +154,20 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
     sock.write(clientFrame(OP_TEXT, text, null));
   }
 
+  /** Read at `pace` from now on (src/protocol/read-pace.ts), replacing the previous pace. */
+  readPace(pace: ReadPace): void {
+    this.pacer?.stop();
+    this.pacer = pace.kind === 'full' ? undefined : new ReadPacer(this.sock, pace, () => this.probe());
+  }
+
+  /** A WebSocket ping: a paused client's way to learn that the server closed it (read-pace.ts). */
+  private probe(): void {
+    if (this.state === State.Open && !this.sock.destroyed) this.sock.write(clientFrame(OP_PING, null, null));
+  }
+
   close(code = 1000): void {
+    // A closing client reads again, so the close handshake completes.
+    this.pacer?.stop();
     if (this.state === State.Open) this.sendClose(code);
     else if (this.state === State.Connecting) this.terminate();
   }
@@ -334,6 +350,7 @@ function onSockRead(this: RawSocket, n: number, buf: Buffer): boolean {
   const c = this[kConn];
   if (c.state === State.Connecting) c.handshake(buf, n);
   else if (c.state !== State.Closed) c.readFrames(buf, 0, n);
+  if (c.pacer !== undefined) c.pacer.consumed(n);
   return true;
 }
 
@@ -350,6 +367,7 @@ function onSockClose(this: RawSocket): void {
   disarmDeadline(c);
   c.state = State.Closed;
   c.response = null;
+  c.pacer?.stop();
   c.closed();
 }
 

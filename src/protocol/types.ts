@@ -3,6 +3,8 @@
  * Adapters only parse and emit events; they never touch histograms or reports.
  */
 
+import type { ReadPace } from './read-pace.ts';
+
 /** A frame decoded by an adapter into what the harness needs. */
 export type DecodedFrame =
   | { kind: 'welcome'; node?: string }
@@ -119,6 +121,8 @@ export interface ClientConnection {
   terminate(): void;
   /** Stop answering the server's heartbeats (zombie client for conformance scenarios). */
   stopHeartbeat(): void;
+  /** Read at this pace from now on (slow consumers, src/protocol/read-pace.ts); only the lean clients have it. */
+  readPace?(pace: ReadPace): void;
   readonly isOpen: boolean;
 }
 

@@ -5,6 +5,7 @@
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
 import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
+import { conditionProblems } from './conditions.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
 /** Built-in defaults of the common options. */
@@ -33,6 +34,10 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   wsToken: 'query',
   adapter: '',
   client: 'raw',
+  slow: '',
+  slowAfter: 0,
+  slowRooms: 1,
+  net: '',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -60,6 +65,10 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   adapter: { type: 'string', default: DEFAULT_OPTIONS.adapter, description: 'a module exporting a codec for the server\'s dialect (--adapter FILE)' },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
+  slow: { type: 'string', default: DEFAULT_OPTIONS.slow, description: 'slow consumers: SHARE[,mode=stalled|rate:32KiB/s|burst:200ms/2s], e.g. 5%,mode=stalled' },
+  slowAfter: { type: 'duration', default: DEFAULT_OPTIONS.slowAfter, description: 'how long after joining a slow client starts reading slowly', min: 0 },
+  slowRooms: { type: 'share', default: DEFAULT_OPTIONS.slowRooms, description: 'share of the rooms with slow members; the rest are the control group' },
+  net: { type: 'string', default: DEFAULT_OPTIONS.net, description: 'network profiles: 3g, 4g, wifi, wifi-flaky, latency:80ms,jitter:20ms,bandwidth:1Mbit, or 70%:wifi,30%:3g' },
   client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
@@ -176,6 +185,7 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
   if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);
   problems.push(...mappedCodecProblems(options.wsFields, options.wsTypes, options.wsToken));
+  problems.push(...conditionProblems(options));
   if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
   return { options, problems };
 }

@@ -64,6 +64,17 @@ export interface CommonOptions {
   client: 'raw' | 'ws' | 'socket.io-client';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
+  /**
+   * Slow consumers: `SHARE[,mode=MODE]`, the share of each slow room's members that read slowly once
+   * joined (MODE `stalled` (default), `rate:32KiB/s`, `burst:200ms/2s`). Default none. Lean client only.
+   */
+  slow: string;
+  /** How long after joining a slow client starts reading slowly, ms. Default 0. */
+  slowAfter: number;
+  /** Share of the rooms that have slow members (the first ones); the others are the control group. Default 100%. */
+  slowRooms: number;
+  /** Network profiles per client: `3g`, `latency:80ms,jitter:20ms,bandwidth:1Mbit`, `70%:wifi,30%:3g`. Default none. */
+  net: string;
 }
 
 /** Reconnect backoff jitter (AWS architecture blog terms): none, full (default), equal or decorrelated. */
@@ -132,6 +143,13 @@ export interface VirtualClient {
   count(name: string, n?: number): void;
   /** Monotonic time in microseconds, shared by all processes of the machine. */
   nowUs(): number;
+  /**
+   * Read slowly from now on (a slow consumer): `stalled` (the socket is paused, so TCP backpressure
+   * reaches the server), `rate:32KiB/s`, `burst:200ms/2s` (read 200 ms, pause 2 s), or `full` to read
+   * at full speed again. Kept across reconnects; a slow client the server closes does not reconnect.
+   * Lean client only (`client=raw`); throws on a mode it cannot read.
+   */
+  readSlowly(mode: string): void;
   /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
   dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */

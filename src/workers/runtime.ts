@@ -28,6 +28,7 @@ import { isPublisher, nodeHash } from './placement.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 import { COUNTER, METRIC, closeCounter, errorCounter } from '../metrics/names.ts';
+import { connectUnder, noteDelivery, startSlow } from './client-conditions.ts';
 
 export type { Observation } from './messages.ts';
 
@@ -153,7 +154,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     c.nodeKey = this.cfg.urls.length > 1 ? c.node : -1;
     return new Promise<boolean>((resolve) => {
       c.attempt = { startUs: this.clock.nowUs(), openUs: 0, resume, settle: resolve };
-      c.conn = this.cfg.transport.connect(
+      c.conn = connectUnder(
+        this.cfg.transport,
         {
           url: this.cfg.urls[c.node]!,
           clientKey: c.index,
@@ -162,6 +164,11 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
           handshakeTimeoutMs: this.cfg.options.requestTimeoutMs,
         },
         c,
+        c.cond,
+        this.rec,
+        this.clock,
+        c.rng,
+        this.pad.length + 120,
       );
     });
   }
@@ -228,6 +235,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     });
     const results = await Promise.all(joins);
     c.joinsFailed = results.filter((x) => x === null).length;
+    if (c.cond?.slow && c.state === 'open') this.startSlow(c, Number(this.cfg.options.slowAfter ?? 0));
     if (c.joinsFailed > 0 && c.state === 'open') {
       this.example('connect:join_failed', c.index);
       this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
@@ -272,6 +280,14 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     // A publish still waiting for its ack when the server closed was refused by that close.
     this.requests.failAllOf(c, byServer ? (p) => p.kind === 'ack' && this.refused(c, p) : undefined);
     if (byServer) this.rec.count(closeCounter(code));
+    if (byServer && wasOpen && c.cond?.slow) {
+      // A slow consumer the server cut: how long it took, and the client stays away.
+      this.rec.count(COUNTER.slowCut);
+      this.observe('slow.cut.ms', (now - c.cond.slowSinceUs) / 1000, c.index);
+      this.example(`slow-cut:${code}`, c.index);
+      this.settle(c, false);
+      return this.scheduleReconnect(c, true);
+    }
     if (byServer && wasOpen) {
       if (c.zombie) {
         // Eviction: from the last heartbeat this client answered to the server's close.
@@ -292,8 +308,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     this.scheduleReconnect(c);
   }
 
-  private scheduleReconnect(c: Client): void {
-    if (this.phase === 'finish' || !this.cfg.options.reconnect || c.liveness === 'zombie-final') {
+  private scheduleReconnect(c: Client, stayAway = false): void {
+    if (stayAway || this.phase === 'finish' || !this.cfg.options.reconnect || c.liveness === 'zombie-final') {
       for (const r of c.recv.values()) r.active = false;
       return;
     }
@@ -323,7 +339,9 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.rec.count(COUNTER.errorsUnexpectedMessage);
       return;
     }
+    const before = r.lastSeq;
     const verdict = seq < 0 ? onUnsequencedDelivery(r, pub, counter, sendUs) : onDelivery(r, seq);
+    if (c.cond !== undefined) noteDelivery(c.cond, this.rec, before, seq, replay ? -1 : now - sendUs);
     if (verdict === 'dup') this.rec.count(COUNTER.ledgerDuplicated);
     else if (verdict === 'reorder') this.rec.count(COUNTER.ledgerReordered);
     if (replay) {
@@ -543,6 +561,15 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       const t = this.clock.setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
+  }
+
+  /** @internal A slow client starts reading at its pace (`delayMs` after joining, or when its loop asks). */
+  startSlow(c: Client, delayMs = 0): void {
+    if (delayMs <= 0) return startSlow(c.cond, c.conn, this.rec, this.clock.nowUs());
+    const conn = c.conn;
+    this.clock.setTimeout(() => {
+      if (c.conn === conn && c.state === 'open') startSlow(c.cond, c.conn, this.rec, this.clock.nowUs());
+    }, delayMs);
   }
 
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */

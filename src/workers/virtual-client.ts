@@ -13,6 +13,8 @@ import type { Clock } from '../executor/clock.ts';
 import type { RequestKind } from './request-tracker.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { conditionsOf, noConditions, type ClientConditions } from './client-conditions.ts';
+import { parseReadPace } from '../protocol/read-pace.ts';
 
 /** A close as a client saw it: WebSocket code (or Socket.IO reason) and when (monotonic us). */
 export type CloseRecord = { code: number | string; atUs: number };
@@ -32,6 +34,8 @@ export interface ClientHost {
   count(name: string, n?: number): void;
   observe(key: string, value: number, client: number): void;
   sleep(ms: number): Promise<void>;
+  /** A slow client starts reading at its pace (client-conditions.ts). */
+  startSlow(c: Client): void;
 }
 
 /**
@@ -79,6 +83,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   closeWaiters: Array<(v: CloseRecord | null) => void> = [];
   /** Ids of this client's requests awaiting a reply, in the order sent (so a close fails only its own). */
   readonly pendingIds = new Set<number>();
+  /** Slow reading and network profile (client-conditions.ts); undefined in runs without them. */
+  cond: ClientConditions | undefined;
 
   constructor(
     readonly rt: ClientHost,
@@ -89,6 +95,7 @@ export class Client implements VirtualClient, ConnectionEvents {
     this.options = cfg.options;
     this.rooms = roomsOf(index, cfg.options);
     this.node = nodeOf(index, cfg.options.rooms, cfg.spread, cfg.urls.length);
+    this.cond = conditionsOf(index, cfg.options);
   }
 
   /** Created on first use (backoff jitter, scenario randomness): most clients never need one. */
@@ -197,6 +204,15 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   nowUs(): number {
     return this.rt.clock.nowUs();
+  }
+
+  readSlowly(mode: string): void {
+    const pace = parseReadPace(mode);
+    if (!pace.ok) throw new Error(pace.error);
+    const cond = (this.cond ??= noConditions());
+    cond.slow = pace.value.kind === 'full' ? undefined : pace.value;
+    if (this.state === 'open') this.rt.startSlow(this);
+    else if (!cond.slow) this.conn?.readPace?.(pace.value);
   }
 
   dropConnection(): void {
