@@ -1,0 +1,92 @@
+/**
+ * `wsbench run slow-consumer` end to end against the bundled server: with its slow-consumer
+ * limit the run passes (slow clients cut, healthy fan-out beside the control group's, memory
+ * within budget); with the limit off (`--server slow-consumer-bytes=0`, a server that never
+ * cuts) the memory check fails. And `--set net=3g` shows the profile's latency as the gap
+ * between fan-out at arrival in the socket and at delivery to the script.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+import { NET_PRESETS } from '../../src/protocol/net-profile.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsbench-slow-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * 6 rooms of 3 (a publisher, a healthy member, a slow one in rooms 0..2), 50 messages of
+ * 32 KiB per room and second: a stalled member falls 1.6 MiB/s behind, about 19 MiB over the
+ * 12 s window; a server that holds it all grows by far more than the 3 MiB budget per slow
+ * client, one that cuts at 1 MiB by about nothing.
+ */
+const SMALL = ['--clients', '18', '--rooms', '6', '--rate', '300', '--payload-bytes', '32KiB', '--warmup', '3s', '--duration', '12s', '--cooldown', '500ms', '--set', 'slow=25%', '--set', 'memory-per-slow=3MiB', '--seed', '7'];
+
+const check = (r: Report, name: string) => r.checks.find((c) => c.name === name)!;
+
+async function run(name: string, args: string[]): Promise<{ code: number | null; report: Report; stdout: string }> {
+  const out = join(dir, `${name}.json`);
+  const r = await runCli([...args, '--out', out], { timeoutMs: 120_000 });
+  if (r.code !== 0 && r.code !== 1) throw new Error(`${name}: exit ${r.code}\n${r.stderr}`);
+  return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, stdout: r.stdout };
+}
+
+describe('wsbench run slow-consumer', () => {
+  it('passes against the bundled server with its slow-consumer limit: slow clients cut, healthy fan-out p99 beside the control group’s', async () => {
+    const { code, report, stdout } = await run('cut', ['run', 'slow-consumer', ...SMALL, '--server', 'slow-consumer-bytes=1048576']);
+    expect(report.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.counters['slow.clients']).toBe(3);
+    expect(report.counters['slow.cut']).toBe(3);
+    const fate = check(report, 'slow-consumer.slow-clients-handled');
+    expect(fate.detail).toMatch(/cut 3 of 3 slow clients \(close 1006\)/);
+    expect(fate.evidence).toMatchObject({ closeCodes: ['1006'], timeToCutMaxMs: expect.any(Number) });
+    // Both groups measured, side by side in the report and its evidence.
+    expect(report.metrics['fanout.slow-rooms']!.count).toBeGreaterThan(1000);
+    expect(report.metrics['fanout.control']!.count).toBeGreaterThan(1000);
+    expect(check(report, 'slow-consumer.healthy-fanout').evidence).toMatchObject({ slowRoomsP99Us: report.metrics['fanout.slow-rooms']!.p99, controlP99Us: report.metrics['fanout.control']!.p99 });
+    expect(stdout).toMatch(/fanout\.control/);
+    expect(check(report, 'slow-consumer.server-memory').evidence).toMatchObject({ slowClients: 3, growthPerSlowClientBytes: expect.any(Number) });
+    expect(report.ledger.lost).toBe(0);
+  });
+
+  it('fails its memory check against a server that never cuts slow clients (--server slow-consumer-bytes=0)', async () => {
+    const { code, report } = await run('never-cut', ['run', 'slow-consumer', ...SMALL, '--server', 'slow-consumer-bytes=0']);
+    expect(code).toBe(1);
+    const memory = check(report, 'slow-consumer.server-memory');
+    expect(memory).toMatchObject({ passed: false, detail: expect.stringMatching(/keeps buffering for clients that do not read/) });
+    expect(memory.status ?? 'failed').toBe('failed');
+    expect(report.counters['slow.cut'] ?? 0).toBe(0);
+    expect(check(report, 'slow-consumer.slow-clients-handled')).toMatchObject({ passed: false, detail: expect.stringMatching(/neither cut nor dropped/) });
+    // Healthy members were not harmed: what the ledger misses is the slow members' backlog.
+    expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
+  });
+
+  it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
+    const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off']);
+    expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, status: 'unverified', reason: expect.stringMatching(/no server metrics were read/) });
+  });
+});
+
+describe('--set net', () => {
+  it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
+    const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
+    expect(code).toBe(0);
+    const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
+    const latencyUs = NET_PRESETS['3g']!.latencyMs * 1000;
+    expect(added).toBeGreaterThan(latencyUs * 0.6);
+    expect(added).toBeLessThan(latencyUs * 2);
+    // The send side adds its own latency too: arrival is already past it.
+    expect(report.metrics['fanout.arrival']!.p50).toBeGreaterThan(latencyUs * 0.6);
+  });
+
+  it('Socket.IO: a custom profile on the lean client', async () => {
+    const { code, report } = await run('net-sio', ['run', 'broadcast', '--protocol', 'socketio', '--clients', '10', '--rooms', '2', '--rate', '20', '--warmup', '500ms', '--duration', '3s', '--set', 'net=latency:100ms,jitter:10ms,bandwidth:2Mbit']);
+    expect(code).toBe(0);
+    const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
+    expect(added).toBeGreaterThan(60_000);
+    expect(added).toBeLessThan(200_000);
+  });
+});
