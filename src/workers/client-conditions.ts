@@ -80,10 +80,13 @@ export function noConditions(): ClientConditions {
 /**
  * Open a connection under `cond`: through the profile's delay lines (and read at its
  * bandwidth) when it has one; `fanout.arrival` is recorded at arrival in the socket.
+ * `publishBytes` is a publish frame's size on the wire, for the send side's bandwidth.
  */
-export function connectUnder(transport: Transport, opts: ConnectOptions, ev: ConnectionEvents, cond: ClientConditions | undefined, rec: Recorder, clock: Clock, random: () => number, publishBytes: number): ClientConnection {
+export function connectUnder(transport: Transport, opts: ConnectOptions, ev: ConnectionEvents, cond: ClientConditions | undefined, rec: Recorder, clock: Clock, seeded: { readonly rng: () => number }, publishBytes: number): ClientConnection {
   const net = cond?.net;
   if (!net) return transport.connect(opts, ev);
+  // The client's seeded random (created on first use: only clients with a profile need it).
+  const random = seeded.rng;
   const arrived = (sendUs: number, replay: boolean) => {
     if (!replay) rec.record(METRIC.fanoutArrival, clock.nowUs() - sendUs);
   };

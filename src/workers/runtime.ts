@@ -167,7 +167,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
         c.cond,
         this.rec,
         this.clock,
-        c.rng,
+        c,
         this.pad.length + 120,
       );
     });

@@ -65,8 +65,11 @@ describe('wsbench run slow-consumer', () => {
   });
 
   it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
-    const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off']);
+    const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off', '--set', 'slow-rooms=50%', '--set', 'slow-after=200ms']);
     expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, status: 'unverified', reason: expect.stringMatching(/no server metrics were read/) });
+    // slow-rooms=50% of 4 rooms: two slow members (one per slow room), two control rooms.
+    expect(report.counters['slow.clients']).toBe(2);
+    expect(report.metrics['fanout.control']).toBeDefined();
   });
 });
 
