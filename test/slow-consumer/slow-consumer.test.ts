@@ -12,6 +12,25 @@ import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
 import { NET_PRESETS } from '../../src/protocol/net-profile.ts';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { killPid } from '../helpers/index.ts';
+
+const HOARDING = fileURLToPath(new URL('../gallery/hoarding-broadcast.ts', import.meta.url));
+
+/** The gallery's hoarding server in its own process (its memory is measured); the caller kills it by pid. */
+async function startHoarding(): Promise<{ url: string; metrics: string; pid: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', HOARDING], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('\n')) resolve(out.split('\n')[0]!);
+    });
+    child.once('exit', (code) => reject(new Error(`hoarding server exited with ${code}`)));
+  });
+  return { ...(JSON.parse(line) as { url: string; metrics: string }), pid: child.pid! };
+}
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-slow-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +81,21 @@ describe('wsbench run slow-consumer', () => {
     expect(check(report, 'slow-consumer.slow-clients-handled')).toMatchObject({ passed: false, detail: expect.stringMatching(/neither cut nor dropped/) });
     // Healthy members were not harmed: what the ledger misses is the slow members' backlog.
     expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
+  });
+
+  it('fails its memory check against a plain ws server that never looks at bufferedAmount (gallery: hoarding-broadcast)', async () => {
+    const hoarding = await startHoarding();
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run('hoarding', ['run', 'slow-consumer', ...SMALL, '--target', hoarding.url, '--scrape', hoarding.metrics]);
+    } finally {
+      killPid(hoarding.pid);
+    }
+    const { code, report } = result;
+    expect(code).toBe(1);
+    expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, evidence: { memory: 'live memory (V8 heap in use + Buffers)', slowClients: 3 } });
+    expect(check(report, 'slow-consumer.server-memory').status ?? 'failed').toBe('failed');
+    expect(check(report, 'slow-consumer.slow-clients-handled').passed).toBe(false);
   });
 
   it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
