@@ -32,6 +32,7 @@ import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
+import { conditionNotes } from '../workers/client-conditions.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -333,6 +334,7 @@ class RunCoordinator {
     const urls = topology.target.urls;
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
+    for (const line of conditionNotes(prepared.options)) this.note(line);
     const collector = new RunCollector(plan.workers);
     const scrapeUrls = req.scrape ?? (req.targets.length ? [] : topology.nodes.map((n) => metricsUrlOf(n.url)));
     const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries }) : undefined;

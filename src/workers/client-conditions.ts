@@ -13,7 +13,7 @@ import type { CommonOptions } from '../scenario/types.ts';
 import type { ClientConnection, ConnectOptions, ConnectionEvents, Transport } from '../protocol/types.ts';
 import type { Recorder } from '../metrics/types.ts';
 import type { Clock } from '../executor/clock.ts';
-import type { ReadPace } from '../protocol/read-pace.ts';
+import { formatReadPace, type ReadPace } from '../protocol/read-pace.ts';
 import { parseSlow } from '../scenario/conditions.ts';
 import { DelayedConnection, DelayedEvents, DelayLine, netProfileOf, parseNetMix, profileReadPace, type NetMix, type NetProfile } from '../protocol/net-profile.ts';
 import type { SlowSpec } from '../scenario/conditions.ts';
@@ -116,4 +116,26 @@ export function startSlow(cond: ClientConditions | undefined, conn: ClientConnec
 export function noteDelivery(cond: ClientConditions, rec: Recorder, before: number, seq: number, latencyUs: number): void {
   if (seq > before + 1 && before >= 0) rec.count(cond.slow ? COUNTER.slowSkipped : COUNTER.healthySkipped, seq - before - 1);
   if (cond.fanoutGroup && latencyUs >= 0) rec.record(cond.fanoutGroup, latencyUs);
+}
+
+/** Lines for the report's notes: who reads slowly and which network profiles are on how many clients. */
+export function conditionNotes(o: Options): string[] {
+  const run = runConditions(o);
+  const out: string[] = [];
+  if (run.slow) {
+    let slow = 0;
+    for (let i = 0; i < o.clients; i++) if (isSlowMember(i, o, run.slow.share)) slow++;
+    const rooms = slowRoomCount(o);
+    const after = Number(o.slowAfter ?? 0);
+    out.push(
+      `slow consumers: ${slow} clients (${Math.round(run.slow.share * 100)}% of the members of ${rooms} of ${o.rooms} rooms) read ${formatReadPace(run.slow.pace)}${after ? ` from ${after} ms after joining` : ' once joined'}` +
+        (rooms < o.rooms ? `; the other ${o.rooms - rooms} rooms are the control group (fanout.control)` : '; no control rooms'),
+    );
+  }
+  for (const { share, profile: p } of run.mix) {
+    const n = Array.from({ length: o.clients }, (_, i) => netProfileOf(run.mix, i)).filter((x) => x === p).length;
+    const bw = p.bandwidthBytesPerSec ? `, ${((p.bandwidthBytesPerSec * 8) / 1e6).toFixed(2)} Mbit/s` : '';
+    out.push(`network profile ${p.name} on ${n} clients (${Math.round(share * 100)}%): ${p.latencyMs} ms ± ${p.jitterMs} ms one-way${bw}; fanout minus fanout.arrival is what its receive side added`);
+  }
+  return out;
 }

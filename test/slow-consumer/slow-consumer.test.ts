@@ -69,6 +69,7 @@ describe('wsbench run slow-consumer', () => {
     expect(stdout).toMatch(/fanout\.control/);
     expect(check(report, 'slow-consumer.server-memory').evidence).toMatchObject({ slowClients: 3, growthPerSlowClientBytes: expect.any(Number) });
     expect(report.ledger.lost).toBe(0);
+    expect(report.notes).toContainEqual(expect.stringMatching(/^slow consumers: 3 clients \(25% of the members of 3 of 6 rooms\) read stalled from 3000 ms after joining; the other 3 rooms are the control group/));
   });
 
   it('fails its memory check against a server that never cuts slow clients (--server slow-consumer-bytes=0)', async () => {
@@ -111,6 +112,7 @@ describe('--set net', () => {
   it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
     const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
     expect(code).toBe(0);
+    expect(report.notes).toContainEqual(expect.stringMatching(/^network profile 3g on 20 clients \(100%\): 150 ms ± 30 ms one-way, 1\.60 Mbit\/s/));
     const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
     const latencyUs = NET_PRESETS['3g']!.latencyMs * 1000;
     expect(added).toBeGreaterThan(latencyUs * 0.6);
