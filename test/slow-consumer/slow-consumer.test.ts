@@ -108,6 +108,18 @@ describe('wsbench run slow-consumer', () => {
   });
 });
 
+describe('slow-consumer --protocol socketio', () => {
+  it('the lean Socket.IO client stalls too; the bundled Socket.IO server has no slow-consumer limit, so its memory check fails (README)', async () => {
+    const { code, report } = await run('sio', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL]);
+    expect(code).toBe(1);
+    expect(report.counters['slow.clients']).toBe(3);
+    expect(report.counters['slow.cut'] ?? 0).toBe(0);
+    expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, detail: expect.stringMatching(/keeps buffering/) });
+    expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
+    expect(report.metrics['fanout.control']!.count).toBeGreaterThan(1000);
+  });
+});
+
 describe('--set net', () => {
   it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
     const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
@@ -127,5 +139,17 @@ describe('--set net', () => {
     const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
     expect(added).toBeGreaterThan(60_000);
     expect(added).toBeLessThan(200_000);
+  });
+});
+
+describe('vu.readSlowly', () => {
+  it('a scenario stalls its own clients; the bundled server cuts them and they stay away', async () => {
+    const scenario = fileURLToPath(new URL('./stall-by-script.ts', import.meta.url));
+    const { report } = await run('by-script', ['run', scenario, '--server', 'slow-consumer-bytes=1048576', '--cooldown', '300ms']);
+    // Clients 7, 11 and 15 (clients 0..3 are the rooms' publishers).
+    expect(report.counters['slow.clients']).toBe(3);
+    expect(report.counters['slow.cut']).toBe(3);
+    expect(report.counters['reconnect.attempts'] ?? 0).toBe(0);
+    expect(report.observations?.['slow.cut.ms']?.count).toBe(3);
   });
 });
