@@ -1,8 +1,9 @@
 import { defineScenario, COUNTER, METRIC } from '../src/index.ts';
+import type { ObservationSummary } from '../src/scenario/types.ts';
 import type { CheckResult, RunView } from '../src/index.ts';
 import { unverifiedCheck } from '../src/checks/outcome.ts';
 import { parseSlow } from '../src/scenario/conditions.ts';
-import { slowRoomCount } from '../src/workers/client-conditions.ts';
+import { slowRoomCount, SLOW_OBSERVATION } from '../src/workers/client-conditions.ts';
 import type { ReadPace } from '../src/protocol/read-pace.ts';
 
 const MIB = 1024 * 1024;
@@ -55,6 +56,12 @@ export default defineScenario({
   },
 });
 
+/** The sum of a per-client observation (0 when nobody observed it). */
+const total = (o: ObservationSummary | undefined) => (o ? Math.round(o.mean * o.count) : 0);
+
+/** Clients that read slowly at some point of the run (each observed its skipped seqs once at the end). */
+const slowClients = (run: RunView) => run.observations[SLOW_OBSERVATION.skipped]?.count ?? 0;
+
 /** Healthy members of slow rooms against the control group: fan-out p99 within the stated factor. */
 export function healthyFanoutCheck(run: RunView): CheckResult {
   const name = 'slow-consumer.healthy-fanout';
@@ -92,7 +99,7 @@ export function backlogPerSlowClient(o: RunView['options'], pace: ReadPace, wind
 /** The server's memory growth per slow client over the measured window, against the budget. */
 export function serverMemoryCheck(run: RunView): CheckResult {
   const name = 'slow-consumer.server-memory';
-  const slow = run.counters[COUNTER.slowClients] ?? 0;
+  const slow = slowClients(run);
   const perSlow = Number(run.options.memoryPerSlow);
   const spec = parseSlow(String(run.options.slow));
   const pace = spec.ok && spec.value ? spec.value.pace : ({ kind: 'stalled' } as const);
@@ -128,10 +135,10 @@ export function serverMemoryCheck(run: RunView): CheckResult {
 /** What the server did to the slow clients: cut them, dropped messages for them, or nothing. */
 export function slowFateCheck(run: RunView, memory: CheckResult): CheckResult {
   const name = 'slow-consumer.slow-clients-handled';
-  const slow = run.counters[COUNTER.slowClients] ?? 0;
-  const cut = run.counters[COUNTER.slowCut] ?? 0;
-  const skipped = run.counters[COUNTER.slowSkipped] ?? 0;
-  const cutMs = run.observations['slow.cut.ms'];
+  const slow = slowClients(run);
+  const cutMs = run.observations[SLOW_OBSERVATION.cutMs];
+  const cut = cutMs?.count ?? 0;
+  const skipped = total(run.observations[SLOW_OBSERVATION.skipped]);
   const codes = Object.keys(run.examples)
     .filter((k) => k.startsWith('slow-cut:'))
     .map((k) => k.slice('slow-cut:'.length));
@@ -140,12 +147,13 @@ export function slowFateCheck(run: RunView, memory: CheckResult): CheckResult {
     cut,
     closeCodes: codes,
     skippedSeqs: skipped,
+    ledgerLost: run.ledger.lost,
     ...(cutMs ? { timeToCutMinMs: Math.round(cutMs.min), timeToCutMeanMs: Math.round(cutMs.mean), timeToCutMaxMs: Math.round(cutMs.max) } : {}),
   };
   if (slow === 0) return unverifiedCheck(name, 'no client read slowly (raise --set slow or --clients)');
   const did: string[] = [];
   if (cut > 0) did.push(`cut ${cut} of ${slow} slow clients (close ${codes.join(', ')}) ${cutMs ? `${Math.round(cutMs.min)}..${Math.round(cutMs.max)} ms after they stopped keeping up` : ''}`.trim());
-  if (skipped > 0) did.push(`dropped ${skipped} messages for slow clients (room seqs they never got although they got later ones)`);
+  if (skipped > 0) did.push(`dropped ${skipped} messages for slow clients (room seqs they never got although they got later ones; the ledger counts them as lost, ${run.ledger.lost} in all)`);
   if (did.length) return { name, passed: true, detail: `the server ${did.join('; ')}`, evidence };
   const status = memory.status ?? (memory.passed ? 'passed' : 'failed');
   if (status === 'unverified') return unverifiedCheck(name, `the server neither cut nor dropped for its ${slow} slow clients, and whether it needed to is unknown: ${memory.reason ?? memory.detail}`, evidence);
@@ -157,7 +165,7 @@ export function slowFateCheck(run: RunView, memory: CheckResult): CheckResult {
 /** Healthy clients lost nothing to the slow ones: no skipped seq, never dropped by the server. */
 export function healthyDeliveryCheck(run: RunView): CheckResult {
   const name = 'slow-consumer.healthy-unharmed';
-  const skipped = run.counters[COUNTER.healthySkipped] ?? 0;
+  const skipped = total(run.observations[SLOW_OBSERVATION.healthySkipped]);
   const dropped = run.counters[COUNTER.healthyDropped] ?? 0;
   const evidence = { healthySkippedSeqs: skipped, healthyDropped: dropped };
   if (skipped === 0 && dropped === 0) return { name, passed: true, detail: 'no healthy client missed a room seq or was dropped by the server', evidence };

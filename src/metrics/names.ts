@@ -78,14 +78,6 @@ export const COUNTER = {
   zombiesNotEvicted: 'zombies.not_evicted',
   /** Healthy (non-zombie) clients the server dropped. */
   healthyDropped: 'healthy.dropped',
-  /** Clients that read slowly (`--set slow`, `vu.readSlowly`), counted once each. */
-  slowClients: 'slow.clients',
-  /** Slow clients the server closed (each stays away: it does not reconnect). */
-  slowCut: 'slow.cut',
-  /** Room seqs a slow client never got although it got later ones (the server dropped them for it). */
-  slowSkipped: 'slow.skipped',
-  /** The same for healthy clients, counted only in runs with slow clients. */
-  healthySkipped: 'healthy.skipped',
   /** Connections a scenario dropped on purpose. */
   clientDrops: 'client.drops',
   /** Seqs the server said it no longer holds (gap frames). */

@@ -13,11 +13,12 @@ import type { CommonOptions } from '../scenario/types.ts';
 import type { ClientConnection, ConnectOptions, ConnectionEvents, Transport } from '../protocol/types.ts';
 import type { Recorder } from '../metrics/types.ts';
 import type { Clock } from '../executor/clock.ts';
+import type { ReceiverRoom } from '../checks/ledger.ts';
 import { formatReadPace, type ReadPace } from '../protocol/read-pace.ts';
 import { parseSlow } from '../scenario/conditions.ts';
 import { DelayedConnection, DelayedEvents, DelayLine, netProfileOf, parseNetMix, profileReadPace, type NetMix, type NetProfile } from '../protocol/net-profile.ts';
 import type { SlowSpec } from '../scenario/conditions.ts';
-import { COUNTER, METRIC, errorCounter } from '../metrics/names.ts';
+import { METRIC, errorCounter } from '../metrics/names.ts';
 
 type Options = Readonly<Record<string, unknown>> & CommonOptions;
 
@@ -27,8 +28,10 @@ export interface ClientConditions {
   slow: ReadPace | undefined;
   /** When the current connection started reading slowly (monotonic us; 0 = not yet). */
   slowSinceUs: number;
-  /** Whether this client was counted in `slow.clients`. */
+  /** Whether this client read slowly at some point of the run. */
   slowCounted: boolean;
+  /** Room seqs this client never got although it got later ones (the server dropped them for it). */
+  skipped: number;
   /** The group fan-out metric of a healthy client (`fanout.control` / `fanout.slow-rooms`), if any. */
   fanoutGroup: string | undefined;
   /** The client's network profile, if any. */
@@ -69,12 +72,12 @@ export function conditionsOf(index: number, o: Options): ClientConditions | unde
   if (!run.slow && run.mix.length === 0) return undefined;
   const slow = run.slow && isSlowMember(index, o, run.slow.share) ? run.slow.pace : undefined;
   const group = run.slow && !slow ? (index % o.rooms < slowRoomCount(o) ? METRIC.fanoutSlowRooms : METRIC.fanoutControl) : undefined;
-  return { slow, slowSinceUs: 0, slowCounted: false, fanoutGroup: group, net: netProfileOf(run.mix, index) };
+  return { slow, slowSinceUs: 0, slowCounted: false, skipped: 0, fanoutGroup: group, net: netProfileOf(run.mix, index) };
 }
 
 /** Empty conditions, for a client a scenario makes slow itself (`vu.readSlowly`). */
 export function noConditions(): ClientConditions {
-  return { slow: undefined, slowSinceUs: 0, slowCounted: false, fanoutGroup: undefined, net: undefined };
+  return { slow: undefined, slowSinceUs: 0, slowCounted: false, skipped: 0, fanoutGroup: undefined, net: undefined };
 }
 
 /**
@@ -105,16 +108,43 @@ export function startSlow(cond: ClientConditions | undefined, conn: ClientConnec
   }
   conn.readPace(cond.slow);
   cond.slowSinceUs = nowUs;
-  if (!cond.slowCounted) rec.count(COUNTER.slowClients);
   cond.slowCounted = true;
 }
 
 /**
+ * Per-client observations of a run with slow clients (`vu.observe` keys; whole run, unlike
+ * counters, which count the measured window only): `slow.skipped` once per slow client (the
+ * room seqs it never got: gaps and tail; the count is the number of slow clients),
+ * `healthy.skipped` per healthy client that missed any, `slow.cut.ms` per slow client the server cut (time from slow to cut).
+ */
+export const SLOW_OBSERVATION = { skipped: 'slow.skipped', healthySkipped: 'healthy.skipped', cutMs: 'slow.cut.ms' } as const;
+
+/**
+ * At the end of the run: each client's missing seqs as an observation (see SLOW_OBSERVATION):
+ * the gaps it skipped, plus, in each room it is still a member of, the seqs after its last one
+ * up to `roomMax` (the highest seq of the room its worker knows: a server that stops sending
+ * to a slow member leaves no gap, only a tail). A lower bound when the room's other members
+ * are in other worker processes; exact in one.
+ */
+export function observeSkipped(cond: ClientConditions | undefined, rooms: Iterable<ReceiverRoom>, roomMax: ReadonlyMap<string, number>, observe: (key: string, value: number) => void): void {
+  if (!cond) return;
+  let missing = cond.skipped;
+  for (const r of rooms) if (r.active && r.joinSeq >= 0) missing += Math.max(0, (roomMax.get(r.room) ?? r.lastSeq) - r.lastSeq);
+  if (cond.slowCounted) observe(SLOW_OBSERVATION.skipped, missing);
+  else if (missing > 0) observe(SLOW_OBSERVATION.healthySkipped, missing);
+}
+
+/** The cool-down: slow clients read at full speed, so the ledger judges what the server sent them, not what they had yet to read. */
+export function catchUp(cond: ClientConditions | undefined, conn: ClientConnection | undefined): void {
+  if (cond?.slow && conn) conn.readPace?.(cond.net ? (profileReadPace(cond.net) ?? { kind: 'full' }) : { kind: 'full' });
+}
+
+/**
  * A delivery of room seq `seq` to a client whose previous seq there was `before`: counts the
- * seqs it skipped (`slow.skipped` / `healthy.skipped`) and records the group fan-out.
+ * seqs it skipped and records the group fan-out.
  */
 export function noteDelivery(cond: ClientConditions, rec: Recorder, before: number, seq: number, latencyUs: number): void {
-  if (seq > before + 1 && before >= 0) rec.count(cond.slow ? COUNTER.slowSkipped : COUNTER.healthySkipped, seq - before - 1);
+  if (seq > before + 1 && before >= 0) cond.skipped += seq - before - 1;
   if (cond.fanoutGroup && latencyUs >= 0) rec.record(cond.fanoutGroup, latencyUs);
 }
 

@@ -28,7 +28,7 @@ import { isPublisher, nodeHash } from './placement.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 import { COUNTER, METRIC, closeCounter, errorCounter } from '../metrics/names.ts';
-import { connectUnder, noteDelivery, startSlow } from './client-conditions.ts';
+import { catchUp, connectUnder, noteDelivery, observeSkipped, SLOW_OBSERVATION, startSlow } from './client-conditions.ts';
 
 export type { Observation } from './messages.ts';
 
@@ -282,8 +282,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     if (byServer) this.rec.count(closeCounter(code));
     if (byServer && wasOpen && c.cond?.slow) {
       // A slow consumer the server cut: how long it took, and the client stays away.
-      this.rec.count(COUNTER.slowCut);
-      this.observe('slow.cut.ms', (now - c.cond.slowSinceUs) / 1000, c.index);
+      this.observe(SLOW_OBSERVATION.cutMs, (now - c.cond.slowSinceUs) / 1000, c.index);
       this.example(`slow-cut:${code}`, c.index);
       this.settle(c, false);
       return this.scheduleReconnect(c, true);
@@ -570,6 +569,21 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     this.clock.setTimeout(() => {
       if (c.conn === conn && c.state === 'open') startSlow(c.cond, c.conn, this.rec, this.clock.nowUs());
     }, delayMs);
+  }
+
+  /** The cool-down: slow clients catch up (read at full speed) so the ledger sees what the server sent them. */
+  catchUpSlow(): void {
+    for (const c of this.clients) if (c.state === 'open') catchUp(c.cond, c.conn);
+  }
+
+  /**
+   * Before the final close: every client's missing seqs as observations (client-conditions.ts),
+   * the tail included: up to the highest seq of its room this worker saw delivered or acked.
+   */
+  noteSkipped(): void {
+    const roomMax = new Map(this.roomMaxAck);
+    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (roomMax.get(r.room) ?? -1)) roomMax.set(r.room, r.lastSeq);
+    for (const c of this.clients) observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
   }
 
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */

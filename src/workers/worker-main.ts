@@ -80,6 +80,7 @@ async function onPhase(phase: Phase): Promise<void> {
       measured = false;
       rt.stopPublishing();
       rt.stopLoops();
+      rt.catchUpSlow();
       return;
     case 'finish': {
       measured = false;
@@ -87,6 +88,7 @@ async function onPhase(phase: Phase): Promise<void> {
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
       rt.noteUnevictedZombies();
+      rt.noteSkipped();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);

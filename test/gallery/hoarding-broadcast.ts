@@ -5,8 +5,12 @@
  * Prometheus default metrics at `/metrics` (prom-client), so `wsbench run slow-consumer`
  * can watch its memory grow.
  *
+ * `dropAbove: N` (`--drop-above N`) makes it a dropping server instead: a member with more
+ * than N bytes queued does not get the message (counted in /metrics as
+ * `gallery_dropped_total`); the room's seq still advances, so the member sees a gap.
+ *
  * Run as its own process (its memory is what is measured):
- *   node --import tsx test/gallery/hoarding-broadcast.ts
+ *   node --import tsx test/gallery/hoarding-broadcast.ts [--drop-above BYTES]
  * prints one JSON line `{"url":"ws://127.0.0.1:PORT/ws","metrics":"http://127.0.0.1:PORT/metrics"}`
  * and exits when stdin closes (so it dies with the test that started it).
  */
@@ -14,13 +18,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer } from 'ws';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WebSocket } from 'ws';
 import { handleChatFrame, leaveAll, type ClientFrame, type Rooms } from './wsbench1-rooms.ts';
 
 /** Start the server on an ephemeral loopback port; resolves with its URLs and a close function. */
-export async function startHoardingBroadcast(): Promise<{ url: string; metrics: string; close(): Promise<void> }> {
+export async function startHoardingBroadcast(opts: { dropAbove?: number } = {}): Promise<{ url: string; metrics: string; close(): Promise<void> }> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const dropped = new Counter({ name: 'gallery_dropped_total', help: 'deliveries not sent to members with too much queued', registers: [registry] });
   const server = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
@@ -38,7 +44,8 @@ export async function startHoardingBroadcast(): Promise<{ url: string; metrics: 
       } catch {
         return;
       }
-      handleChatFrame(rooms, ws, id, f);
+      if (opts.dropAbove && f.type === 'publish') publishDropping(rooms, ws, id, f, opts.dropAbove, () => dropped.inc());
+      else handleChatFrame(rooms, ws, id, f);
     });
     ws.on('close', () => leaveAll(rooms, ws));
     ws.on('error', () => {});
@@ -57,8 +64,23 @@ export async function startHoardingBroadcast(): Promise<{ url: string; metrics: 
   };
 }
 
+/** A publish whose delivery skips every member with more than `limit` bytes queued. */
+function publishDropping(rooms: Rooms, ws: WebSocket, sid: string, f: ClientFrame, limit: number, onDrop: () => void): void {
+  const name = String(f.room);
+  const room = rooms.get(name) ?? rooms.set(name, { seq: 0, members: new Set() }).get(name)!;
+  const seq = ++room.seq;
+  ws.send(JSON.stringify({ type: 'ack', id: f.id, room: name, seq }));
+  const text = JSON.stringify({ type: 'message', room: name, seq, from: sid, payload: f.payload });
+  for (const m of room.members) {
+    if (m.readyState !== m.OPEN) continue;
+    if (m.bufferedAmount > limit) onDrop();
+    else m.send(text);
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const s = await startHoardingBroadcast();
+  const at = process.argv.indexOf('--drop-above');
+  const s = await startHoardingBroadcast({ dropAbove: at > 0 ? Number(process.argv[at + 1]) : undefined });
   process.stdout.write(`${JSON.stringify({ url: s.url, metrics: s.metrics })}\n`);
   process.stdin.on('end', () => process.exit(0));
   process.stdin.resume();
