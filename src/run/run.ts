@@ -330,6 +330,7 @@ class RunCoordinator {
 
   private async drive(topology: Topology): Promise<RunOutcome> {
     const { req, prepared } = this;
+    if (prepared.def.probe) return this.probe(topology, prepared.def.probe);
     const urls = topology.target.urls;
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
@@ -363,6 +364,21 @@ class RunCoordinator {
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }
+  }
+
+  /** A probe scenario: no workers or phases; its checks are the run's checks. */
+  private async probe(topology: Topology, probe: NonNullable<ScenarioDefinition['probe']>): Promise<RunOutcome> {
+    const { req, prepared } = this;
+    this.origin = Date.now();
+    this.mark('phase', 'probe');
+    const start = Date.now();
+    const checks = await probe({ urls: topology.target.urls, target: { kind: req.targets.length ? 'external' : 'bundled', protocol: req.protocol }, options: prepared.options, server: req.targets.length ? {} : prepared.server, token: req.token, info: (line) => this.io.info(line) });
+    const end = Date.now();
+    this.mark('phase', 'finish');
+    const report = buildReport(new RunCollector(0), { ...this.reportFrame(undefined, topology.target), status: 'completed', measuredStart: start, measuredEnd: end, rampConnected: 0, rampFailed: 0, nodes: [], dropNodeSplit: true });
+    report.checks = checks;
+    report.gates = req.judge ? req.judge(report) : [];
+    return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
   }
 
   private watchInterrupt(): void {

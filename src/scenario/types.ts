@@ -230,6 +230,26 @@ export interface ScenarioDefinition {
    * A function may choose by options and target (node faults need the bundled server).
    */
   faults?: string[] | ((options: Readonly<Record<string, unknown>> & CommonOptions, target: { kind: 'bundled' | 'external'; nodes: number }) => string[]);
+  /**
+   * A probe scenario (e.g. `protocol`): no virtual clients, no load phases. The run starts the
+   * target, calls this once with its URLs, and the checks it returns are the run's checks (the
+   * built-in load checks do not apply). Must bound its own time.
+   */
+  probe?: (ctx: ProbeContext) => Promise<CheckResult[]>;
   /** Extra validation of the resolved options: return every problem, each a sentence. */
   validate?: (options: Readonly<Record<string, unknown>> & CommonOptions) => string[];
+}
+
+/** What a probe scenario's `probe` sees (see `ScenarioDefinition.probe`). */
+export interface ProbeContext {
+  /** The target URLs (the bundled node's, or the `--target` ones). */
+  urls: string[];
+  target: { kind: 'bundled' | 'external'; protocol: 'ws' | 'socketio' };
+  options: Readonly<Record<string, unknown>> & CommonOptions;
+  /** The bundled server's settings (`server` of the scenario and `--server`); {} for an external target. */
+  server: Readonly<Record<string, string>>;
+  /** The `--token` when one was given. */
+  token?: string;
+  /** One line of progress for the user. */
+  info(line: string): void;
 }
