@@ -4,6 +4,7 @@
  */
 import type { CheckResult, Ledger, MetricSummary, RoomLedger, ServerSide } from '../report/schema.ts';
 import type { AdapterFactory } from '../protocol/types.ts';
+import type { MetricName } from '../metrics/names.ts';
 
 /** Options every scenario has. Durations in milliseconds, rates per second. */
 export interface CommonOptions {
@@ -130,12 +131,34 @@ export interface VirtualClient {
   observe(key: string, value: number): void;
   /** Add to a run counter (shown in the report's counters). */
   count(name: string, n?: number): void;
+  /** Record a latency sample, microseconds, into one of the engine's metrics (`METRIC`, e.g. `chat.typing`). */
+  record(metric: MetricName, us: number): void;
   /** Monotonic time in microseconds, shared by all processes of the machine. */
   nowUs(): number;
   /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
   dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Socket.IO only: emit event `event` with `data` as its argument (e.g. `typing`, `private-message`).
+   * With `{ ack: true }` resolves with the server's ack argument, or null when none came within
+   * `requestTimeoutMs` or the client is not connected; without, resolves true once written (false
+   * when not connected or the protocol has no events).
+   */
+  emit(event: string, data: unknown, opts?: { ack?: boolean }): Promise<unknown>;
+  /**
+   * Call `handler` with the argument of every server event `event` that the harness itself does not
+   * consume (e.g. `user-typing`, `private-message`, `user-joined`), for the rest of the run, across
+   * reconnects. One handler per event name (a second call replaces the first).
+   */
+  onEvent(event: string, handler: (data: unknown) => void): void;
+  /**
+   * Go offline on purpose: close the connection cleanly; it is not reconnected until `reconnect()`.
+   * Resolves once closed (or after `requestTimeoutMs`).
+   */
+  disconnect(): Promise<void>;
+  /** Come back after `disconnect()`: connect again and rejoin this client's rooms; true once joined. */
+  reconnect(): Promise<boolean>;
   /** A seeded random number in [0, 1), per client. */
   random(): number;
 }
