@@ -54,29 +54,36 @@ async function guarded(c: Case, o: ConformanceOptions): Promise<CheckResult> {
   }
 }
 
+/** Why a handshake case cannot judge the answer: the server refused the probe's credentials, not its request. */
+function authRefusal(status: number): string | undefined {
+  return status === 401 || status === 403 ? `the server refused the probe’s credentials (HTTP ${status}): give its token with --token (or its secret with --secret)` : undefined;
+}
+
 /** Open a well-formed connection, or return the reason it could not be opened. */
 async function open(o: ConformanceOptions): Promise<ProbeConnection | string> {
   const r = await handshake(o, {}, o.caseTimeoutMs);
   if (r.conn) return r.conn;
-  return r.error ? `the handshake failed: ${r.error}` : `the handshake was refused with HTTP ${r.status}`;
+  return r.error ? `the handshake failed: ${r.error}` : (authRefusal(r.status) ?? `the handshake was refused with HTTP ${r.status}`);
 }
 
 const handshakeAccept: Case = {
   name: 'rfc6455.handshake-accept',
   run: async (o) => {
     const name = 'rfc6455.handshake-accept';
-  const r = await handshake(o, {}, o.caseTimeoutMs);
-  r.conn?.destroy();
-  if (r.status === 0) return unverifiedCheck(name, `no handshake response: ${r.error}`);
-  if (r.status !== 101) return failedCheck(name, `a valid upgrade request got HTTP ${r.status}, not 101`, { status: r.status });
-  const want = acceptFor(r.key!);
-  const got = r.headers['sec-websocket-accept'];
-  const upgrade = (r.headers.upgrade ?? '').toLowerCase() === 'websocket';
-  const connection = /\bupgrade\b/i.test(r.headers.connection ?? '');
-  if (got !== want || !upgrade || !connection) {
-    return failedCheck(name, `101 with ${got === want ? '' : `Sec-WebSocket-Accept ${JSON.stringify(got)} instead of ${want}`}${!upgrade ? ' no "Upgrade: websocket"' : ''}${!connection ? ' no "Connection: Upgrade"' : ''}`.trim(), { expected: want, got, headers: r.headers });
-  }
-  return passedCheck(name, `101 Switching Protocols with the right Sec-WebSocket-Accept (${want})`);
+    const r = await handshake(o, {}, o.caseTimeoutMs);
+    r.conn?.destroy();
+    if (r.status === 0) return unverifiedCheck(name, `no handshake response: ${r.error}`);
+    const auth = authRefusal(r.status);
+    if (auth) return unverifiedCheck(name, auth);
+    if (r.status !== 101) return failedCheck(name, `a valid upgrade request got HTTP ${r.status}, not 101`, { status: r.status });
+    const want = acceptFor(r.key!);
+    const got = r.headers['sec-websocket-accept'];
+    const upgrade = (r.headers.upgrade ?? '').toLowerCase() === 'websocket';
+    const connection = /\bupgrade\b/i.test(r.headers.connection ?? '');
+    if (got !== want || !upgrade || !connection) {
+      return failedCheck(name, `101 with ${got === want ? '' : `Sec-WebSocket-Accept ${JSON.stringify(got)} instead of ${want}`}${!upgrade ? ' no "Upgrade: websocket"' : ''}${!connection ? ' no "Connection: Upgrade"' : ''}`.trim(), { expected: want, got, headers: r.headers });
+    }
+    return passedCheck(name, `101 Switching Protocols with the right Sec-WebSocket-Accept (${want})`);
   },
 };
 
@@ -84,15 +91,17 @@ const versionNegotiation: Case = {
   name: 'rfc6455.handshake-version',
   run: async (o) => {
     const name = 'rfc6455.handshake-version';
-  const r = await handshake(o, { version: '12' }, o.caseTimeoutMs);
-  r.conn?.destroy();
-  if (r.status === 0) return unverifiedCheck(name, `no handshake response: ${r.error}`);
-  const offered = r.headers['sec-websocket-version'] ?? '';
-  const lists13 = offered.split(',').some((v) => v.trim() === '13');
-  // RFC 6455 4.2.2 / 4.4: abort with an error "such as 426" and say the versions it supports.
-  if (r.status >= 400 && r.status < 500 && lists13) return passedCheck(name, `Sec-WebSocket-Version 12 was refused with HTTP ${r.status} and "Sec-WebSocket-Version: ${offered}"${r.status === 426 ? '' : ' (426 Upgrade Required is the RFC’s example)'}`);
-  if (r.status === 101) return failedCheck(name, 'the server upgraded a request with Sec-WebSocket-Version 12 (only 13 is RFC 6455)', { status: r.status });
-  return failedCheck(name, `Sec-WebSocket-Version 12 got HTTP ${r.status}${lists13 ? '' : ' without a Sec-WebSocket-Version header listing 13'}`, { status: r.status, headers: r.headers });
+    const r = await handshake(o, { version: '12' }, o.caseTimeoutMs);
+    r.conn?.destroy();
+    if (r.status === 0) return unverifiedCheck(name, `no handshake response: ${r.error}`);
+    const auth = authRefusal(r.status);
+    if (auth) return unverifiedCheck(name, auth);
+    const offered = r.headers['sec-websocket-version'] ?? '';
+    const lists13 = offered.split(',').some((v) => v.trim() === '13');
+    // RFC 6455 4.2.2 / 4.4: abort with an error "such as 426" and say the versions it supports.
+    if (r.status >= 400 && r.status < 500 && lists13) return passedCheck(name, `Sec-WebSocket-Version 12 was refused with HTTP ${r.status} and "Sec-WebSocket-Version: ${offered}"${r.status === 426 ? '' : ' (426 Upgrade Required is the RFC’s example)'}`);
+    if (r.status === 101) return failedCheck(name, 'the server upgraded a request with Sec-WebSocket-Version 12 (only 13 is RFC 6455)', { status: r.status });
+    return failedCheck(name, `Sec-WebSocket-Version 12 got HTTP ${r.status}${lists13 ? '' : ' without a Sec-WebSocket-Version header listing 13'}`, { status: r.status, headers: r.headers });
   },
 };
 
@@ -103,6 +112,8 @@ function badRequest(slug: string, what: string, req: Parameters<typeof handshake
     const r = await handshake(o, req, o.caseTimeoutMs);
     r.conn?.destroy();
     if (r.status === 0) return unverifiedCheck(name, `no handshake response: ${r.error}`);
+    const auth = authRefusal(r.status);
+    if (auth) return unverifiedCheck(name, auth);
     if (r.status === 400) return passedCheck(name, `${what}: refused with 400 Bad Request`);
     return failedCheck(name, `${what}: got HTTP ${r.status}, expected 400 Bad Request`, { status: r.status });
   };
@@ -113,20 +124,20 @@ const pingPong: Case = {
   name: 'rfc6455.ping-pong',
   run: async (o) => {
     const name = 'rfc6455.ping-pong';
-  const conn = await open(o);
-  if (typeof conn === 'string') return unverifiedCheck(name, conn);
-  try {
-    const payload = randomBytes(60);
-    const from = conn.frames.length;
-    conn.send({ opcode: OP.ping, payload });
-    const pong = await conn.waitFrame((f) => f.opcode === OP.pong, o.caseTimeoutMs, from);
-    if (!pong) return failedCheck(name, conn.tcpClosed ? 'the connection closed instead of a pong' : `no pong within ${o.caseTimeoutMs} ms of a ping`);
-    if (!pong.payload.equals(payload)) return failedCheck(name, `the pong carried ${pong.payload.length} bytes that differ from the ping’s ${payload.length} (RFC 6455 5.5.3: the same Application data)`, { pingHex: payload.toString('hex'), pongHex: pong.payload.toString('hex') });
-    if (pong.masked) return failedCheck(name, 'the pong was masked (a server must not mask its frames, RFC 6455 5.1)');
-    return passedCheck(name, `a ping with ${payload.length} bytes was answered by a pong with the same bytes`);
-  } finally {
-    conn.destroy();
-  }
+    const conn = await open(o);
+    if (typeof conn === 'string') return unverifiedCheck(name, conn);
+    try {
+      const payload = randomBytes(60);
+      const from = conn.frames.length;
+      conn.send({ opcode: OP.ping, payload });
+      const pong = await conn.waitFrame((f) => f.opcode === OP.pong, o.caseTimeoutMs, from);
+      if (!pong) return failedCheck(name, conn.tcpClosed ? 'the connection closed instead of a pong' : `no pong within ${o.caseTimeoutMs} ms of a ping`);
+      if (!pong.payload.equals(payload)) return failedCheck(name, `the pong carried ${pong.payload.length} bytes that differ from the ping’s ${payload.length} (RFC 6455 5.5.3: the same Application data)`, { pingHex: payload.toString('hex'), pongHex: pong.payload.toString('hex') });
+      if (pong.masked) return failedCheck(name, 'the pong was masked (a server must not mask its frames, RFC 6455 5.1)');
+      return passedCheck(name, `a ping with ${payload.length} bytes was answered by a pong with the same bytes`);
+    } finally {
+      conn.destroy();
+    }
   },
 };
 
@@ -134,20 +145,20 @@ const closeHandshake: Case = {
   name: 'rfc6455.close-handshake',
   run: async (o) => {
     const name = 'rfc6455.close-handshake';
-  const conn = await open(o);
-  if (typeof conn === 'string') return unverifiedCheck(name, conn);
-  try {
-    conn.send({ opcode: OP.close, payload: closePayload(1000, 'wsbench probe') });
-    const c = await conn.waitClose(o.caseTimeoutMs);
-    if (!c) return failedCheck(name, `no close frame within ${o.caseTimeoutMs} ms of ours`);
-    if (!c.closeFrame) return failedCheck(name, 'the server dropped the TCP connection without answering our close frame');
-    if (c.code !== 1000) return failedCheck(name, `the server answered our close 1000 with ${c.code ?? 'an empty close frame'} (RFC 6455 5.5.1: it echoes the status code)`, { code: c.code, reason: c.reason });
-    const tcp = await conn.waitTcpClosed(o.caseTimeoutMs);
-    if (!tcp) return failedCheck(name, `the server answered with close 1000 but kept the TCP connection open for ${o.caseTimeoutMs} ms (RFC 6455 7.1.1: the server closes it first)`);
-    return passedCheck(name, 'our close 1000 was answered with close 1000, then the server closed the TCP connection');
-  } finally {
-    conn.destroy();
-  }
+    const conn = await open(o);
+    if (typeof conn === 'string') return unverifiedCheck(name, conn);
+    try {
+      conn.send({ opcode: OP.close, payload: closePayload(1000, 'wsbench probe') });
+      const c = await conn.waitClose(o.caseTimeoutMs);
+      if (!c) return failedCheck(name, `no close frame within ${o.caseTimeoutMs} ms of ours`);
+      if (!c.closeFrame) return failedCheck(name, 'the server dropped the TCP connection without answering our close frame');
+      if (c.code !== 1000) return failedCheck(name, `the server answered our close 1000 with ${c.code ?? 'an empty close frame'} (RFC 6455 5.5.1: it echoes the status code)`, { code: c.code, reason: c.reason });
+      const tcp = await conn.waitTcpClosed(o.caseTimeoutMs);
+      if (!tcp) return failedCheck(name, `the server answered with close 1000 but kept the TCP connection open for ${o.caseTimeoutMs} ms (RFC 6455 7.1.1: the server closes it first)`);
+      return passedCheck(name, 'our close 1000 was answered with close 1000, then the server closed the TCP connection');
+    } finally {
+      conn.destroy();
+    }
   },
 };
 
@@ -186,20 +197,20 @@ const oversize: Case = {
   name: 'rfc6455.oversize-message',
   run: async (o) => {
     const name = 'rfc6455.oversize-message';
-  const limit = o.maxMessageBytes;
-  const size = limit > 0 ? limit + 1 : o.oversizeProbeBytes;
-  const conn = await open(o);
-  if (typeof conn === 'string') return unverifiedCheck(name, conn);
-  try {
-    conn.send({ opcode: OP.binary, payload: Buffer.alloc(size, 0x61) });
-    const c = await conn.waitClose(o.caseTimeoutMs);
-    if (limit > 0) return judgeClose(name, `a ${size}-byte message (the limit is ${limit})`, 1009, c, o.caseTimeoutMs);
-    if (c?.closeFrame && c.code === 1009) return passedCheck(name, `a ${size}-byte message was refused with 1009 (the server has a limit below that)`);
-    if (!c) return unverifiedCheck(name, `the server’s message limit is unknown (set --set max-message=BYTES) and it accepted a ${size}-byte message, so its limit (if any) is above that`);
-    return failedCheck(name, `a ${size}-byte message with no stated limit: ${c.closeFrame ? `closed with ${c.code ?? 'an empty close frame'}` : 'the TCP connection dropped without a close frame'}, expected 1009 if it is too big`, { code: c.code });
-  } finally {
-    conn.destroy();
-  }
+    const limit = o.maxMessageBytes;
+    const size = limit > 0 ? limit + 1 : o.oversizeProbeBytes;
+    const conn = await open(o);
+    if (typeof conn === 'string') return unverifiedCheck(name, conn);
+    try {
+      conn.send({ opcode: OP.binary, payload: Buffer.alloc(size, 0x61) });
+      const c = await conn.waitClose(o.caseTimeoutMs);
+      if (limit > 0) return judgeClose(name, `a ${size}-byte message (the limit is ${limit})`, 1009, c, o.caseTimeoutMs);
+      if (c?.closeFrame && c.code === 1009) return passedCheck(name, `a ${size}-byte message was refused with 1009 (the server has a limit below that)`);
+      if (!c) return unverifiedCheck(name, `the server’s message limit is unknown (set --set max-message=BYTES) and it accepted a ${size}-byte message, so its limit (if any) is above that`);
+      return failedCheck(name, `a ${size}-byte message with no stated limit: ${c.closeFrame ? `closed with ${c.code ?? 'an empty close frame'}` : 'the TCP connection dropped without a close frame'}, expected 1009 if it is too big`, { code: c.code });
+    } finally {
+      conn.destroy();
+    }
   },
 };
 
@@ -270,31 +281,31 @@ const echoSizesCase: Case = {
   name: 'rfc6455.echo-sizes',
   run: async (o) => {
     const name = 'rfc6455.echo-sizes';
-  const conn = await open(o);
-  if (typeof conn === 'string') return unverifiedCheck(name, conn);
-  try {
-    const wrong: string[] = [];
-    const sizes = echoSizes(o);
-    let at = conn.frames.length;
-    for (const size of sizes) {
-      for (const opcode of [OP.text, OP.binary]) {
-        const data = opcode === OP.text ? Buffer.alloc(size, 0x7a) : randomBytes(size);
-        conn.send({ opcode, payload: data });
-        const m = await nextMessage(conn, at, o.caseTimeoutMs);
-        const kind = opcode === OP.text ? 'text' : 'binary';
-        if (!m) {
-          wrong.push(`${size} B ${kind}: no echo within ${o.caseTimeoutMs} ms`);
-          return failedCheck(name, wrong.join('; '), { sizes });
+    const conn = await open(o);
+    if (typeof conn === 'string') return unverifiedCheck(name, conn);
+    try {
+      const wrong: string[] = [];
+      const sizes = echoSizes(o);
+      let at = conn.frames.length;
+      for (const size of sizes) {
+        for (const opcode of [OP.text, OP.binary]) {
+          const data = opcode === OP.text ? Buffer.alloc(size, 0x7a) : randomBytes(size);
+          conn.send({ opcode, payload: data });
+          const m = await nextMessage(conn, at, o.caseTimeoutMs);
+          const kind = opcode === OP.text ? 'text' : 'binary';
+          if (!m) {
+            wrong.push(`${size} B ${kind}: no echo within ${o.caseTimeoutMs} ms`);
+            return failedCheck(name, wrong.join('; '), { sizes });
+          }
+          at = m.next;
+          if (m.opcode !== opcode || !m.data.equals(data)) wrong.push(`${size} B ${kind}: came back as ${m.data.length} B ${m.opcode === OP.text ? 'text' : 'binary'}${m.data.equals(data) ? '' : ' with other bytes'}`);
         }
-        at = m.next;
-        if (m.opcode !== opcode || !m.data.equals(data)) wrong.push(`${size} B ${kind}: came back as ${m.data.length} B ${m.opcode === OP.text ? 'text' : 'binary'}${m.data.equals(data) ? '' : ' with other bytes'}`);
       }
+      if (wrong.length) return failedCheck(name, wrong.join('; '), { sizes });
+      return passedCheck(name, `text and binary messages of ${sizes.join(', ')} bytes came back unchanged`, { sizes });
+    } finally {
+      conn.destroy();
     }
-    if (wrong.length) return failedCheck(name, wrong.join('; '), { sizes });
-    return passedCheck(name, `text and binary messages of ${sizes.join(', ')} bytes came back unchanged`, { sizes });
-  } finally {
-    conn.destroy();
-  }
   },
 };
 
@@ -302,25 +313,25 @@ const echoFragmentsCase: Case = {
   name: 'rfc6455.echo-fragmented',
   run: async (o) => {
     const name = 'rfc6455.echo-fragmented';
-  const conn = await open(o);
-  if (typeof conn === 'string') return unverifiedCheck(name, conn);
-  try {
-    // A multi-byte character split over fragments, and a ping between them (RFC 6455 5.4, 5.5).
-    const text = Buffer.from('fragments: h\u00e9llo w\u00f6rld \u20ac', 'utf8');
-    const euro = text.indexOf(0xe2);
-    const pieces = [text.subarray(0, 13), text.subarray(13, euro + 1), text.subarray(euro + 1)];
-    const from = conn.frames.length;
-    const ping = randomBytes(8);
-    conn.send({ opcode: OP.text, payload: pieces[0], fin: false }, { opcode: OP.ping, payload: ping }, { opcode: OP.cont, payload: pieces[1], fin: false }, { opcode: OP.cont, payload: pieces[2] });
-    const m = await nextMessage(conn, from, o.caseTimeoutMs);
-    const pong = conn.frames.slice(from).find((f) => f.opcode === OP.pong);
-    if (!m) return failedCheck(name, `no echo of a message sent in 3 fragments within ${o.caseTimeoutMs} ms${conn.tcpClosed ? ' (the connection closed)' : ''}`);
-    if (!m.data.equals(text) || m.opcode !== OP.text) return failedCheck(name, `a text message in 3 fragments (with a ping between them) came back as ${JSON.stringify(m.data.toString('utf8'))}${m.frames > 1 ? ` in ${m.frames} frames` : ''}; expected ${JSON.stringify(text.toString('utf8'))}`);
-    if (!pong?.payload.equals(ping)) return failedCheck(name, 'the fragmented message came back, but the ping between its fragments got no pong with the same payload');
-    return passedCheck(name, 'a text message in 3 fragments, split inside a UTF-8 character with a ping between fragments, came back whole; the ping was answered');
-  } finally {
-    conn.destroy();
-  }
+    const conn = await open(o);
+    if (typeof conn === 'string') return unverifiedCheck(name, conn);
+    try {
+      // A multi-byte character split over fragments, and a ping between them (RFC 6455 5.4, 5.5).
+      const text = Buffer.from('fragments: h\u00e9llo w\u00f6rld \u20ac', 'utf8');
+      const euro = text.indexOf(0xe2);
+      const pieces = [text.subarray(0, 13), text.subarray(13, euro + 1), text.subarray(euro + 1)];
+      const from = conn.frames.length;
+      const ping = randomBytes(8);
+      conn.send({ opcode: OP.text, payload: pieces[0], fin: false }, { opcode: OP.ping, payload: ping }, { opcode: OP.cont, payload: pieces[1], fin: false }, { opcode: OP.cont, payload: pieces[2] });
+      const m = await nextMessage(conn, from, o.caseTimeoutMs);
+      const pong = conn.frames.slice(from).find((f) => f.opcode === OP.pong);
+      if (!m) return failedCheck(name, `no echo of a message sent in 3 fragments within ${o.caseTimeoutMs} ms${conn.tcpClosed ? ' (the connection closed)' : ''}`);
+      if (!m.data.equals(text) || m.opcode !== OP.text) return failedCheck(name, `a text message in 3 fragments (with a ping between them) came back as ${JSON.stringify(m.data.toString('utf8'))}${m.frames > 1 ? ` in ${m.frames} frames` : ''}; expected ${JSON.stringify(text.toString('utf8'))}`);
+      if (!pong?.payload.equals(ping)) return failedCheck(name, 'the fragmented message came back, but the ping between its fragments got no pong with the same payload');
+      return passedCheck(name, 'a text message in 3 fragments, split inside a UTF-8 character with a ping between fragments, came back whole; the ping was answered');
+    } finally {
+      conn.destroy();
+    }
   },
 };
 

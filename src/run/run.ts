@@ -27,6 +27,7 @@ import { judgeLedger } from '../checks/judge-ledger.ts';
 import { COUNTER, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 import { EXIT, harnessError, isWsbenchError, usageError, type ExitCode, type WsbenchError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
+import { TokenMinter } from '../workers/token-source.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
@@ -372,7 +373,9 @@ class RunCoordinator {
     this.origin = Date.now();
     this.mark('phase', 'probe');
     const start = Date.now();
-    const checks = await probe({ urls: topology.target.urls, target: { kind: req.targets.length ? 'external' : 'bundled', protocol: req.protocol }, options: prepared.options, server: req.targets.length ? {} : prepared.server, token: req.token, info: (line) => this.io.info(line) });
+    // The token client 0 would present (--token, the first of --token-file, or a minted development token).
+    const token = new TokenMinter(tokenSource(req, topology, prepared.server), 0, 0).tokenFor(0);
+    const checks = await probe({ urls: topology.target.urls, target: { kind: req.targets.length ? 'external' : 'bundled', protocol: req.protocol }, options: prepared.options, server: req.targets.length ? {} : prepared.server, token, info: (line) => this.io.info(line) });
     const end = Date.now();
     this.mark('phase', 'finish');
     const report = buildReport(new RunCollector(0), { ...this.reportFrame(undefined, topology.target), status: 'completed', measuredStart: start, measuredEnd: end, rampConnected: 0, rampFailed: 0, nodes: [], dropNodeSplit: true });

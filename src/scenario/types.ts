@@ -271,7 +271,7 @@ export interface ProbeContext {
   options: Readonly<Record<string, unknown>> & CommonOptions;
   /** The bundled server's settings (`server` of the scenario and `--server`); {} for an external target. */
   server: Readonly<Record<string, string>>;
-  /** The `--token` when one was given. */
+  /** The token a client would present: `--token`, the first of `--token-file`, or one minted (`--secret`, else the development secret); none when the bundled server runs with auth off. */
   token?: string;
   /** One line of progress for the user. */
   info(line: string): void;

@@ -9,9 +9,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
+import type { IncomingMessage } from 'node:http';
 import type { Report } from '../../src/report/schema.ts';
 import { checkStatus } from '../../src/checks/outcome.ts';
-import { CONFORMANCE_CHECKS } from '../../src/protocol/rfc6455-cases.ts';
+import { CONFORMANCE_CHECKS, runConformance } from '../../src/protocol/rfc6455-cases.ts';
 import { runCli } from '../support/cli.ts';
 import { startBrokenServer } from '../gallery/broken-rfc6455-server.ts';
 
@@ -26,6 +27,23 @@ async function run(args: string[]): Promise<{ code: number | null; report: Repor
   const r = await runCli(['run', 'protocol', '--quiet', '--out', out, ...args], { timeoutMs: 90_000 });
   expect(r.stderr).not.toMatch(/wsbench failed/);
   return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, out };
+}
+
+/** A plain `ws` server that echoes, refuses 64 KiB + 1 (1009) and wants `?token=probe-token` (401 otherwise). */
+async function plainEchoServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024, verifyClient: (info: { req: IncomingMessage }) => new URL(info.req.url ?? '/', 'http://x').searchParams.get('token') === 'probe-token' });
+  wss.on('connection', (ws) => {
+    ws.on('error', () => undefined);
+    ws.on('message', (data, binary) => ws.send(data as Buffer, { binary }));
+  });
+  await new Promise<void>((r) => wss.once('listening', () => r()));
+  return {
+    url: `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`,
+    close: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+    },
+  };
 }
 
 /** Status of each check by name. */
@@ -46,22 +64,28 @@ describe('protocol scenario', () => {
     for (const name of CONFORMANCE_CHECKS) expect(xml).toContain(`name="${name}"`);
   });
 
-  it('passes every case on a plain echoing ws server with a stated limit, and --strict is satisfied', async () => {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, maxPayload: 64 * 1024 });
-    wss.on('connection', (ws) => {
-      ws.on('error', () => undefined);
-      ws.on('message', (data, binary) => ws.send(data as Buffer, { binary }));
-    });
-    await new Promise<void>((r) => wss.once('listening', () => r()));
+  it('passes every case on a plain echoing ws server with a stated limit (its --token in the URL), and --strict is satisfied', async () => {
+    const { url, close } = await plainEchoServer();
     try {
-      const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/`;
-      const { code, report } = await run(['--target', url, '--strict', '--set', 'max-message=64KiB', '--set', 'case-timeout=3s', '--set', 'echo-wait=2s']);
+      const { code, report } = await run(['--target', url, '--token', 'probe-token', '--strict', '--set', 'max-message=64KiB', '--set', 'case-timeout=3s', '--set', 'echo-wait=2s']);
       expect(report.checks.filter((c) => checkStatus(c) !== 'passed')).toEqual([]);
       expect(report.checks).toHaveLength(CONFORMANCE_CHECKS.length);
       expect(code).toBe(0);
     } finally {
-      for (const c of wss.clients) c.terminate();
-      await new Promise((r) => wss.close(r));
+      await close();
+    }
+  });
+
+  it('says unverified, not failed, when the server refuses the probe’s credentials', async () => {
+    const { url, close } = await plainEchoServer();
+    try {
+      const checks = await runConformance({ url, caseTimeoutMs: 2000, echoWaitMs: 500, maxMessageBytes: 0, oversizeProbeBytes: 1024 });
+      // ws refuses a bad version or key before it asks for credentials: those three are still judged.
+      const judged = ['rfc6455.handshake-version', 'rfc6455.handshake-missing-key', 'rfc6455.handshake-bad-key'];
+      expect(checks.map((c) => checkStatus(c))).toEqual(CONFORMANCE_CHECKS.map((n) => (judged.includes(n) ? 'passed' : 'unverified')));
+      expect(checks[0]!.reason).toMatch(/HTTP 401.*--token/);
+    } finally {
+      await close();
     }
   });
 
