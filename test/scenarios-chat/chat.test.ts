@@ -51,6 +51,18 @@ describe('chat scenario', () => {
     expect(code).toBe(0);
   });
 
+  it('runs the native flavour too: posts and presence timed, private messages unverified (wsbench/1 has none)', async () => {
+    const out = join(dir, 'native.json');
+    const r = await runCli(['run', 'chat', '--quiet', '--out', out, ...MIX], { timeoutMs: 120_000 });
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(checkStatus(check(report, 'chat.messages-exactly-once'))).toBe('passed');
+    expect(checkStatus(check(report, 'chat.features-measured'))).toBe('passed');
+    expect(checkStatus(check(report, 'chat.private-exactly-once'))).toBe('unverified');
+    expect(report.metrics[METRIC.chatPresence]?.count).toBeGreaterThan(0);
+    expect(report.metrics[METRIC.chatTyping]).toBeUndefined();
+    expect(r.code).toBe(0);
+  });
+
   it('fails the private-message ledger and offline delivery on a server that forgets queued messages', async () => {
     const server = await startForgetfulChatServer();
     try {
