@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { execFileSync } from 'node:child_process';
 import type { Report } from '../../src/report/schema.ts';
 import { checkStatus } from '../../src/checks/outcome.ts';
 import { CONFORMANCE_CHECKS, runConformance } from '../../src/protocol/rfc6455-cases.ts';
@@ -73,6 +75,32 @@ describe('protocol scenario', () => {
       expect(code).toBe(0);
     } finally {
       await close();
+    }
+  });
+
+  it('speaks wss:// to a self-signed server with insecure=true, and cannot judge it without', async () => {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore', timeout: 30_000 });
+    const https = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) });
+    const wss = new WebSocketServer({ server: https, maxPayload: 64 * 1024 });
+    wss.on('connection', (ws) => {
+      ws.on('error', () => undefined);
+      ws.on('message', (data, binary) => ws.send(data as Buffer, { binary }));
+    });
+    await new Promise<void>((r) => https.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `wss://127.0.0.1:${(https.address() as { port: number }).port}/`;
+      const { code, report } = await run(['--target', url, '--set', 'insecure=true', '--set', 'max-message=64KiB', '--set', 'case-timeout=3s']);
+      expect(report.checks.filter((c) => checkStatus(c) !== 'passed')).toEqual([]);
+      expect(code).toBe(0);
+      const strict = await runConformance({ url, caseTimeoutMs: 2000, echoWaitMs: 300, maxMessageBytes: 0, oversizeProbeBytes: 1024 });
+      expect(strict.every((c) => checkStatus(c) === 'unverified')).toBe(true);
+      expect(strict[0]!.reason).toMatch(/certificate/);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      await new Promise((r) => wss.close(r));
+      await new Promise((r) => https.close(r));
     }
   });
 
