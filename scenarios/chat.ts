@@ -34,6 +34,7 @@ export default defineScenario({
     offlineTarget: { type: 'share', default: 0.5, description: 'share of private messages sent to a user known to be away (in the same generator process) when there is one' },
     away: { type: 'share', default: 0.25, description: 'share of users who go away once during the run and come back' },
     awayFor: { type: 'duration', default: 3000, description: 'how long an away user stays offline', min: 0 },
+    userId: { type: 'string', default: 'user-{client}', description: 'the server’s user id of client {client} (the sub of the minted tokens; match it to --token-claims)' },
   },
   // Presence frames are off by default on the bundled server; a chat app has them.
   server: { presence: 'on' },
@@ -102,7 +103,7 @@ function listen(vu: VirtualClient): void {
 async function typeAndPost(vu: VirtualClient, sio: boolean): Promise<void> {
   const room = vu.rooms[Math.floor(vu.random() * vu.rooms.length)]!;
   if (sio) {
-    CHAT.typingSentUs.set(`${userOf(vu.index)}|${room}`, vu.nowUs());
+    CHAT.typingSentUs.set(`${userOf(vu.index, String(vu.options.userId))}|${room}`, vu.nowUs());
     if (await vu.emit('typing', { roomId: room })) vu.count('chat.typing.sent');
   }
   await vu.sleep((0.5 + vu.random()) * Number(vu.options.typing));
@@ -115,7 +116,7 @@ async function sendPrivate(vu: VirtualClient): Promise<void> {
   const st = chatStateOf(vu);
   const target = otherUser(vu, Number(vu.options.offlineTarget));
   const pm = `${vu.index}:${++st.pmCounter}`;
-  const ack = (await vu.emit('private-message', { targetUserId: userOf(target), content: { pm, sentUs: vu.nowUs() } }, { ack: true })) as { success?: boolean; delivered?: boolean; error?: string } | null;
+  const ack = (await vu.emit('private-message', { targetUserId: userOf(target, String(vu.options.userId)), content: { pm, sentUs: vu.nowUs() } }, { ack: true })) as { success?: boolean; delivered?: boolean; error?: string } | null;
   if (ack === null) return vu.count('chat.pm.unacked');
   if (ack.success !== true) return vu.count(ack.error === 'queue_full' ? 'chat.pm.queue_full' : 'chat.pm.refused');
   vu.count('chat.pm.sent');
@@ -125,7 +126,7 @@ async function sendPrivate(vu: VirtualClient): Promise<void> {
 /** Go away for `ms` and come back: the others see `user-left` and `user-joined`. */
 async function comeAndGo(vu: VirtualClient, ms: number): Promise<void> {
   const st = chatStateOf(vu);
-  const user = userOf(vu.index);
+  const user = userOf(vu.index, String(vu.options.userId));
   CHAT.away.add(vu.index);
   CHAT.presenceUs.set(`left|${user}`, vu.nowUs());
   vu.count('chat.away');

@@ -37,9 +37,12 @@ export const CHAT = {
   away: new Set<number>(),
 };
 
-/** The user id of client `index`: the `sub` of the tokens wsbench mints (`user-<index>`). */
-export function userOf(index: number): string {
-  return `user-${index}`;
+/**
+ * The user id of client `index` on the server: `template` with `{client}` replaced (default
+ * `user-{client}`, the `sub` of the tokens wsbench mints without --token-claims).
+ */
+export function userOf(index: number, template = 'user-{client}'): string {
+  return template.replace(/\{client\}/g, String(index));
 }
 
 /**

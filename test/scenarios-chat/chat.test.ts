@@ -66,7 +66,8 @@ describe('chat scenario', () => {
   it('fails the private-message ledger and offline delivery on a server that forgets queued messages', async () => {
     const server = await startForgetfulChatServer();
     try {
-      const { code, report } = await run(['--target', server.url]);
+      // The server's user ids are the token's sub: the minted ones, renamed (and said so with user-id).
+      const { code, report } = await run(['--target', server.url, '--token-claims', '{"sub":"member-{client}"}', '--set', 'user-id=member-{client}']);
       const c = report.counters;
       expect(server.counts.forgotten).toBeGreaterThan(0);
       expect(c['chat.pm.queued']).toBe(server.counts.forgotten);
