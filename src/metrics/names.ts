@@ -36,6 +36,14 @@ export const METRIC = {
   fanoutControl: 'fanout.control',
   /** `fanout` of healthy clients in rooms with slow consumers (only with `--set slow`). */
   fanoutSlowRooms: 'fanout.slow-rooms',
+  /** `chat`: a `typing` emitted to each `user-typing` received (receivers in the sender's generator process). */
+  chatTyping: 'chat.typing',
+  /** `chat`: a private message sent to its live delivery (recipient online). */
+  chatPrivate: 'chat.private',
+  /** `chat`: a returning user's reconnect start to each private message delivered from the offline queue. */
+  chatOffline: 'chat.offline',
+  /** `chat`: a user leaving or starting to return to each `user-left`/`user-joined` received (receivers in its generator process). */
+  chatPresence: 'chat.presence',
 } as const;
 
 /** A latency metric name, e.g. `fanout.local`. */

@@ -209,12 +209,17 @@ export class DelayedEvents implements ConnectionEvents {
  */
 export class DelayedConnection implements ClientConnection {
   private noPing = false;
+  /** Socket.IO's arbitrary events, delayed like the rest (present only when the inner connection has it). */
+  readonly emit?: (event: string, data: unknown, onAck?: (res: unknown) => void) => void;
 
   constructor(
     private readonly inner: ClientConnection,
     private readonly line: DelayLine,
     private readonly publishBytes: number,
-  ) {}
+  ) {
+    const emit = inner.emit?.bind(inner);
+    if (emit) this.emit = (event, data, onAck) => this.line.push(() => emit(event, data, onAck), 32 + event.length + (JSON.stringify(data)?.length ?? 0));
+  }
 
   get isOpen(): boolean {
     return this.inner.isOpen;
