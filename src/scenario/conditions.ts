@@ -41,6 +41,7 @@ export function conditionProblems(o: Options): string[] {
   const net = parseNetMix(String(o.net ?? ''));
   if (!net.ok) problems.push(`--set ${net.error}`);
   if ((o.slow || o.net) && o.client !== 'raw') problems.push(`--set slow and --set net need the lean client (client=raw, the default): the ${o.client} client cannot pace its socket`);
+  else if ((o.slow || o.net) && String(o.transports).includes('polling')) problems.push(`--set slow and --set net need the lean client, which speaks WebSocket only: drop polling from --set transports`);
   return problems;
 }
 
