@@ -211,6 +211,8 @@ export class DelayedConnection implements ClientConnection {
   private noPing = false;
   /** Socket.IO's arbitrary events, delayed like the rest (present only when the inner connection has it). */
   readonly emit?: (event: string, data: unknown, onAck?: (res: unknown) => void) => void;
+  /** The inner connection's read pace (present only when it can pace its socket). */
+  readonly readPace?: (pace: ReadPace) => void;
 
   constructor(
     private readonly inner: ClientConnection,
@@ -219,6 +221,7 @@ export class DelayedConnection implements ClientConnection {
   ) {
     const emit = inner.emit?.bind(inner);
     if (emit) this.emit = (event, data, onAck) => this.line.push(() => emit(event, data, onAck), 32 + event.length + (JSON.stringify(data)?.length ?? 0));
+    this.readPace = inner.readPace?.bind(inner);
   }
 
   get isOpen(): boolean {
@@ -254,8 +257,5 @@ export class DelayedConnection implements ClientConnection {
   }
   stopHeartbeat(): void {
     this.inner.stopHeartbeat();
-  }
-  readPace(pace: ReadPace): void {
-    this.inner.readPace?.(pace);
   }
 }
