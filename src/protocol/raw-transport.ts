@@ -16,7 +16,7 @@ import net from 'node:net';
 import { createHash, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { ScannedDelivery } from './native.ts';
-import { scanDeliveryRange } from './raw-scan.ts';
+import { scanDeliveryRange, scanReplyRange } from './raw-scan.ts';
 import { createWsTransport } from './ws-transport.ts';
 import { Sweep } from './sweep.ts';
 import { clientFrame, FrameReader, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
@@ -312,9 +312,13 @@ class CodecConnection extends RawConnection {
       this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
       return;
     }
-    if (this.sh.fast && scanDeliveryRange(buf, start, end, scanned)) {
-      this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
-      return;
+    if (this.sh.fast) {
+      if (scanDeliveryRange(buf, start, end, scanned)) {
+        this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
+        return;
+      }
+      const reply = scanReplyRange(buf, start, end);
+      if (reply !== null) return void this.ev.onFrame(reply);
     }
     const text = buf.toString('utf8', start, end);
     const frame = this.sh.codec.decode(text);

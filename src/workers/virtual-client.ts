@@ -27,7 +27,7 @@ export interface ClientHost {
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   connError(c: Client, code: string, message: string): void;
   connClosed(c: Client, code: number | string): void;
-  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number, c: Client) => unknown): Promise<number | null>;
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
   count(name: string, n?: number): void;
   observe(key: string, value: number, client: number): void;
@@ -153,7 +153,7 @@ export class Client implements VirtualClient, ConnectionEvents {
   }
 
   ping(): Promise<number | null> {
-    return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
+    return this.rt.request(this, 'ping', undefined, sendPing);
   }
 
   publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
@@ -209,4 +209,9 @@ export class Client implements VirtualClient, ConnectionEvents {
   sleep(ms: number): Promise<void> {
     return this.rt.sleep(ms);
   }
+}
+
+/** Writes a ping (module-level: no closure per `vu.ping()`). */
+function sendPing(id: number, c: Client): boolean {
+  return c.conn!.ping(id);
 }
