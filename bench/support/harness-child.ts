@@ -105,6 +105,7 @@ async function harnessRole(): Promise<void> {
   const scenario: ScenarioDefinition = { name: 'harness-bench', description: 'bench', publish: false };
   // Round trips completed by scenario loops (`loop` ramps), for the `loop` command.
   let trips = 0;
+  const bareSockets: net.Socket[] = [];
   const loopScenario = (kind: string, sleepMs: number): ScenarioDefinition => ({
     ...scenario,
     loop:
@@ -185,6 +186,37 @@ async function harnessRole(): Promise<void> {
         await sleep(100);
         return out;
       }
+      case 'bare-handshake': {
+        // The floor for `ramp`: bare sockets (net.connect, the upgrade by hand with a fixed key,
+        // a pre-built join frame, replies only looked for in the bytes), at most `inflight`
+        // handshakes in flight; kept open until `close`.
+        const n = Number(m.clients);
+        const inflight = Number(m.inflight ?? 256);
+        const join = clientFrame(OP_TEXT, '{"type":"join","id":1,"room":"room-0"}', null);
+        let started = 0;
+        let done = 0;
+        const u0 = process.cpuUsage();
+        const t0 = performance.now();
+        await new Promise<void>((resolve, reject) => {
+          const next = (): void => {
+            if (started >= n) return;
+            started++;
+            let joined = false;
+            rawSocket(String(m.url), (b) => {
+              if (joined || !b.includes('"joined"')) return;
+              joined = true;
+              if (++done === n) resolve();
+              else next();
+            }).then((s) => {
+              bareSockets.push(s);
+              s.write(join);
+            }, reject);
+          };
+          for (let k = 0; k < Math.min(inflight, n); k++) next();
+        });
+        const u = process.cpuUsage(u0);
+        return { connected: done, ms: performance.now() - t0, cpuMs: (u.user + u.system) / 1000, sysMs: u.system / 1000 };
+      }
       case 'bare-loop': {
         // The floor: `clients` bare sockets (handshake by hand, one pre-built ping frame, a
         // timer each) doing what the `loop` command's scenario does, with no harness at all.
@@ -258,6 +290,7 @@ async function harnessRole(): Promise<void> {
         return { harness, bare };
       }
       case 'close':
+        for (const sock of bareSockets.splice(0)) sock.destroy();
         await Promise.all(rts.map((rt) => rt.closeAll(3000)));
         return { ok: true };
     }

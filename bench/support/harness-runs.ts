@@ -151,3 +151,14 @@ export async function handshakeRun(url: string, child: () => Child = () => start
     return { cpuUsPerConnection: (cpuMs * 1000) / 10_000, sysShare: (a.sysMs + b.sysMs) / cpuMs, perSec: 10_000 / ((a.ms + b.ms) / 1000) };
   });
 }
+
+/** The floor for `handshakeRun`: the same 2 x 5,000 handshakes and joins on bare sockets (no harness). */
+export async function bareHandshakeRun(url: string): Promise<HandshakeRun> {
+  return withChild(startChild('harness', true), async (h) => {
+    const cmd = { cmd: 'bare-handshake', clients: 5000, url, inflight: 256 };
+    const a = await h.ask(cmd, 240_000);
+    const b = await h.ask(cmd, 240_000);
+    const cpuMs = a.cpuMs + b.cpuMs;
+    return { cpuUsPerConnection: (cpuMs * 1000) / 10_000, sysShare: (a.sysMs + b.sysMs) / cpuMs, perSec: 10_000 / ((a.ms + b.ms) / 1000) };
+  });
+}
