@@ -6,6 +6,7 @@
  * by the adapter, relayed to the other nodes by the Redis adapters).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode, waitForDrain } from '../core/http.ts';
+import { serverTls } from '../core/tls.ts';
 import { takeToken } from '../core/rate-limit.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
@@ -130,7 +131,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     metrics: { render: () => metrics.render(), get contentType() { return metrics.contentType; } },
     paths: ['/socket.io'],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
 
   const recovery = opts.recoveryMs > 0 && (cluster?.recovery ?? true);
   const io = new Server(http, {
@@ -140,7 +141,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     pingInterval: opts.heartbeatMs > 0 ? opts.heartbeatMs : NO_HEARTBEAT_INTERVAL_MS,
     pingTimeout: opts.pingTimeoutMs,
     maxHttpBufferSize: opts.maxPayload,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     ...(cluster ? { adapter: cluster.adapter } : {}),
     // Middlewares (auth) run again on recovery, so an expired token is not let back in.
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
@@ -539,7 +540,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   };
 
   return {
-    url: `http://${hostInUrl}:${port}/socket.io`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/socket.io`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

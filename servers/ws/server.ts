@@ -19,6 +19,7 @@ import { busStats } from '../core/bus-factory.ts';
 import { failureCode, throttledLog } from '../core/errors.ts';
 import { fillHoles, SeqOrder } from '../core/seq-order.ts';
 import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
+import { serverTls } from '../core/tls.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -465,7 +466,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     noServer: true,
     clientTracking: false,
     WebSocket: ConnSocket,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     maxPayload: opts.maxPayload,
   });
 
@@ -526,7 +527,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     metrics,
     paths: ['/ws'],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
   http.on('upgrade', onUpgrade);
 
   // ---- timers ---------------------------------------------------------------
@@ -560,7 +561,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   let closed: Promise<void> | null = null;
 
   return {
-    url: `ws://${hostInUrl}:${port}/ws`,
+    url: `${opts.tls ? 'wss' : 'ws'}://${hostInUrl}:${port}/ws`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

@@ -8,6 +8,8 @@ import type { Transport } from './types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
 import { createWsTransport } from './ws-transport.ts';
 import { createRawTransport } from './raw-transport.ts';
+import { SessionCache, tlsClientOptionsOf } from './tls-client.ts';
+import { deflateOfferOf } from './deflate.ts';
 import { nativeCodec } from './native.ts';
 import { createMappedCodec } from './mapped.ts';
 import { parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
@@ -35,7 +37,8 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     : renamed
       ? createMappedCodec(options.wsFields as string, options.wsTypes as string, options.wsToken as string)
       : nativeCodec;
-  return options.client === 'ws' ? createWsTransport(codec) : createRawTransport(codec);
+  if (options.client === 'ws') return createWsTransport(codec);
+  return createRawTransport(codec, { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options) });
 }
 
 /** Why `--set client=<client>` does not go with `--protocol <protocol>`, or undefined when it does. */

@@ -62,6 +62,14 @@ export interface CommonOptions {
    * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
    */
   client: 'raw' | 'ws' | 'socket.io-client';
+  /** Raw client, `wss:`: accept any server certificate (`--insecure`). Default false. */
+  insecure: boolean;
+  /** Raw client, `wss:`: PEM file of the CA to trust instead of Node's (`--ca FILE`). Default none. */
+  ca: string;
+  /** Raw client: permessage-deflate offer: `off`, `on` (context takeover) or `no-takeover`. Default off. */
+  compression: 'off' | 'on' | 'no-takeover';
+  /** Raw client: largest LZ77 window asked of both sides, as bits 9..15 (15 = no limit asked). Default 15. */
+  compressionBits: number;
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }
