@@ -154,7 +154,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
   { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
   { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
-  { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert' },
+  { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
   { key: 'compression', field: 'compression', type: 'onoff', default: false, description: 'permessage-deflate for clients that offer it, on|off (default off)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];

@@ -215,6 +215,11 @@ export interface ScenarioDefinition {
    * Options that follow from others (e.g. a client timeout from the heartbeat interval): applied after
    * merging, except to options the user set explicitly with a flag or `--set`.
    */
+  /**
+   * `--set` lists the scenario runs as variants by default, e.g. `['size=100B,4KiB']`; a key
+   * the user sets replaces the scenario's list for it. Default none.
+   */
+  variants?: string[];
   derive?: (options: Readonly<Record<string, unknown>> & CommonOptions) => Record<string, unknown>;
   /**
    * Whether publishers send at `rate` during warm-up and steady (open model).

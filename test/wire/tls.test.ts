@@ -129,3 +129,18 @@ describe('wsbench serve --tls and wsbench run over wss:', () => {
     expect(viaCa.code).toBe(0);
   }, 120_000);
 });
+
+describe('the TLS options', () => {
+  it('insecure and ca are options; a CA file that is missing or holds no certificate is refused, naming what to do', async () => {
+    const { resolveOptions } = await import('../../src/scenario/options.ts');
+    const broadcast = (await import('../../scenarios/broadcast.ts')).default;
+    const ok = resolveOptions(broadcast, {}, ['insecure=true', `ca=${serverTls({ tls: true })!.certFile}`]);
+    expect(ok.problems).toEqual([]);
+    expect(ok.options.insecure).toBe(true);
+    const missing = resolveOptions(broadcast, {}, ['ca=/nonexistent/ca.pem']);
+    expect(missing.problems.join('\n')).toMatch(/--ca \/nonexistent\/ca\.pem: cannot read it .*--insecure/);
+    const notPem = join(dir, 'not.pem');
+    (await import('node:fs')).writeFileSync(notPem, 'hello');
+    expect(resolveOptions(broadcast, {}, [`ca=${notPem}`]).problems.join('\n')).toMatch(/no PEM certificate/);
+  });
+});
