@@ -100,9 +100,9 @@ const EMPTY = Buffer.alloc(0);
 /** Compressor and decompressor of one connection, as agreed. */
 export class DeflateSession {
   /** Last bytes of the received (inflated) message stream, when the server keeps its context; else null. */
-  private inWindow: Buffer | null;
+  private readonly inWindow: SlidingWindow | null;
   /** Last bytes of the sent message stream, when the client keeps its context; else null. */
-  private outWindow: Buffer | null;
+  private readonly outWindow: SlidingWindow | null;
   private readonly inBits: number;
   private readonly outBits: number;
   /** Bytes on the wire and bytes after inflating, of every message received compressed. */
@@ -117,8 +117,8 @@ export class DeflateSession {
     // (acceptAnswer refuses to compress with 8).
     this.inBits = Math.max(9, agreement.serverMaxWindowBits);
     this.outBits = agreement.clientMaxWindowBits;
-    this.inWindow = agreement.serverNoContextTakeover ? null : EMPTY;
-    this.outWindow = agreement.clientNoContextTakeover ? null : EMPTY;
+    this.inWindow = agreement.serverNoContextTakeover ? null : new SlidingWindow(1 << this.inBits);
+    this.outWindow = agreement.clientNoContextTakeover ? null : new SlidingWindow(1 << this.outBits);
   }
 
   /**
@@ -129,38 +129,63 @@ export class DeflateSession {
     const input = Buffer.allocUnsafe(end - start + 4);
     buf.copy(input, 0, start, end);
     TAIL.copy(input, end - start);
-    const win = this.inWindow;
+    const dictionary = this.inWindow?.view();
     const out = zlib.inflateRawSync(input, {
       finishFlush: SYNC,
       windowBits: this.inBits,
       maxOutputLength: this.maxMessageBytes,
-      ...(win !== null && win.length > 0 ? { dictionary: win } : {}),
+      ...(dictionary ? { dictionary } : {}),
     });
     this.wireIn += end - start;
     this.plainIn += out.length;
-    if (win !== null) this.inWindow = slide(win, out, 1 << this.inBits);
+    this.inWindow?.push(out);
     return out;
   }
 
   /** Deflate one outgoing message; the result has no sync-flush tail. */
   deflate(data: Buffer): Buffer {
-    const win = this.outWindow;
+    const dictionary = this.outWindow?.view();
     const out = zlib.deflateRawSync(data, {
       finishFlush: SYNC,
       windowBits: this.outBits,
-      ...(win !== null && win.length > 0 ? { dictionary: win } : {}),
+      ...(dictionary ? { dictionary } : {}),
     });
-    if (win !== null) this.outWindow = slide(win, data, 1 << this.outBits);
+    this.outWindow?.push(data);
     return out.length >= 4 && out.subarray(out.length - 4).equals(TAIL) ? out.subarray(0, out.length - 4) : out;
   }
 }
 
-/** The last `size` bytes of `win` followed by `next`. */
-function slide(win: Buffer, next: Buffer, size: number): Buffer {
-  if (next.length >= size) return Buffer.from(next.subarray(next.length - size));
-  const keep = Math.min(win.length, size - next.length);
-  const out = Buffer.allocUnsafe(keep + next.length);
-  win.copy(out, 0, win.length - keep);
-  next.copy(out, keep);
-  return out;
+/**
+ * The last `size` bytes of a message stream, in a buffer of twice that (allocated at the
+ * first message): a message is appended, and the tail moved to the front only when the
+ * buffer is full, so keeping the window costs about one copy of each message.
+ */
+export class SlidingWindow {
+  private buf: Buffer = EMPTY;
+  private end = 0;
+
+  constructor(readonly size: number) {}
+
+  /** The window (a view, valid until the next push), or undefined before the first message. */
+  view(): Buffer | undefined {
+    return this.end === 0 ? undefined : this.buf.subarray(Math.max(0, this.end - this.size), this.end);
+  }
+
+  push(data: Buffer): void {
+    const n = data.length;
+    if (n === 0) return;
+    if (this.buf.length === 0) this.buf = Buffer.allocUnsafe(2 * this.size);
+    if (n >= this.size) {
+      data.copy(this.buf, 0, n - this.size);
+      this.end = this.size;
+      return;
+    }
+    if (this.end + n > this.buf.length) {
+      const keep = Math.min(this.end, this.size);
+      this.buf.copy(this.buf, 0, this.end - keep, this.end);
+      this.end = keep;
+    }
+    data.copy(this.buf, this.end);
+    this.end += n;
+  }
 }

@@ -188,3 +188,17 @@ describe('the bundled server with --compression on', () => {
     expect(report.counters['compression.negotiated']).toBeUndefined();
   }, 90_000);
 });
+
+describe('the sliding window', () => {
+  it('always holds the last `size` bytes of everything pushed', async () => {
+    const { SlidingWindow } = await import('../../src/protocol/deflate.ts');
+    const w = new SlidingWindow(16);
+    expect(w.view()).toBeUndefined();
+    let all = '';
+    for (const piece of ['abc', 'defghij', 'klmnopqrstu', 'v', 'wxyz0123456789ABCDEFG', 'H', 'IJKLMNOPQRSTUV']) {
+      w.push(Buffer.from(piece));
+      all += piece;
+      expect(w.view()!.toString()).toBe(all.slice(-16));
+    }
+  });
+});
