@@ -2,12 +2,12 @@
  * Picks the transport of a run: wsbench/1 or a scenario's custom codec over the raw
  * client (default) or the `ws` client (`--set client=ws`); Socket.IO over the lean
  * client (default) or socket.io-client (`--set client=socket.io-client`, and for
- * long-polling or `https:` targets).
+ * long-polling; `https:` targets go over the raw client's TLS).
  */
 import type { Transport } from './types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
 import { createWsTransport } from './ws-transport.ts';
-import { createRawTransport } from './raw-transport.ts';
+import { createRawTransport, type WireOptions } from './raw-transport.ts';
 import { SessionCache, tlsClientOptionsOf } from './tls-client.ts';
 import { deflateOfferOf } from './deflate.ts';
 import { nativeCodec } from './native.ts';
@@ -27,7 +27,7 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
-    return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports) });
+    return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports), wire: wireOf(options) });
   }
   const wrongClient = clientProblem(protocol, options.client);
   if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
@@ -38,7 +38,12 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
       ? createMappedCodec(options.wsFields as string, options.wsTypes as string, options.wsToken as string)
       : nativeCodec;
   if (options.client === 'ws') return createWsTransport(codec);
-  return createRawTransport(codec, { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options) });
+  return createRawTransport(codec, wireOf(options));
+}
+
+/** The raw client's TLS checks, a fresh TLS session cache and the compression offer, from a run's options. */
+function wireOf(options: Readonly<Record<string, unknown>>): WireOptions {
+  return { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options) };
 }
 
 /** Why `--set client=<client>` does not go with `--protocol <protocol>`, or undefined when it does. */

@@ -144,3 +144,29 @@ describe('the TLS options', () => {
     expect(resolveOptions(broadcast, {}, [`ca=${notPem}`]).problems.join('\n')).toMatch(/no PEM certificate/);
   });
 });
+
+describe('the lean Socket.IO client over TLS, with compression', () => {
+  it('connects to the Socket.IO flavour with --tls and --compression on: TLS phases, permessage-deflate agreed, a delivery arrives', async () => {
+    const { createTransport } = await import('../../src/protocol/index.ts');
+    const broadcast = (await import('../../scenarios/broadcast.ts')).default;
+    const sio = await startServer(resolveServerOptions({ protocol: 'socketio', tls: true, compression: true, auth: false, heartbeatMs: 0 }), { signals: false, log: () => {} });
+    try {
+      expect(sio.url).toMatch(/^https:/);
+      const transport = await createTransport('socketio', broadcast, { insecure: true, compression: 'on', transports: 'websocket', client: 'raw' });
+      const r = record();
+      const c = transport.connect({ url: sio.url, handshakeTimeoutMs: 5000, clientKey: 1 }, r.ev);
+      open.push(c);
+      await r.opened;
+      expect(r.wire[0]!.tlsUs).toBeGreaterThan(0);
+      expect(r.wire[0]!.compression).toMatch(/^permessage-deflate/);
+      const joined = r.frames.length;
+      c.join('sio-tls', 1);
+      await r.until(() => r.frames.length > joined);
+      c.publish('sio-tls', 2, '1.1.9.5', 'y'.repeat(4000));
+      await r.until(() => r.deliveries.length === 1);
+      expect(r.deliveries[0]).toMatchObject({ room: 'sio-tls', counter: 9 });
+    } finally {
+      await sio.stop();
+    }
+  });
+});
