@@ -20,6 +20,7 @@ import { failureCode, throttledLog } from '../core/errors.ts';
 import { fillHoles, SeqOrder } from '../core/seq-order.ts';
 import { preframe, canWriteDirect, createCorkingWriter } from './broadcast.ts';
 import { serverTls } from '../core/tls.ts';
+import { binaryMessageParts, parseBinaryPublish, replayOf, wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -168,7 +169,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const sendText = (c: Conn, text: string) => {
     if (c.ws.readyState !== 1) return;
-    c.ws.send(text);
+    c.ws.send(wireOf(text));
     counters.framesOut++;
   };
   const send = (c: Conn, obj: object) => sendText(c, JSON.stringify(obj));
@@ -192,7 +193,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
           ws.terminate();
         }
       } else {
-        ws.send(h.text);
+        ws.send(wireOf(h.text));
       }
       n++;
     }
@@ -314,7 +315,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       for (const s of seqs) {
         if (s > expect) sendText(c, JSON.stringify({ type: 'gap', room: name, from: expect, to: s - 1 }));
         const text = replay.get(s)!;
-        sendText(c, `${text.slice(0, -1)},"replay":true}`);
+        sendText(c, replayOf(text));
         expect = s + 1;
       }
       if (expect <= seq) sendText(c, JSON.stringify({ type: 'gap', room: name, from: expect, to: seq }));
@@ -326,9 +327,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   };
 
   const handlePublish = async (c: Conn, id: Id, name: string, payload: unknown, echo: boolean) => {
-    const payloadJson = JSON.stringify(payload);
-    const prefix = `{"type":"message","room":${JSON.stringify(name)},"seq":`;
-    const suffix = `,"from":${JSON.stringify(c.user)},"payload":${payloadJson}}`;
+    const { prefix, suffix } = Buffer.isBuffer(payload)
+      ? binaryMessageParts(name, c.user, payload)
+      : { prefix: `{"type":"message","room":${JSON.stringify(name)},"seq":`, suffix: `,"from":${JSON.stringify(c.user)},"payload":${JSON.stringify(payload)}}` };
     if (opts.delayMs === 0 && bus.appendNext) {
       // Seq, retention and fan-out in one step (the Redis bus's script): a seq never exists
       // without its message, also when Redis goes away between two commands.
@@ -392,7 +393,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       return;
     }
     if (!admit(c, now)) return;
-    const parsed = parseClientFrame(data as Buffer, isBinary, frameLimits);
+    const parsed = isBinary ? parseBinaryPublish(data as Buffer, frameLimits) : parseClientFrame(data as Buffer, isBinary, frameLimits);
     if (!parsed.ok) return sendError(c, parsed.problem.id, 'bad_request', parsed.problem.message);
     const cmd = parsed.cmd;
     if (cmd.type === 'ping') {

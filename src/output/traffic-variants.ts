@@ -17,8 +17,8 @@ export function renderTrafficVariants(rows: readonly VariantSummary[], c: Return
   if (!rows.some((v) => v.traffic)) return '';
   const t = plainTable({
     compact: true,
-    head: ['variant', 'payload', 'deflate', 'deliveries/s', 'fanout p50', 'p99', 'p99.9', 'deliveries/CPU-s', 'server CPU/MB', 'server RSS/conn'].map((x) => c.bold(x)),
-    colAligns: ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
+    head: ['variant', 'payload', 'frames', 'deflate', 'deliveries/s', 'fanout p50', 'p99', 'p99.9', 'deliveries/CPU-s', 'server CPU/MB', 'server RSS/conn'].map((x) => c.bold(x)),
+    colAligns: ['left', 'right', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'right'],
   });
   for (const v of rows) {
     const f = v.traffic;
@@ -26,6 +26,7 @@ export function renderTrafficVariants(rows: readonly VariantSummary[], c: Return
     t.push([
       v.label,
       formatBytes(f.payloadBytes),
+      f.binary ? 'binary' : 'text',
       f.compression === 'off' ? 'off' : `${f.compression} (${formatCount(f.negotiated)} agreed)`,
       `${formatCount(f.deliveriesPerSec)}/s`,
       dash(f.fanoutP50Us, formatDuration),

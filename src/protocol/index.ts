@@ -23,7 +23,7 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     const transports = String(options.transports ?? 'websocket')
       .split(',')
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
-    const wrongClient = clientProblem(protocol, options.client);
+    const wrongClient = clientProblem(protocol, options.client, options.binary);
     if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
@@ -37,17 +37,22 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     : renamed
       ? createMappedCodec(options.wsFields as string, options.wsTypes as string, options.wsToken as string)
       : nativeCodec;
+  if (options.binary === 'on' && (options.client === 'ws' || codec.name !== 'wsbench/1')) {
+    throw usageError('WSB_ERR_CONFIG', `--set binary=on is wsbench/1 on the raw client only (not ${options.client === 'ws' ? 'client=ws' : `the codec ${codec.name}`})`);
+  }
   if (options.client === 'ws') return createWsTransport(codec);
   return createRawTransport(codec, wireOf(options));
 }
 
 /** The raw client's TLS checks, a fresh TLS session cache and the compression offer, from a run's options. */
 function wireOf(options: Readonly<Record<string, unknown>>): WireOptions {
-  return { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options) };
+  return { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options), binary: options.binary === 'on' };
 }
 
-/** Why `--set client=<client>` does not go with `--protocol <protocol>`, or undefined when it does. */
-export function clientProblem(protocol: 'ws' | 'socketio', client: unknown): string | undefined {
+/** Why `--set client=<client>` (or `binary=on`) does not go with `--protocol <protocol>`, or undefined when it does. */
+export function clientProblem(protocol: 'ws' | 'socketio', client: unknown, binary?: unknown): string | undefined {
+  if (binary === 'on' && protocol === 'socketio') return '--set binary=on is wsbench/1 (--protocol ws) only; the Socket.IO flavour has no binary publish yet';
+  if (binary === 'on' && client === 'ws') return '--set binary=on is wsbench/1 on the raw client only (not client=ws)';
   if (protocol === 'socketio' && client === 'ws') return '--set client=ws is a client of --protocol ws; --protocol socketio takes client=raw (lean, default) or client=socket.io-client';
   if (protocol === 'ws' && client === 'socket.io-client') return '--set client=socket.io-client is a client of --protocol socketio; --protocol ws takes client=raw (default) or client=ws';
   return undefined;

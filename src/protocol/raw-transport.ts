@@ -19,6 +19,7 @@ import { isUtf8 } from 'node:buffer';
 import type { ScannedDelivery } from './native.ts';
 import { scanDeliveryRange } from './raw-scan.ts';
 import { connectTls, SessionCache, VERIFY_TLS, type TlsClientOptions } from './tls-client.ts';
+import { binaryPublish, scanBinaryMessage } from './binary-frame.ts';
 import { acceptAnswer, describeAgreement, DeflateSession, offerHeader, type DeflateOffer } from './deflate.ts';
 import { Sweep } from './sweep.ts';
 import { clientFrame, FrameReader, isValidCloseCode, MAX_MESSAGE_BYTES, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
@@ -106,6 +107,8 @@ export interface WireOptions {
   sessions: SessionCache;
   /** permessage-deflate offer; undefined = no compression offered. */
   deflate?: DeflateOffer;
+  /** wsbench/1 only: publish binary frames and read binary deliveries (binary-frame.ts). Default false. */
+  binary?: boolean;
 }
 
 /** Plain defaults: verified TLS, no compression. */
@@ -121,6 +124,8 @@ interface Shared {
   codec: FrameCodec;
   /** Whether deliveries go through the zero-parse scan (wsbench/1 only). */
   fast: boolean;
+  /** Whether publishes go as binary frames (wsbench/1 only). */
+  binary: boolean;
 }
 
 /**
@@ -169,14 +174,25 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
 
   protected send(text: string): void {
     if (this.state !== State.Open) return;
+    const d = this.deflate;
+    this.write(d === null ? clientFrame(OP_TEXT, text, null) : clientFrame(OP_TEXT, null, d.deflate(Buffer.from(text)), true));
+  }
+
+  /** Send one binary message (compressed when permessage-deflate was agreed). */
+  protected sendBinary(data: Buffer): void {
+    if (this.state !== State.Open) return;
+    const d = this.deflate;
+    this.write(d === null ? clientFrame(OP_BINARY, null, data) : clientFrame(OP_BINARY, null, d.deflate(data), true));
+  }
+
+  private write(frame: Buffer): void {
     // Frames written in one tick (a publish loop's burst) leave in one write, not one syscall each.
     const sock = this.sock;
     if (!sock.writableCorked) {
       sock.cork();
       process.nextTick(uncork, sock);
     }
-    const d = this.deflate;
-    sock.write(d === null ? clientFrame(OP_TEXT, text, null) : clientFrame(OP_TEXT, null, d.deflate(Buffer.from(text)), true));
+    sock.write(frame);
   }
 
   close(code = 1000): void {
@@ -350,7 +366,8 @@ class CodecConnection extends RawConnection {
   }
 
   publish(room: string, id: number, tag: string, pad: string): void {
-    this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
+    if (this.sh.binary) this.sendBinary(binaryPublish(room, id, tag, pad));
+    else this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
   }
 
   ping(id: number): boolean {
@@ -363,7 +380,9 @@ class CodecConnection extends RawConnection {
   protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
     if (this.state === State.Closed) return;
     if (opcode === OP_BINARY) {
-      this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
+      if (this.sh.binary && scanBinaryMessage(buf, start, end, scanned)) {
+        this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
+      } else this.ev.onError('binary_frame', this.sh.binary ? 'a binary frame that is not a wsbench/1 binary message with a tag' : 'the server sent a binary frame where text was expected');
       return;
     }
     if (this.sh.fast && scanDeliveryRange(buf, start, end, scanned)) {
@@ -419,7 +438,8 @@ function onSockClose(this: RawSocket): void {
 
 /** A transport for `codec` over raw sockets (`ws:` and `wss:`), opened as `wire` says. */
 export function createRawTransport(codec: FrameCodec, wire: WireOptions = plainWire()): Transport {
-  const sh: Shared = { codec, fast: codec.name === 'wsbench/1' };
+  const fast = codec.name === 'wsbench/1';
+  const sh: Shared = { codec, fast, binary: fast && wire.binary === true };
   return {
     name: codec.name,
     awaitsWelcome: codec.awaitsWelcome ?? false,
@@ -427,7 +447,7 @@ export function createRawTransport(codec: FrameCodec, wire: WireOptions = plainW
     roomField: codec.roomField,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
-      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, codec.forConnection ? { codec: codec.forConnection(), fast: false } : sh, accept), wire);
+      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, codec.forConnection ? { codec: codec.forConnection(), fast: false, binary: false } : sh, accept), wire);
     },
   };
 }

@@ -197,6 +197,8 @@ export interface TrafficFigures {
   payloadBytes: number;
   /** The raw client's compression option (`off`, `on`, `no-takeover`). */
   compression: string;
+  /** Whether publishes went as binary frames (`--set binary=on`). */
+  binary: boolean;
   /** Connections that agreed permessage-deflate. */
   negotiated: number;
   deliveriesPerSec: number;

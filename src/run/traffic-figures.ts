@@ -19,6 +19,7 @@ export function trafficFigures(r: Report): TrafficFigures {
   const out: TrafficFigures = {
     payloadBytes,
     compression: String(o.compression ?? 'off'),
+    binary: o.binary === 'on',
     negotiated: r.counters['compression.negotiated'] ?? 0,
     deliveriesPerSec: r.rates.deliveriesPerSec,
   };
@@ -34,5 +35,5 @@ export function trafficFigures(r: Report): TrafficFigures {
 
 /** Whether a variant label changes the traffic's shape (so the traffic table is worth printing). */
 export function shapesTraffic(label: string): boolean {
-  return /(^|\s)(size|compression|compression-bits|payload-bytes)=/.test(label);
+  return /(^|\s)(size|binary|compression|compression-bits|payload-bytes)=/.test(label);
 }

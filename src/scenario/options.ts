@@ -38,6 +38,7 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   ca: '',
   compression: 'off',
   compressionBits: 15,
+  binary: 'off',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -69,6 +70,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   ca: { type: 'string', default: DEFAULT_OPTIONS.ca, description: 'raw client, wss: PEM file of the CA to trust (--ca FILE)' },
   compression: { type: 'string', default: DEFAULT_OPTIONS.compression, description: 'raw client: offer permessage-deflate', values: ['off', 'on', 'no-takeover'] },
   compressionBits: { type: 'count', default: DEFAULT_OPTIONS.compressionBits, description: 'raw client: LZ77 window bits asked of both sides (9..15)', min: 9, max: 15 },
+  binary: { type: 'string', default: DEFAULT_OPTIONS.binary, description: 'wsbench/1 on the raw client: publish binary frames, the tag in a binary header', values: ['off', 'on'] },
   client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 

@@ -70,6 +70,8 @@ export interface CommonOptions {
   compression: 'off' | 'on' | 'no-takeover';
   /** Raw client: largest LZ77 window asked of both sides, as bits 9..15 (15 = no limit asked). Default 15. */
   compressionBits: number;
+  /** wsbench/1 on the raw client: publish binary frames (`on`) instead of JSON text. Default off. */
+  binary: 'off' | 'on';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }

@@ -19,10 +19,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('payloads variants', () => {
   it('runs every size with compression off and on unless told otherwise', () => {
     expect(expandVariants(payloads, []).map((v) => v.label)).toEqual(
-      ['100B', '4KiB', '64KiB', '1MiB'].flatMap((s) => [`size=${s} compression=off`, `size=${s} compression=on`]),
+      ['100B', '4KiB', '64KiB', '1MiB'].flatMap((s) => ['off', 'on'].flatMap((b) => [`size=${s} binary=${b} compression=off`, `size=${s} binary=${b} compression=on`])),
     );
-    expect(expandVariants(payloads, ['size=1MiB', 'compression=no-takeover']).map((v) => v.label)).toEqual(['']);
-    expect(expandVariants(payloads, ['compression=off,no-takeover']).map((v) => v.label)).toHaveLength(8);
+    expect(expandVariants(payloads, ['size=1MiB', 'binary=on', 'compression=no-takeover']).map((v) => v.label)).toEqual(['']);
+    expect(expandVariants(payloads, ['compression=off,no-takeover']).map((v) => v.label)).toHaveLength(16);
   });
 
   it('a size sets the payload bytes and a rate that suits it, unless given', () => {
@@ -37,11 +37,11 @@ describe('wsbench run payloads', () => {
   it('prints the traffic table, reports deliveries per CPU-second with compression off and on, and charts them', async () => {
     const out = join(dir, 'p.json');
     const html = join(dir, 'p.html');
-    const r = await runCli(['run', 'payloads', '--clients', '30', '--rooms', '3', '--warmup', '300ms', '--duration', '3s', '--cooldown', '500ms', '--set', 'size=4KiB', '--set', 'compression=off,on', '--out', out, '--html', html], { timeoutMs: 120_000 });
+    const r = await runCli(['run', 'payloads', '--clients', '30', '--rooms', '3', '--warmup', '300ms', '--duration', '3s', '--cooldown', '500ms', '--set', 'size=4KiB', '--set', 'binary=on', '--set', 'compression=off,on', '--out', out, '--html', html], { timeoutMs: 120_000 });
     expect(r.stderr).not.toMatch(/wsbench failed/);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Traffic, side by side');
-    expect(r.stdout).toMatch(/compression=on +│ +4\.00KiB │ on \(30 agreed\)/);
+    expect(r.stdout).toMatch(/compression=on +│ +4\.00KiB │ binary │ on \(30 agreed\)/);
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
     const [off, on] = report.variants!.map((v) => v.traffic!);
     expect(off!.compression).toBe('off');
@@ -49,6 +49,7 @@ describe('wsbench run payloads', () => {
     expect(on!.negotiated).toBe(30);
     for (const t of [off!, on!]) {
       expect(t.payloadBytes).toBe(4096);
+      expect(t.binary).toBe(true);
       expect(t.deliveriesPerSec).toBeGreaterThan(0);
       expect(t.deliveriesPerCpuSec).toBeGreaterThan(0);
       expect(t.serverCpuMsPerMB).toBeGreaterThan(0);
