@@ -130,6 +130,18 @@ describe('wsbench serve --tls and wsbench run over wss:', () => {
   }, 120_000);
 });
 
+describe('a bundled node with --server tls=on', () => {
+  it('starts (its /healthz read over https) and the run speaks wss: to it with --insecure', async () => {
+    const out = join(dir, 'bundled.json');
+    const r = await runCli(['run', 'broadcast', '--quiet', '--clients', '20', '--rate', '10', '--warmup', '300ms', '--duration', '1s', '--cooldown', '300ms', '--server', 'tls=on', '--insecure', '--out', out], { timeoutMs: 60_000 });
+    expect(r.stderr).not.toMatch(/wsbench failed|did not start/);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(report.target.urls[0]).toMatch(/^wss:/);
+    expect(report.metrics['connect.tls']?.count).toBe(20);
+  }, 90_000);
+});
+
 describe('the TLS options', () => {
   it('insecure and ca are options; a CA file that is missing or holds no certificate is refused, naming what to do', async () => {
     const { resolveOptions } = await import('../../src/scenario/options.ts');
