@@ -22,6 +22,7 @@ import type { ScannedDelivery } from '../../src/protocol/native.ts';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
 import { record } from './helpers.ts';
+import { redisSkipReason } from '../helpers/index.ts';
 
 const LIMITS = { maxRoomName: 128, maxDepth: 32 };
 const scanned = (): ScannedDelivery => ({ roomStart: 0, roomEnd: 0, seq: 0, node: 0, pub: 0, counter: 0, sendUs: 0, replay: false });
@@ -129,6 +130,16 @@ describe('wsbench run with --set binary=on', () => {
     expect(report.counters['errors.binary_frame']).toBeUndefined();
     expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
     expect(report.ledger.delivered).toBeGreaterThan(0);
+  }, 90_000);
+
+  it.skipIf(redisSkipReason())('redis-fanout with binary publishes: binary messages cross nodes through Redis, exact ledger', async () => {
+    const out = join(dir, 'fanout.json');
+    const r = await runCli(['run', 'redis-fanout', '--quiet', '--clients', '30', '--rate', '15', '--payload-bytes', '1KiB', '--warmup', '500ms', '--duration', '2s', '--cooldown', '800ms', '--set', 'binary=on', '--out', out], { timeoutMs: 90_000 });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(report.metrics['fanout.remote']?.count).toBeGreaterThan(0);
+    expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(report.counters['errors.binary_frame']).toBeUndefined();
   }, 90_000);
 
   it('is refused with Socket.IO, naming why', async () => {
