@@ -264,7 +264,7 @@ export default async function wire(ctx: BenchContext): Promise<string> {
   const deflate = await deflateSection(ctx);
   const tls = await tlsSection(ctx);
   const notes = [
-    'Reading: with context takeover the raw client inflates each message with the connection\'s window (up to 32 KiB) as a preset dictionary, so that inflating stays synchronous and in order on the receive path (src/protocol/deflate.ts); setting that dictionary is a fixed cost per message, which is why takeover costs more CPU than no-takeover for small messages.',
+    'Reading: the raw client inflates every message synchronously, in order on the receive path, with a fresh zlib stream (src/protocol/deflate.ts), and with context takeover the connection\'s window (up to 32 KiB) as that stream\'s preset dictionary; the stream setup is a fixed cost per message, which is most of the gap to compression off for small messages (`ws` keeps one asynchronous stream per connection instead).',
     'TLS 1.3 resumption still runs an ECDHE key exchange: it saves the server\'s certificate signature and the client\'s certificate parsing, not the key exchange, so the client\'s CPU per connection hardly moves.',
   ].join(' ');
   return `### permessage-deflate and TLS in the raw client (issue #17)\n\nLoad average at the start (1, 5, 15 min): ${load}.\n\n${deflate}\n\n${tls}\n\n${notes}`;

@@ -52,6 +52,13 @@ describe('the bundled server with --tls', () => {
     expect(makeSelfSigned()).toBe(m); // one certificate per process
   });
 
+  it('takes --cert and --key files instead', () => {
+    const m = serverTls({ tls: true })!;
+    const given = serverTls({ tls: true, cert: m.certFile, key: m.keyFile })!;
+    expect(given.cert.equals(m.cert) && given.key.equals(m.key)).toBe(true);
+    expect(() => serverTls({ tls: true, cert: m.certFile, key: '/nonexistent/key.pem' })).toThrow(/--key \/nonexistent\/key\.pem/);
+  });
+
   it('refuses --cert without --key', () => {
     expect(() => serverTls({ tls: true, cert: '/nonexistent.pem' })).toThrow(/--cert and --key go together/);
   });
