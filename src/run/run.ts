@@ -19,6 +19,7 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
+import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
@@ -587,6 +588,7 @@ class RunCoordinator {
       dropNodeSplit,
     });
     if (serverSide) report.server = serverSide;
+    report.notes.push(...wireNotes(report.counters));
     report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
     report.gates = req.judge ? req.judge(report) : [];
     this.showLive(collector, plan, 'done');

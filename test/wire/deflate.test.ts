@@ -174,6 +174,7 @@ describe('the bundled server with --compression on', () => {
     const report = JSON.parse(readFileSync(out, 'utf8')) as Report;
     expect(report.counters['compression.negotiated']).toBe(report.counters['connections.opened']);
     expect(report.counters['compression.server_max_window_bits_15']).toBe(report.counters['connections.opened']);
+    expect(report.notes.join('\n')).toMatch(/permessage-deflate: agreed on \d+ of \d+ connections \(server_max_window_bits=15; client_max_window_bits=15\)/);
     expect(report.ledger.lost).toBe(0);
     expect(report.ledger.duplicated).toBe(0);
     expect(report.ledger.delivered).toBeGreaterThan(0);
@@ -200,5 +201,18 @@ describe('the sliding window', () => {
       all += piece;
       expect(w.view()!.toString()).toBe(all.slice(-16));
     }
+  });
+});
+
+describe('the report notes what was negotiated', () => {
+  it('names the agreed parameters, the declines and the TLS resumptions', async () => {
+    const { wireNotes } = await import('../../src/run/wire-notes.ts');
+    expect(wireNotes({ 'connections.opened': 5 })).toEqual([]);
+    expect(
+      wireNotes({ 'compression.negotiated': 4, 'compression.declined': 1, 'compression.server_no_context_takeover': 4, 'compression.server_max_window_bits_15': 4, 'compression.client_max_window_bits_12': 3, 'tls.full': 2, 'tls.resumed': 3 }),
+    ).toEqual([
+      'permessage-deflate: agreed on 4 of 5 connections (server_no_context_takeover; server_max_window_bits=15; client_max_window_bits=12 (3)); the server declined it on 1, which ran uncompressed',
+      'TLS: 5 handshakes, 3 of them resumed a session (connect.tls times each one)',
+    ]);
   });
 });
