@@ -23,13 +23,13 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     const transports = String(options.transports ?? 'websocket')
       .split(',')
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
-    const wrongClient = clientProblem(protocol, options.client, options.binary);
+    const wrongClient = clientProblem(protocol, options.client, options.binary, options.compression);
     if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
     return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports), wire: wireOf(options) });
   }
-  const wrongClient = clientProblem(protocol, options.client);
+  const wrongClient = clientProblem(protocol, options.client, options.binary, options.compression);
   if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
   const renamed = Boolean(options.wsFields || options.wsTypes || options.wsToken === 'header');
   const codec = scenario.adapter
@@ -49,8 +49,9 @@ function wireOf(options: Readonly<Record<string, unknown>>): WireOptions {
   return { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options), binary: options.binary === 'on' };
 }
 
-/** Why `--set client=<client>` (or `binary=on`) does not go with `--protocol <protocol>`, or undefined when it does. */
-export function clientProblem(protocol: 'ws' | 'socketio', client: unknown, binary?: unknown): string | undefined {
+/** Why `--set client=<client>` (or `binary=on`, `compression`) does not go with `--protocol <protocol>`, or undefined when it does. */
+export function clientProblem(protocol: 'ws' | 'socketio', client: unknown, binary?: unknown, compression?: unknown): string | undefined {
+  if (compression !== undefined && compression !== 'off' && (client === 'ws' || client === 'socket.io-client')) return `--set compression=${String(compression)} is the raw client's (client=raw); client=${String(client)} does not offer permessage-deflate`;
   if (binary === 'on' && protocol === 'socketio') return '--set binary=on is wsbench/1 (--protocol ws) only; the Socket.IO flavour has no binary publish yet';
   if (binary === 'on' && client === 'ws') return '--set binary=on is wsbench/1 on the raw client only (not client=ws)';
   if (protocol === 'socketio' && client === 'ws') return '--set client=ws is a client of --protocol ws; --protocol socketio takes client=raw (lean, default) or client=socket.io-client';

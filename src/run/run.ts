@@ -168,7 +168,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
-  const wrongClient = clientProblem(req.protocol, options.client, options.binary);
+  const wrongClient = clientProblem(req.protocol, options.client, options.binary, options.compression);
   if (wrongClient) problems.push(wrongClient);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };

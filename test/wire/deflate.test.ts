@@ -216,3 +216,13 @@ describe('the report notes what was negotiated', () => {
     ]);
   });
 });
+
+describe('compression with a library client', () => {
+  it('is refused before the run, naming the client that cannot offer it', async () => {
+    const { clientProblem } = await import('../../src/protocol/index.ts');
+    expect(clientProblem('ws', 'ws', 'off', 'on')).toMatch(/compression=on is the raw client's/);
+    expect(clientProblem('socketio', 'socket.io-client', 'off', 'no-takeover')).toMatch(/client=socket.io-client does not offer/);
+    expect(clientProblem('ws', 'raw', 'off', 'on')).toBeUndefined();
+    expect(clientProblem('socketio', 'raw', 'on', 'off')).toMatch(/binary=on is wsbench\/1/);
+  });
+});
