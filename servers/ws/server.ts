@@ -25,6 +25,8 @@ import { createRoomHub } from './room-hub.ts';
 import { createPublisher } from './publish.ts';
 import { createUpgradeHandler, WS_PATH } from './upgrade.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { serverTls } from '../core/tls.ts';
+import { wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -82,7 +84,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const sendText = (c: Conn, text: string) => {
     if (c.ws.readyState !== 1) return;
-    c.ws.send(text);
+    c.ws.send(wireOf(text));
     counters.framesOut++;
   };
   const send = (c: Conn, obj: object) => sendText(c, JSON.stringify(obj));
@@ -189,7 +191,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     noServer: true,
     clientTracking: false,
     WebSocket: ConnSocket,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     maxPayload: opts.maxPayload,
   });
 
@@ -223,7 +225,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     metrics,
     paths: [WS_PATH],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
   http.on('upgrade', onUpgrade);
 
   const stopHeartbeat = startHeartbeat(() => conns, opts.heartbeatMs, (n) => (counters.heartbeatTerminations += n));
@@ -266,7 +268,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   });
 
   return {
-    url: `ws://${hostInUrl}:${port}${WS_PATH}`,
+    url: `${opts.tls ? 'wss' : 'ws'}://${hostInUrl}:${port}${WS_PATH}`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

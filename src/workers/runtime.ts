@@ -9,7 +9,7 @@
  * (token-source.ts) and placement (placement.ts). This file holds the life cycle.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { DecodedFrame, PublishAck } from '../protocol/types.ts';
+import type { DecodedFrame, PublishAck, WireInfo } from '../protocol/types.ts';
 import type { Observation, Phase, WorkerStatus } from './messages.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
@@ -188,6 +188,22 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     const a = c.attempt;
     c.attempt = undefined;
     a?.settle(ok);
+  }
+
+  /** @internal The raw client's handshake phases (`connect.tcp/tls/upgrade`), TLS resumption and compression agreed. */
+  connWire(info: WireInfo): void {
+    this.rec.record(METRIC.connectTcp, info.tcpUs);
+    this.rec.record(METRIC.connectUpgrade, info.upgradeUs);
+    if (info.tlsUs >= 0) {
+      this.rec.record(METRIC.connectTls, info.tlsUs);
+      this.rec.count(info.tlsResumed ? COUNTER.tlsResumed : COUNTER.tlsFull);
+    }
+    if (info.compression === null) this.rec.count(COUNTER.compressionDeclined);
+    else if (info.compression !== undefined) {
+      this.rec.count(COUNTER.compressionNegotiated);
+      // One counter per agreed parameter, e.g. `compression.server_no_context_takeover`, `compression.client_max_window_bits_15`.
+      for (const p of info.compression.split('; ').slice(1)) this.rec.count(`compression.${p.replace('=', '_')}`);
+    }
   }
 
   /** @internal The handshake completed: join now, or first wait for the server's welcome. */

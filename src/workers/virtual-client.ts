@@ -2,7 +2,7 @@
  * One virtual client: what a scenario's loop sees (`VirtualClient`) and the events of its
  * connection (`ConnectionEvents`), both forwarded to the worker runtime that owns it.
  */
-import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
+import type { ClientConnection, ConnectionEvents, DecodedFrame, WireInfo } from '../protocol/types.ts';
 import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
 import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
 import type { PublisherLog } from '../checks/tag-ledger.ts';
@@ -23,6 +23,7 @@ export interface ClientHost {
   readonly clock: Clock;
   readonly loopsRunning: boolean;
   connOpened(c: Client): void;
+  connWire(info: WireInfo): void;
   onFrame(c: Client, f: DecodedFrame): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   connError(c: Client, code: string, message: string): void;
@@ -106,6 +107,10 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   onOpen(): void {
     this.rt.connOpened(this);
+  }
+
+  onWire(info: WireInfo): void {
+    this.rt.connWire(info);
   }
 
   onHeartbeat(answered: boolean): void {
