@@ -59,6 +59,47 @@ const RATE_ERROR_INTERVAL_MS = 1000;
  */
 class ConnSocket extends WebSocket {
   wsbConn: Conn | null = null;
+  /** Its server's handlers, set on accept; until then events go through EventEmitter as usual. */
+  wsbEvents: SocketEvents | null = null;
+
+  /**
+   * Events of an accepted socket go straight to its server's handlers instead of through
+   * registered listeners: five listeners turned every socket's `_events` into a dictionary
+   * of about 300 bytes (memory per idle connection, docs/BENCHMARKS.md). ws emits at most
+   * two arguments.
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const h = this.wsbEvents;
+    if (h === null) return super.emit(event, a, b);
+    switch (event) {
+      case 'message':
+        h.message.call(this, a as RawData, b as boolean);
+        return true;
+      case 'ping':
+        h.ping.call(this, a as Buffer);
+        return true;
+      case 'pong':
+        h.pong.call(this);
+        return true;
+      case 'close':
+        h.close.call(this);
+        return true;
+      case 'error':
+        h.error.call(this);
+        return true;
+      default:
+        return super.emit(event, a, b);
+    }
+  }
+}
+
+/** A server's handlers for its sockets' events (`this` is the socket); one object per server. */
+interface SocketEvents {
+  message(this: WebSocket, data: RawData, isBinary: boolean): void;
+  ping(this: WebSocket, data: Buffer): void;
+  pong(this: WebSocket): void;
+  close(this: WebSocket): void;
+  error(this: WebSocket): void;
 }
 
 
@@ -438,12 +479,23 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       sendError(c, undefined, 'internal', 'internal error');
     }
   }
-  /** Pings cost a token like data frames (ws answers them itself): a ping flood ends in 1008 like a frame flood. */
-  function onPing(this: WebSocket) {
+  /**
+   * Pings cost a token like data frames: a ping flood ends in 1008 like a frame flood. Every ping
+   * still gets its pong (as ws's autoPong did), sent here, not by ws's autoPong (which keeps a closure per connection); a peer that pings without
+   * reading our pongs is cut like a slow consumer.
+   */
+  function onPing(this: WebSocket, data: Buffer) {
     const c = (this as ConnSocket).wsbConn;
     if (!c) return;
     counters.framesIn++;
     admit(c, Date.now());
+    if (this.readyState !== 1) return; // closed for abuse
+    if (this.bufferedAmount > MAX_SOCKET_BUFFER) {
+      counters.slowConsumerTerminations++;
+      this.terminate();
+      return;
+    }
+    this.pong(data);
   }
   function onPong(this: WebSocket) {
     const c = (this as ConnSocket).wsbConn;
@@ -461,23 +513,23 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     // ws closes the connection itself (1007 invalid UTF-8, 1009 too big, 1002 protocol error).
   }
 
+  const socketEvents: SocketEvents = { message: onMessage, ping: onPing, pong: onPong, close: onClose, error: onError };
+
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
     WebSocket: ConnSocket,
     perMessageDeflate: false,
     maxPayload: opts.maxPayload,
+    // Pongs are sent by onPing (memory per idle connection: no per-socket callback).
+    autoPong: false,
   });
 
   const accept = (ws: WebSocket, user: string, allowed: string[] | undefined, expMs: number, identity: Identity) => {
     const now = Date.now();
     const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), user, allowed, expMs, canWriteDirect(ws), identity, opts.burst, now);
     (ws as ConnSocket).wsbConn = c;
-    ws.on('message', onMessage);
-    ws.on('ping', onPing);
-    ws.on('pong', onPong);
-    ws.on('close', onClose);
-    ws.on('error', onError);
+    (ws as ConnSocket).wsbEvents = socketEvents;
     conns.add(c);
     counters.connectionsOpened++;
     sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
@@ -506,13 +558,14 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     const adm = authenticator.admit(token);
     if (!adm.ok) return reject(socket, adm.status, adm.reason);
     const identity = adm.identity;
-    let accepted = false;
     // ws drops an upgrade whose socket died meanwhile without calling back: give the slot back then.
-    socket.once('close', () => {
-      if (!accepted) identities.release(identity);
-    });
+    const releaseIfDropped = () => identities.release(identity);
+    socket.on('close', releaseIfDropped);
     wss.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
+      // Memory per idle connection: once upgraded, ws has its own handlers; dropping ours frees
+      // this closure and its context and keeps one listener per event (no listener arrays).
+      socket.removeListener('close', releaseIfDropped);
+      socket.removeListener('error', onError);
       accept(ws, adm.user, adm.rooms, adm.expMs, identity);
     });
   };
