@@ -330,7 +330,7 @@ export default async function bench(ctx: Ctx): Promise<string> {
   const pre: number[] = [];
   const plain: number[] = [];
   const ratios: number[] = [];
-  // WSB_BENCH_SERVER_PART=memory: only the memory figure (for working on it).
+  // WSB_BENCH_SERVER_PART=memory or deliveries: only that part (for working on it).
   const deliveryRuns = process.env.WSB_BENCH_SERVER_PART === 'memory' ? 0 : ctx.runs;
   for (let run = 0; run < deliveryRuns; run++) {
     const server = spawnRole('server', {});
@@ -348,7 +348,7 @@ export default async function bench(ctx: Ctx): Promise<string> {
       await stop(server.child);
     }
   }
-  const memRuns = Math.min(ctx.runs, 3);
+  const memRuns = process.env.WSB_BENCH_SERVER_PART === 'deliveries' ? 0 : Math.min(ctx.runs, 3);
   const mem: number[] = [];
   const memSettled: number[] = [];
   let last: IdleMemory | undefined;
