@@ -14,6 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
 import { getHeapSpaceStatistics } from 'node:v8';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './run.ts';
 import { median } from './support/stats.ts';
@@ -375,6 +376,8 @@ export default async function bench(ctx: Ctx): Promise<string> {
     `| the same read 0.5 s after the last handshake (young generation still grown) | ${(median(mem) / 1024).toFixed(2)} KiB | |`,
     '',
     `Memory: the compiled server (dist/servers/ws/server.js, as bundled nodes run it) in a process of its own, ${IDLE_CONNECTIONS.toLocaleString('en-US')} raw connections that only did the handshake; RSS after three full GCs (\`--expose-gc\`), empty and with the connections open. *Settled*: both read once V8's memory reducer has handed back the young generation (new space at most ${YOUNG_SETTLED_BYTES / 2 ** 20} MiB, waited for up to ${SETTLE_MAX_MS / 1000} s), which an idle server does by itself a few seconds after a burst; the 10,000 handshakes grow the young generation by about 20 MiB that is not per-connection state, and the second row still counts it.`,
+    '',
+    `1-minute load average at the end: ${loadavg()[0]!.toFixed(1)} (a shared machine).`,
     '',
     `Last memory run: RSS ${mib(last?.baseSettledRss)} MiB empty, ${mib(last?.loadedSettledRss)} MiB with the connections open (settled); ${mib(last?.baseRss)} -> ${mib(last?.loadedRss)} MiB right after.`,
   ].join('\n');

@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchContext } from './run.ts';
@@ -140,5 +140,7 @@ export default async function startupBench(ctx: BenchContext): Promise<string> {
     '| per process | compiled | tsx (sources) | compiled / tsx |',
     '|---|---|---|---|',
     ...lines,
+    '',
+    `1-minute load average at the end: ${loadavg()[0]!.toFixed(1)} (a shared machine: start-up times move with it; RSS hardly does).`,
   ].join('\n');
 }
