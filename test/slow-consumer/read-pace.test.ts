@@ -19,8 +19,11 @@ afterEach(() => {
 
 const CHUNK = Buffer.alloc(64 * 1024, 120);
 
-/** A server that writes as fast as its peer takes (at most `limit` bytes); `conns` are its sockets. */
-async function firehose(limit = 64 * 1024 * 1024): Promise<{ port: number; conns: net.Socket[] }> {
+/**
+ * A server that writes as fast as its peer takes (at most `limit` bytes: a loopback burst of
+ * 50 ms can read over 100 MiB, so a GiB by default); `conns` are its sockets.
+ */
+async function firehose(limit = 1024 * 1024 * 1024): Promise<{ port: number; conns: net.Socket[] }> {
   const conns: net.Socket[] = [];
   const srv = net.createServer((s) => {
     conns.push(s);
