@@ -11,6 +11,7 @@ import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { readBacklog, settleLedger, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
@@ -83,6 +84,8 @@ async function onPhase(phase: Phase): Promise<void> {
       return;
     case 'finish': {
       measured = false;
+      // Deliveries still in flight arrive before the books close (src/checks/settle.ts).
+      await settleLedger(() => readBacklog(rt!), { timeoutMs: Math.min(o.requestTimeoutMs, SETTLE_MAX_MS) });
       const tallies = rt.tallies();
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();

@@ -1,0 +1,107 @@
+/**
+ * The books close once the deliveries in flight have arrived (src/checks/settle.ts).
+ *
+ * End to end: the bundled server as a two-worker cluster (fan-out relayed over
+ * IPC) under join/leave churn, publishing at a few hundred per second and no
+ * cool-down at all, so deliveries are still in flight when the run finishes.
+ * Before the settle step the ledger was tallied at once and called the late
+ * ones "lost" (100-350 here) while `messages.received` counted them.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../../src/report/schema.ts';
+import { runCli } from '../support/cli.ts';
+import { readBacklog, settleLedger, type Backlog } from '../../src/checks/settle.ts';
+import { createReceiverRoom, onDelivery, onJoined, type RoomTally } from '../../src/checks/ledger.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'wsbench-settle-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('ledger settle, end to end', () => {
+  it('a two-worker bundled server under churn with no cool-down: nothing in flight is called lost', async () => {
+    const out = join(dir, 'joins.json');
+    const res = await runCli(
+      ['run', 'joins', '--clients', '240', '--rooms', '3', '--set', 'think=5ms', '--rate', '300', '--warmup', '300ms', '--duration', '2s', '--cooldown', '0s', '--server', 'workers=2', '--out', out],
+      { timeoutMs: 120_000 },
+    );
+    const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
+    expect(r.ledger.mode).toBe('seq');
+    expect(r.ledger.expected).toBeGreaterThan(10_000);
+    expect(r.ledger.lost).toBe(0);
+    expect(r.ledger.duplicated).toBe(0);
+    expect(r.ledger.delivered).toBe(r.ledger.expected);
+    // Every delivery the clients counted is in the books: none arrived after they closed.
+    expect(r.counters['messages.received']).toBe(r.ledger.delivered);
+    expect(res.code, res.stderr).toBe(0);
+  }, 130_000);
+});
+
+/** A fake clock and a scripted backlog: each poll advances time by the poll interval. */
+function scripted(steps: Backlog[]) {
+  let t = 0;
+  let i = 0;
+  return {
+    read: () => steps[Math.min(i++, steps.length - 1)]!,
+    now: () => t,
+    sleep: async (ms: number) => {
+      t += ms;
+    },
+  };
+}
+
+describe('settleLedger', () => {
+  const done = (progress: number): Backlog => ({ acksPending: 0, receiversBehind: 0, progress });
+
+  it('waits for pending acks and lagging receivers, then for the quiet window', async () => {
+    const s = scripted([
+      { acksPending: 2, receiversBehind: 5, progress: 10 },
+      { acksPending: 0, receiversBehind: 5, progress: 20 },
+      { acksPending: 0, receiversBehind: 1, progress: 30 },
+      done(31),
+    ]);
+    const r = await settleLedger(s.read, { timeoutMs: 5000, quietMs: 200, pollMs: 50, now: s.now, sleep: s.sleep });
+    expect(r.settled).toBe(true);
+    // Last progress seen at t=150; quiet from then for 200 ms.
+    expect(r.waitedMs).toBe(350);
+  });
+
+  it('gives up at the timeout with what is still due', async () => {
+    let p = 0;
+    const r = await settleLedger(() => ({ acksPending: 0, receiversBehind: 3, progress: p++ }), {
+      timeoutMs: 1000, quietMs: 100, pollMs: 100, now: (() => { let t = -100; return () => (t += 100); })(), sleep: async () => {},
+    });
+    expect(r.settled).toBe(false);
+    expect(r.backlog.receiversBehind).toBe(3);
+    expect(r.waitedMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('reads the backlog: open receivers behind their room, unanswered acks, closed clients ignored', () => {
+    const a = createReceiverRoom('r', 0);
+    onJoined(a, 4);
+    onDelivery(a, 5);
+    onDelivery(a, 6);
+    const b = createReceiverRoom('r', 1);
+    onJoined(b, 4);
+    onDelivery(b, 5);
+    const gone = createReceiverRoom('r', 2);
+    onJoined(gone, 0);
+    const tallies: RoomTally[] = [{ room: 'r', activeReceivers: 3, sumJoinSeqActive: 8, expectedInactive: 0, delivered: 3, duplicated: 0, reordered: 0, unsequenced: 0, maxSeq: 7 }];
+    const pending = new Map<number, { kind: string; quiet?: boolean }>([
+      [1, { kind: 'ack' }],
+      [2, { kind: 'ack', quiet: true }],
+      [3, { kind: 'join' }],
+    ]);
+    const b0 = readBacklog({
+      clients: [
+        { state: 'open', recv: new Map([['r', a]]) },
+        { state: 'open', recv: new Map([['r', b]]) },
+        { state: 'closed', recv: new Map([['r', gone]]) },
+      ],
+      requests: { pending },
+      tallies: () => tallies,
+    });
+    expect(b0).toEqual({ acksPending: 1, receiversBehind: 2, progress: 3 });
+  });
+});
