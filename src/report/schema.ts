@@ -194,7 +194,12 @@ export interface RunCause {
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
 export interface VariantSummary {
   label: string;
+  /** True only for a verified pass (no failed check or gate, none unverified). */
   passed: boolean;
+  /** `failed` when a check or gate failed, else `unverified` when a check could not be verified, else `passed` (absent in older reports: `passed` decides). */
+  verdict?: CheckStatus;
+  /** Names of the checks that could not be verified (any trial of `--repeat`). */
+  unverified?: string[];
   /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
   herdPeakPerSec: number;
   /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */
