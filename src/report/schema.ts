@@ -59,6 +59,8 @@ export interface Ledger {
    * nothing is forgiven silently.
    */
   unjudged?: number;
+  /** Tag mode, a shard's report: deliveries from publishers of another shard (whose logs are there, not here), counted as delivered but judged by no shard. */
+  otherShards?: number;
 }
 
 export interface RoomLedger extends Ledger {
