@@ -93,16 +93,3 @@ export async function listenNode(http: Server, port: number, host: string, log: 
   const addr = http.address();
   return { port: typeof addr === 'object' && addr ? addr.port : port, hostInUrl: host.includes(':') ? `[${host}]` : host };
 }
-
-/**
- * Wait until every connection has closed (the server calls each waiter when its last
- * connection goes) or `timeoutMs` passes, whichever comes first.
- */
-export async function waitForDrain(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await new Promise<void>((r) => {
-    waiters.push(r);
-    timer = setTimeout(r, timeoutMs);
-  });
-  clearTimeout(timer);
-}

@@ -80,3 +80,47 @@ export function createCorkingWriter(): CorkingWriter {
     },
   };
 }
+
+/** Writes one room message to members; returns how many it was written to. */
+export type Fanout<C> = (members: Iterable<C>, text: string, except: C | null) => number;
+
+/** A member as the fan-out sees it: its socket and whether it takes pre-framed buffers. */
+export interface FanoutMember {
+  readonly ws: WebSocket;
+  readonly direct: boolean;
+}
+
+export interface FanoutOptions {
+  /** `preframed` (frame once, write the buffer to every socket) or `send` (ws.send per member, the benchmark's comparison). */
+  mode: 'preframed' | 'send';
+  /** Bytes queued on one socket after which a member that does not read is cut (pre-framed mode). */
+  maxSocketBuffer: number;
+  /** Called once per member cut for not reading. */
+  onSlowConsumer(): void;
+}
+
+/** The fan-out of a room message to every open member but `except`. */
+export function createFanout<C extends FanoutMember>(o: FanoutOptions): Fanout<C> {
+  const writer = createCorkingWriter();
+  const preframed = o.mode === 'preframed';
+  return (members, text, except) => {
+    let frame: Buffer | null = null;
+    let n = 0;
+    for (const m of members) {
+      if (m === except) continue;
+      const ws = m.ws;
+      if (ws.readyState !== 1) continue;
+      if (preframed) {
+        frame ??= preframe(text);
+        if (writer.write(ws, m.direct, frame, text) > o.maxSocketBuffer) {
+          o.onSlowConsumer();
+          ws.terminate();
+        }
+      } else {
+        ws.send(text);
+      }
+      n++;
+    }
+    return n;
+  };
+}
