@@ -10,8 +10,12 @@
  *  - no publish of its own still waits for its ack,
  *  - every open receiver of a room has reached the highest seq this worker knows
  *    for that room (an ack, a join reply or another receiver's delivery), and
- *  - no delivery arrived for `quietMs` (publishers of another generator worker,
- *    and rooms without seq, are only covered by this quiet window),
+ *  - no delivery arrived for `quietMs` (rooms without seq are only covered by this
+ *    quiet window),
+ *
+ * then tells the coordinator the highest seq it knows per room and waits, in a
+ * second round, until its receivers have the highest seq any worker knows (the
+ * publishers of another worker of this run; another shard's are not known),
  *
  * or until `timeoutMs` (the request timeout, at most SETTLE_MAX_MS: a delivery
  * later than that after its ack is judged lost, as an ack that late is).
@@ -36,13 +40,31 @@ export interface Backlog {
   progress: number;
 }
 
-/** Read the backlog of `src` now. */
-export function readBacklog(src: SettleSource): Backlog {
+/** The highest seq known per room in `tallies` (what one worker knows). */
+export function roomMaxOf(tallies: Iterable<RoomTally>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of tallies) if (t.maxSeq > (out[t.room] ?? 0)) out[t.room] = t.maxSeq;
+  return out;
+}
+
+/** The highest seq per room over several workers' `roomMaxOf` (the coordinator's round). */
+export function highestSeqs(all: Iterable<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of all) for (const [room, seq] of Object.entries(m)) if (seq > (out[room] ?? 0)) out[room] = seq;
+  return out;
+}
+
+/**
+ * Read the backlog of `src` now. `known`: the highest seq per room over every generator
+ * worker (from the coordinator), so receivers also wait for what another worker's
+ * publishers published.
+ */
+export function readBacklog(src: SettleSource, known: Readonly<Record<string, number>> = {}): Backlog {
   let acksPending = 0;
   // Quiet publishes (rate-limit probing) may never be answered: not waited for.
   for (const p of src.requests.pending.values()) if (p.kind === 'ack' && !p.quiet) acksPending++;
-  const roomMax = new Map<string, number>();
-  for (const t of src.tallies()) roomMax.set(t.room, t.maxSeq);
+  const roomMax = new Map<string, number>(Object.entries(known));
+  for (const t of src.tallies()) if (t.maxSeq > (roomMax.get(t.room) ?? 0)) roomMax.set(t.room, t.maxSeq);
   let receiversBehind = 0;
   let progress = 0;
   for (const c of src.clients) {

@@ -13,19 +13,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
-import { readBacklog, settleLedger, type Backlog } from '../../src/checks/settle.ts';
-import { createReceiverRoom, onDelivery, onJoined, type RoomTally } from '../../src/checks/ledger.ts';
+import { highestSeqs, readBacklog, settleLedger, type Backlog } from '../../src/checks/settle.ts';
+import { createReceiverRoom, emptyTally, onDelivery, onJoined, type RoomTally } from '../../src/checks/ledger.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-settle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('ledger settle, end to end', () => {
-  it('a two-worker bundled server under churn with no cool-down: nothing in flight is called lost', async () => {
-    const out = join(dir, 'joins.json');
+  it.each([
+    ['one generator process', []],
+    // Publishers (clients 0..2) all in the first process: the second learns the rooms' last seqs from the coordinator.
+    ['two generator processes', ['--workers', '2']],
+  ])('a two-worker bundled server under churn with no cool-down, %s: nothing in flight is called lost', async (label, extra) => {
+    const out = join(dir, `joins-${extra.length}.json`);
     const res = await runCli(
-      ['run', 'joins', '--clients', '240', '--rooms', '3', '--set', 'think=5ms', '--rate', '300', '--warmup', '300ms', '--duration', '2s', '--cooldown', '0s', '--server', 'workers=2', '--out', out],
+      ['run', 'joins', '--clients', '240', '--rooms', '3', '--set', 'think=5ms', '--rate', '300', '--warmup', '300ms', '--duration', '2s', '--cooldown', '0s', '--server', 'workers=2', ...extra, '--out', out],
       { timeoutMs: 120_000 },
     );
+    expect(res.stderr, label).not.toMatch(/wsbench failed/);
     const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
     expect(r.ledger.mode).toBe('seq');
     expect(r.ledger.expected).toBeGreaterThan(10_000);
@@ -75,6 +80,16 @@ describe('settleLedger', () => {
     expect(r.settled).toBe(false);
     expect(r.backlog.receiversBehind).toBe(3);
     expect(r.waitedMs).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('the coordinator\'s round: the highest seq per room over workers raises every worker\'s target', () => {
+    expect(highestSeqs([{ a: 3, b: 9 }, { a: 7 }, {}])).toEqual({ a: 7, b: 9 });
+    const r = createReceiverRoom('a', 0);
+    onJoined(r, 0);
+    onDelivery(r, 3);
+    const src = { clients: [{ state: 'open', recv: new Map([['a', r]]) }], requests: { pending: new Map() }, tallies: () => [{ ...emptyTally('a'), maxSeq: 3 }] };
+    expect(readBacklog(src).receiversBehind).toBe(0);
+    expect(readBacklog(src, { a: 7 }).receiversBehind).toBe(1);
   });
 
   it('reads the backlog: open receivers behind their room, unanswered acks, closed clients ignored', () => {
