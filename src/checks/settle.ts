@@ -128,3 +128,25 @@ export async function settleLedger(read: () => Backlog, o: SettleOptions): Promi
     backlog = read();
   }
 }
+
+/** What a worker says of its settle in its final report: undefined when everything due arrived. */
+export interface SettleShortfall {
+  waitedMs: number;
+  receiversBehind: number;
+  acksPending: number;
+}
+
+/** The worker's shortfall after its settle rounds, or undefined when it settled. */
+export function shortfallOf(r: SettleResult): SettleShortfall | undefined {
+  if (r.settled || r.backlog.receiversBehind + r.backlog.acksPending === 0) return undefined;
+  return { waitedMs: r.waitedMs, receiversBehind: r.backlog.receiversBehind, acksPending: r.backlog.acksPending };
+}
+
+/** The report's note when some worker closed its books with deliveries still due (they count as lost). */
+export function shortfallNote(all: ReadonlyArray<SettleShortfall>): string | undefined {
+  if (all.length === 0) return undefined;
+  const behind = all.reduce((a, s) => a + s.receiversBehind, 0);
+  const acks = all.reduce((a, s) => a + s.acksPending, 0);
+  const waited = Math.max(...all.map((s) => s.waitedMs));
+  return `the ledger closed after waiting ${(waited / 1000).toFixed(1)} s for deliveries in flight with ${behind} receivers still short of their room's last seq and ${acks} publishes unacknowledged: what they miss is counted as lost`;
+}

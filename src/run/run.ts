@@ -33,7 +33,7 @@ import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
-import { highestSeqs, SETTLE_MAX_MS } from '../checks/settle.ts';
+import { highestSeqs, shortfallNote, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -580,6 +580,8 @@ class RunCoordinator {
     pool.broadcast({ type: 'settle', roomMax });
     const finals = await finalsDone;
     if (finals.length < plan.workers) this.notes.push(`only ${finals.length} of ${plan.workers} workers reported their ledger: ${collector.fatal ?? collector.workerDied ?? 'timed out'}`);
+    const short = shortfallNote(finals.flatMap((f) => (f.type === 'final' && f.settle ? [f.settle] : [])));
+    if (short) this.notes.push(short);
     // Let the last snapshots (sent just before `final`) arrive.
     collector.agg.tick({ connections: 0, ...scraper?.gauges() });
   }

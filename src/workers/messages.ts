@@ -5,6 +5,7 @@
 import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
 import type { RoomTally } from '../checks/ledger.ts';
 import type { PublisherLog, TagWindow } from '../checks/tag-ledger.ts';
+import type { SettleShortfall } from '../checks/settle.ts';
 import type { CommonOptions } from '../scenario/types.ts';
 
 /** Aggregate of one per-client observation key (`VirtualClient.observe`): sums and the clients at the extremes. */
@@ -71,5 +72,5 @@ export type FromWorker =
   | { type: 'ramp-done'; workerId: number; connected: number; joined?: number; failed: number; firstError?: string; errorExamples?: Record<string, string> }
   /** After `finish`: the highest seq this worker knows per room, once its own backlog settled. */
   | { type: 'room-max'; workerId: number; roomMax: Record<string, number> }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
+  | { type: 'final'; workerId: number; settle?: SettleShortfall; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

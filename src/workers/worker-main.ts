@@ -11,7 +11,7 @@ import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
 import { COUNTER } from '../metrics/names.ts';
-import { readBacklog, roomMaxOf, settleLedger, SETTLE_MAX_MS } from '../checks/settle.ts';
+import { readBacklog, roomMaxOf, settleLedger, shortfallOf, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
@@ -93,7 +93,8 @@ async function onPhase(phase: Phase): Promise<void> {
       const known = new Promise<Record<string, number> | null>((r) => (onSettle = r));
       send({ type: 'room-max', workerId: init.workerId, roomMax: roomMaxOf(rt.tallies()) });
       const roomMax = await Promise.race([known, new Promise<null>((r) => setTimeout(() => r(null), SETTLE_MAX_MS + 5000).unref())]);
-      if (roomMax) await settleLedger(() => readBacklog(rt!, roomMax), { timeoutMs: Math.max(0, budgetMs - first.waitedMs), quietMs: 0 });
+      const second = roomMax ? await settleLedger(() => readBacklog(rt!, roomMax), { timeoutMs: Math.max(0, budgetMs - first.waitedMs), quietMs: 0 }) : first;
+      const settle = shortfallOf({ ...second, waitedMs: first.waitedMs + (second === first ? 0 : second.waitedMs) });
       const tallies = rt.tallies();
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
@@ -102,7 +103,7 @@ async function onPhase(phase: Phase): Promise<void> {
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
+      send({ type: 'final', workerId: init.workerId, ...(settle ? { settle } : {}), tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
 import { runCli } from '../support/cli.ts';
+import { startFaultyBroadcast } from '../gallery/faulty-broadcast.ts';
 import { highestSeqs, readBacklog, settleLedger, type Backlog } from '../../src/checks/settle.ts';
 import { createReceiverRoom, emptyTally, onDelivery, onJoined, type RoomTally } from '../../src/checks/ledger.ts';
 
@@ -41,6 +42,27 @@ describe('ledger settle, end to end', () => {
     expect(r.counters['messages.received']).toBe(r.ledger.delivered);
     expect(res.code, res.stderr).toBe(0);
   }, 130_000);
+});
+
+describe('a tail the server never delivers', () => {
+  it('the settle gives up at the request timeout, says so in a note, and the loss is counted exactly', async () => {
+    const server = await startFaultyBroadcast({ seq: true, silentAfter: 30 });
+    try {
+      const out = join(dir, 'tail.json');
+      const t0 = Date.now();
+      const res = await runCli(['run', 'broadcast', '--target', server.url, '--clients', '20', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--duration', '1500ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=1500ms', '--quiet', '--out', out], { timeoutMs: 90_000 });
+      const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
+      const truth = server.counts();
+      expect(truth.dropped).toBeGreaterThan(0);
+      expect(r.ledger).toMatchObject({ mode: 'seq', lost: truth.dropped });
+      expect(r.notes.join('\n')).toMatch(/the ledger closed after waiting 1\.\d s for deliveries in flight with \d+ receivers still short/);
+      expect(res.code).toBe(1);
+      // Bounded by the request timeout, not the 10 s cap.
+      expect(Date.now() - t0).toBeLessThan(60_000);
+    } finally {
+      await server.close();
+    }
+  }, 100_000);
 });
 
 /** A fake clock and a scripted backlog: each poll advances time by the poll interval. */
