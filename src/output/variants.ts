@@ -3,6 +3,8 @@ import picocolors from 'picocolors';
 import type { Report, VariantSummary } from '../report/schema.ts';
 import { formatDuration, formatCount } from './format.ts';
 import { plainTable } from './table.ts';
+import { renderTrafficVariants } from './traffic-variants.ts';
+import { shapesTraffic } from '../run/traffic-figures.ts';
 
 type Colors = ReturnType<typeof picocolors.createColors>;
 
@@ -41,5 +43,6 @@ export function renderVariants(report: Report, opts: { color?: boolean } = {}): 
     ]);
   }
   const why = rows.filter((v) => v.unverified?.length).map((v) => `  ${v.label}: unverified ${v.unverified!.join(', ')} (see that variant's checks for the reason)`);
-  return `Variants, side by side\n${t.toString()}${why.length ? `\n${why.join('\n')}` : ''}`;
+  const traffic = rows.some((v) => shapesTraffic(v.label)) ? `\n${renderTrafficVariants(rows, c)}` : '';
+  return `Variants, side by side\n${t.toString()}${why.length ? `\n${why.join('\n')}` : ''}${traffic}`;
 }

@@ -9,6 +9,7 @@ import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
 import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { trafficFigures } from './traffic-figures.ts';
 
 /** Window over which the herd's peak arrival rate is measured. */
 export const HERD_WINDOW_US = 100_000;
@@ -22,7 +23,7 @@ export interface Variant {
 export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant[] {
   const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(def.options ?? {}) };
   let variants: Variant[] = [{ label: '', sets: [] }];
-  for (const s of sets) {
+  for (const s of withScenarioVariants(def, sets)) {
     const eq = s.indexOf('=');
     const key = eq > 0 ? s.slice(0, eq).trim() : '';
     const parts = eq > 0 ? s.slice(eq + 1).split(',').map((p) => p.trim()) : [];
@@ -36,6 +37,12 @@ export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant
   return variants;
 }
 
+/** The scenario's own `variants` lists first (those whose key the user did not `--set`), then the user's sets. */
+function withScenarioVariants(def: ScenarioDefinition, sets: string[]): string[] {
+  const keyOf = (s: string) => camel(s.slice(0, Math.max(0, s.indexOf('='))).trim());
+  const given = new Set(sets.map(keyOf));
+  return [...(def.variants ?? []).filter((s) => !given.has(keyOf(s))), ...sets];
+}
 
 /** One variant's verdict: a failed check or gate fails it; otherwise an unverified check leaves it unverified, never passed. */
 export function variantVerdict(r: Pick<Report, 'checks' | 'gates'>): { verdict: CheckStatus; unverified: string[] } {
@@ -59,5 +66,6 @@ export function summarizeVariant(label: string, r: Report): VariantSummary {
     ...(r.metrics.fanout ? { fanoutP99Us: r.metrics.fanout.p99 } : {}),
     lost: r.ledger.lost,
     duplicated: r.ledger.duplicated,
+    traffic: trafficFigures(r),
   };
 }
