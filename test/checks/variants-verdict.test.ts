@@ -14,11 +14,15 @@ import { EXIT } from '../../src/errors.ts';
 function report(checks: CheckResult[], gates: GateResult[] = []): Report {
   return {
     status: 'completed',
+    scenario: { name: 'broadcast', description: '', options: {} },
+    counters: {},
+    measuredMs: 1000,
+    rates: { messagesSentPerSec: 0, deliveriesPerSec: 0, connectsPerSec: 0, acksPerSec: 0, roundTripsPerSec: 0 },
     checks,
     gates,
     metrics: {},
     ledger: { expected: 10, delivered: 10, lost: 0, duplicated: 0, reordered: 0 },
-    generator: { saturated: false },
+    generator: { saturated: false, cpuSeconds: 0, workers: [] },
     notes: [],
   } as unknown as Report;
 }
