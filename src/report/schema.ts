@@ -59,6 +59,8 @@ export interface Ledger {
    * nothing is forgiven silently.
    */
   unjudged?: number;
+  /** Tag mode, a shard's report: deliveries from publishers of another shard (whose logs are there, not here), counted as delivered but judged by no shard. */
+  otherShards?: number;
 }
 
 export interface RoomLedger extends Ledger {
@@ -218,7 +220,12 @@ export interface VariantSummary {
   /** What the traffic cost (deliveries per CPU-second, server CPU per MB, ...). */
   traffic?: TrafficFigures;
   label: string;
+  /** True only for a verified pass (no failed check or gate, none unverified). */
   passed: boolean;
+  /** `failed` when a check or gate failed, else `unverified` when a check could not be verified, else `passed` (absent in older reports: `passed` decides). */
+  verdict?: CheckStatus;
+  /** Names of the checks that could not be verified (any trial of `--repeat`). */
+  unverified?: string[];
   /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
   herdPeakPerSec: number;
   /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */

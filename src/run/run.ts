@@ -35,6 +35,7 @@ import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
 import { conditionNotes } from '../workers/client-conditions.ts';
+import { highestSeqs, shortfallNote, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -573,9 +574,17 @@ class RunCoordinator {
   private async collect(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, scraper: Scraper | undefined): Promise<void> {
     this.phase = 'finish';
     this.mark('phase', 'finish');
+    // Both waiters first: a worker answers as soon as its own backlog settled.
+    const finalsDone = collector.waitFor('final', 20_000 + SETTLE_MAX_MS);
+    const maxima = collector.waitFor('room-max', SETTLE_MAX_MS + 2000);
     pool.broadcast({ type: 'phase', phase: 'finish' });
-    const finals = await collector.waitFor('final', 20_000);
+    // The highest seq any worker knows per room: every worker's receivers wait for it (src/checks/settle.ts).
+    const roomMax = highestSeqs((await maxima).flatMap((m) => (m.type === 'room-max' ? [m.roomMax] : [])));
+    pool.broadcast({ type: 'settle', roomMax });
+    const finals = await finalsDone;
     if (finals.length < plan.workers) this.notes.push(`only ${finals.length} of ${plan.workers} workers reported their ledger: ${collector.fatal ?? collector.workerDied ?? 'timed out'}`);
+    const short = shortfallNote(finals.flatMap((f) => (f.type === 'final' && f.settle ? [f.settle] : [])));
+    if (short) this.notes.push(short);
     // Let the last snapshots (sent just before `final`) arrive.
     collector.agg.tick({ connections: 0, ...scraper?.gauges() });
   }

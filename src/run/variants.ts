@@ -3,7 +3,8 @@
  * another in one invocation, and the report compares them side by side. Only
  * options with a fixed set of values take lists (a comma is never part of one).
  */
-import type { Report, VariantSummary } from '../report/schema.ts';
+import type { CheckStatus, Report, VariantSummary } from '../report/schema.ts';
+import { checkStatus, countOutcomes } from '../checks/outcome.ts';
 import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
 import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
@@ -43,11 +44,22 @@ function withScenarioVariants(def: ScenarioDefinition, sets: string[]): string[]
   return [...(def.variants ?? []).filter((s) => !given.has(keyOf(s))), ...sets];
 }
 
+/** One variant's verdict: a failed check or gate fails it; otherwise an unverified check leaves it unverified, never passed. */
+export function variantVerdict(r: Pick<Report, 'checks' | 'gates'>): { verdict: CheckStatus; unverified: string[] } {
+  const unverified = r.checks.filter((c) => checkStatus(c) === 'unverified').map((c) => c.name);
+  const failed = countOutcomes(r.checks).failed > 0 || r.gates.some((g) => !g.passed);
+  return { verdict: failed ? 'failed' : unverified.length ? 'unverified' : 'passed', unverified };
+}
+
+/** The side-by-side row of one variant (its judged report: the last trial, earlier trials' failed and unverified checks carried). */
 export function summarizeVariant(label: string, r: Report): VariantSummary {
   const rec = r.metrics.reconnect;
+  const { verdict, unverified } = variantVerdict(r);
   return {
     label,
-    passed: r.checks.every((c) => c.passed) && r.gates.every((g) => g.passed),
+    passed: verdict === 'passed',
+    verdict,
+    ...(unverified.length ? { unverified } : {}),
     herdPeakPerSec: rec ? peakRatePerSec(rec.hdr, HERD_WINDOW_US) : 0,
     ...(rec ? { reconnectP50Us: rec.p50, reconnectP99Us: rec.p99, reconnectMaxUs: rec.max } : {}),
     ...(r.observations?.[COUNTER.reconnectAttempts] ? { reconnectAttemptsMean: r.observations[COUNTER.reconnectAttempts].mean } : {}),

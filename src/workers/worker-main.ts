@@ -11,10 +11,13 @@ import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { readBacklog, roomMaxOf, settleLedger, shortfallOf, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
 let measured = false;
+/** Resolves the finish phase's wait for the coordinator's highest seqs per room. */
+let onSettle: ((roomMax: Record<string, number>) => void) | undefined;
 const recorder = createRecorder();
 const health = createHealthMonitor();
 let snapshotTimer: NodeJS.Timeout | undefined;
@@ -84,6 +87,15 @@ async function onPhase(phase: Phase): Promise<void> {
       return;
     case 'finish': {
       measured = false;
+      // Deliveries still in flight arrive before the books close (src/checks/settle.ts):
+      // first what this worker knows of, then up to the highest seq any worker knows.
+      const budgetMs = Math.min(o.requestTimeoutMs, SETTLE_MAX_MS);
+      const first = await settleLedger(() => readBacklog(rt!), { timeoutMs: budgetMs });
+      const known = new Promise<Record<string, number> | null>((r) => (onSettle = r));
+      send({ type: 'room-max', workerId: init.workerId, roomMax: roomMaxOf(rt.tallies()) });
+      const roomMax = await Promise.race([known, new Promise<null>((r) => setTimeout(() => r(null), SETTLE_MAX_MS + 5000).unref())]);
+      const second = roomMax ? await settleLedger(() => readBacklog(rt!, roomMax), { timeoutMs: Math.max(0, budgetMs - first.waitedMs), quietMs: 0 }) : first;
+      const settle = shortfallOf({ ...second, waitedMs: first.waitedMs + (second === first ? 0 : second.waitedMs) });
       const tallies = rt.tallies();
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
@@ -93,7 +105,7 @@ async function onPhase(phase: Phase): Promise<void> {
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
+      send({ type: 'final', workerId: init.workerId, ...(settle ? { settle } : {}), tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }
@@ -108,6 +120,8 @@ process.on('message', (msg: ToWorker) => {
         return onPhase(msg.phase);
       case 'zombify':
         return rt?.zombify(msg.clients);
+      case 'settle':
+        return onSettle?.(msg.roomMax);
     }
   };
   run().catch((e: Error & { code?: string }) => {
