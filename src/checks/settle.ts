@@ -89,6 +89,32 @@ export interface SettleOptions {
   now?: () => number;
   /** Timer (default setTimeout). */
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * What a watcher saw before the wait began (see `watchProgress`): deliveries that went
+   * quiet during the cool-down count toward `quietMs`, so a run whose traffic has already
+   * stopped closes its books at once instead of waiting `quietMs` more.
+   */
+  before?: QuietMark;
+}
+
+/** The progress figure a watcher last saw, and since when (ms, on the settle clock) it has not moved. */
+export interface QuietMark {
+  progress: number;
+  sinceMs: number;
+}
+
+/**
+ * Watch `read().progress` every `everyMs` (default 100) from now on; `mark()` says since
+ * when it has not moved, `stop()` ends the watch. Started at the cool-down.
+ */
+export function watchProgress(read: () => Backlog, everyMs = 100, now: () => number = Date.now): { mark(): QuietMark; stop(): void } {
+  let last: QuietMark = { progress: read().progress, sinceMs: now() };
+  const timer = setInterval(() => {
+    const p = read().progress;
+    if (p !== last.progress) last = { progress: p, sinceMs: now() };
+  }, everyMs);
+  timer.unref?.();
+  return { mark: () => last, stop: () => clearInterval(timer) };
 }
 
 export interface SettleResult {
@@ -113,8 +139,8 @@ export async function settleLedger(read: () => Backlog, o: SettleOptions): Promi
   const pollMs = o.pollMs ?? 50;
   const start = now();
   let backlog = read();
-  let lastProgress = backlog.progress;
-  let quietSince = start;
+  let lastProgress = o.before?.progress ?? backlog.progress;
+  let quietSince = o.before?.sinceMs ?? start;
   for (;;) {
     const t = now();
     if (backlog.progress !== lastProgress) {

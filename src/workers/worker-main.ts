@@ -11,13 +11,15 @@ import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
 import { COUNTER } from '../metrics/names.ts';
-import { readBacklog, roomMaxOf, settleLedger, shortfallOf, SETTLE_MAX_MS } from '../checks/settle.ts';
+import { readBacklog, roomMaxOf, settleLedger, shortfallOf, watchProgress, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
 let measured = false;
 /** Resolves the finish phase's wait for the coordinator's highest seqs per room. */
 let onSettle: ((roomMax: Record<string, number>) => void) | undefined;
+/** Watches deliveries from the cool-down on, so the settle knows how long they have been quiet. */
+let quietWatch: ReturnType<typeof watchProgress> | undefined;
 const recorder = createRecorder();
 const health = createHealthMonitor();
 let snapshotTimer: NodeJS.Timeout | undefined;
@@ -84,13 +86,17 @@ async function onPhase(phase: Phase): Promise<void> {
       rt.stopPublishing();
       rt.stopLoops();
       rt.catchUpSlow();
+      // When deliveries go quiet during the cool-down, the settle below need not wait again.
+      quietWatch = watchProgress(() => readBacklog(rt!));
       return;
     case 'finish': {
       measured = false;
       // Deliveries still in flight arrive before the books close (src/checks/settle.ts):
       // first what this worker knows of, then up to the highest seq any worker knows.
       const budgetMs = Math.min(o.requestTimeoutMs, SETTLE_MAX_MS);
-      const first = await settleLedger(() => readBacklog(rt!), { timeoutMs: budgetMs });
+      const before = quietWatch?.mark();
+      quietWatch?.stop();
+      const first = await settleLedger(() => readBacklog(rt!), { timeoutMs: budgetMs, before });
       const known = new Promise<Record<string, number> | null>((r) => (onSettle = r));
       send({ type: 'room-max', workerId: init.workerId, roomMax: roomMaxOf(rt.tallies()) });
       const roomMax = await Promise.race([known, new Promise<null>((r) => setTimeout(() => r(null), SETTLE_MAX_MS + 5000).unref())]);

@@ -94,6 +94,19 @@ describe('settleLedger', () => {
     expect(r.waitedMs).toBe(350);
   });
 
+  it('counts quiet time the cool-down already saw: nothing due and quiet long enough closes at once', async () => {
+    const s = scripted([done(40)]);
+    // The watcher saw progress 40 at t=-600 (during the cool-down) and nothing since.
+    const r = await settleLedger(s.read, { timeoutMs: 5000, quietMs: 500, pollMs: 50, now: s.now, sleep: s.sleep, before: { progress: 40, sinceMs: -600 } });
+    expect(r).toMatchObject({ settled: true, waitedMs: 0 });
+  });
+
+  it('a delivery after the watcher\'s last look restarts the quiet window', async () => {
+    const s = scripted([done(41)]);
+    const r = await settleLedger(s.read, { timeoutMs: 5000, quietMs: 500, pollMs: 50, now: s.now, sleep: s.sleep, before: { progress: 40, sinceMs: -600 } });
+    expect(r).toMatchObject({ settled: true, waitedMs: 500 });
+  });
+
   it('gives up at the timeout with what is still due', async () => {
     let p = 0;
     const r = await settleLedger(() => ({ acksPending: 0, receiversBehind: 3, progress: p++ }), {
