@@ -68,15 +68,23 @@ describe('rate-limit', () => {
     expect(code).toBe(0);
   });
 
-  it('fails without a limit: abusive clients get far more than the stated rate and are never closed', async () => {
-    const { code, report } = await run('rate-limit', [...RATE_LIMIT_SHORT, '--clients', '40', '--server', 'rate=0']);
-    expect(code).toBe(1);
-    const acc = check(report, 'rate-limit.accepted-rate');
-    expect(acc.passed).toBe(false);
+  it('fails without a limit (far above the rate, never closed) and with a leaky 125/s bucket (its whole bracket above 110/s)', async () => {
+    const [none, leaky] = await Promise.all([
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--clients', '40', '--server', 'rate=0']),
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--clients', '40', '--server', 'rate=125']),
+    ]);
+    expect(none.code).toBe(1);
+    const acc = check(none.report, 'rate-limit.accepted-rate');
+    expect(acc.status).toBe('failed');
     expect(acc.evidence!.maxPerSec as number).toBeGreaterThan(110);
-    const closed = check(report, 'rate-limit.abusers-closed');
+    const closed = check(none.report, 'rate-limit.abusers-closed');
     expect(closed.passed).toBe(false);
     expect(closed.evidence!.closed1008).toBe(0);
+    expect(leaky.code).toBe(1);
+    const leak = check(leaky.report, 'rate-limit.accepted-rate');
+    expect(leak.status).toBe('failed');
+    expect(leak.evidence!.highestLowBoundPerSec as number).toBeGreaterThan(110);
+    expect(check(leaky.report, 'rate-limit.abusers-closed').passed).toBe(true);
   });
 });
 
@@ -132,11 +140,13 @@ describe('the Socket.IO flavour', () => {
   });
 
   it('rate-limit passes; without a limit it fails on the accepted rate', async () => {
-    const good = await run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40']);
+    const [good, bad] = await Promise.all([
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40']),
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40', '--server', 'rate=0']),
+    ]);
     expectAllPassed(good.report, RATE_LIMIT);
-    const bad = await run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40', '--server', 'rate=0']);
     expect(bad.code).toBe(1);
-    expect(check(bad.report, 'rate-limit.accepted-rate').passed).toBe(false);
+    expect(check(bad.report, 'rate-limit.accepted-rate').status).toBe('failed');
   });
 
   it('reconnect-storm: connection state recovery brings everyone back with nothing lost', async () => {
