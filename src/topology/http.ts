@@ -1,5 +1,6 @@
 import http from 'node:http';
 
+/** An HTTP response as the topology reads it: status code and the whole body as text. */
 export interface HttpResult {
   status: number;
   body: string;
