@@ -4,6 +4,8 @@
  * times (a slow or never-finished request cannot hold resources forever).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsMaterial } from './tls.ts';
 
 export interface HttpEndpoints {
   nodeId: string;
@@ -53,8 +55,9 @@ export const MAX_HEADER_BYTES = 16 * 1024;
  * An HTTP server whose clients must send complete headers within `headersTimeoutMs`
  * and at most MAX_HEADER_BYTES of them (431 past that; other malformed requests get 400).
  */
-export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const http = createServer(
+export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void, tls?: TlsMaterial): Server {
+  const make = tls ? (o: object, h: typeof onRequest) => createHttpsServer({ ...o, cert: tls.cert, key: tls.key }, h) as unknown as Server : createServer;
+  const http = make(
     {
       headersTimeout: headersTimeoutMs,
       requestTimeout: headersTimeoutMs + 5000,
@@ -92,17 +95,4 @@ export async function listenNode(http: Server, port: number, host: string, log: 
   http.on('error', (err) => log(`wsbench server: ${err.message}`));
   const addr = http.address();
   return { port: typeof addr === 'object' && addr ? addr.port : port, hostInUrl: host.includes(':') ? `[${host}]` : host };
-}
-
-/**
- * Wait until every connection has closed (the server calls each waiter when its last
- * connection goes) or `timeoutMs` passes, whichever comes first.
- */
-export async function waitForDrain(waiters: Array<() => void>, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await new Promise<void>((r) => {
-    waiters.push(r);
-    timer = setTimeout(r, timeoutMs);
-  });
-  clearTimeout(timer);
 }

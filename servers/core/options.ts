@@ -85,6 +85,14 @@ export interface ServerOptions {
   redisTtlS: number;
   /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
   recoveryBytes: number;
+  /** Serve `wss:`/`https:` (servers/core/tls.ts): self-signed certificate unless `cert`/`key`. Default false. */
+  tls: boolean;
+  /** PEM certificate file for `tls`; undefined = self-signed. */
+  cert?: string;
+  /** PEM key file for `tls`; undefined = self-signed. */
+  key?: string;
+  /** permessage-deflate for clients that offer it (both flavours). Default false. */
+  compression: boolean;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -144,6 +152,10 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
+  { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
+  { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
+  { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
+  { key: 'compression', field: 'compression', type: 'onoff', default: false, description: 'permessage-deflate for clients that offer it, on|off (default off)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
@@ -187,6 +199,10 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   offlineTtlMs: 86_400_000,
   redisTtlS: 604_800,
   recoveryBytes: 16_777_216,
+  tls: false,
+  cert: undefined,
+  key: undefined,
+  compression: false,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

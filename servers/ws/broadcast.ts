@@ -15,6 +15,7 @@
 import * as wsModule from 'ws';
 import type WebSocket from 'ws';
 import type { Socket } from 'node:net';
+import { isBinaryMessage, wireOf } from './binary.ts';
 
 const SENDER_DEFAULT_STATE = 0;
 
@@ -30,10 +31,11 @@ interface WsInternals {
   _extensions: Record<string, unknown>;
 }
 
-/** Frame `text` as one unmasked, final text frame in a single buffer. */
+/** Frame `text` as one unmasked, final text frame in a single buffer (a binary frame for a binary message, binary.ts). */
 export function preframe(text: string): Buffer {
-  const data = Buffer.from(text, 'utf8');
-  const parts = Sender.frame(data, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+  const binary = isBinaryMessage(text);
+  const data = Buffer.from(text, binary ? 'latin1' : 'utf8');
+  const parts = Sender.frame(data, { fin: true, opcode: binary ? 2 : 1, mask: false, readOnly: false, rsv1: false });
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
@@ -74,9 +76,53 @@ export function createCorkingWriter(): CorkingWriter {
         }
         sock.write(frame);
       } else {
-        ws.send(text);
+        ws.send(wireOf(text));
       }
       return sock.writableLength;
     },
+  };
+}
+
+/** Writes one room message to members; returns how many it was written to. */
+export type Fanout<C> = (members: Iterable<C>, text: string, except: C | null) => number;
+
+/** A member as the fan-out sees it: its socket and whether it takes pre-framed buffers. */
+export interface FanoutMember {
+  readonly ws: WebSocket;
+  readonly direct: boolean;
+}
+
+export interface FanoutOptions {
+  /** `preframed` (frame once, write the buffer to every socket) or `send` (ws.send per member, the benchmark's comparison). */
+  mode: 'preframed' | 'send';
+  /** Bytes queued on one socket after which a member that does not read is cut (pre-framed mode). */
+  maxSocketBuffer: number;
+  /** Called once per member cut for not reading. */
+  onSlowConsumer(): void;
+}
+
+/** The fan-out of a room message to every open member but `except`. */
+export function createFanout<C extends FanoutMember>(o: FanoutOptions): Fanout<C> {
+  const writer = createCorkingWriter();
+  const preframed = o.mode === 'preframed';
+  return (members, text, except) => {
+    let frame: Buffer | null = null;
+    let n = 0;
+    for (const m of members) {
+      if (m === except) continue;
+      const ws = m.ws;
+      if (ws.readyState !== 1) continue;
+      if (preframed) {
+        frame ??= preframe(text);
+        if (writer.write(ws, m.direct, frame, text) > o.maxSocketBuffer) {
+          o.onSlowConsumer();
+          ws.terminate();
+        }
+      } else {
+        ws.send(wireOf(text));
+      }
+      n++;
+    }
+    return n;
   };
 }

@@ -22,8 +22,8 @@ export type DecodedFrame =
   | { kind: 'gap'; room: string; from: number; to: number }
   | { kind: 'pong'; id?: string | number }
   | { kind: 'error'; id?: string | number; code: string; message?: string }
-  /** Anything else the server pushes (presence, typing, ...), counted by `name`. */
-  | { kind: 'other'; name: string };
+  /** Anything else the server pushes (presence, typing, ...), counted by `name`; `data` is a Socket.IO event's first argument. */
+  | { kind: 'other'; name: string; data?: unknown };
 
 /**
  * A frame codec for servers that speak a JSON dialect over plain WebSocket: how to
@@ -79,8 +79,24 @@ export type PublishAck = 'frame' | 'echo' | 'none';
 /** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
 export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => FrameCodec;
 
+/** How one connection's opening went, as far as the transport can tell (the raw client). */
+export interface WireInfo {
+  /** Start to TCP connected, µs. */
+  tcpUs: number;
+  /** TCP connected to TLS handshake done, µs; -1 without TLS. */
+  tlsUs: number;
+  /** TLS done (or TCP connected) to the 101 response read, µs. */
+  upgradeUs: number;
+  /** With TLS: whether the session was resumed; undefined without TLS. */
+  tlsResumed?: boolean;
+  /** permessage-deflate as agreed (one line), null when offered and declined, undefined when not offered. */
+  compression?: string | null;
+}
+
 /** Events a client connection reports to the engine. */
 export interface ConnectionEvents {
+  /** Just before onOpen: the handshake's phases and what was negotiated (transports that can tell). */
+  onWire?(info: WireInfo): void;
   onOpen(): void;
   /** The server's heartbeat reached this client; `answered` says whether the client replied (zombies do not). */
   onHeartbeat(answered: boolean): void;
@@ -114,6 +130,12 @@ export interface ClientConnection {
   publish(room: string, id: number, tag: string, pad: string): void;
   /** Returns false when the protocol has no application ping. */
   ping(id: number): boolean;
+  /**
+   * Socket.IO only (undefined elsewhere): emit an arbitrary event with `data` as its one argument;
+   * with `onAck`, ask for an ack and call it with the ack's first argument. An ack lost with the
+   * connection is never called (the caller bounds its wait).
+   */
+  emit?(event: string, data: unknown, onAck?: (res: unknown) => void): void;
   close(code?: number): void;
   /** Drop the TCP connection without a close handshake. */
   terminate(): void;

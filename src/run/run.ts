@@ -19,6 +19,7 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
+import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
@@ -27,6 +28,7 @@ import { judgeLedger } from '../checks/judge-ledger.ts';
 import { COUNTER, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 import { EXIT, harnessError, isWsbenchError, usageError, type ExitCode, type WsbenchError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
+import { TokenMinter } from '../workers/token-source.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
@@ -167,7 +169,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
-  const wrongClient = clientProblem(req.protocol, options.client);
+  const wrongClient = clientProblem(req.protocol, options.client, options.binary, options.compression);
   if (wrongClient) problems.push(wrongClient);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
@@ -330,6 +332,7 @@ class RunCoordinator {
 
   private async drive(topology: Topology): Promise<RunOutcome> {
     const { req, prepared } = this;
+    if (prepared.def.probe) return this.probe(topology, prepared.def.probe);
     const urls = topology.target.urls;
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
@@ -363,6 +366,23 @@ class RunCoordinator {
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }
+  }
+
+  /** A probe scenario: no workers or phases; its checks are the run's checks. */
+  private async probe(topology: Topology, probe: NonNullable<ScenarioDefinition['probe']>): Promise<RunOutcome> {
+    const { req, prepared } = this;
+    this.origin = Date.now();
+    this.mark('phase', 'probe');
+    const start = Date.now();
+    // The token client 0 would present (--token, the first of --token-file, or a minted development token).
+    const token = new TokenMinter(tokenSource(req, topology, prepared.server), 0, 0).tokenFor(0);
+    const checks = await probe({ urls: topology.target.urls, target: { kind: req.targets.length ? 'external' : 'bundled', protocol: req.protocol }, options: prepared.options, server: req.targets.length ? {} : prepared.server, token, info: (line) => this.io.info(line) });
+    const end = Date.now();
+    this.mark('phase', 'finish');
+    const report = buildReport(new RunCollector(0), { ...this.reportFrame(undefined, topology.target), status: 'completed', measuredStart: start, measuredEnd: end, rampConnected: 0, rampFailed: 0, nodes: [], dropNodeSplit: true });
+    report.checks = checks;
+    report.gates = req.judge ? req.judge(report) : [];
+    return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
   }
 
   private watchInterrupt(): void {
@@ -587,6 +607,7 @@ class RunCoordinator {
       dropNodeSplit,
     });
     if (serverSide) report.server = serverSide;
+    report.notes.push(...wireNotes(report.counters));
     report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
     report.gates = req.judge ? req.judge(report) : [];
     this.showLive(collector, plan, 'done');

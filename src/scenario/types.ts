@@ -4,6 +4,7 @@
  */
 import type { CheckResult, Ledger, MetricSummary, RoomLedger, ServerSide } from '../report/schema.ts';
 import type { AdapterFactory } from '../protocol/types.ts';
+import type { MetricName } from '../metrics/names.ts';
 
 /** Options every scenario has. Durations in milliseconds, rates per second. */
 export interface CommonOptions {
@@ -62,6 +63,16 @@ export interface CommonOptions {
    * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
    */
   client: 'raw' | 'ws' | 'socket.io-client';
+  /** Raw client, `wss:`: accept any server certificate (`--insecure`). Default false. */
+  insecure: boolean;
+  /** Raw client, `wss:`: PEM file of the CA to trust instead of Node's (`--ca FILE`). Default none. */
+  ca: string;
+  /** Raw client: permessage-deflate offer: `off`, `on` (context takeover) or `no-takeover`. Default off. */
+  compression: 'off' | 'on' | 'no-takeover';
+  /** Raw client: largest LZ77 window asked of both sides, as bits 9..15 (15 = no limit asked). Default 15. */
+  compressionBits: number;
+  /** wsbench/1 on the raw client: publish binary frames (`on`) instead of JSON text. Default off. */
+  binary: 'off' | 'on';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }
@@ -130,12 +141,34 @@ export interface VirtualClient {
   observe(key: string, value: number): void;
   /** Add to a run counter (shown in the report's counters). */
   count(name: string, n?: number): void;
+  /** Record a latency sample, microseconds, into one of the engine's metrics (`METRIC`, e.g. `chat.typing`). */
+  record(metric: MetricName, us: number): void;
   /** Monotonic time in microseconds, shared by all processes of the machine. */
   nowUs(): number;
   /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
   dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Socket.IO only: emit event `event` with `data` as its argument (e.g. `typing`, `private-message`).
+   * With `{ ack: true }` resolves with the server's ack argument, or null when none came within
+   * `requestTimeoutMs` or the client is not connected; without, resolves true once written (false
+   * when not connected or the protocol has no events).
+   */
+  emit(event: string, data: unknown, opts?: { ack?: boolean }): Promise<unknown>;
+  /**
+   * Call `handler` with the argument of every server event `event` that the harness itself does not
+   * consume (e.g. `user-typing`, `private-message`, `user-joined`), for the rest of the run, across
+   * reconnects. One handler per event name (a second call replaces the first).
+   */
+  onEvent(event: string, handler: (data: unknown) => void): void;
+  /**
+   * Go offline on purpose: close the connection cleanly; it is not reconnected until `reconnect()`.
+   * Resolves once closed (or after `requestTimeoutMs`).
+   */
+  disconnect(): Promise<void>;
+  /** Come back after `disconnect()`: connect again and rejoin this client's rooms; true once joined. */
+  reconnect(): Promise<boolean>;
   /** A seeded random number in [0, 1), per client. */
   random(): number;
 }
@@ -207,6 +240,11 @@ export interface ScenarioDefinition {
    * Options that follow from others (e.g. a client timeout from the heartbeat interval): applied after
    * merging, except to options the user set explicitly with a flag or `--set`.
    */
+  /**
+   * `--set` lists the scenario runs as variants by default, e.g. `['size=100B,4KiB']`; a key
+   * the user sets replaces the scenario's list for it. Default none.
+   */
+  variants?: string[];
   derive?: (options: Readonly<Record<string, unknown>> & CommonOptions) => Record<string, unknown>;
   /**
    * Whether publishers send at `rate` during warm-up and steady (open model).
@@ -230,6 +268,26 @@ export interface ScenarioDefinition {
    * A function may choose by options and target (node faults need the bundled server).
    */
   faults?: string[] | ((options: Readonly<Record<string, unknown>> & CommonOptions, target: { kind: 'bundled' | 'external'; nodes: number }) => string[]);
+  /**
+   * A probe scenario (e.g. `protocol`): no virtual clients, no load phases. The run starts the
+   * target, calls this once with its URLs, and the checks it returns are the run's checks (the
+   * built-in load checks do not apply). Must bound its own time.
+   */
+  probe?: (ctx: ProbeContext) => Promise<CheckResult[]>;
   /** Extra validation of the resolved options: return every problem, each a sentence. */
   validate?: (options: Readonly<Record<string, unknown>> & CommonOptions) => string[];
+}
+
+/** What a probe scenario's `probe` sees (see `ScenarioDefinition.probe`). */
+export interface ProbeContext {
+  /** The target URLs (the bundled node's, or the `--target` ones). */
+  urls: string[];
+  target: { kind: 'bundled' | 'external'; protocol: 'ws' | 'socketio' };
+  options: Readonly<Record<string, unknown>> & CommonOptions;
+  /** The bundled server's settings (`server` of the scenario and `--server`); {} for an external target. */
+  server: Readonly<Record<string, string>>;
+  /** The token a client would present: `--token`, the first of `--token-file`, or one minted (`--secret`, else the development secret); none when the bundled server runs with auth off. */
+  token?: string;
+  /** One line of progress for the user. */
+  info(line: string): void;
 }

@@ -2,7 +2,7 @@
  * One virtual client: what a scenario's loop sees (`VirtualClient`) and the events of its
  * connection (`ConnectionEvents`), both forwarded to the worker runtime that owns it.
  */
-import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
+import type { ClientConnection, ConnectionEvents, DecodedFrame, WireInfo } from '../protocol/types.ts';
 import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
 import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
 import type { PublisherLog } from '../checks/tag-ledger.ts';
@@ -23,15 +23,18 @@ export interface ClientHost {
   readonly clock: Clock;
   readonly loopsRunning: boolean;
   connOpened(c: Client): void;
+  connWire(info: WireInfo): void;
   onFrame(c: Client, f: DecodedFrame): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   connError(c: Client, code: string, message: string): void;
   connClosed(c: Client, code: number | string): void;
-  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number, c: Client) => unknown): Promise<number | null>;
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
   count(name: string, n?: number): void;
+  record(name: string, us: number): void;
   observe(key: string, value: number, client: number): void;
   sleep(ms: number): Promise<void>;
+  connect(c: Client, resume?: boolean): Promise<boolean>;
 }
 
 /**
@@ -79,6 +82,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   closeWaiters: Array<(v: CloseRecord | null) => void> = [];
   /** Ids of this client's requests awaiting a reply, in the order sent (so a close fails only its own). */
   readonly pendingIds = new Set<number>();
+  /** The scenario's handlers of server events (`onEvent`), or undefined when it set none. */
+  private eventHandlers: Map<string, (data: unknown) => void> | undefined;
 
   constructor(
     readonly rt: ClientHost,
@@ -102,6 +107,10 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   onOpen(): void {
     this.rt.connOpened(this);
+  }
+
+  onWire(info: WireInfo): void {
+    this.rt.connWire(info);
   }
 
   onHeartbeat(answered: boolean): void {
@@ -153,7 +162,7 @@ export class Client implements VirtualClient, ConnectionEvents {
   }
 
   ping(): Promise<number | null> {
-    return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
+    return this.rt.request(this, 'ping', undefined, sendPing);
   }
 
   publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
@@ -195,6 +204,10 @@ export class Client implements VirtualClient, ConnectionEvents {
     this.rt.count(name, n);
   }
 
+  record(metric: string, us: number): void {
+    this.rt.record(metric, us);
+  }
+
   nowUs(): number {
     return this.rt.clock.nowUs();
   }
@@ -209,4 +222,48 @@ export class Client implements VirtualClient, ConnectionEvents {
   sleep(ms: number): Promise<void> {
     return this.rt.sleep(ms);
   }
+
+  emit(event: string, data: unknown, opts: { ack?: boolean } = {}): Promise<unknown> {
+    const conn = this.conn;
+    if (this.state !== 'open' || !conn?.emit) return Promise.resolve(opts.ack ? null : false);
+    if (!opts.ack) {
+      conn.emit(event, data);
+      return Promise.resolve(true);
+    }
+    const clock = this.rt.clock;
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(() => resolve(null), this.options.requestTimeoutMs);
+      conn.emit!(event, data, (res) => {
+        clock.clearTimeout(t);
+        resolve(res);
+      });
+    });
+  }
+
+  onEvent(event: string, handler: (data: unknown) => void): void {
+    (this.eventHandlers ??= new Map()).set(event, handler);
+  }
+
+  /** @internal A server event the harness does not consume: the scenario's handler, if any. */
+  serverEvent(name: string, data: unknown): void {
+    this.eventHandlers?.get(name)?.(data);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.state !== 'open') return;
+    // Closing by us: the runtime does not reconnect it.
+    this.state = 'closing';
+    this.conn?.close(1000);
+    await this.waitClosed(this.options.requestTimeoutMs);
+  }
+
+  reconnect(): Promise<boolean> {
+    if (this.state !== 'closed') return Promise.resolve(this.state === 'open');
+    return this.rt.connect(this, false);
+  }
+}
+
+/** Writes a ping (module-level: no closure per `vu.ping()`). */
+function sendPing(id: number, c: Client): boolean {
+  return c.conn!.ping(id);
 }
