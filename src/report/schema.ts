@@ -63,6 +63,7 @@ export interface Ledger {
   otherShards?: number;
 }
 
+/** The delivery ledger of one room (counts of deliveries, as in Ledger). */
 export interface RoomLedger extends Ledger {
   room: string;
 }
@@ -86,6 +87,7 @@ export interface CheckResult {
   evidence?: Record<string, unknown>;
 }
 
+/** The verdict of one `--gate` expression, with the measured value. */
 export interface GateResult {
   /** The expression as the user wrote it, e.g. `fanout.p99 < 50ms`. */
   expr: string;
@@ -95,6 +97,10 @@ export interface GateResult {
   detail?: string;
 }
 
+/**
+ * One generator worker process: its id, clients, event-loop delay p99 (µs), CPU (percent
+ * of one core) and peak RSS (bytes) over the run.
+ */
 export interface WorkerHealth {
   id: number;
   clients: number;
@@ -103,6 +109,7 @@ export interface WorkerHealth {
   rssBytesPeak: number;
 }
 
+/** The load generator as a whole: worker processes, whether it saturated (and why), and its busiest worker's figures. */
 export interface GeneratorHealth {
   processes: number;
   saturated: boolean;
@@ -120,8 +127,10 @@ export interface GeneratorHealth {
   workers: WorkerHealth[];
 }
 
+/** What a timeline event is: a run phase (`ramp`, `warmup`, `steady`, ...), an injected fault, or a note. */
 export type TimelineKind = 'phase' | 'fault' | 'note';
 
+/** One event of the run's timeline, at milliseconds since the run started. */
 export interface TimelineEvent {
   /** Milliseconds since the run started. */
   atMs: number;
@@ -130,6 +139,7 @@ export interface TimelineEvent {
   detail?: string;
 }
 
+/** What the run was aimed at: the bundled reference server or external URLs, its protocol, node count and URLs. */
 export interface TargetInfo {
   kind: 'bundled' | 'external';
   protocol: 'ws' | 'socketio';
@@ -137,6 +147,7 @@ export interface TargetInfo {
   urls: string[];
 }
 
+/** One server node of the run: id (as in its welcome), URL, its own /stats at the end, and the clients attached to it. */
 export interface NodeReport {
   id: string;
   url: string;
@@ -183,6 +194,7 @@ export interface ServerSide {
   eventLoopLagMaxMs?: number;
 }
 
+/** How the run ended: `completed` (judged), `interrupted` (Ctrl-C, exit 130) or `failed` (the harness could not run it, see RunCause). */
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
 /** Why a run failed (status `failed`): the error the CLI printed, with its stable code. */

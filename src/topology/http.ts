@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 
+/** An HTTP response as the topology reads it: status code and the whole body as text. */
 export interface HttpResult {
   status: number;
   body: string;
