@@ -85,6 +85,8 @@ export interface ServerOptions {
   redisTtlS: number;
   /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
   recoveryBytes: number;
+  /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
+  inflightBytes: number;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -144,6 +146,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
+  { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; 0 = off (default 16777216 = 16 MiB)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
@@ -187,6 +190,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   offlineTtlMs: 86_400_000,
   redisTtlS: 604_800,
   recoveryBytes: 16_777_216,
+  inflightBytes: 16_777_216,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

@@ -35,6 +35,8 @@ export interface RetentionStats {
   evictedBytes: number;
   /** Idle rooms forgotten. */
   forgottenRooms: number;
+  /** Bytes the ring holding them has allocated (off the V8 heap; at most the node budget). */
+  ringBytes: number;
 }
 
 interface Kept extends RingRecord {
@@ -164,6 +166,7 @@ export class RoomLog {
       evictedMessages: this.evictedMessages,
       evictedBytes: this.evictedBytes,
       forgottenRooms: this.forgottenRooms,
+      ringBytes: this.ring.allocated,
     };
   }
 
