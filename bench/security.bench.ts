@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { io as sioConnect } from 'socket.io-client';
@@ -252,7 +253,9 @@ async function publishFloodSio(url: string): Promise<void> {
 
 export default async function security(ctx: BenchContext): Promise<string> {
   const fuzz = await fuzzSection(ctx);
+  const loadBefore = loadavg()[0]!;
   const flood = await floodSection(ctx);
+  const loadAfter = loadavg()[0]!;
   return [
     '## Security (`npm run bench -- security`, docs/SECURITY.md)',
     '',
@@ -264,10 +267,12 @@ export default async function security(ctx: BenchContext): Promise<string> {
     '',
     `### Worst-case memory flood (default budgets; ${FLOOD_CLIENTS} identities x ${FLOOD_RATE} x ${FLOOD_BYTES / 1024} KB messages/s for ${FLOOD_MS / 1000} s, socketio also private messages to users who never connect)`,
     '',
-    `MiB, sampled from \`/stats\` every 200 ms; "after" is ${AFTER_MS / 1000} s after the flood ended. Passes when the peak RSS stays under the idle baseline plus the budgets (\`--retention-bytes\` and \`--inflight-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). The rows with nothing kept measure what the same traffic costs by itself (receive buffers, the allocator keeping freed pages). \`MALLOC_ARENA_MAX=2\` rows: the same server with glibc limited to two malloc arenas (docs/SECURITY.md "Bounded memory").`,
+    `MiB, sampled from \`/stats\` every 200 ms; "after" is ${AFTER_MS / 1000} s after the flood ended. Passes when the peak RSS stays under the idle baseline plus the budgets (\`--retention-bytes\` and \`--inflight-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). The rows with nothing kept measure what the same traffic costs by itself (receive buffers, the allocator keeping freed pages). \`MALLOC_ARENA_MAX=2\` rows: the same server with glibc limited to two malloc arenas (docs/SECURITY.md "Limits").`,
     '',
     '| case | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | kept after | evicted messages | reading paused (times, total) | event-loop delay max | peak under idle + budget |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...flood,
+    '',
+    `1-minute load average (\`uptime\`) when the floods started: ${loadBefore.toFixed(1)}, when they ended: ${loadAfter.toFixed(1)} (2 cores).`,
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * Backpressure on memory (docs/SECURITY.md "Bounded memory"): the bytes a node
+ * Backpressure on memory (docs/SECURITY.md "Limits"): the bytes a node
  * holds for traffic in flight (socket reads, frames being decoded, garbage not
  * yet collected: ArrayBuffer and V8 heap memory beyond the idle baseline and
  * beyond what the budgeted stores hold) are sampled every `sampleMs`; over

@@ -5,7 +5,7 @@
  * so a message queued on one node is delivered by whichever node the user
  * reconnects to.
  *
- * Bounded (docs/SECURITY.md "Bounded memory"): at most `maxPerUser` entries per
+ * Bounded (docs/SECURITY.md "Limits"): at most `maxPerUser` entries per
  * user and, in memory, `maxBytes` for the node; a push past either is refused
  * (`full`, the sender gets `queue_full`). Entries expire after `ttlMs`.
  */
