@@ -12,7 +12,7 @@
  * Errors a program may catch are `WsbenchError`s with a stable `code` (docs/ERRORS.md).
  */
 export { defineScenario } from './scenario/define.ts';
-export type { ScenarioDefinition, CommonOptions, OptionSpec, VirtualClient, RunView, JitterPolicy } from './scenario/types.ts';
+export type { ScenarioDefinition, CommonOptions, OptionSpec, VirtualClient, RunView, JitterPolicy, ProbeContext } from './scenario/types.ts';
 export type { FrameCodec, DecodedFrame, AdapterFactory, PublishAck } from './protocol/types.ts';
 export type { Report, CheckResult, MetricSummary, Ledger, ServerSide } from './report/schema.ts';
 export { REPORT_SCHEMA } from './report/schema.ts';

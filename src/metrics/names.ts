@@ -30,6 +30,14 @@ export const METRIC = {
   detect: 'detect',
   /** An open-model publish's actual send minus its scheduled send: what the generator adds. */
   sendLag: 'send.lag',
+  /** `chat`: a `typing` emitted to each `user-typing` received (receivers in the sender's generator process). */
+  chatTyping: 'chat.typing',
+  /** `chat`: a private message sent to its live delivery (recipient online). */
+  chatPrivate: 'chat.private',
+  /** `chat`: a returning user's reconnect start to each private message delivered from the offline queue. */
+  chatOffline: 'chat.offline',
+  /** `chat`: a user leaving or starting to return to each `user-left`/`user-joined` received (receivers in its generator process). */
+  chatPresence: 'chat.presence',
 } as const;
 
 /** A latency metric name, e.g. `fanout.local`. */

@@ -56,7 +56,7 @@ function decodeNative(text: string): DecodedFrame | null {
     case 'error':
       return { kind: 'error', id: f.id, code: String(f.code ?? 'unknown'), message: typeof f.message === 'string' ? f.message : undefined };
     default:
-      return { kind: 'other', name: f.type };
+      return { kind: 'other', name: f.type, data: f };
   }
 }
 

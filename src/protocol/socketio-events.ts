@@ -32,7 +32,16 @@ export function eventFrame(n: SocketIoNames, event: string, arg: unknown): Decod
     const to = numberOr(o?.to);
     return from !== undefined && to !== undefined ? { kind: 'gap', room: String(o?.[n.room]), from, to } : null;
   }
-  return { kind: 'other', name: event };
+  // Binary arguments are not handed on: the lean client keeps their placeholders, the library rebuilds them.
+  return hasBinary(arg, 3) ? { kind: 'other', name: event } : { kind: 'other', name: event, data: arg };
+}
+
+/** Whether `v` holds binary data (or the lean client's placeholder for it) within `depth` levels. */
+function hasBinary(v: unknown, depth: number): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || (v as { _placeholder?: unknown })._placeholder === true) return true;
+  if (depth === 0) return false;
+  return Object.values(v).some((x) => hasBinary(x, depth - 1));
 }
 
 /** Whether the `connected` event's `features` say that `join` takes `{since}` (servers/socketio/resume.ts). */

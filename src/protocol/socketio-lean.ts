@@ -61,6 +61,8 @@ const KINDS: ReplyKind[] = ['joined', 'left', 'ack'];
 const K_JOIN = 0;
 const K_LEAVE = 1;
 const K_PUBLISH = 2;
+/** A scenario's own event (`emit`): its ack goes to the callback kept by id. */
+const K_EMIT = 3;
 
 /** What a client presents to recover its session when it reconnects (connection state recovery). */
 interface Session {
@@ -106,6 +108,9 @@ class SioConnection extends RawConnection implements ClientConnection {
   private binary: { header: SioHeader; text: string; attachments: number } | null = null;
   pingDeadlineMs = 0;
   private pingWindowMs = 0;
+  /** Ack callbacks of `emit` calls by id, or null when none is pending. */
+  private emitAcks: Map<number, (res: unknown) => void> | null = null;
+  private emitIds = 0;
 
   constructor(
     sock: RawSocket,
@@ -132,7 +137,7 @@ class SioConnection extends RawConnection implements ClientConnection {
     return this.phase === Phase.Connected && this.state === State.Open;
   }
 
-  private emit(text: string): void {
+  private sendIfConnected(text: string): void {
     if (this.phase === Phase.Connected) this.send(text);
   }
 
@@ -150,16 +155,25 @@ class SioConnection extends RawConnection implements ClientConnection {
   }
 
   leave(room: string, id: number): void {
-    this.emit(eventPacket(this.ackId(id, K_LEAVE), this.sh.json.leave, JSON.stringify(room)));
+    this.sendIfConnected(eventPacket(this.ackId(id, K_LEAVE), this.sh.json.leave, JSON.stringify(room)));
   }
 
   publish(room: string, id: number, tag: string, pad: string): void {
     const j = this.sh.json;
-    this.emit(eventPacket(this.ackId(id, K_PUBLISH), j.publish, `{${j.room}:${JSON.stringify(room)},${j.content}:{"wsb":${JSON.stringify(tag)},"pad":${JSON.stringify(pad)}}}`));
+    this.sendIfConnected(eventPacket(this.ackId(id, K_PUBLISH), j.publish, `{${j.room}:${JSON.stringify(room)},${j.content}:{"wsb":${JSON.stringify(tag)},"pad":${JSON.stringify(pad)}}}`));
   }
 
   ping(): boolean {
     return false;
+  }
+
+  emit(event: string, data: unknown, onAck?: (res: unknown) => void): void {
+    if (this.phase !== Phase.Connected) return;
+    const args = [JSON.stringify(event), JSON.stringify(data ?? null)];
+    if (!onAck) return this.send(`42[${args.join(',')}]`);
+    const id = ++this.emitIds;
+    (this.emitAcks ??= new Map()).set(id, onAck);
+    this.send(eventPacket(this.ackId(id, K_EMIT), args[0]!, args[1]!));
   }
 
   override close(code = 1000): void {
@@ -348,7 +362,11 @@ class SioConnection extends RawConnection implements ClientConnection {
     if (ackId < 0) return;
     const kind = ackId % 4;
     const id = (ackId - kind) / 4;
-    if (kind > K_PUBLISH) return;
+    if (kind === K_EMIT) {
+      const cb = this.emitAcks?.get(id);
+      this.emitAcks?.delete(id);
+      return cb?.(res);
+    }
     let room = '';
     if (kind === K_JOIN && this.joinRooms !== null) {
       room = this.joinRooms.get(id) ?? '';
@@ -445,6 +463,7 @@ function deferred(transport: Promise<Transport>, opts: ConnectOptions, ev: Conne
     join: (room, id, since) => call((c) => c.join(room, id, since)),
     leave: (room, id) => call((c) => c.leave(room, id)),
     publish: (room, id, tag, pad) => call((c) => c.publish(room, id, tag, pad)),
+    emit: (event, data, onAck) => call((c) => c.emit?.(event, data, onAck)),
     ping: () => false,
     close: (code) => call((c) => c.close(code)),
     terminate: () => call((c) => c.terminate()),

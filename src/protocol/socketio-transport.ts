@@ -102,6 +102,7 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
             : socket.emit(n.join, room, ackHandler('joined', id, room))),
         leave: (room, id) => void socket.emit(n.leave, room, ackHandler('left', id, room)),
         publish: (room, id, tag, pad) => void socket.emit(n.publish, { [n.room]: room, [n.content]: { wsb: tag, pad } }, ackHandler('ack', id, room)),
+        emit: (event, data, onAck) => void (onAck ? socket.emit(event, data, onAck) : socket.emit(event, data)),
         ping: () => false,
         close: () => {
           closed = true;

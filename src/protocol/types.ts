@@ -22,8 +22,8 @@ export type DecodedFrame =
   | { kind: 'gap'; room: string; from: number; to: number }
   | { kind: 'pong'; id?: string | number }
   | { kind: 'error'; id?: string | number; code: string; message?: string }
-  /** Anything else the server pushes (presence, typing, ...), counted by `name`. */
-  | { kind: 'other'; name: string };
+  /** Anything else the server pushes (presence, typing, ...), counted by `name`; `data` is a Socket.IO event's first argument. */
+  | { kind: 'other'; name: string; data?: unknown };
 
 /**
  * A frame codec for servers that speak a JSON dialect over plain WebSocket: how to
@@ -114,6 +114,12 @@ export interface ClientConnection {
   publish(room: string, id: number, tag: string, pad: string): void;
   /** Returns false when the protocol has no application ping. */
   ping(id: number): boolean;
+  /**
+   * Socket.IO only (undefined elsewhere): emit an arbitrary event with `data` as its one argument;
+   * with `onAck`, ask for an ack and call it with the ack's first argument. An ack lost with the
+   * connection is never called (the caller bounds its wait).
+   */
+  emit?(event: string, data: unknown, onAck?: (res: unknown) => void): void;
   close(code?: number): void;
   /** Drop the TCP connection without a close handshake. */
   terminate(): void;

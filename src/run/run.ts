@@ -27,6 +27,7 @@ import { judgeLedger } from '../checks/judge-ledger.ts';
 import { COUNTER, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 import { EXIT, harnessError, isWsbenchError, usageError, type ExitCode, type WsbenchError } from '../errors.ts';
 import { DEV_SECRET } from '../protocol/jwt.ts';
+import { TokenMinter } from '../workers/token-source.ts';
 import { parseServerOptions } from '../../servers/core/options.ts';
 import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
@@ -330,6 +331,7 @@ class RunCoordinator {
 
   private async drive(topology: Topology): Promise<RunOutcome> {
     const { req, prepared } = this;
+    if (prepared.def.probe) return this.probe(topology, prepared.def.probe);
     const urls = topology.target.urls;
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
@@ -363,6 +365,23 @@ class RunCoordinator {
       for (const t of faultTimers) clearTimeout(t);
       await pool.stop();
     }
+  }
+
+  /** A probe scenario: no workers or phases; its checks are the run's checks. */
+  private async probe(topology: Topology, probe: NonNullable<ScenarioDefinition['probe']>): Promise<RunOutcome> {
+    const { req, prepared } = this;
+    this.origin = Date.now();
+    this.mark('phase', 'probe');
+    const start = Date.now();
+    // The token client 0 would present (--token, the first of --token-file, or a minted development token).
+    const token = new TokenMinter(tokenSource(req, topology, prepared.server), 0, 0).tokenFor(0);
+    const checks = await probe({ urls: topology.target.urls, target: { kind: req.targets.length ? 'external' : 'bundled', protocol: req.protocol }, options: prepared.options, server: req.targets.length ? {} : prepared.server, token, info: (line) => this.io.info(line) });
+    const end = Date.now();
+    this.mark('phase', 'finish');
+    const report = buildReport(new RunCollector(0), { ...this.reportFrame(undefined, topology.target), status: 'completed', measuredStart: start, measuredEnd: end, rampConnected: 0, rampFailed: 0, nodes: [], dropNodeSplit: true });
+    report.checks = checks;
+    report.gates = req.judge ? req.judge(report) : [];
+    return { report, exitCode: decideExit(report, { refuseSaturated: req.refuseSaturated, strict: req.strict === true }) };
   }
 
   private watchInterrupt(): void {

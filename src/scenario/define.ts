@@ -21,7 +21,7 @@ export function validateScenarioShape(def: unknown, file: string): string[] {
   const problems: string[] = [];
   if (typeof d.name !== 'string' || !d.name) problems.push(`${file}: "name" must be a non-empty string`);
   if (typeof d.description !== 'string') problems.push(`${file}: "description" must be a string`);
-  for (const fn of ['loop', 'checks', 'adapter', 'validate', 'derive'] as const) {
+  for (const fn of ['loop', 'checks', 'adapter', 'validate', 'derive', 'probe'] as const) {
     if (d[fn] !== undefined && typeof d[fn] !== 'function') problems.push(`${file}: "${fn}" must be a function`);
   }
   if (d.server !== undefined && typeof d.server !== 'function' && (d.server === null || typeof d.server !== 'object')) problems.push(`${file}: "server" must be an object or a function`);

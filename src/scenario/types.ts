@@ -4,6 +4,7 @@
  */
 import type { CheckResult, Ledger, MetricSummary, RoomLedger, ServerSide } from '../report/schema.ts';
 import type { AdapterFactory } from '../protocol/types.ts';
+import type { MetricName } from '../metrics/names.ts';
 
 /** Options every scenario has. Durations in milliseconds, rates per second. */
 export interface CommonOptions {
@@ -130,12 +131,34 @@ export interface VirtualClient {
   observe(key: string, value: number): void;
   /** Add to a run counter (shown in the report's counters). */
   count(name: string, n?: number): void;
+  /** Record a latency sample, microseconds, into one of the engine's metrics (`METRIC`, e.g. `chat.typing`). */
+  record(metric: MetricName, us: number): void;
   /** Monotonic time in microseconds, shared by all processes of the machine. */
   nowUs(): number;
   /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
   dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Socket.IO only: emit event `event` with `data` as its argument (e.g. `typing`, `private-message`).
+   * With `{ ack: true }` resolves with the server's ack argument, or null when none came within
+   * `requestTimeoutMs` or the client is not connected; without, resolves true once written (false
+   * when not connected or the protocol has no events).
+   */
+  emit(event: string, data: unknown, opts?: { ack?: boolean }): Promise<unknown>;
+  /**
+   * Call `handler` with the argument of every server event `event` that the harness itself does not
+   * consume (e.g. `user-typing`, `private-message`, `user-joined`), for the rest of the run, across
+   * reconnects. One handler per event name (a second call replaces the first).
+   */
+  onEvent(event: string, handler: (data: unknown) => void): void;
+  /**
+   * Go offline on purpose: close the connection cleanly; it is not reconnected until `reconnect()`.
+   * Resolves once closed (or after `requestTimeoutMs`).
+   */
+  disconnect(): Promise<void>;
+  /** Come back after `disconnect()`: connect again and rejoin this client's rooms; true once joined. */
+  reconnect(): Promise<boolean>;
   /** A seeded random number in [0, 1), per client. */
   random(): number;
 }
@@ -230,6 +253,26 @@ export interface ScenarioDefinition {
    * A function may choose by options and target (node faults need the bundled server).
    */
   faults?: string[] | ((options: Readonly<Record<string, unknown>> & CommonOptions, target: { kind: 'bundled' | 'external'; nodes: number }) => string[]);
+  /**
+   * A probe scenario (e.g. `protocol`): no virtual clients, no load phases. The run starts the
+   * target, calls this once with its URLs, and the checks it returns are the run's checks (the
+   * built-in load checks do not apply). Must bound its own time.
+   */
+  probe?: (ctx: ProbeContext) => Promise<CheckResult[]>;
   /** Extra validation of the resolved options: return every problem, each a sentence. */
   validate?: (options: Readonly<Record<string, unknown>> & CommonOptions) => string[];
+}
+
+/** What a probe scenario's `probe` sees (see `ScenarioDefinition.probe`). */
+export interface ProbeContext {
+  /** The target URLs (the bundled node's, or the `--target` ones). */
+  urls: string[];
+  target: { kind: 'bundled' | 'external'; protocol: 'ws' | 'socketio' };
+  options: Readonly<Record<string, unknown>> & CommonOptions;
+  /** The bundled server's settings (`server` of the scenario and `--server`); {} for an external target. */
+  server: Readonly<Record<string, string>>;
+  /** The token a client would present: `--token`, the first of `--token-file`, or one minted (`--secret`, else the development secret); none when the bundled server runs with auth off. */
+  token?: string;
+  /** One line of progress for the user. */
+  info(line: string): void;
 }

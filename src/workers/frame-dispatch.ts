@@ -98,6 +98,7 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
     }
     case 'other':
       rt.count(eventCounter(f.name));
+      c.serverEvent(f.name, f.data);
       return;
   }
 }

@@ -105,6 +105,11 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     this.rec.count(name, n);
   }
 
+  /** A scenario's latency sample (us) for metric `name`. */
+  record(name: string, us: number): void {
+    this.rec.record(name, us);
+  }
+
   /** A per-client observation (e.g. accepted rate): kept as count/min/max/sum with the clients at the extremes. */
   observe(key: string, value: number, client: number): void {
     let o = this.observations.get(key);

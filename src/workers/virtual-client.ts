@@ -30,8 +30,10 @@ export interface ClientHost {
   request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
   count(name: string, n?: number): void;
+  record(name: string, us: number): void;
   observe(key: string, value: number, client: number): void;
   sleep(ms: number): Promise<void>;
+  connect(c: Client, resume?: boolean): Promise<boolean>;
 }
 
 /**
@@ -79,6 +81,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   closeWaiters: Array<(v: CloseRecord | null) => void> = [];
   /** Ids of this client's requests awaiting a reply, in the order sent (so a close fails only its own). */
   readonly pendingIds = new Set<number>();
+  /** The scenario's handlers of server events (`onEvent`), or undefined when it set none. */
+  private eventHandlers: Map<string, (data: unknown) => void> | undefined;
 
   constructor(
     readonly rt: ClientHost,
@@ -195,6 +199,10 @@ export class Client implements VirtualClient, ConnectionEvents {
     this.rt.count(name, n);
   }
 
+  record(metric: string, us: number): void {
+    this.rt.record(metric, us);
+  }
+
   nowUs(): number {
     return this.rt.clock.nowUs();
   }
@@ -208,5 +216,44 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   sleep(ms: number): Promise<void> {
     return this.rt.sleep(ms);
+  }
+
+  emit(event: string, data: unknown, opts: { ack?: boolean } = {}): Promise<unknown> {
+    const conn = this.conn;
+    if (this.state !== 'open' || !conn?.emit) return Promise.resolve(opts.ack ? null : false);
+    if (!opts.ack) {
+      conn.emit(event, data);
+      return Promise.resolve(true);
+    }
+    const clock = this.rt.clock;
+    return new Promise((resolve) => {
+      const t = clock.setTimeout(() => resolve(null), this.options.requestTimeoutMs);
+      conn.emit!(event, data, (res) => {
+        clock.clearTimeout(t);
+        resolve(res);
+      });
+    });
+  }
+
+  onEvent(event: string, handler: (data: unknown) => void): void {
+    (this.eventHandlers ??= new Map()).set(event, handler);
+  }
+
+  /** @internal A server event the harness does not consume: the scenario's handler, if any. */
+  serverEvent(name: string, data: unknown): void {
+    this.eventHandlers?.get(name)?.(data);
+  }
+
+  async disconnect(): Promise<void> {
+    if (this.state !== 'open') return;
+    // Closing by us: the runtime does not reconnect it.
+    this.state = 'closing';
+    this.conn?.close(1000);
+    await this.waitClosed(this.options.requestTimeoutMs);
+  }
+
+  reconnect(): Promise<boolean> {
+    if (this.state !== 'closed') return Promise.resolve(this.state === 'open');
+    return this.rt.connect(this, false);
   }
 }

@@ -91,7 +91,7 @@ describe('fast delivery scanner', () => {
   it('the codec decodes every reply kind and rejects garbage', () => {
     expect(nativeCodec.decode('{"type":"joined","id":3,"room":"a","members":4,"seq":9}')).toEqual({ kind: 'joined', id: 3, room: 'a', members: 4, seq: 9 });
     expect(nativeCodec.decode('{"type":"error","code":"rate_limited","message":"slow down"}')).toMatchObject({ kind: 'error', code: 'rate_limited' });
-    expect(nativeCodec.decode('{"type":"presence","room":"a"}')).toEqual({ kind: 'other', name: 'presence' });
+    expect(nativeCodec.decode('{"type":"presence","room":"a"}')).toEqual({ kind: 'other', name: 'presence', data: { type: 'presence', room: 'a' } });
     expect(nativeCodec.decode('{nope')).toBeNull();
     expect(nativeCodec.decode('[1,2]')).toBeNull();
   });

@@ -274,7 +274,7 @@ describe('lean vs socket.io-client against plain socket.io Servers', () => {
     ]);
     expect(r.lean.c).toEqual([
       ['open'],
-      ['frame', { kind: 'other', name: 'presence' }],
+      ['frame', { kind: 'other', name: 'presence', data: { users: 2 } }],
       ['frame', { kind: 'other', name: 'avatar' }],
       ['frame', { kind: 'gap', room: 'room-1', from: 3, to: 5 }],
       ['frame', { kind: 'joined', id: 1, room: 'room-1', members: 1, seq: 7 }],
