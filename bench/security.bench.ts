@@ -186,7 +186,7 @@ async function offlineFlood(url: string): Promise<{ queued: number; refused: num
 }
 
 /** One flood row: a flavour, with the default budgets or with every budget at 0 (what the traffic alone costs). */
-interface FloodCase {
+export interface FloodCase {
   flavour: 'ws' | 'socketio';
   label: string;
   args: string[];
@@ -194,7 +194,7 @@ interface FloodCase {
   env?: Record<string, string>;
 }
 
-const FLOOD_CASES: FloodCase[] = [
+export const FLOOD_CASES: FloodCase[] = [
   { flavour: 'ws', label: 'ws, default budgets', args: [] },
   { flavour: 'ws', label: 'ws, nothing retained (`--retention 0`)', args: ['--retention', '0'] },
   { flavour: 'ws', label: 'ws, default budgets, `MALLOC_ARENA_MAX=2`', args: [], env: { MALLOC_ARENA_MAX: '2' } },
@@ -203,9 +203,9 @@ const FLOOD_CASES: FloodCase[] = [
   { flavour: 'socketio', label: 'socketio, nothing kept (`--retention 0 --offline-max-per-user 0 --recovery-bytes 0`)', args: ['--retention', '0', '--offline-max-per-user', '0', '--recovery-bytes', '0'] },
 ];
 
-export async function floodSection(ctx: BenchContext): Promise<string[]> {
+export async function floodSection(ctx: BenchContext, cases: FloodCase[] = FLOOD_CASES): Promise<string[]> {
   const rows: string[] = [];
-  for (const c of FLOOD_CASES) {
+  for (const c of cases) {
     const p = await startMain(['--protocol', c.flavour, ...c.args], c.env);
     try {
       await new Promise((r) => setTimeout(r, 1500));

@@ -18,9 +18,9 @@ export const GUARD_MAX_PAUSE_MS = 250;
 export interface MemoryGuardOptions {
   /** ArrayBuffer bytes in flight allowed before reading pauses; 0 = the guard is off. */
   inflightBytes: number;
-  /** ArrayBuffer bytes the budgeted stores hold now (the retention ring): not in flight. */
+  /** ArrayBuffer bytes the budgeted stores hold now (the retention ring, the offline queue): not in flight. */
   held(): number;
-  /** V8 heap bytes the budgeted stores hold now (Socket.IO's offline queue and recovery buffer); default 0. */
+  /** V8 heap bytes the budgeted stores hold now (Socket.IO's recovery buffer); default 0. */
   heldHeap?(): number;
   /** Stop reading from every socket. */
   pause(): void;
