@@ -175,9 +175,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   // Traffic in flight past `inflight-bytes`: stop reading from every websocket until it comes down.
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
-    // The retention ring and the memory offline queue's entries are ArrayBuffers; the recovery buffer's packets are heap.
-    held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes,
-    heldHeap: () => recoveryBuffer.bytes,
+    // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
+    held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
     },
