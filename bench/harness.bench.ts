@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild } from './support/children.ts';
-import { memoryRun, recvRun, withChild, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
+import { fmt, kib, memoryRun, recvRun, withChild, withServerChild, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
 import { median, percentile } from './support/stats.ts';
 import type { BenchContext } from './run.ts';
 
@@ -30,20 +30,9 @@ type Ctx = BenchContext;
 type ClientKind = 'raw' | 'ws';
 const KINDS: ClientKind[] = ['raw', 'ws'];
 const BIN = fileURLToPath(new URL('../bin/wsbench.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const kib = (bytes: number) => fmt(bytes / 1024, 2);
 
 /** One reference server for a whole part (its own memory and CPU are not what is measured). */
-async function withServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const server = startChild('server');
-  try {
-    const { port } = await server.first;
-    return await fn(`ws://127.0.0.1:${port}/ws`);
-  } finally {
-    await server.stop();
-  }
-}
+const withServer = <T>(fn: (url: string) => Promise<T>): Promise<T> => withServerChild('server', (port) => `ws://127.0.0.1:${port}/ws`, fn);
 
 // ------------------------------------------------------------------ 1 + 2
 

@@ -16,27 +16,15 @@
  * WSB_SIO_PARTS=memory,recv,compare selects parts (default all).
  */
 import os from 'node:os';
-import { startChild } from './support/children.ts';
-import { memoryRun, recvRun, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
+import { fmt, kib, memoryRun, ratio, recvRun, withServerChild, type MemoryRun, type RecvRun } from './support/harness-runs.ts';
 import { runWsbench } from './support/wsbench-cli.ts';
 import type { BenchContext } from './run.ts';
 
 type Client = 'raw' | 'socket.io-client';
 const CLIENTS: Client[] = ['raw', 'socket.io-client'];
-const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
-const kib = (bytes: number) => fmt(bytes / 1024, 2);
-const ratio = (a: number, b: number) => `${fmt(a / b, 2)}x`;
 
 /** One bundled Socket.IO server process for a part (its own cost is not what is measured). */
-async function withSioServer<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const server = startChild('sio-server');
-  try {
-    const { port } = await server.first;
-    return await fn(`http://127.0.0.1:${port}/socket.io`);
-  } finally {
-    await server.stop();
-  }
-}
+const withSioServer = <T>(fn: (url: string) => Promise<T>): Promise<T> => withServerChild('sio-server', (port) => `http://127.0.0.1:${port}/socket.io`, fn);
 
 const RECEIVERS = 1000;
 

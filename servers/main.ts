@@ -11,6 +11,8 @@
  * In-process: `startServer(options)` (used by `wsbench serve`).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_OPTION_SPECS, parseServerOptions, type ServerOptions } from './core/options.ts';
 import { signToken } from './core/jwt.ts';
@@ -120,8 +122,9 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
 async function startCluster(options: ServerOptions, log: (l: string) => void) {
   if (!cluster.isPrimary) throw new Error('startServer with workers > 1 must run in a cluster primary');
   cluster.setupPrimary({
-    exec: fileURLToPath(new URL('./ws/worker.ts', import.meta.url)),
-    execArgv: ['--import', 'tsx'],
+    // The worker as this file runs: compiled (no loader) or from the sources through tsx.
+    exec: fileURLToPath(new URL(`./ws/worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
+    execArgv: import.meta.url.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [],
     args: [],
     // Workers write nothing to stdout; whatever they print goes to our stderr.
     stdio: ['ignore', 2, 'inherit', 'ipc'],

@@ -18,11 +18,14 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-/** Start a role; `gc` passes --expose-gc so memory is measured after collection. */
-export function startChild(role: 'harness' | 'server' | 'publisher' | 'sio-server' | 'sio-publisher', gc = false): Child {
+/**
+ * Start a role; `gc` passes --expose-gc so memory is measured after collection; `script` runs
+ * another checkout's harness-child (support/baseline.ts) instead of this one's.
+ */
+export function startChild(role: 'harness' | 'server' | 'publisher' | 'sio-server' | 'sio-publisher', gc = false, script = CHILD): Child {
   // WSB_BENCH_HARNESS_ARGS: extra node flags for the harness role, e.g. --cpu-prof.
   const extra = role === 'harness' && process.env.WSB_BENCH_HARNESS_ARGS ? process.env.WSB_BENCH_HARNESS_ARGS.split(' ') : [];
-  const proc = spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), ...extra, '--max-old-space-size=8192', '--import', 'tsx', CHILD], {
+  const proc = spawn(process.execPath, [...(gc ? ['--expose-gc'] : []), ...extra, '--max-old-space-size=8192', '--import', 'tsx', script], {
     env: { ...process.env, WSB_BENCH_ROLE: role },
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -40,6 +40,22 @@ function nowUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
+/** Start the V8 CPU profiler; the returned function stops it and writes the profile to `file`. */
+async function startProfile(file: string): Promise<() => Promise<void>> {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method: string) => new Promise<any>((res, rej) => session.post(method, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = await post('Profiler.stop');
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 // ------------------------------------------------------------------ raw probe
 
 const HANDSHAKE = (path: string) =>
@@ -87,6 +103,22 @@ async function harnessRole(): Promise<void> {
   // Drain the snapshots as a worker does once a second, so histograms do not grow unbounded.
   setInterval(() => inner.snapshot(), 1000).unref();
   const scenario: ScenarioDefinition = { name: 'harness-bench', description: 'bench', publish: false };
+  // Round trips completed by scenario loops (`loop` ramps), for the `loop` command.
+  let trips = 0;
+  const bareSockets: net.Socket[] = [];
+  const loopScenario = (kind: string, sleepMs: number): ScenarioDefinition => ({
+    ...scenario,
+    loop:
+      kind === 'publish'
+        ? async (vu) => {
+            if ((await vu.publish(vu.rooms[0]!)) !== null) trips++;
+            await vu.sleep(sleepMs);
+          }
+        : async (vu) => {
+            if ((await vu.ping()) !== null) trips++;
+            await vu.sleep(sleepMs);
+          },
+  });
   const handle = async (m: Cmd): Promise<unknown> => {
     switch (m.cmd) {
       case 'baseline': {
@@ -99,11 +131,12 @@ async function harnessRole(): Promise<void> {
         const sets = [`client=${m.client}`, `clients=${m.clients}`, `rooms=${m.rooms ?? 1}`, 'publishers=0', `ramp=${m.rate ?? 100000}`, `max-inflight=${m.inflight ?? 256}`, 'request-timeout-ms=20000'];
         const { options, problems } = resolveOptions(scenario, {}, sets);
         if (problems.length) throw new Error(problems.join('; '));
-        const transport = await createTransport((m.protocol as 'ws' | 'socketio' | undefined) ?? 'ws', scenario, options);
+        const scen = m.loop ? loopScenario(String(m.loop), Number(m.sleepMs ?? 20)) : scenario;
+        const transport = await createTransport((m.protocol as 'ws' | 'socketio' | undefined) ?? 'ws', scen, options);
         const cfg = {
           workerId: 0,
           options,
-          scenario,
+          scenario: scen,
           transport,
           fromClient: total,
           toClient: total + Number(m.clients),
@@ -119,13 +152,15 @@ async function harnessRole(): Promise<void> {
         total += Number(m.clients);
         rts.push(rt);
         rt.phase = 'ramp';
-        const c0 = cpuMs();
+        const stopProfile = process.env.WSB_BENCH_RAMP_PROFILE ? await startProfile(process.env.WSB_BENCH_RAMP_PROFILE) : undefined;
+        const u0 = process.cpuUsage();
         const t0 = performance.now();
         const r = await rt.runRamp(options.ramp);
         const ms = performance.now() - t0;
-        const cpu = cpuMs() - c0;
+        const u = process.cpuUsage(u0);
+        await stopProfile?.();
         rt.phase = 'steady';
-        return { ...r, ms, cpuMs: cpu, ...(m.measure ? await settledRss() : {}) };
+        return { ...r, ms, cpuMs: (u.user + u.system) / 1000, sysMs: u.system / 1000, ...(m.measure ? await settledRss() : {}) };
       }
       case 'recv': {
         const r0 = received;
@@ -133,6 +168,94 @@ async function harnessRole(): Promise<void> {
         const t0 = performance.now();
         await sleep(Number(m.ms));
         return { deliveries: received - r0, cpuMs: cpuMs() - c0, ms: performance.now() - t0 };
+      }
+      case 'loop': {
+        // Every runtime's scenario loop runs for `ms`; round trips completed per harness CPU-second.
+        for (const rt of rts) rt.startLoops();
+        await sleep(Number(m.warmupMs ?? 1000));
+        // WSB_BENCH_LOOP_PROFILE=<file>: a CPU profile of the measured window only.
+        const stopProfile = process.env.WSB_BENCH_LOOP_PROFILE ? await startProfile(process.env.WSB_BENCH_LOOP_PROFILE) : undefined;
+        const n0 = trips;
+        const u0 = process.cpuUsage();
+        const t0 = performance.now();
+        await sleep(Number(m.ms));
+        const u = process.cpuUsage(u0);
+        await stopProfile?.();
+        const out = { trips: trips - n0, cpuMs: (u.user + u.system) / 1000, sysMs: u.system / 1000, ms: performance.now() - t0 };
+        for (const rt of rts) rt.stopLoops();
+        await sleep(100);
+        return out;
+      }
+      case 'bare-handshake': {
+        // The floor for `ramp`: bare sockets (net.connect, the upgrade by hand with a fixed key,
+        // a pre-built join frame, replies only looked for in the bytes), at most `inflight`
+        // handshakes in flight; kept open until `close`.
+        const n = Number(m.clients);
+        const inflight = Number(m.inflight ?? 256);
+        const join = clientFrame(OP_TEXT, '{"type":"join","id":1,"room":"room-0"}', null);
+        let started = 0;
+        let done = 0;
+        const u0 = process.cpuUsage();
+        const t0 = performance.now();
+        await new Promise<void>((resolve, reject) => {
+          const next = (): void => {
+            if (started >= n) return;
+            started++;
+            let joined = false;
+            rawSocket(String(m.url), (b) => {
+              if (joined || !b.includes('"joined"')) return;
+              joined = true;
+              if (++done === n) resolve();
+              else next();
+            }).then((s) => {
+              bareSockets.push(s);
+              s.write(join);
+            }, reject);
+          };
+          for (let k = 0; k < Math.min(inflight, n); k++) next();
+        });
+        const u = process.cpuUsage(u0);
+        return { connected: done, ms: performance.now() - t0, cpuMs: (u.user + u.system) / 1000, sysMs: u.system / 1000 };
+      }
+      case 'bare-loop': {
+        // The floor: `clients` bare sockets (handshake by hand, one pre-built ping frame, a
+        // timer each) doing what the `loop` command's scenario does, with no harness at all.
+        const n = Number(m.clients);
+        const sleepMs = Number(m.sleepMs ?? 20);
+        const frame = clientFrame(OP_TEXT, '{"type":"ping","id":1}', null);
+        let done = 0;
+        let running = true;
+        const batch: Array<[number, () => unknown]> = [];
+        const tick = m.batch ? setInterval(() => {
+          const now = performance.now();
+          let k = 0;
+          while (k < batch.length && batch[k]![0] <= now) batch[k++]![1]();
+          batch.splice(0, k);
+        }, 1) : undefined;
+        const socks = await Promise.all(
+          Array.from({ length: n }, () => {
+            let sock: net.Socket;
+            const again = () => running && sock.write(frame);
+            return rawSocket(String(m.url), () => {
+              done++;
+              if (m.batch) batch.push([performance.now() + sleepMs, again]);
+              else setTimeout(again, sleepMs);
+            }).then((s) => (sock = s));
+          }),
+        );
+        for (const s of socks) s.write(frame);
+        await sleep(Number(m.warmupMs ?? 1000));
+        const n0 = done;
+        const u0 = process.cpuUsage();
+        const t0 = performance.now();
+        await sleep(Number(m.ms));
+        const u = process.cpuUsage(u0);
+        const out = { trips: done - n0, cpuMs: (u.user + u.system) / 1000, sysMs: u.system / 1000, ms: performance.now() - t0 };
+        running = false;
+        clearInterval(tick);
+        await sleep(100);
+        for (const s of socks) s.destroy();
+        return out;
       }
       case 'rtt': {
         // Application pings through the harness (Client.ping: request, transport, decode, pending map)
@@ -167,6 +290,7 @@ async function harnessRole(): Promise<void> {
         return { harness, bare };
       }
       case 'close':
+        for (const sock of bareSockets.splice(0)) sock.destroy();
         await Promise.all(rts.map((rt) => rt.closeAll(3000)));
         return { ok: true };
     }

@@ -9,6 +9,28 @@ import { startChild, type Child } from './children.ts';
 type Protocol = 'ws' | 'socketio';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A number with thousands separators and `d` decimals. */
+export const fmt = (n: number, d = 0): string => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+/** Bytes as KiB with 2 decimals. */
+export const kib = (bytes: number): string => fmt(bytes / 1024, 2);
+/** `a / b` as `1.23x`. */
+export const ratio = (a: number, b: number): string => `${fmt(a / b, 2)}x`;
+
+/**
+ * One server child (`server`: the reference ws server; `sio-server`: the bundled Socket.IO
+ * server) for a whole part, `fn` given its URL (`url(port)`); stopped whatever happens.
+ * The server's own cost is not what the harness sections measure.
+ */
+export async function withServerChild<T>(role: 'server' | 'sio-server', url: (port: number) => string, fn: (url: string) => Promise<T>): Promise<T> {
+  const server = startChild(role);
+  try {
+    const { port } = await server.first;
+    return await fn(url(Number(port)));
+  } finally {
+    await server.stop();
+  }
+}
+
 /** Run `fn` with child `c`, then close and stop it whatever happens. */
 export async function withChild<T>(c: Child, fn: (c: Child) => Promise<T>): Promise<T> {
   try {
@@ -74,5 +96,69 @@ export async function recvRun(client: string, url: string, receivers: number, pu
     } finally {
       await pub.stop();
     }
+  });
+}
+
+export interface LoopRun {
+  /** Round trips completed per harness CPU-second. */
+  tripsPerCpuSec: number;
+  tripsPerSec: number;
+  harnessCpuPercent: number;
+  /** Share of the harness CPU spent in the kernel (socket writes and reads on loopback). */
+  sysShare: number;
+}
+
+/**
+ * `clients` harness clients (each in its own room) run a scenario loop `await vu.ping()`
+ * (or `vu.publish(room)`, acked) then `await vu.sleep(sleepMs)`; `ms` measured after 1 s.
+ * `child` starts the harness process (default: this checkout's).
+ */
+export async function loopRun(url: string, kind: 'ping' | 'publish', clients: number, sleepMs: number, ms: number, child: () => Child = () => startChild('harness')): Promise<LoopRun> {
+  return withChild(child(), async (h) => {
+    const r = await h.ask({ cmd: 'ramp', client: 'raw', clients, rooms: clients, url, rate: 100_000, loop: kind, sleepMs });
+    if (r.connected !== clients) throw new Error(`loop: ${r.connected} of ${clients} connected (${r.firstError})`);
+    const m = await h.ask({ cmd: 'loop', ms, warmupMs: 1000 });
+    return { tripsPerCpuSec: m.trips / (m.cpuMs / 1000), tripsPerSec: m.trips / (m.ms / 1000), harnessCpuPercent: (100 * m.cpuMs) / m.ms, sysShare: m.sysMs / m.cpuMs };
+  });
+}
+
+/** The floor for `loopRun`: the same loop on bare sockets (no harness), in a harness process. */
+export async function bareLoopRun(url: string, clients: number, sleepMs: number, ms: number, batch = false): Promise<LoopRun> {
+  return withChild(startChild('harness'), async (h) => {
+    const m = await h.ask({ cmd: 'bare-loop', clients, url, sleepMs, ms, warmupMs: 1000, batch });
+    return { tripsPerCpuSec: m.trips / (m.cpuMs / 1000), tripsPerSec: m.trips / (m.ms / 1000), harnessCpuPercent: (100 * m.cpuMs) / m.ms, sysShare: m.sysMs / m.cpuMs };
+  });
+}
+
+export interface HandshakeRun {
+  /** Harness CPU (user + system) per connection opened, welcomed and joined (us). */
+  cpuUsPerConnection: number;
+  /** Share of that CPU spent in the kernel. */
+  sysShare: number;
+  /** Connections opened per second by the one harness process. */
+  perSec: number;
+}
+
+/** One harness process: 5,000 clients connected, welcomed and joined to `url`, then 5,000 more. */
+export async function handshakeRun(url: string, child: () => Child = () => startChild('harness', true)): Promise<HandshakeRun> {
+  return withChild(child(), async (h) => {
+    await h.ask({ cmd: 'baseline', client: 'raw', protocol: 'ws' });
+    const ramp = { cmd: 'ramp', client: 'raw', protocol: 'ws', clients: 5000, url, rate: 100_000 };
+    const a = await h.ask(ramp, 240_000);
+    const b = await h.ask(ramp, 240_000);
+    if (a.connected !== 5000 || b.connected !== 5000) throw new Error(`handshakes: connected ${a.connected} + ${b.connected} of 10000 (${a.firstError ?? b.firstError})`);
+    const cpuMs = a.cpuMs + b.cpuMs;
+    return { cpuUsPerConnection: (cpuMs * 1000) / 10_000, sysShare: (a.sysMs + b.sysMs) / cpuMs, perSec: 10_000 / ((a.ms + b.ms) / 1000) };
+  });
+}
+
+/** The floor for `handshakeRun`: the same 2 x 5,000 handshakes and joins on bare sockets (no harness). */
+export async function bareHandshakeRun(url: string): Promise<HandshakeRun> {
+  return withChild(startChild('harness', true), async (h) => {
+    const cmd = { cmd: 'bare-handshake', clients: 5000, url, inflight: 256 };
+    const a = await h.ask(cmd, 240_000);
+    const b = await h.ask(cmd, 240_000);
+    const cpuMs = a.cpuMs + b.cpuMs;
+    return { cpuUsPerConnection: (cpuMs * 1000) / 10_000, sysShare: (a.sysMs + b.sysMs) / cpuMs, perSec: 10_000 / ((a.ms + b.ms) / 1000) };
   });
 }

@@ -87,6 +87,14 @@ export interface ServerOptions {
   recoveryBytes: number;
   /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
   inflightBytes: number;
+  /** Serve `wss:`/`https:` (servers/core/tls.ts): self-signed certificate unless `cert`/`key`. Default false. */
+  tls: boolean;
+  /** PEM certificate file for `tls`; undefined = self-signed. */
+  cert?: string;
+  /** PEM key file for `tls`; undefined = self-signed. */
+  key?: string;
+  /** permessage-deflate for clients that offer it (both flavours). Default false. */
+  compression: boolean;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -147,6 +155,10 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
   { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; 0 = off (default 16777216 = 16 MiB)' },
+  { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
+  { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
+  { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
+  { key: 'compression', field: 'compression', type: 'onoff', default: false, description: 'permessage-deflate for clients that offer it, on|off (default off)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
@@ -191,6 +203,10 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   redisTtlS: 604_800,
   recoveryBytes: 16_777_216,
   inflightBytes: 16_777_216,
+  tls: false,
+  cert: undefined,
+  key: undefined,
+  compression: false,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

@@ -9,6 +9,7 @@
  * and the shared servers/core (HTTP, limits, stats, shutdown).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { serverTls } from '../core/tls.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { createAuthenticator } from '../core/auth.ts';
@@ -107,7 +108,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     metrics: { render: () => metrics.render(), get contentType() { return metrics.contentType; } },
     paths: ['/socket.io'],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
 
   const recovery = opts.recoveryMs > 0 && (cluster?.recovery ?? true);
   const io = new Server(http, {
@@ -117,7 +118,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     pingInterval: opts.heartbeatMs > 0 ? opts.heartbeatMs : NO_HEARTBEAT_INTERVAL_MS,
     pingTimeout: opts.pingTimeoutMs,
     maxHttpBufferSize: opts.maxPayload,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     ...(cluster ? { adapter: cluster.adapter } : {}),
     // Middlewares (auth) run again on recovery, so an expired token is not let back in.
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
@@ -279,7 +280,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   });
 
   return {
-    url: `http://${hostInUrl}:${port}/socket.io`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/socket.io`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

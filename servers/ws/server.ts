@@ -19,13 +19,15 @@ import { busStats } from '../core/bus-factory.ts';
 import { failureCode, throttledLog } from '../core/errors.ts';
 import { createConnectionDrain, onceClose, statsWith, stderrLog } from '../core/lifecycle.ts';
 import { canWriteDirect, createFanout } from './broadcast.ts';
-import { Conn, ConnSocket, serially } from './conn.ts';
+import { Conn, ConnSocket, serially, type SocketEvents } from './conn.ts';
 import { createFrameHandler } from './dispatch.ts';
 import { createRoomHub } from './room-hub.ts';
 import { createPublisher } from './publish.ts';
 import { createUpgradeHandler, WS_PATH } from './upgrade.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { startMemoryGuard } from '../core/memory-guard.ts';
+import { serverTls } from '../core/tls.ts';
+import { wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -83,7 +85,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const sendText = (c: Conn, text: string) => {
     if (c.ws.readyState !== 1) return;
-    c.ws.send(text);
+    c.ws.send(wireOf(text));
     counters.framesOut++;
   };
   const send = (c: Conn, obj: object) => sendText(c, JSON.stringify(obj));
@@ -176,12 +178,23 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       sendError(c, undefined, 'internal', 'internal error');
     }
   }
-  /** Pings cost a token like data frames (ws answers them itself): a ping flood ends in 1008 like a frame flood. */
-  function onPing(this: WebSocket) {
+  /**
+   * Pings cost a token like data frames: a ping flood ends in 1008 like a frame flood. Every ping
+   * still gets its pong (as ws's autoPong did), sent here, not by ws's autoPong (which keeps a
+   * closure per connection); a peer that pings without reading our pongs is cut like a slow consumer.
+   */
+  function onPing(this: WebSocket, data: Buffer) {
     const c = (this as ConnSocket).wsbConn;
     if (!c) return;
     counters.framesIn++;
     admit(c, Date.now());
+    if (this.readyState !== 1) return; // closed for abuse
+    if (this.bufferedAmount > MAX_SOCKET_BUFFER) {
+      counters.slowConsumerTerminations++;
+      this.terminate();
+      return;
+    }
+    this.pong(data);
   }
   function onPong(this: WebSocket) {
     const c = (this as ConnSocket).wsbConn;
@@ -203,9 +216,12 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     noServer: true,
     clientTracking: false,
     WebSocket: ConnSocket,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     maxPayload: opts.maxPayload,
+    // Pongs are sent by onPing (memory per idle connection: no per-socket callback).
+    autoPong: false,
   });
+  const socketEvents: SocketEvents = { message: onMessage, ping: onPing, pong: onPong, close: onClose, error: onError };
 
   const onUpgrade = createUpgradeHandler({
     wss,
@@ -217,11 +233,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     accept(ws, adm) {
       const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), adm.user, adm.rooms, adm.expMs, canWriteDirect(ws), adm.identity, opts.burst, Date.now());
       (ws as ConnSocket).wsbConn = c;
-      ws.on('message', onMessage);
-      ws.on('ping', onPing);
-      ws.on('pong', onPong);
-      ws.on('close', onClose);
-      ws.on('error', onError);
+      (ws as ConnSocket).useEvents(socketEvents);
       conns.add(c);
       if (guard.paused) ws.pause();
       counters.connectionsOpened++;
@@ -238,7 +250,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     metrics,
     paths: [WS_PATH],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
   http.on('upgrade', onUpgrade);
 
   const stopHeartbeat = startHeartbeat(() => conns, opts.heartbeatMs, (n) => (counters.heartbeatTerminations += n));
@@ -282,7 +294,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   });
 
   return {
-    url: `ws://${hostInUrl}:${port}${WS_PATH}`,
+    url: `${opts.tls ? 'wss' : 'ws'}://${hostInUrl}:${port}${WS_PATH}`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

@@ -10,6 +10,12 @@
 export const METRIC = {
   /** TCP connect plus WebSocket upgrade (or Socket.IO handshake) of one client. */
   connect: 'connect',
+  /** Raw client: start of a connection to TCP connected. */
+  connectTcp: 'connect.tcp',
+  /** Raw client, `wss:`: TCP connected to TLS handshake done. */
+  connectTls: 'connect.tls',
+  /** Raw client: TLS done (or TCP connected) to the 101 response. */
+  connectUpgrade: 'connect.upgrade',
   /** `join` sent to `joined` received. */
   join: 'join',
   /** `publish` sent to its ack (only publishes that asked for one). */
@@ -68,6 +74,14 @@ export const COUNTER = {
   connectionsOpened: 'connections.opened',
   /** Connection attempts that failed. */
   connectionsFailed: 'connections.failed',
+  /** Raw client, `wss:`: TLS handshakes that resumed a session. */
+  tlsResumed: 'tls.resumed',
+  /** Raw client, `wss:`: full TLS handshakes (no session resumed). */
+  tlsFull: 'tls.full',
+  /** Raw client: connections that agreed permessage-deflate (parameters: `compression.<param>` counters). */
+  compressionNegotiated: 'compression.negotiated',
+  /** Raw client: connections whose offer of permessage-deflate the server declined. */
+  compressionDeclined: 'compression.declined',
   /** Clients that rejoined after an unexpected drop. */
   reconnects: 'reconnects',
   /** Reconnect attempts, failed ones included. */

@@ -3,6 +3,8 @@ import picocolors from 'picocolors';
 import type { Report } from '../report/schema.ts';
 import { formatDuration, formatCount } from './format.ts';
 import { plainTable } from './table.ts';
+import { renderTrafficVariants } from './traffic-variants.ts';
+import { shapesTraffic } from '../run/traffic-figures.ts';
 
 export function renderVariants(report: Report, opts: { color?: boolean } = {}): string {
   const rows = report.variants ?? [];
@@ -28,5 +30,6 @@ export function renderVariants(report: Report, opts: { color?: boolean } = {}): 
       formatCount(v.duplicated),
     ]);
   }
-  return `Variants, side by side\n${t.toString()}`;
+  const traffic = rows.some((v) => shapesTraffic(v.label)) ? `\n${renderTrafficVariants(rows, c)}` : '';
+  return `Variants, side by side\n${t.toString()}${traffic}`;
 }

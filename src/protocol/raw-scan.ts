@@ -148,3 +148,59 @@ export function stringEnd(buf: Buffer, i: number, end: number): number {
   }
   return i < end ? i : -1;
 }
+
+// ------------------------------------------------------------ replies
+
+const PONG_HEAD = bytes('{"type":"pong","id":');
+const ACK_HEAD = bytes('{"type":"ack","id":');
+const ROOM_FIELD = bytes(',"room":"');
+const SEQ_FIELD = bytes(',"seq":');
+
+/** A reply read by `scanReplyRange`: what `decode` would give for it. */
+export type ScannedReply = { kind: 'pong'; id: number } | { kind: 'ack'; id: number; seq: number };
+
+/** Where the last `jsonUint` call stopped. */
+let uintEnd = 0;
+
+/**
+ * The JSON non-negative integer at `buf[i]` (no sign, no leading zero, no fraction or
+ * exponent, at most 15 digits: exactly what JSON.parse gives), or -1; sets `uintEnd`.
+ */
+function jsonUint(buf: Buffer, i: number, end: number): number {
+  const v = digits(buf, i, end);
+  const n = digitsEnd - i;
+  if (v < 0 || n > 15 || (n > 1 && buf[i] === 48)) return -1;
+  uintEnd = digitsEnd;
+  return v;
+}
+
+/**
+ * The two replies a scenario loop waits on most, read from their bytes without a string or
+ * JSON.parse: the reference server's `{"type":"pong","id":N}` and
+ * `{"type":"ack","id":N,"room":"R","seq":S}` (the whole frame, in exactly that form, R without
+ * escapes). Anything else is null, for the codec's `decode` (which gives the same frame for
+ * these: test/protocol/raw-scan.test.ts).
+ */
+export function scanReplyRange(buf: Buffer, start: number, end: number): ScannedReply | null {
+  if (at(buf, start, end, PONG_HEAD)) {
+    const id = jsonUint(buf, start + PONG_HEAD.length, end);
+    return id >= 0 && uintEnd === end - 1 && buf[uintEnd] === 125 /* } */ ? { kind: 'pong', id } : null;
+  }
+  if (!at(buf, start, end, ACK_HEAD)) return null;
+  const id = jsonUint(buf, start + ACK_HEAD.length, end);
+  if (id < 0 || !at(buf, uintEnd, end, ROOM_FIELD)) return null;
+  const roomEnd = plainStringEnd(buf, uintEnd + ROOM_FIELD.length, end);
+  if (roomEnd < 0 || !at(buf, roomEnd + 1, end, SEQ_FIELD)) return null;
+  const seq = jsonUint(buf, roomEnd + 1 + SEQ_FIELD.length, end);
+  return seq >= 0 && uintEnd === end - 1 && buf[uintEnd] === 125 ? { kind: 'ack', id, seq } : null;
+}
+
+/** Like `stringEnd`, and -1 also for a control character (invalid in a JSON string). */
+function plainStringEnd(buf: Buffer, i: number, end: number): number {
+  for (; i < end; i++) {
+    const c = buf[i]!;
+    if (c === Q) return i;
+    if (c === 92 || c < 32) return -1;
+  }
+  return -1;
+}

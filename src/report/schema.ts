@@ -191,8 +191,32 @@ export interface RunCause {
   hint?: string;
 }
 
+/** What one variant's traffic cost (src/run/traffic-figures.ts); absent figures could not be measured. */
+export interface TrafficFigures {
+  /** Padding bytes per published payload. */
+  payloadBytes: number;
+  /** The raw client's compression option (`off`, `on`, `no-takeover`). */
+  compression: string;
+  /** Whether publishes went as binary frames (`--set binary=on`). */
+  binary: boolean;
+  /** Connections that agreed permessage-deflate. */
+  negotiated: number;
+  deliveriesPerSec: number;
+  fanoutP50Us?: number;
+  fanoutP99Us?: number;
+  fanoutP999Us?: number;
+  /** Deliveries over the measured window per CPU-second of the generator's workers. */
+  deliveriesPerCpuSec?: number;
+  /** Server CPU milliseconds per MB of payload delivered (payload bytes x deliveries), from `--scrape`. */
+  serverCpuMsPerMB?: number;
+  /** Server resident memory (peak, whole process) per connected client, bytes, from `--scrape`. */
+  serverRssPerConnBytes?: number;
+}
+
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
 export interface VariantSummary {
+  /** What the traffic cost (deliveries per CPU-second, server CPU per MB, ...). */
+  traffic?: TrafficFigures;
   label: string;
   passed: boolean;
   /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */

@@ -19,6 +19,7 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
+import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
@@ -168,7 +169,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
-  const wrongClient = clientProblem(req.protocol, options.client);
+  const wrongClient = clientProblem(req.protocol, options.client, options.binary, options.compression);
   if (wrongClient) problems.push(wrongClient);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
@@ -606,6 +607,7 @@ class RunCoordinator {
       dropNodeSplit,
     });
     if (serverSide) report.server = serverSide;
+    report.notes.push(...wireNotes(report.counters));
     report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
     report.gates = req.judge ? req.judge(report) : [];
     this.showLive(collector, plan, 'done');

@@ -8,6 +8,7 @@ import type { OptionSpec, ScenarioDefinition } from '../scenario/types.ts';
 import { COMMON_OPTION_SPECS, camel } from '../scenario/options.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { trafficFigures } from './traffic-figures.ts';
 
 /** Window over which the herd's peak arrival rate is measured. */
 export const HERD_WINDOW_US = 100_000;
@@ -21,7 +22,7 @@ export interface Variant {
 export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant[] {
   const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(def.options ?? {}) };
   let variants: Variant[] = [{ label: '', sets: [] }];
-  for (const s of sets) {
+  for (const s of withScenarioVariants(def, sets)) {
     const eq = s.indexOf('=');
     const key = eq > 0 ? s.slice(0, eq).trim() : '';
     const parts = eq > 0 ? s.slice(eq + 1).split(',').map((p) => p.trim()) : [];
@@ -35,6 +36,12 @@ export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant
   return variants;
 }
 
+/** The scenario's own `variants` lists first (those whose key the user did not `--set`), then the user's sets. */
+function withScenarioVariants(def: ScenarioDefinition, sets: string[]): string[] {
+  const keyOf = (s: string) => camel(s.slice(0, Math.max(0, s.indexOf('='))).trim());
+  const given = new Set(sets.map(keyOf));
+  return [...(def.variants ?? []).filter((s) => !given.has(keyOf(s))), ...sets];
+}
 
 export function summarizeVariant(label: string, r: Report): VariantSummary {
   const rec = r.metrics.reconnect;
@@ -47,5 +54,6 @@ export function summarizeVariant(label: string, r: Report): VariantSummary {
     ...(r.metrics.fanout ? { fanoutP99Us: r.metrics.fanout.p99 } : {}),
     lost: r.ledger.lost,
     duplicated: r.ledger.duplicated,
+    traffic: trafficFigures(r),
   };
 }

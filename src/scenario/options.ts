@@ -5,6 +5,7 @@
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
 import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
+import { caProblem } from '../protocol/tls-client.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
 /** Built-in defaults of the common options. */
@@ -33,6 +34,11 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   wsToken: 'query',
   adapter: '',
   client: 'raw',
+  insecure: false,
+  ca: '',
+  compression: 'off',
+  compressionBits: 15,
+  binary: 'off',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -60,6 +66,11 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   adapter: { type: 'string', default: DEFAULT_OPTIONS.adapter, description: 'a module exporting a codec for the server\'s dialect (--adapter FILE)' },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
+  insecure: { type: 'bool', default: DEFAULT_OPTIONS.insecure, description: 'raw client, wss: accept any server certificate (a self-signed test server)' },
+  ca: { type: 'string', default: DEFAULT_OPTIONS.ca, description: 'raw client, wss: PEM file of the CA to trust (--ca FILE)' },
+  compression: { type: 'string', default: DEFAULT_OPTIONS.compression, description: 'raw client: offer permessage-deflate', values: ['off', 'on', 'no-takeover'] },
+  compressionBits: { type: 'count', default: DEFAULT_OPTIONS.compressionBits, description: 'raw client: LZ77 window bits asked of both sides (9..15)', min: 9, max: 15 },
+  binary: { type: 'string', default: DEFAULT_OPTIONS.binary, description: 'wsbench/1 on the raw client: publish binary frames, the tag in a binary header', values: ['off', 'on'] },
   client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
@@ -176,6 +187,8 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
   if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);
   problems.push(...mappedCodecProblems(options.wsFields, options.wsTypes, options.wsToken));
+  const ca = caProblem(options.ca);
+  if (ca) problems.push(ca);
   if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
   return { options, problems };
 }

@@ -63,6 +63,16 @@ export interface CommonOptions {
    * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
    */
   client: 'raw' | 'ws' | 'socket.io-client';
+  /** Raw client, `wss:`: accept any server certificate (`--insecure`). Default false. */
+  insecure: boolean;
+  /** Raw client, `wss:`: PEM file of the CA to trust instead of Node's (`--ca FILE`). Default none. */
+  ca: string;
+  /** Raw client: permessage-deflate offer: `off`, `on` (context takeover) or `no-takeover`. Default off. */
+  compression: 'off' | 'on' | 'no-takeover';
+  /** Raw client: largest LZ77 window asked of both sides, as bits 9..15 (15 = no limit asked). Default 15. */
+  compressionBits: number;
+  /** wsbench/1 on the raw client: publish binary frames (`on`) instead of JSON text. Default off. */
+  binary: 'off' | 'on';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
 }
@@ -230,6 +240,11 @@ export interface ScenarioDefinition {
    * Options that follow from others (e.g. a client timeout from the heartbeat interval): applied after
    * merging, except to options the user set explicitly with a flag or `--set`.
    */
+  /**
+   * `--set` lists the scenario runs as variants by default, e.g. `['size=100B,4KiB']`; a key
+   * the user sets replaces the scenario's list for it. Default none.
+   */
+  variants?: string[];
   derive?: (options: Readonly<Record<string, unknown>> & CommonOptions) => Record<string, unknown>;
   /**
    * Whether publishers send at `rate` during warm-up and steady (open model).

@@ -9,7 +9,7 @@
  * (token-source.ts) and placement (placement.ts). This file holds the life cycle.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { DecodedFrame, PublishAck } from '../protocol/types.ts';
+import type { DecodedFrame, PublishAck, WireInfo } from '../protocol/types.ts';
 import type { Observation, Phase, WorkerStatus } from './messages.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
@@ -17,6 +17,7 @@ import { createRamp, type Ramp } from '../executor/ramp.ts';
 import { createArrival, type Arrival } from '../executor/arrival.ts';
 import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
+import { SleepWheel } from '../executor/sleep-wheel.ts';
 import { addReceiver, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, type RoomTally } from '../checks/ledger.ts';
 import { createPublisherLog, logPublish, logRefused, trimLog, type PublisherLog, type TagWindow } from '../checks/tag-ledger.ts';
 import { isConnecting, wasUp } from './client-state.ts';
@@ -32,6 +33,9 @@ import { COUNTER, METRIC, closeCounter, errorCounter } from '../metrics/names.ts
 export type { Observation } from './messages.ts';
 
 export type { RuntimeConfig } from './runtime-config.ts';
+
+/** The answer of a request that cannot be sent (shared: a settled promise can be awaited many times). */
+const RESOLVED_NULL: Promise<number | null> = Promise.resolve(null);
 
 /** How often requests are checked for timeouts and servers for silence, ms. */
 const SWEEP_MS = 250;
@@ -55,7 +59,15 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   private ramp: Ramp | undefined;
   private arrival: Arrival | undefined;
   private sweepTimer: unknown;
-  private sleepers = new Set<() => void>();
+  /** Every `vu.sleep` of this worker's clients: one timer for all (sleep-wheel.ts). */
+  private readonly sleeps: SleepWheel;
+  /** Event-loop turns seen by the loops (bumped by one shared immediate; see startLoops). */
+  private turn = 0;
+  private turnArmed = false;
+  private readonly bumpTurn = (): void => {
+    this.turn++;
+    this.turnArmed = false;
+  };
   /** Clients open and waiting for the server's welcome frame. */
   private readonly welcoming = new Set<Client>();
   private reconnectTimers = new Set<unknown>();
@@ -79,6 +91,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     this.rec = cfg.recorder;
     this.isLimitCode = limitCodeMatcher(typeof cfg.options.limitCodes === 'string' ? cfg.options.limitCodes : '');
     this.clock = cfg.clock ?? realClock;
+    this.sleeps = new SleepWheel(this.clock);
     this.requests = new RequestTracker<Client>(cfg.recorder);
     this.tokens = new TokenMinter(cfg.tokens, cfg.fromClient, cfg.workerId);
     this.pad = padding(cfg.options.payloadBytes);
@@ -175,6 +188,22 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     const a = c.attempt;
     c.attempt = undefined;
     a?.settle(ok);
+  }
+
+  /** @internal The raw client's handshake phases (`connect.tcp/tls/upgrade`), TLS resumption and compression agreed. */
+  connWire(info: WireInfo): void {
+    this.rec.record(METRIC.connectTcp, info.tcpUs);
+    this.rec.record(METRIC.connectUpgrade, info.upgradeUs);
+    if (info.tlsUs >= 0) {
+      this.rec.record(METRIC.connectTls, info.tlsUs);
+      this.rec.count(info.tlsResumed ? COUNTER.tlsResumed : COUNTER.tlsFull);
+    }
+    if (info.compression === null) this.rec.count(COUNTER.compressionDeclined);
+    else if (info.compression !== undefined) {
+      this.rec.count(COUNTER.compressionNegotiated);
+      // One counter per agreed parameter, e.g. `compression.server_no_context_takeover`, `compression.client_max_window_bits_15`.
+      for (const p of info.compression.split('; ').slice(1)) this.rec.count(`compression.${p.replace('=', '_')}`);
+    }
   }
 
   /** @internal The handshake completed: join now, or first wait for the server's welcome. */
@@ -390,13 +419,17 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     if (seq > (this.roomMaxAck.get(room) ?? 0)) this.roomMaxAck.set(room, seq);
   }
 
-  /** Send a request that expects a reply correlated by id; resolves with the latency or null. */
-  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null> {
-    if (c.state !== 'open' || !c.conn) return Promise.resolve(null);
+  /**
+   * Send a request that expects a reply correlated by id; resolves with the latency or null.
+   * `send(id, c)` writes it (false = it could not be sent); a module-level function costs no
+   * closure per request.
+   */
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number, c: Client) => unknown): Promise<number | null> {
+    if (c.state !== 'open' || !c.conn) return RESOLVED_NULL;
     const id = this.requests.newId();
     return new Promise((resolve) => {
       this.requests.add(id, { kind, startUs: this.clock.nowUs(), client: c, room, resolve });
-      if (send(id) === false) {
+      if (send(id, c) === false) {
         this.requests.drop(id);
         resolve(null);
       }
@@ -509,45 +542,47 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     const loop = this.cfg.scenario.loop;
     if (!loop || this.loopsRunning) return;
     this.loopsRunning = true;
-    for (const c of this.clients) {
-      const run = async () => {
-        while (this.loopsRunning) {
-          if (c.state !== 'open') {
-            await this.sleep(200);
-            continue;
-          }
-          try {
-            await loop(c);
-          } catch (e) {
-            this.rec.count(COUNTER.errorsScenarioLoop);
-            this.firstError ??= `scenario loop threw: ${(e as Error).message}`;
-            await this.sleep(1000);
-          }
-          // A loop that returns while running is restarted; give the event loop a turn.
-          if (this.loopsRunning) await this.sleep(0);
-        }
-      };
-      void run();
+    for (const c of this.clients) void this.runLoop(c, loop);
+  }
+
+  /** One client's scenario loop, restarted while the loops run. */
+  private async runLoop(c: Client, loop: (vu: Client) => Promise<void>): Promise<void> {
+    while (this.loopsRunning) {
+      if (c.state !== 'open') {
+        await this.sleep(200);
+        continue;
+      }
+      const turn = this.currentTurn();
+      try {
+        await loop(c);
+      } catch (e) {
+        this.rec.count(COUNTER.errorsScenarioLoop);
+        this.firstError ??= `scenario loop threw: ${(e as Error).message}`;
+        await this.sleep(1000);
+      }
+      // A loop that returned without the event loop turning (nothing awaited I/O or a
+      // timer) would starve it when restarted at once: give it a turn first.
+      if (this.loopsRunning && this.turn === turn) await this.sleep(0);
     }
+  }
+
+  /** The event-loop turn now; arms the one immediate that marks the next turn. */
+  private currentTurn(): number {
+    if (!this.turnArmed) {
+      this.turnArmed = true;
+      this.clock.setImmediate(this.bumpTurn);
+    }
+    return this.turn;
   }
 
   stopLoops(): void {
     this.loopsRunning = false;
-    for (const wake of this.sleepers) wake();
-    this.sleepers.clear();
+    this.sleeps.wakeAll();
   }
 
   sleep(ms: number): Promise<void> {
     if (!this.loopsRunning && ms > 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.clock.clearTimeout(t);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const t = this.clock.setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
+    return this.sleeps.sleep(ms);
   }
 
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */

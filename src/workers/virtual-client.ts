@@ -2,7 +2,7 @@
  * One virtual client: what a scenario's loop sees (`VirtualClient`) and the events of its
  * connection (`ConnectionEvents`), both forwarded to the worker runtime that owns it.
  */
-import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
+import type { ClientConnection, ConnectionEvents, DecodedFrame, WireInfo } from '../protocol/types.ts';
 import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
 import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
 import type { PublisherLog } from '../checks/tag-ledger.ts';
@@ -23,11 +23,12 @@ export interface ClientHost {
   readonly clock: Clock;
   readonly loopsRunning: boolean;
   connOpened(c: Client): void;
+  connWire(info: WireInfo): void;
   onFrame(c: Client, f: DecodedFrame): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   connError(c: Client, code: string, message: string): void;
   connClosed(c: Client, code: number | string): void;
-  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number) => unknown): Promise<number | null>;
+  request(c: Client, kind: RequestKind, room: string | undefined, send: (id: number, c: Client) => unknown): Promise<number | null>;
   publishFrom(c: Client, room: string, scheduledUs: number, wantResult: boolean, quiet?: boolean): Promise<number | null>;
   count(name: string, n?: number): void;
   record(name: string, us: number): void;
@@ -108,6 +109,10 @@ export class Client implements VirtualClient, ConnectionEvents {
     this.rt.connOpened(this);
   }
 
+  onWire(info: WireInfo): void {
+    this.rt.connWire(info);
+  }
+
   onHeartbeat(answered: boolean): void {
     const now = this.rt.clock.nowUs();
     this.lastActivityUs = now;
@@ -157,7 +162,7 @@ export class Client implements VirtualClient, ConnectionEvents {
   }
 
   ping(): Promise<number | null> {
-    return this.rt.request(this, 'ping', undefined, (id) => this.conn!.ping(id));
+    return this.rt.request(this, 'ping', undefined, sendPing);
   }
 
   publish(room: string, opts: { ack?: boolean } = {}): Promise<number | null> {
@@ -256,4 +261,9 @@ export class Client implements VirtualClient, ConnectionEvents {
     if (this.state !== 'closed') return Promise.resolve(this.state === 'open');
     return this.rt.connect(this, false);
   }
+}
+
+/** Writes a ping (module-level: no closure per `vu.ping()`). */
+function sendPing(id: number, c: Client): boolean {
+  return c.conn!.ping(id);
 }

@@ -1,5 +1,5 @@
 /**
- * Entry of a worker process (forked by src/workers/pool.ts with the tsx loader).
+ * Entry of a worker process (forked by src/workers/pool.ts; compiled, or through tsx from the sources).
  * Receives `init` and phase messages, runs its slice of the virtual clients, and
  * reports an encoded metrics snapshot once a second.
  */
