@@ -23,6 +23,7 @@ import { startLeak } from './core/leak.ts';
 import { createBus } from './core/bus-factory.ts';
 import { retentionLimitsOf } from './core/room-log.ts';
 import { startSocketIoServer } from './socketio/start.ts';
+import { capYoungGeneration } from './core/young-gen.ts';
 
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
 export type { ServerOptions } from './core/options.ts';
@@ -56,6 +57,8 @@ const WORKER_READY_TIMEOUT_MS = 30_000;
  */
 export async function startServer(options: ServerOptions, startOpts: StartOptions = {}): Promise<StartedServer> {
   const log = startOpts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // The memory budgets hold only with a young generation that does not grow (servers/core/young-gen.ts).
+  if (options.inflightBytes > 0) capYoungGeneration();
   const token = options.auth ? signToken({ sub: 'dev' }, options.secret, { expiresInSec: 24 * 3600 }) : undefined;
 
   let url: string;

@@ -25,6 +25,7 @@ import { createRoomHub } from './room-hub.ts';
 import { createPublisher } from './publish.ts';
 import { createUpgradeHandler, WS_PATH } from './upgrade.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { startMemoryGuard } from '../core/memory-guard.ts';
 import { serverTls } from '../core/tls.ts';
 import { wireOf } from './binary.ts';
 
@@ -100,6 +101,18 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   bus.setActiveRooms?.((room) => hub.has(room));
   const publish = createPublisher<Conn>({ bus, delayMs: opts.delayMs, send, deliver: hub.deliver });
 
+  // Traffic in flight past `inflight-bytes`: stop reading from every socket until it comes down.
+  const guard = startMemoryGuard({
+    inflightBytes: opts.inflightBytes,
+    held: () => bus.retentionStats?.()?.ringBytes ?? 0,
+    pause: () => {
+      for (const c of conns) c.ws.pause();
+    },
+    resume: () => {
+      for (const c of conns) c.ws.resume();
+    },
+  });
+
   const metrics = createServerMetrics({
     node: opts.nodeId,
     bus: bus.kind,
@@ -109,6 +122,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     limits: statsLimits(opts),
     retention: () => bus.retentionStats?.(),
     identities: () => identities.size(),
+    memoryGuard: () => (opts.inflightBytes > 0 ? guard.stats() : undefined),
   });
   /** This process's stats, with the bus's counters when it has some (Redis). */
   const stats = statsWith(metrics, () => ({ busStats: busStats(bus) }));
@@ -221,6 +235,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       (ws as ConnSocket).wsbConn = c;
       (ws as ConnSocket).useEvents(socketEvents);
       conns.add(c);
+      if (guard.paused) ws.pause();
       counters.connectionsOpened++;
       sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
     },
@@ -256,6 +271,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
         closing = true;
         stopHeartbeat();
         stopExpiry();
+        guard.stop();
         stopped = new Promise<void>((r) => http.close(() => r()));
       },
       closeConnections: () => {
