@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,9 @@ beforeAll(() => {
 });
 const readReport = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Report;
 
-describe('wsbench run against the bundled server', () => {
+// Four independent runs, each with its own bundled server, side by side: they assert exact
+// counts, exit codes and notes (the Ctrl-C one finds the server among its own CLI's children).
+describe.concurrent('wsbench run against the bundled server', () => {
   it('broadcast over two generator processes: exits 0, every stable report field, and the workers\' ledgers, counters and histograms add up exactly', async () => {
     const out = join(dir, 'broadcast.json');
     const r = await runCli(['run', 'broadcast', '--clients', '200', '--rooms', '4', '--rate', '80', ...QUICK, '--workers', '2', '--out', out, '--set', 'ping-every=500ms']);
@@ -175,15 +177,21 @@ describe.concurrent('wsbench run: bad input (each exits before anything starts, 
   });
 });
 
-describe('custom adapter example (examples/acme-chat.ts) against a server of another dialect', () => {
-  let server: AcmeServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
+// Each test has its own acme server; the three run side by side (exact ledgers and counts, no latency bound).
+describe.concurrent('custom adapter example (examples/acme-chat.ts) against a server of another dialect', () => {
+  const servers: AcmeServer[] = [];
+  /** A fresh acme server for one test, closed after the file. */
+  const startServer = async (...a: Parameters<typeof startAcmeServer>) => {
+    const server = await startAcmeServer(...a);
+    servers.push(server);
+    return server;
+  };
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
   });
 
   it('drives it with an exact ledger and rtt from its heartbeat op, two workers spreading clients over source addresses', async () => {
-    server = await startAcmeServer();
+    const server = await startServer();
     const out = join(dir, 'acme.json');
     // The test hook lowers the spread threshold from 7,000 clients per target to 20, 10 per address.
     const r = await runCli(['run', 'examples/acme-chat.ts', '--target', server.url, '--token', 't', '--clients', '60', ...QUICK, '--workers', '2', '--out', out], { env: { WSBENCH_SOURCE_SPREAD: '20:10' } });
@@ -202,7 +210,7 @@ describe('custom adapter example (examples/acme-chat.ts) against a server of ano
   });
 
   it('the same dialect with no code: renamed wsbench/1 fields and types from --set', async () => {
-    server = await startAcmeServer();
+    const server = await startServer();
     const out = join(dir, 'acme-renamed.json');
     const fields = 'type=op,id=ref,room=channel,payload=body,seq=offset,members=n,code=reason';
     const types = 'join=sub,joined=subbed,leave=unsub,left=unsubbed,publish=pub,ack=puback,message=event,ping=hb,pong=hb,error=err,welcome=none';
@@ -221,7 +229,7 @@ describe('custom adapter example (examples/acme-chat.ts) against a server of ano
   });
 
   it('a server that loses messages and sends malformed frames: loss proven, frames counted, exit 1, no crash', async () => {
-    server = await startAcmeServer({ dropEvery: 7, garbage: true });
+    const server = await startServer({ dropEvery: 7, garbage: true });
     const out = join(dir, 'acme-bad.json');
     const r = await runCli(['run', 'examples/acme-chat.ts', '--target', server.url, '--token', 't', '--clients', '40', ...QUICK, '--out', out]);
     expect(r.code).toBe(1);
