@@ -34,7 +34,8 @@ async function run(args: string[]): Promise<{ code: number | null; report: Repor
 }
 const check = (r: Report, name: string) => r.checks.find((c) => c.name === name)!;
 
-describe('chat scenario', () => {
+// Three independent runs side by side: they assert counts, ledgers and checks, none a latency.
+describe.concurrent('chat scenario', () => {
   it('times every feature on the bundled Socket.IO server and keeps both ledgers exact', async () => {
     const { code, report } = await run([]);
     const c = report.counters;
