@@ -52,7 +52,9 @@ async function plainEchoServer(): Promise<{ url: string; close(): Promise<void> 
 const statuses = (r: Report) => Object.fromEntries(r.checks.map((c) => [c.name, checkStatus(c)]));
 const ECHO = ['rfc6455.echo-sizes', 'rfc6455.echo-fragmented'];
 
-describe('protocol scenario', () => {
+// Independent probes of independent servers, side by side: each case is bounded by its own
+// case-timeout (2..3 s, generous for loopback), so a neighbour's CPU cannot turn a pass into a fail.
+describe.concurrent('protocol scenario', () => {
   it('passes every non-echo case on the bundled server; the echo cases are unverified (it does not echo)', async () => {
     const junit = join(dir, 'bundled.xml');
     const { code, report } = await run(['--junit', junit]);
