@@ -41,6 +41,54 @@ const RATE_LIMIT_SHORT = ['--duration', '6s'];
 /** The storm 1 s after the warm-up starts instead of 2 s; runs are 1 s shorter, leaving clients as long to come back. */
 const STORM_EARLY = ['--set', 'storm-at=1s'];
 
+/** Start a run the first time it is asked for; later callers share it. */
+function once<T>(start: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= start());
+}
+/**
+ * The runs against a server with heartbeat off judge no time (nothing is ever evicted):
+ * they go beside the storms, whose recovery is bounded at 10 s; the passing heartbeat
+ * runs, which judge eviction windows, still run alone.
+ */
+const heartbeatOff = once(() => run('heartbeat', ['--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']));
+const sioHeartbeatOff = once(() => run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']));
+
+describe('reconnect-storm', () => {
+  type Run = Awaited<ReturnType<typeof run>>;
+  // Three independent runs side by side: recovery is bounded at 10 s, far above what a loaded machine needs.
+  let pass: Promise<Run>, noRetention: Promise<Run>, jitters: Promise<Run>;
+  beforeAll(async () => {
+    pass = run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s']);
+    noRetention = run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s', '--rate', '200', '--server', 'retention=0']);
+    jitters = run('reconnect-storm', [...STORM_EARLY, '--clients', '60', '--duration', '4s', '--set', 'jitter=none,full']);
+    await Promise.allSettled([pass, noRetention, jitters, heartbeatOff()]);
+  });
+
+  it('passes on the reference server: everyone back, nothing lost', async () => {
+    const { code, report } = await pass;
+    expectAllPassed(report, STORM);
+    expect(code).toBe(0);
+    expect(report.metrics.reconnect!.count).toBe(100);
+  });
+
+  it('fails when the server keeps nothing for resume: loss is detected', async () => {
+    const { code, report } = await noRetention;
+    expect(code).toBe(1);
+    const c = check(report, 'delivery.exactly-once-in-order');
+    expect(c.passed).toBe(false);
+    expect(report.ledger.lost).toBeGreaterThan(0);
+    expect(c.detail).toMatch(/lost/);
+  });
+
+  it('runs several jitter policies side by side in one run', async () => {
+    const { code, report } = await jitters;
+    expect(code).toBe(0);
+    expect(report.variants!.map((v) => v.label)).toEqual(['jitter=none', 'jitter=full']);
+    for (const v of report.variants!) expect(v.herdPeakPerSec).toBeGreaterThan(0);
+  });
+});
+
 describe('heartbeat', () => {
   it('passes on the reference server: zombies evicted in (1x, 2x], healthy kept, frozen server noticed', async () => {
     const { code, report } = await run('heartbeat', ['--clients', '60', '--set', 'zombies=20%']);
@@ -51,7 +99,7 @@ describe('heartbeat', () => {
   });
 
   it('fails with heartbeat off, naming the zombies that were never evicted', async () => {
-    const { code, report } = await run('heartbeat', ['--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']);
+    const { code, report } = await heartbeatOff();
     expect(code).toBe(1);
     const c = check(report, 'heartbeat.zombies-evicted');
     expect(c.passed).toBe(false);
@@ -88,41 +136,6 @@ describe('rate-limit', () => {
   });
 });
 
-describe('reconnect-storm', () => {
-  type Run = Awaited<ReturnType<typeof run>>;
-  // Three independent runs side by side: recovery is bounded at 10 s, far above what a loaded machine needs.
-  let pass: Promise<Run>, noRetention: Promise<Run>, jitters: Promise<Run>;
-  beforeAll(async () => {
-    pass = run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s']);
-    noRetention = run('reconnect-storm', [...STORM_EARLY, '--clients', '100', '--duration', '5s', '--rate', '200', '--server', 'retention=0']);
-    jitters = run('reconnect-storm', [...STORM_EARLY, '--clients', '60', '--duration', '4s', '--set', 'jitter=none,full']);
-    await Promise.allSettled([pass, noRetention, jitters]);
-  });
-
-  it('passes on the reference server: everyone back, nothing lost', async () => {
-    const { code, report } = await pass;
-    expectAllPassed(report, STORM);
-    expect(code).toBe(0);
-    expect(report.metrics.reconnect!.count).toBe(100);
-  });
-
-  it('fails when the server keeps nothing for resume: loss is detected', async () => {
-    const { code, report } = await noRetention;
-    expect(code).toBe(1);
-    const c = check(report, 'delivery.exactly-once-in-order');
-    expect(c.passed).toBe(false);
-    expect(report.ledger.lost).toBeGreaterThan(0);
-    expect(c.detail).toMatch(/lost/);
-  });
-
-  it('runs several jitter policies side by side in one run', async () => {
-    const { code, report } = await jitters;
-    expect(code).toBe(0);
-    expect(report.variants!.map((v) => v.label)).toEqual(['jitter=none', 'jitter=full']);
-    for (const v of report.variants!) expect(v.herdPeakPerSec).toBeGreaterThan(0);
-  });
-});
-
 describe('impossible expectations are refused up front', () => {
   it('exits 2 for a negative slack or a share above 100%', async () => {
     const [a, b] = await Promise.all([runCli(['run', 'heartbeat', '--set', 'slack=-1s']), runCli(['run', 'heartbeat', '--set', 'zombies=150%'])]);
@@ -134,31 +147,6 @@ describe('impossible expectations are refused up front', () => {
 });
 
 describe('the Socket.IO flavour', () => {
-  it('heartbeat: Engine.IO zombies evicted within pingInterval + pingTimeout, healthy kept, frozen server noticed and nothing lost; fails with heartbeat off', async () => {
-    // Engine.IO evicts from its own ping timers; on a loaded 2-core runner they fire up to ~0.7 s late
-    // (seen: 2077..2696 ms for a 2000 ms window), so this run allows 1 s of slack instead of 0.5 s
-    // (and measures 12 s, which the frozen-server phase then needs).
-    const good = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'slack=1s', '--duration', '12s']);
-    expectAllPassed(good.report, HEARTBEAT);
-    expect(good.code).toBe(0);
-    expect(good.report.target.protocol).toBe('socketio');
-    expect(check(good.report, 'heartbeat.frozen-server-noticed').passed).toBe(true);
-    expect(good.report.ledger).toMatchObject({ lost: 0, duplicated: 0 });
-    const bad = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'freeze=false', '--duration', '5s', '--server', 'heartbeat-ms=0']);
-    expect(bad.code).toBe(1);
-    expect(check(bad.report, 'heartbeat.zombies-evicted').passed).toBe(false);
-  });
-
-  it('rate-limit passes; without a limit it fails on the accepted rate', async () => {
-    const [good, bad] = await Promise.all([
-      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40']),
-      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40', '--server', 'rate=0']),
-    ]);
-    expectAllPassed(good.report, RATE_LIMIT);
-    expect(bad.code).toBe(1);
-    expect(check(bad.report, 'rate-limit.accepted-rate').status).toBe('failed');
-  });
-
   describe('reconnect-storm', () => {
     type Run = Awaited<ReturnType<typeof run>>;
     const SIO_STORM = [...STORM_EARLY, '--protocol', 'socketio', '--clients', '60', '--duration', '4s'];
@@ -168,7 +156,7 @@ describe('the Socket.IO flavour', () => {
       recovered = run('reconnect-storm', SIO_STORM);
       since = run('reconnect-storm', [...SIO_STORM, '--server', 'recovery-ms=0']);
       nothing = run('reconnect-storm', [...SIO_STORM, '--server', 'recovery-ms=0', '--server', 'retention=0']);
-      await Promise.allSettled([recovered, since, nothing]);
+      await Promise.allSettled([recovered, since, nothing, sioHeartbeatOff()]);
     });
 
     it('connection state recovery brings everyone back with nothing lost', async () => {
@@ -190,4 +178,30 @@ describe('the Socket.IO flavour', () => {
       expect(bad.report.counters['ledger.gaps']).toBeGreaterThan(0);
     });
   });
+
+  it('heartbeat: Engine.IO zombies evicted within pingInterval + pingTimeout, healthy kept, frozen server noticed and nothing lost; fails with heartbeat off', async () => {
+    // Engine.IO evicts from its own ping timers; on a loaded 2-core runner they fire up to ~0.7 s late
+    // (seen: 2077..2696 ms for a 2000 ms window), so this run allows 1 s of slack instead of 0.5 s
+    // (and measures 12 s, which the frozen-server phase then needs).
+    const good = await run('heartbeat', ['--protocol', 'socketio', '--clients', '40', '--set', 'zombies=25%', '--set', 'slack=1s', '--duration', '12s']);
+    expectAllPassed(good.report, HEARTBEAT);
+    expect(good.code).toBe(0);
+    expect(good.report.target.protocol).toBe('socketio');
+    expect(check(good.report, 'heartbeat.frozen-server-noticed').passed).toBe(true);
+    expect(good.report.ledger).toMatchObject({ lost: 0, duplicated: 0 });
+    const bad = await sioHeartbeatOff();
+    expect(bad.code).toBe(1);
+    expect(check(bad.report, 'heartbeat.zombies-evicted').passed).toBe(false);
+  });
+
+  it('rate-limit passes; without a limit it fails on the accepted rate', async () => {
+    const [good, bad] = await Promise.all([
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40']),
+      run('rate-limit', [...RATE_LIMIT_SHORT, '--protocol', 'socketio', '--clients', '40', '--server', 'rate=0']),
+    ]);
+    expectAllPassed(good.report, RATE_LIMIT);
+    expect(bad.code).toBe(1);
+    expect(check(bad.report, 'rate-limit.accepted-rate').status).toBe('failed');
+  });
+
 });
