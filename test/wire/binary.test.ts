@@ -115,7 +115,8 @@ describe('the bundled server relays binary', () => {
   });
 });
 
-describe('wsbench run with --set binary=on', () => {
+// Independent CLI runs with their own bundled servers, side by side (exact ledgers and counts, no latency bound).
+describe.concurrent('wsbench run with --set binary=on', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wsbench-wire-binary-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

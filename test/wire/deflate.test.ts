@@ -162,7 +162,8 @@ describe('against a ws server with perMessageDeflate', () => {
   });
 });
 
-describe('the bundled server with --compression on', () => {
+// Independent CLI runs with their own bundled servers, side by side (exact ledgers and counts, no latency bound).
+describe.concurrent('the bundled server with --compression on', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wsbench-wire-deflate-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
