@@ -19,7 +19,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const FAST = ['--step-duration', '1s', '--warmup', '300ms', '--cooldown', '500ms', '--rooms', '4', '--rate', '40'];
 const read = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as CapacityResult;
 
-describe('wsbench capacity (real runs)', () => {
+// The two searches side by side: one judges a 2 s SLO (saturation raised to 2 s below), the other
+// an SLO no run can meet; neither can be turned by a neighbour's CPU.
+describe.concurrent('wsbench capacity (real runs)', () => {
   it('clients 50 -> 200 in 2 steps: every step reported and sustainable, range exhausted, nodes projected, JSON shape, HTML, exit 0', async () => {
     const out = join(dir, 'cap.json');
     const html = join(dir, 'cap.html');
