@@ -15,6 +15,9 @@
  */
 import type { Clock } from './clock.ts';
 
+/**
+ * An open-model schedule: `ratePerSec` events per second from now, each handed to `fire` with its scheduled time.
+ */
 export interface ArrivalOptions {
   ratePerSec: number;
   clock: Clock;
@@ -32,6 +35,7 @@ export interface ArrivalOptions {
   spinUs?: number;
 }
 
+/** A running schedule: `stop()` ends it; `fired()` and `dropped()` count events so far. */
 export interface Arrival {
   stop(): void;
   fired(): number;
@@ -41,6 +45,9 @@ export interface Arrival {
 /** Longest single timer sleep, ms: the loop re-checks the schedule at least this often. */
 const MAX_SLEEP_MS = 50;
 
+/**
+ * Start firing events at `o.ratePerSec` (see the module comment: timer then setImmediate polling, overdue events beyond `maxLagMs` dropped).
+ */
 export function createArrival(o: ArrivalOptions): Arrival {
   const intervalUs = 1e6 / o.ratePerSec;
   const maxLagUs = (o.maxLagMs ?? 1000) * 1000;
