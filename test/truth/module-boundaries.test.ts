@@ -47,7 +47,7 @@ const EDGES = [...tsFiles('src'), ...tsFiles('servers')].flatMap(importsOf);
 const moduleOf = (p: string) => (p.split('/').length > 2 ? p.split('/').slice(0, 2).join('/') : p);
 
 /** Breaks of the rules that exist today, named so that they are seen (see docs/ARCHITECTURE.md). */
-const KNOWN = ['src/checks/merge-ledger.ts -> src/output/format.ts'];
+const KNOWN: string[] = [];
 
 describe('module boundaries (docs/ARCHITECTURE.md)', () => {
   it('servers/ never imports src/', () => {
