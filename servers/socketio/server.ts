@@ -180,6 +180,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     inflightBytes: opts.inflightBytes,
     // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
     held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
+    connections: () => nsp.sockets.size,
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
     },

@@ -109,6 +109,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
     held: () => bus.retentionStats?.()?.ringBytes ?? 0,
+    connections: () => conns.size,
     pause: () => {
       for (const c of conns) c.ws.pause();
     },
