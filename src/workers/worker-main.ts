@@ -87,6 +87,7 @@ async function onPhase(phase: Phase): Promise<void> {
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
       rt.noteUnevictedZombies();
+      rt.noteNotBack();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
