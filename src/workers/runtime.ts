@@ -252,7 +252,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.example('connect:join_failed', c.index);
       this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
     }
-    if (resume && results.every((x) => x !== null)) {
+    // A rejoin that completes while the run is closing (after the not-back count) is not counted back.
+    if (resume && c.state === 'open' && this.phase !== 'finish' && results.every((x) => x !== null)) {
       const now = this.clock.nowUs();
       c.backUs = now;
       this.rec.record(METRIC.reconnect, now - c.dropUs);

@@ -69,6 +69,11 @@ describe('reconnect storm accounting', () => {
     expect(recovery.max).toBeGreaterThanOrEqual(2500);
     expect(recovery.max).toBeLessThanOrEqual(2650);
     expect(s.rt.examples['not-back:connecting']).toEqual([connecting!.opts.clientKey]);
+    // The run ends: a join answered after the not-back count does not make its client "back" too.
+    s.rt.phase = 'finish';
+    joining!.frame({ kind: 'joined', id: joining!.last('join').id, room: joining!.last('join').room, seq: 0 });
+    await flush();
+    expect(s.recorder.counters.get('reconnects')).toBe(1);
   });
 
   it('names each state a not-back client can be in', () => {
