@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { io as sioConnect } from 'socket.io-client';
@@ -41,8 +42,8 @@ interface Proc {
   stderr: string[];
 }
 
-async function startMain(args: string[]): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0', '--heartbeat-ms', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startMain(args: string[], env: Record<string, string> = {}): Promise<Proc> {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--port', '0', '--heartbeat-ms', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
   const url = await new Promise<string>((resolve, reject) => {
@@ -185,39 +186,45 @@ async function offlineFlood(url: string): Promise<{ queued: number; refused: num
 }
 
 /** One flood row: a flavour, with the default budgets or with every budget at 0 (what the traffic alone costs). */
-interface FloodCase {
+export interface FloodCase {
   flavour: 'ws' | 'socketio';
   label: string;
   args: string[];
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
 }
 
-const FLOOD_CASES: FloodCase[] = [
+export const FLOOD_CASES: FloodCase[] = [
   { flavour: 'ws', label: 'ws, default budgets', args: [] },
   { flavour: 'ws', label: 'ws, nothing retained (`--retention 0`)', args: ['--retention', '0'] },
+  { flavour: 'ws', label: 'ws, default budgets, `MALLOC_ARENA_MAX=2`', args: [], env: { MALLOC_ARENA_MAX: '2' } },
   { flavour: 'socketio', label: 'socketio, default budgets', args: [] },
+  { flavour: 'socketio', label: 'socketio, default budgets, `MALLOC_ARENA_MAX=2`', args: [], env: { MALLOC_ARENA_MAX: '2' } },
   { flavour: 'socketio', label: 'socketio, nothing kept (`--retention 0 --offline-max-per-user 0 --recovery-bytes 0`)', args: ['--retention', '0', '--offline-max-per-user', '0', '--recovery-bytes', '0'] },
 ];
 
-async function floodSection(ctx: BenchContext): Promise<string[]> {
+export async function floodSection(ctx: BenchContext, cases: FloodCase[] = FLOOD_CASES): Promise<string[]> {
   const rows: string[] = [];
-  for (const c of FLOOD_CASES) {
-    const p = await startMain(['--protocol', c.flavour, ...c.args]);
+  for (const c of cases) {
+    const p = await startMain(['--protocol', c.flavour, ...c.args], c.env);
     try {
       await new Promise((r) => setTimeout(r, 1500));
       const idle = (await stats(p)).rssBytes as number;
       const l = (await stats(p)).limits;
       const budget = l.retention > 0 ? l.retentionBytes : 0;
       const sioBudget = (l.offlineMaxPerUser > 0 ? l.offlineBytes : 0) + l.recoveryBytes;
-      const total = budget + (c.flavour === 'socketio' ? sioBudget : 0);
+      // Traffic in flight is part of the budget: the node stops reading past `inflight-bytes`.
+      const total = budget + (c.flavour === 'socketio' ? sioBudget : 0) + l.inflightBytes;
       failedConnects = 0;
       const work = c.flavour === 'ws' ? publishFlood(p.url) : Promise.all([offlineFlood(p.url), publishFloodSio(p.url)]);
       const peak = await samplePeaks(p, work);
       await new Promise((r) => setTimeout(r, AFTER_MS));
       const st = await stats(p);
       const pass = peak.rss <= idle + total && (await healthy(p));
-      ctx.log(`${c.label}: idle ${mib(idle)} MiB, peak ${mib(peak.rss)} MiB (heap ${mib(peak.heap)}), after ${mib(st.rssBytes)}, budget ${mib(total)} MiB, retained ${mib(st.retention?.bytes ?? 0)} MiB, offline ${mib(st.offline?.bytes ?? 0)} MiB`);
+      const guard = st.memoryGuard ? `read paused ${st.memoryGuard.pauses}x, ${(st.memoryGuard.pausedMs / 1000).toFixed(1)} s; ` : '';
+      ctx.log(`${c.label}: ${guard}idle ${mib(idle)} MiB, peak ${mib(peak.rss)} MiB (heap ${mib(peak.heap)}), after ${mib(st.rssBytes)}, budget ${mib(total)} MiB, retained ${mib(st.retention?.bytes ?? 0)} MiB, offline ${mib(st.offline?.bytes ?? 0)} MiB`);
       const kept = [`retained ${mib(st.retention?.bytes ?? 0)}`, st.offline ? `offline ${mib(st.offline.bytes)} (${st.offline.refused} refused)` : '', st.recoveryBuffer ? `recovery ${mib(st.recoveryBuffer.bytes)} (${st.recoveryBuffer.evicted} evicted)` : ''].filter(Boolean).join(', ');
-      rows.push(`| ${c.label} | ${mib(idle)} | ${mib(peak.rss)} | ${mib(peak.heap)} | ${mib(st.rssBytes)} | ${mib(total)} | ${mib(idle + total)} | ${kept} | ${st.retention?.evictedMessages ?? 0} | ${(st.eventLoopDelayMaxMs as number).toFixed(0)} ms${failedConnects ? `, ${failedConnects} clients did not connect` : ''} | ${pass ? 'yes' : '**no**'} |`);
+      rows.push(`| ${c.label} | ${mib(idle)} | ${mib(peak.rss)} | ${mib(peak.heap)} | ${mib(st.rssBytes)} | ${mib(total)} | ${mib(idle + total)} | ${kept} | ${st.retention?.evictedMessages ?? 0} | ${st.memoryGuard ? `${st.memoryGuard.pauses}, ${(st.memoryGuard.pausedMs / 1000).toFixed(1)} s` : '-'} | ${(st.eventLoopDelayMaxMs as number).toFixed(0)} ms${failedConnects ? `, ${failedConnects} clients did not connect` : ''} | ${pass ? 'yes' : '**no**'} |`);
     } finally {
       await stop(p);
     }
@@ -246,7 +253,9 @@ async function publishFloodSio(url: string): Promise<void> {
 
 export default async function security(ctx: BenchContext): Promise<string> {
   const fuzz = await fuzzSection(ctx);
+  const loadBefore = loadavg()[0]!;
   const flood = await floodSection(ctx);
+  const loadAfter = loadavg()[0]!;
   return [
     '## Security (`npm run bench -- security`, docs/SECURITY.md)',
     '',
@@ -258,10 +267,12 @@ export default async function security(ctx: BenchContext): Promise<string> {
     '',
     `### Worst-case memory flood (default budgets; ${FLOOD_CLIENTS} identities x ${FLOOD_RATE} x ${FLOOD_BYTES / 1024} KB messages/s for ${FLOOD_MS / 1000} s, socketio also private messages to users who never connect)`,
     '',
-    `MiB, sampled from \`/stats\` every 200 ms; "after" is ${AFTER_MS / 1000} s after the flood ended. Passes when the peak RSS stays under the idle baseline plus the budgets (\`--retention-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). The rows with nothing kept measure what the same traffic costs by itself (receive buffers, young generation, the allocator keeping freed pages).`,
+    `MiB, sampled from \`/stats\` every 200 ms; "after" is ${AFTER_MS / 1000} s after the flood ended. Passes when the peak RSS stays under the idle baseline plus the budgets (\`--retention-bytes\` and \`--inflight-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). The rows with nothing kept measure what the same traffic costs by itself (receive buffers, the allocator keeping freed pages). \`MALLOC_ARENA_MAX=2\` rows: the same server with glibc limited to two malloc arenas (docs/SECURITY.md "Limits").`,
     '',
-    '| case | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | kept after | evicted messages | event-loop delay max | peak under idle + budget |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| case | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | kept after | evicted messages | reading paused (times, total) | event-loop delay max | peak under idle + budget |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...flood,
+    '',
+    `1-minute load average (\`uptime\`) when the floods started: ${loadBefore.toFixed(1)}, when they ended: ${loadAfter.toFixed(1)} (2 cores).`,
   ].join('\n');
 }

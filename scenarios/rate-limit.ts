@@ -1,6 +1,6 @@
 import { defineScenario } from '../src/index.ts';
-import type { CheckResult } from '../src/index.ts';
-import { LIMIT_FORMS, describeLimit, parseLimitModel, roundFigure, type LimitModel } from '../src/scenario/limit-model.ts';
+import type { CheckResult, VirtualClient } from '../src/index.ts';
+import { LIMIT_FORMS, bracketBucketRate, closeDueUs, describeLimit, parseLimitModel, roundFigure, type LimitModel, type RateBracket, type SentFrame } from '../src/scenario/limit-model.ts';
 import { DEFAULT_LIMIT_CODE_PATTERN, limitCodeMatcher, limitCodesProblem } from '../src/scenario/limit-codes.ts';
 
 /**
@@ -30,7 +30,7 @@ export default defineScenario({
     abuseFactor: { type: 'number', default: 3, description: 'abusive clients send at this multiple of the limit', min: 1.2, max: 100 },
     compliantFraction: { type: 'share', default: 0.5, description: 'compliant clients send at this fraction of the limit' },
     tolerance: { type: 'share', default: 0.1, description: 'allowed deviation of the accepted rate (or window count) from the limit' },
-    closeSlack: { type: 'duration', default: 2000, description: 'tolerance added to the expected time to close an abuser', min: 0 },
+    closeSlack: { type: 'duration', default: 2000, description: 'longest wait for the close after an abuser sent the frame that passed the abuse threshold', min: 0 },
     limitCodes: { type: 'string', default: '', description: `error codes that mean "rate limited": a comma-separated list or a /regex/ (default /${DEFAULT_LIMIT_CODE_PATTERN}/i)` },
   },
   server: (o) => {
@@ -58,40 +58,43 @@ export default defineScenario({
     const perSec = sendRate(model, o, abusive);
     const room = vu.rooms[0]!;
     const startUs = vu.nowUs();
-    const startAcked = vu.stats.acked;
     const startLimited = vu.stats.rateLimited;
     const tickMs = 50;
     let owed = 0;
-    // Send times of the frames the server accepted (acked), whenever their ack arrived.
-    const acceptedAt: number[] = [];
+    // Every frame in send order, with when its ack was seen (null: refused, or not handled yet).
+    const frames: SentFrame[] = [];
     while (vu.running && vu.connected) {
       owed += (perSec * tickMs) / 1000;
       while (owed >= 1) {
-        const sentUs = vu.nowUs();
-        void vu.publish(room, { ack: false }).then((lat) => lat !== null && acceptedAt.push(sentUs));
+        const f: SentFrame = { sentUs: vu.nowUs(), ackUs: null };
+        frames.push(f);
+        void vu.publish(room, { ack: false }).then((lat) => lat !== null && (f.ackUs = vu.nowUs()));
         owed--;
       }
       await vu.sleep(tickMs);
     }
     await vu.sleep(300); // late acks of frames sent before the close
-    const endUs = vu.lastClose && !vu.connected ? vu.lastClose.atUs : vu.nowUs();
+    const closed = vu.lastClose && !vu.connected ? vu.lastClose : undefined;
+    const endUs = closed ? closed.atUs : vu.nowUs();
     const secs = Math.max(0.001, (endUs - startUs) / 1e6);
-    const acked = vu.stats.acked - startAcked;
     const limited = vu.stats.rateLimited - startLimited;
     if (abusive) {
       vu.count('ratelimit.abusive');
-      if (model.kind === 'bucket') {
-        vu.observe('abusive.acceptedPerSec', refillRate(acceptedAt, startUs, endUs, model.burst / (perSec - model.perSec)) ?? (acked - Math.min(model.burst, acked)) / secs);
-      } else {
-        const windows = windowCounts(acceptedAt, startUs, model.windowMs);
+      observeSending(vu, frames, startUs, endUs);
+      if (model.kind === 'bucket') observeBucket(vu, bracketBucketRate(frames, model.burst));
+      else {
+        const windows = windowCounts(frames, startUs, model.windowMs);
         vu.observe('abusive.firstWindowAccepted', windows[0] ?? 0);
         vu.observe('abusive.windowMaxAccepted', Math.max(0, ...windows));
       }
       vu.observe('abusive.errorExcess', limited - (Math.ceil(secs) + 1));
-      if (vu.lastClose && !vu.connected) {
-        vu.observe('abusive.closedAfterMs', (vu.lastClose.atUs - startUs) / 1000);
+      if (closed) {
+        vu.observe('abusive.closedAfterMs', (closed.atUs - startUs) / 1000);
+        const dueUs = closeDueUs(frames, abuseThreshold(model, o));
+        // Closed before the threshold frame was even sent: sooner than the policy requires, which is in time.
+        vu.observe('abusive.closeLagMs', dueUs === undefined ? 0 : Math.max(0, (closed.atUs - dueUs) / 1000));
         // wsbench/1 closes abusers with 1008; Socket.IO disconnects them from the server side.
-        if (vu.lastClose.code === 1008 || vu.lastClose.code === 'io_server_disconnect') vu.count('ratelimit.abusive.closed1008');
+        if (closed.code === 1008 || closed.code === 'io_server_disconnect') vu.count('ratelimit.abusive.closed1008');
       }
     } else {
       vu.count('ratelimit.compliant');
@@ -115,25 +118,15 @@ export default defineScenario({
       detail: `${compliant} compliant clients at ${Math.round(Number(o.compliantFraction) * 100)}% of the limit: ${cl?.max ? `client ${cl.maxClient} got ${cl.max} rate-limit errors` : 'none got a rate-limit error'}${compliantClosed ? `, ${compliantClosed} were closed` : ''}`,
       evidence: { compliant, maxRateLimited: cl?.max ?? 0, closed: compliantClosed },
     });
-    out.push(model.kind === 'bucket' ? bucketRateCheck(model, run.observations, o, abusive) : windowCountCheck(model, run.observations, o, abusive));
+    out.push(model.kind === 'bucket' ? bucketRateCheck(model, run.observations, run.counters, o, abusive) : windowCountCheck(model, run.observations, o, abusive));
     out.push(errorCapCheck(run.counters, obs['abusive.errorExcess'], o));
-    if (model.kind === 'bucket' || model.closeOnRefusal) {
-      const closed = run.counters['ratelimit.abusive.closed1008'] ?? 0;
-      const after = obs['abusive.closedAfterMs'];
-      const boundMs = expectedCloseMs(o) + Number(o.closeSlack);
-      out.push({
-        name: 'rate-limit.abusers-closed',
-        passed: abusive > 0 && closed === abusive && Boolean(after) && after!.max <= boundMs,
-        detail: `${closed} of ${abusive} abusive clients were ${o.protocol === 'socketio' ? 'disconnected by the server' : 'closed with 1008'}${after ? ` after ${Math.round(after.min)}..${Math.round(after.max)} ms` : ''}; expected all within ${Math.round(boundMs)} ms`,
-        evidence: { abusive, closed1008: closed, expectedWithinMs: Math.round(boundMs), ...(after ? { slowestMs: after.max, slowestClient: after.maxClient } : {}) },
-      });
-    }
+    if (model.kind === 'bucket' || model.closeOnRefusal) out.push(closedCheck(run.counters, obs, o, abusive));
     return out;
   },
 });
 
 type Options = Record<string, unknown> & { rate: number; protocol?: unknown };
-type Observations = Record<string, { min: number; max: number; mean: number; minClient: number; maxClient: number } | undefined>;
+type Observations = Record<string, { count: number; min: number; max: number; mean: number; minClient: number; maxClient: number } | undefined>;
 
 /**
  * The stated limit of a run. An unparsable one reads as the default bucket here:
@@ -155,19 +148,48 @@ function sendRate(model: LimitModel, o: Options, abusive: boolean): number {
   return abusive ? (Number(o.abuseFactor) * model.count) / Math.min(windowSec, 4) : (Number(o.compliantFraction) * model.count) / windowSec;
 }
 
-function bucketRateCheck(model: Extract<LimitModel, { kind: 'bucket' }>, obs: Observations, o: Options, abusive: number): CheckResult {
+/**
+ * Each abuser's refill rate, bracketed by its own send and ack times (bracketBucketRate):
+ * failed when some abuser's whole bracket lies outside the limit ±tolerance (certainly off),
+ * passed when every bracket lies inside it, unverified when a bracket straddles an edge
+ * (the server or the client was too slow to tell).
+ */
+function bucketRateCheck(model: Extract<LimitModel, { kind: 'bucket' }>, obs: Observations, counters: Record<string, number>, o: Options, abusive: number): CheckResult {
+  const name = 'rate-limit.accepted-rate';
   const acc = obs['abusive.acceptedPerSec'];
+  const low = obs['abusive.acceptedPerSecLow'];
+  const high = obs['abusive.acceptedPerSecHigh'];
   const tol = Number(o.tolerance);
   const lo = model.perSec * (1 - tol);
   const hi = model.perSec * (1 + tol);
-  return {
-    name: 'rate-limit.accepted-rate',
-    passed: Boolean(acc) && acc!.min >= lo && acc!.max <= hi,
-    detail: acc
-      ? `abusive clients sending ${Number(o.abuseFactor)}x the limit had ${roundFigure(acc.min)}..${roundFigure(acc.max)} frames/s accepted beyond the burst; the stated limit is ${describeLimit(model)} ±${Math.round(tol * 100)}% (${roundFigure(lo)}..${roundFigure(hi)}/s)`
-      : 'no abusive client finished a measurement',
-    evidence: acc ? { limitPerSec: model.perSec, minPerSec: acc.min, maxPerSec: acc.max, meanPerSec: acc.mean, lowestClient: acc.minClient, highestClient: acc.maxClient } : { abusive },
+  const unmeasured = counters['ratelimit.rate.unmeasured'] ?? 0;
+  const band = `the stated limit is ${describeLimit(model)} ±${Math.round(tol * 100)}% (${roundFigure(lo)}..${roundFigure(hi)}/s)`;
+  if (!acc || !low) return { name, passed: false, status: 'unverified', reason: 'no abusive client finished a measurement', detail: `no abusive client finished a measurement; ${band}`, evidence: { abusive, unmeasured } };
+  const sent = obs['abusive.sentPerSec'];
+  const evidence = {
+    limitPerSec: model.perSec,
+    minPerSec: acc.min,
+    maxPerSec: acc.max,
+    meanPerSec: acc.mean,
+    lowestClient: acc.minClient,
+    highestClient: acc.maxClient,
+    // The brackets: the true rate of every abuser is at least its low and at most its high bound.
+    highestLowBoundPerSec: low.max,
+    highestLowBoundClient: low.maxClient,
+    ...(high ? { lowestHighBoundPerSec: high.min, lowestHighBoundClient: high.minClient, highestHighBoundPerSec: high.max } : {}),
+    bracketed: { refill: counters['ratelimit.rate.refill'] ?? 0, whole: counters['ratelimit.rate.whole'] ?? 0, unmeasured },
+    worstSpanUncertaintyMs: obs['abusive.spanUncertaintyMs']?.max,
+    ...(sent ? { sentPerSecMin: sent.min, sentPerSecMax: sent.max } : {}),
   };
+  const seen = `abusive clients sending ${Number(o.abuseFactor)}x the limit had ${roundFigure(acc.min)}..${roundFigure(acc.max)} frames/s accepted beyond the burst`;
+  if (low.max > hi) return { name, passed: false, status: 'failed', detail: `${seen}; client ${low.maxClient} had at least ${roundFigure(low.max)}/s accepted; ${band}`, evidence };
+  if (high && high.min < lo) return { name, passed: false, status: 'failed', detail: `${seen}; client ${high.minClient} had at most ${roundFigure(high.min)}/s accepted; ${band}`, evidence };
+  const within = low.min >= lo && Boolean(high) && high!.count === low.count && high!.max <= hi && unmeasured === 0;
+  if (within) return { name, passed: true, status: 'passed', detail: `${seen} (each bracketed by its send and ack times within ${roundFigure(low.min)}..${roundFigure(high!.max)}/s); ${band}`, evidence };
+  const reason = unmeasured
+    ? `${unmeasured} abusive clients could not be measured (too short a span between acks)`
+    : `send-to-ack times of up to ${Math.round(obs['abusive.spanUncertaintyMs']?.max ?? 0)} ms (a slow server or client) leave some abuser's rate between ${roundFigure(low.min)} and ${high ? `${roundFigure(high.max)}/s` : 'unbounded (the server hardly refused anything)'}`;
+  return { name, passed: false, status: 'unverified', reason, detail: `${seen}, but ${reason}: cannot tell whether that is within ${band}`, evidence };
 }
 
 /** A fixed window: each abuser's first window holds about the count, and no window more than it. */
@@ -213,28 +235,56 @@ function errorCapCheck(counters: Record<string, number>, ex: Observations[string
   };
 }
 
-/**
- * Frames per second accepted while the bucket refills: frames sent from a little after
- * the burst is spent until half a second before the end that the server acked, per second
- * of that window. Counting by send time keeps slow acks from skewing it. Undefined when the
- * window is too short to measure.
- */
-function refillRate(acceptedAt: number[], startUs: number, endUs: number, burstSec: number): number | undefined {
-  const from = startUs + Math.max(0.3, burstSec * 1.25) * 1e6;
-  const to = endUs - 0.5e6;
-  if (to - from < 0.8e6) return undefined;
-  const n = acceptedAt.filter((t) => t >= from && t < to).length;
-  return (n * 1e6) / (to - from);
-}
-
 /** Accepted frames per window, windows counted from the client's first frame (by send time). */
-function windowCounts(acceptedAt: number[], startUs: number, windowMs: number): number[] {
+function windowCounts(frames: readonly SentFrame[], startUs: number, windowMs: number): number[] {
   const counts: number[] = [];
-  for (const t of acceptedAt) {
-    const i = Math.max(0, Math.floor((t - startUs) / (windowMs * 1000)));
+  for (const f of frames) {
+    if (f.ackUs === null) continue;
+    const i = Math.max(0, Math.floor((f.sentUs - startUs) / (windowMs * 1000)));
     counts[i] = (counts[i] ?? 0) + 1;
   }
   return Array.from(counts, (n) => n ?? 0);
+}
+
+/** The rate an abuser really sent at (a loaded client sends less than asked), frames per second. */
+function observeSending(vu: VirtualClient, frames: readonly SentFrame[], startUs: number, endUs: number): void {
+  if (endUs > startUs) vu.observe('abusive.sentPerSec', (frames.length * 1e6) / (endUs - startUs));
+}
+
+/** One abuser's bracketed refill rate (see bracketBucketRate): the figure, its bounds and how it was taken. */
+function observeBucket(vu: VirtualClient, b: RateBracket | undefined): void {
+  if (!b) return vu.count('ratelimit.rate.unmeasured');
+  vu.observe('abusive.acceptedPerSec', b.perSec);
+  vu.observe('abusive.acceptedPerSecLow', b.lowPerSec);
+  if (b.highPerSec !== undefined) vu.observe('abusive.acceptedPerSecHigh', b.highPerSec);
+  vu.observe('abusive.spanUncertaintyMs', (b.maxSpanUs - b.minSpanUs) / 1000);
+  vu.count(`ratelimit.rate.${b.basis}`);
+}
+
+/** Refused frames before the server must close: the bucket's abuse threshold, none for a window that closes at the first refusal. */
+function abuseThreshold(model: LimitModel, o: Options): number {
+  if (model.kind === 'window') return 0;
+  return Number(o.abuse) > 0 ? Number(o.abuse) : 2 * model.burst;
+}
+
+/**
+ * Every abuser closed (1008, or a Socket.IO server-side disconnect), each within
+ * `closeSlack` of sending the frame that took it past the stated abuse threshold: timed
+ * from the client's own frames, so a client slowed down by a loaded machine (which
+ * reaches the threshold later) is not mistaken for a server that closes late.
+ */
+function closedCheck(counters: Record<string, number>, obs: Observations, o: Options, abusive: number): CheckResult {
+  const closed = counters['ratelimit.abusive.closed1008'] ?? 0;
+  const after = obs['abusive.closedAfterMs'];
+  const lag = obs['abusive.closeLagMs'];
+  const slack = Number(o.closeSlack);
+  const how = o.protocol === 'socketio' ? 'disconnected by the server' : 'closed with 1008';
+  return {
+    name: 'rate-limit.abusers-closed',
+    passed: abusive > 0 && closed === abusive && Boolean(lag) && lag!.max <= slack,
+    detail: `${closed} of ${abusive} abusive clients were ${how}${after ? ` after ${Math.round(after.min)}..${Math.round(after.max)} ms` : ''}${lag ? `, at most ${Math.round(lag.max)} ms after sending the frame that passed the abuse threshold` : ''}; expected all within ${Math.round(slack)} ms of it (about ${Math.round(expectedCloseMs(o))} ms into the run at the nominal sending rate)`,
+    evidence: { abusive, closed1008: closed, expectedWithinMs: Math.round(slack), ...(lag ? { slowestLagMs: lag.max, slowestClient: lag.maxClient } : {}), ...(after ? { closedAfterMsMax: after.max } : {}) },
+  };
 }
 
 /**
@@ -245,6 +295,5 @@ function expectedCloseMs(o: Options): number {
   const model = limitOf(o);
   const send = sendRate(model, o, true);
   if (model.kind === 'window') return ((model.count + 1) / send) * 1000;
-  const abuse = Number(o.abuse) > 0 ? Number(o.abuse) : 2 * model.burst;
-  return ((model.burst + abuse) / (send - model.perSec)) * 1000;
+  return ((model.burst + abuseThreshold(model, o)) / (send - model.perSec)) * 1000;
 }

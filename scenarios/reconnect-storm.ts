@@ -24,7 +24,7 @@ export default defineScenario({
   defaults: { clients: 500, rooms: 10, rate: 50, warmup: 500, duration: 10_000, backoffBaseMs: 1000, backoffCapMs: 4000, jitter: 'full', requestTimeoutMs: 30_000 },
   options: {
     stormAt: { type: 'duration', default: 2000, description: 'when the connections drop, after the start of the warm-up', min: 0 },
-    method: { type: 'string', default: 'auto', values: ['auto', 'drop-all', 'restart', 'client'], description: 'how: the server closes all (1012), restarts, or clients drop their own connections; auto = drop-all on the bundled server, client otherwise' },
+    method: { type: 'string', default: 'auto', values: ['auto', 'drop-all', 'restart', 'client'], description: 'how: the server closes all (1012), every bundled node restarts (use --nodes 2 or more: one node keeps its rooms in memory), or clients drop their own connections; auto = drop-all on the bundled server, client otherwise' },
     downMs: { type: 'duration', default: 500, description: 'with method=restart, how long the server stays down', min: 0 },
     recoverWithin: { type: 'duration', default: 10_000, description: 'every client must be back (rejoined) within this time of its drop', min: 1 },
   },
@@ -32,7 +32,8 @@ export default defineScenario({
     const at = Math.round(Number(o.stormAt));
     if (target.kind !== 'bundled') return [];
     if (o.method === 'auto' || o.method === 'drop-all') return [`drop-all@${at}ms`];
-    if (o.method === 'restart') return [`restart-node:0@${at}ms+${Math.round(Number(o.downMs))}ms`];
+    // Every node at once, so that every client drops (the all-back check counts them all).
+    if (o.method === 'restart') return Array.from({ length: target.nodes }, (_, i) => `restart-node:${i}@${at}ms+${Math.round(Number(o.downMs))}ms`);
     return [];
   },
   validate: (o) => {
@@ -67,7 +68,10 @@ export default defineScenario({
     const notBackText = Object.entries(notBack)
       .map(([k, n]) => `${n} ${k}`)
       .join(', ');
+    const out: CheckResult[] = [];
+    if (o.method === 'restart' && run.target.kind === 'bundled' && run.target.nodes === 1) out.push(inMemoryRestart(run.ledger));
     return [
+      ...out,
       {
         name: 'reconnect.all-back',
         passed: back >= dropped && dropped > 0 && lastMs !== undefined && lastMs * 1000 <= boundUs,
@@ -104,4 +108,15 @@ function notBackExamples(examples: Record<string, number[]>): Record<string, num
   const out: Record<string, number[]> = {};
   for (const [k, ids] of Object.entries(examples)) if (k.startsWith('not-back:')) out[k.slice('not-back:'.length)] = ids;
   return out;
+}
+
+/**
+ * One bundled node keeps its rooms in memory: restarted, it starts every room's seq
+ * again at 1 and has nothing to replay, so clients resuming with `since` get a new
+ * sequence the ledger reads as duplicates and reordering. Said plainly beside the
+ * delivery check; with --nodes 2 or more the rooms live in Redis and survive.
+ */
+function inMemoryRestart(ledger: { duplicated: number; reordered: number }): CheckResult {
+  const reason = 'the only bundled node was restarted and keeps its rooms in memory: room seqs started again at 1 and nothing could be replayed, so delivery across the restart cannot be judged (duplicated and reordered counts in the ledger are that new sequence); run with --nodes 2 so rooms live in Redis';
+  return { name: 'reconnect.restart-judgeable', passed: false, status: 'unverified', reason, detail: reason, evidence: { nodes: 1, duplicated: ledger.duplicated, reordered: ledger.reordered } };
 }

@@ -11,6 +11,8 @@
  * In-process: `startServer(options)` (used by `wsbench serve`).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createRequire } from 'node:module';
+import { extname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SERVER_OPTION_SPECS, parseServerOptions, type ServerOptions } from './core/options.ts';
 import { signToken } from './core/jwt.ts';
@@ -21,6 +23,7 @@ import { startLeak } from './core/leak.ts';
 import { createBus } from './core/bus-factory.ts';
 import { retentionLimitsOf } from './core/room-log.ts';
 import { startSocketIoServer } from './socketio/start.ts';
+import { capYoungGeneration } from './core/young-gen.ts';
 
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
 export type { ServerOptions } from './core/options.ts';
@@ -54,6 +57,8 @@ const WORKER_READY_TIMEOUT_MS = 30_000;
  */
 export async function startServer(options: ServerOptions, startOpts: StartOptions = {}): Promise<StartedServer> {
   const log = startOpts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  // The memory budgets hold only with a young generation that does not grow (servers/core/young-gen.ts).
+  if (options.inflightBytes > 0) capYoungGeneration();
   const token = options.auth ? signToken({ sub: 'dev' }, options.secret, { expiresInSec: 24 * 3600 }) : undefined;
 
   let url: string;
@@ -117,8 +122,9 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
 async function startCluster(options: ServerOptions, log: (l: string) => void) {
   if (!cluster.isPrimary) throw new Error('startServer with workers > 1 must run in a cluster primary');
   cluster.setupPrimary({
-    exec: fileURLToPath(new URL('./ws/worker.ts', import.meta.url)),
-    execArgv: ['--import', 'tsx'],
+    // The worker as this file runs: compiled (no loader) or from the sources through tsx.
+    exec: fileURLToPath(new URL(`./ws/worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)),
+    execArgv: import.meta.url.endsWith('.ts') ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [],
     args: [],
     // Workers write nothing to stdout; whatever they print goes to our stderr.
     stdio: ['ignore', 2, 'inherit', 'ipc'],

@@ -4,6 +4,8 @@
  * times (a slow or never-finished request cannot hold resources forever).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsMaterial } from './tls.ts';
 
 export interface HttpEndpoints {
   nodeId: string;
@@ -53,8 +55,9 @@ export const MAX_HEADER_BYTES = 16 * 1024;
  * An HTTP server whose clients must send complete headers within `headersTimeoutMs`
  * and at most MAX_HEADER_BYTES of them (431 past that; other malformed requests get 400).
  */
-export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void): Server {
-  const http = createServer(
+export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: IncomingMessage, res: ServerResponse) => void, tls?: TlsMaterial): Server {
+  const make = tls ? (o: object, h: typeof onRequest) => createHttpsServer({ ...o, cert: tls.cert, key: tls.key }, h) as unknown as Server : createServer;
+  const http = make(
     {
       headersTimeout: headersTimeoutMs,
       requestTimeout: headersTimeoutMs + 5000,

@@ -8,6 +8,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client';
 import type { ServerOptions } from './options.ts';
 import type { RetentionStats } from './room-log.ts';
+import type { MemoryGuardStats } from './memory-guard.ts';
 
 /** Counters incremented by the server. */
 export interface ServerCounters {
@@ -50,6 +51,8 @@ export interface ServerStats extends ServerCounters {
   identities?: number;
   /** The Socket.IO flavour's recovery buffer (single node): packets evicted by `recovery-bytes`, bytes held. */
   recoveryBuffer?: { evicted: number; bytes: number };
+  /** Reading paused for memory (`inflight-bytes`, servers/core/memory-guard.ts). */
+  memoryGuard?: MemoryGuardStats;
 }
 
 /** Counters and sizes of the Socket.IO flavour's offline queue, for /stats and /metrics. */
@@ -67,14 +70,14 @@ export interface OfflineStats {
 export type StatsLimits = Pick<
   ServerOptions,
   | 'maxPayload' | 'maxDepth' | 'rate' | 'burst' | 'abuse' | 'userRate' | 'userBurst' | 'maxConnsPerUser' | 'maxRoomsPerConn' | 'maxRoomName'
-  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes'
+  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes' | 'inflightBytes'
 >;
 
 /** The caps of `o` as /stats shows them. */
 export function statsLimits(o: ServerOptions): StatsLimits {
   const { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName } = o;
-  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes } = o;
-  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes };
+  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes } = o;
+  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes };
 }
 
 export function createCounters(): ServerCounters {
@@ -103,6 +106,7 @@ export interface StatsSource {
   offline?: () => OfflineStats | undefined;
   identities?: () => number;
   recoveryBuffer?: () => { evicted: number; bytes: number } | undefined;
+  memoryGuard?: () => MemoryGuardStats | undefined;
 }
 
 export interface ServerMetrics {
@@ -146,6 +150,7 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
       ...optional('offline', src.offline?.()),
       ...(src.identities ? { identities: src.identities() } : {}),
       ...optional('recoveryBuffer', src.recoveryBuffer?.()),
+      ...optional('memoryGuard', src.memoryGuard?.()),
     };
   };
 
@@ -177,6 +182,9 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   derived('wsbench_server_offline_expired_total', 'Queued private messages dropped because they expired', () => offline()?.expired ?? 0);
   derived('wsbench_server_offline_refused_total', 'Private messages refused because the offline queue was full', () => offline()?.refused ?? 0);
   derived('wsbench_server_recovery_evicted_total', 'Packets dropped from the Socket.IO recovery buffer by recovery-bytes', () => src.recoveryBuffer?.()?.evicted ?? 0);
+  derived('wsbench_server_read_pauses_total', 'Times the node stopped reading from its sockets because traffic in flight passed inflight-bytes', () => src.memoryGuard?.()?.pauses ?? 0);
+  derived('wsbench_server_read_paused_seconds_total', 'Time the node spent not reading from its sockets for memory', () => (src.memoryGuard?.()?.pausedMs ?? 0) / 1000);
+  gauge('wsbench_server_inflight_bytes', 'Bytes of traffic in flight at the memory guard\'s last sample', () => src.memoryGuard?.()?.inflightNow ?? 0);
   gauge('wsbench_server_offline_bytes', 'Bytes of queued private messages in this process', () => offline()?.bytes ?? 0);
   gauge('wsbench_server_event_loop_delay_p99_seconds', 'Event-loop delay p99 since start', () => eld.percentile(99) / 1e9);
   gauge('wsbench_server_event_loop_delay_max_seconds', 'Event-loop delay max since start', () => eld.max / 1e9);

@@ -39,6 +39,8 @@ export interface ServerOptions {
   delayMs: number;
   /** Test fixture: KiB retained on purpose every second (a deliberate leak, capped at 1 GiB), 0 = off. Default 0. */
   leakKibPerSec: number;
+  /** ws flavour: bytes queued on one socket after which a member that does not read is cut; 0 = never (a weak server). */
+  slowConsumerBytes: number;
   /** Rooms one connection may be in at once. Default 1000. */
   maxRoomsPerConn: number;
   /** Longest room name in UTF-8 bytes. Default 128. */
@@ -85,6 +87,16 @@ export interface ServerOptions {
   redisTtlS: number;
   /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
   recoveryBytes: number;
+  /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
+  inflightBytes: number;
+  /** Serve `wss:`/`https:` (servers/core/tls.ts): self-signed certificate unless `cert`/`key`. Default false. */
+  tls: boolean;
+  /** PEM certificate file for `tls`; undefined = self-signed. */
+  cert?: string;
+  /** PEM key file for `tls`; undefined = self-signed. */
+  key?: string;
+  /** permessage-deflate for clients that offer it (both flavours). Default false. */
+  compression: boolean;
 }
 
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
@@ -121,6 +133,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'workers', field: 'workers', type: 'int', min: 1, max: 64, default: 1, description: 'processes sharing the port under Node cluster (default 1)' },
   { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
   { key: 'leak-kib-per-sec', field: 'leakKibPerSec', type: 'int', min: 0, max: 102_400, default: 0, description: 'test fixture: retain this many KiB every second on purpose (a deliberate memory leak for `wsbench run soak`, capped at 1 GiB; default 0 = off)' },
+  { key: 'slow-consumer-bytes', field: 'slowConsumerBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'ws: bytes queued on one socket after which a member that does not read is cut, 0 = never cut (a deliberately weak server for `wsbench run slow-consumer`; default 16777216 = 16 MiB)' },
   { key: 'delay-ms', field: 'delayMs', type: 'int', min: 0, max: 60_000, default: 0, description: 'artificial delay in ms before each publish is acked and fanned out, to simulate a slow server (default 0)' },
   { key: 'max-rooms-per-conn', field: 'maxRoomsPerConn', type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'rooms one connection may be in at once (default 1000)' },
   { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },
@@ -144,6 +157,11 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
+  { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; 0 = off (default 16777216 = 16 MiB)' },
+  { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
+  { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
+  { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
+  { key: 'compression', field: 'compression', type: 'onoff', default: false, description: 'permessage-deflate for clients that offer it, on|off (default off)' },
   { key: 'redis-ttl-s', field: 'redisTtlS', type: 'int', min: 60, max: 31_536_000, default: 604_800, description: 'Redis keys of a room expire this many seconds after its last publish (default 604800 = 7 days)' },
 ];
 
@@ -164,6 +182,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   nodeId: 'n0',
   delayMs: 0,
   leakKibPerSec: 0,
+  slowConsumerBytes: 16_777_216,
   maxRoomsPerConn: 1000,
   maxRoomName: 128,
   protocol: 'ws',
@@ -187,6 +206,11 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   offlineTtlMs: 86_400_000,
   redisTtlS: 604_800,
   recoveryBytes: 16_777_216,
+  inflightBytes: 16_777_216,
+  tls: false,
+  cert: undefined,
+  key: undefined,
+  compression: false,
 });
 
 /** Fill a partial option set with the defaults; `abuse` defaults to 2 x burst. */

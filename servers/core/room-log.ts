@@ -1,6 +1,6 @@
 /**
  * Per-room sequences and retention buffers in memory (the local bus and the
- * cluster primary), the frames kept as bytes in one ring (servers/core/byte-ring.ts), bounded four ways (docs/SECURITY.md "Bounded memory"):
+ * cluster primary), the frames kept as bytes in one ring (servers/core/byte-ring.ts), bounded four ways (docs/SECURITY.md "Limits"):
  * messages per room (`retention`), bytes per room, bytes per node (all rooms,
  * the oldest message anywhere evicted first) and age. A room with nothing
  * retained, no publish within the age limit and no member is forgotten.
@@ -35,6 +35,8 @@ export interface RetentionStats {
   evictedBytes: number;
   /** Idle rooms forgotten. */
   forgottenRooms: number;
+  /** Bytes the ring holding them has allocated (off the V8 heap; at most the node budget). */
+  ringBytes: number;
 }
 
 interface Kept extends RingRecord {
@@ -164,6 +166,7 @@ export class RoomLog {
       evictedMessages: this.evictedMessages,
       evictedBytes: this.evictedBytes,
       forgottenRooms: this.forgottenRooms,
+      ringBytes: this.ring.allocated,
     };
   }
 

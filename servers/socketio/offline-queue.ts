@@ -5,7 +5,7 @@
  * so a message queued on one node is delivered by whichever node the user
  * reconnects to.
  *
- * Bounded (docs/SECURITY.md "Bounded memory"): at most `maxPerUser` entries per
+ * Bounded (docs/SECURITY.md "Limits"): at most `maxPerUser` entries per
  * user and, in memory, `maxBytes` for the node; a push past either is refused
  * (`full`, the sender gets `queue_full`). Entries expire after `ttlMs`.
  */
@@ -44,7 +44,8 @@ const SWEEP_MS = 5000;
 const ENTRY_OVERHEAD = 64;
 
 interface Entry {
-  text: string;
+  /** The text as UTF-8, off the V8 heap (a 60 KB string per entry would be promoted, then die, and churn the old generation). */
+  data: Buffer;
   at: number;
   bytes: number;
 }
@@ -79,7 +80,10 @@ export function createMemoryQueue(limits: OfflineLimits = DEFAULT_OFFLINE_LIMITS
       }
       let list = queues.get(user);
       if (!list) queues.set(user, (list = []));
-      list.push({ text, at: now(), bytes });
+      // Not from the shared pool: a pooled slice would keep its whole 8 KiB slab alive.
+      const data = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+      data.write(text, 0, 'utf8');
+      list.push({ data, at: now(), bytes });
       counts.bytes += bytes;
       counts.messages++;
       return 'queued';
@@ -93,7 +97,7 @@ export function createMemoryQueue(limits: OfflineLimits = DEFAULT_OFFLINE_LIMITS
         counts.bytes -= e.bytes;
         counts.messages--;
       }
-      return q.map((e) => e.text);
+      return q.map((e) => e.data.toString('utf8'));
     },
     stats: () => ({ users: queues.size, messages: counts.messages, bytes: counts.bytes, expired: counts.expired, refused: counts.refused }),
     async close() {

@@ -6,6 +6,11 @@
  * are dropped; a session whose offset was dropped is not recovered (the client
  * gets a new session, `recovered: false`, and resumes with `join-room` `since`,
  * which reports what the retention no longer holds as a `gap`).
+ *
+ * Each kept packet's data is held as its JSON in a Buffer, off the V8 heap, and
+ * parsed back only when a session is recovered: a 60 KB message kept as V8
+ * strings would be promoted to the old generation, then evicted, and churn it
+ * (docs/SECURITY.md "Limits").
  */
 
 /** The part of socket.io-adapter's SessionAwareAdapter this relies on (2.5.x). */
@@ -17,13 +22,22 @@ interface RecoveringAdapter {
 export interface RecoveryCapCounters {
   /** Packets dropped from the recovery buffer by the byte budget. */
   evicted: number;
-  /** Bytes (JSON length) the buffer holds now, by this cap's count. */
+  /** Bytes (UTF-8 JSON of each packet's data) the buffer holds now, by this cap's count. */
   bytes: number;
 }
 
+/** Replace `p.data` by a getter over its JSON in a Buffer (not from the shared pool); returns the bytes. */
+function keepAsBytes(p: { data: unknown[] }): number {
+  const json = JSON.stringify(p.data);
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json, 0, 'utf8');
+  Object.defineProperty(p, 'data', { get: () => JSON.parse(bytes.toString('utf8')) as unknown[], enumerable: true, configurable: true });
+  return bytes.length;
+}
+
 /**
- * Wrap `adapter.broadcast` so the recovery buffer stays under `maxBytes` (JSON length
- * of each packet's data). Does nothing for an adapter without an in-memory buffer.
+ * Wrap `adapter.broadcast` so the recovery buffer stays under `maxBytes` (UTF-8 JSON
+ * of each packet's data, held as bytes). Does nothing for an adapter without an in-memory buffer.
  */
 export function capRecoveryBuffer(adapter: unknown, maxBytes: number, counters: RecoveryCapCounters): void {
   const a = adapter as RecoveringAdapter;
@@ -37,7 +51,7 @@ export function capRecoveryBuffer(adapter: unknown, maxBytes: number, counters: 
     const list = a.packets!;
     if (list.length === before) return;
     const p = list[list.length - 1]!;
-    const size = JSON.stringify(p.data).length;
+    const size = keepAsBytes(p);
     sizes.push([p, size]);
     counters.bytes += size;
     while (counters.bytes > maxBytes && head < sizes.length) {

@@ -9,6 +9,7 @@
  * and the shared servers/core (HTTP, limits, stats, shutdown).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
+import { serverTls } from '../core/tls.ts';
 import { Server, type Socket } from 'socket.io';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { createAuthenticator } from '../core/auth.ts';
@@ -27,6 +28,7 @@ import { capRecoveryBuffer } from './recovery-cap.ts';
 import { guarded, kick, MESSAGE_EVENT, USER_ROOM, type ConnData, type EventContext } from './context.ts';
 import { createAdmission } from './admission.ts';
 import { createRoomEvents } from './room-events.ts';
+import { startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
@@ -106,7 +108,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     metrics: { render: () => metrics.render(), get contentType() { return metrics.contentType; } },
     paths: ['/socket.io'],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
 
   const recovery = opts.recoveryMs > 0 && (cluster?.recovery ?? true);
   const io = new Server(http, {
@@ -116,7 +118,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     pingInterval: opts.heartbeatMs > 0 ? opts.heartbeatMs : NO_HEARTBEAT_INTERVAL_MS,
     pingTimeout: opts.pingTimeoutMs,
     maxHttpBufferSize: opts.maxPayload,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     ...(cluster ? { adapter: cluster.adapter } : {}),
     // Middlewares (auth) run again on recovery, so an expired token is not let back in.
     ...(recovery ? { connectionStateRecovery: { maxDisconnectionDuration: opts.recoveryMs, skipMiddlewares: false } } : {}),
@@ -166,6 +168,24 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     return n;
   };
 
+  /** The ws socket under a connection on the websocket transport (polling requests cannot be paused). */
+  const wsOf = (s: Socket) => {
+    const t = s.conn.transport as unknown as { name: string; socket?: { pause?(): void; resume?(): void } };
+    return t.name === 'websocket' ? t.socket : undefined;
+  };
+  // Traffic in flight past `inflight-bytes`: stop reading from every websocket until it comes down.
+  const guard = startMemoryGuard({
+    inflightBytes: opts.inflightBytes,
+    // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
+    held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
+    pause: () => {
+      for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
+    },
+    resume: () => {
+      for (const s of nsp.sockets.values()) wsOf(s)?.resume?.();
+    },
+  });
+
   const metrics = createServerMetrics({
     node: opts.nodeId,
     bus: bus.kind,
@@ -177,6 +197,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     offline: () => queue.stats(),
     identities: () => identities.size(),
     recoveryBuffer: () => (recoveryCapped ? { ...recoveryBuffer } : undefined),
+    memoryGuard: () => (opts.inflightBytes > 0 ? guard.stats() : undefined),
   });
   bus.setActiveRooms?.((room) => (nsp.adapter.rooms.get(room)?.size ?? 0) > 0);
 
@@ -199,6 +220,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     const d = socket.data as ConnData;
     counters.connectionsOpened++;
     admission.watch(socket, d);
+    if (guard.paused) wsOf(socket)?.pause?.();
     socket.on('join-room', guarded(ctx, 'join-room', rooms.onJoin));
     socket.on('leave-room', guarded(ctx, 'leave-room', rooms.onLeave));
     socket.on('message', guarded(ctx, 'message', messages.onMessage));
@@ -235,6 +257,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
       stopAccepting() {
         closing = true;
         stopExpiry();
+        guard.stop();
         order?.close();
         stopped = new Promise<void>((r) => http.close(() => r()));
       },
@@ -257,7 +280,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   });
 
   return {
-    url: `http://${hostInUrl}:${port}/socket.io`,
+    url: `${opts.tls ? 'https' : 'http'}://${hostInUrl}:${port}/socket.io`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

@@ -15,6 +15,7 @@
 import * as wsModule from 'ws';
 import type WebSocket from 'ws';
 import type { Socket } from 'node:net';
+import { isBinaryMessage, wireOf } from './binary.ts';
 
 const SENDER_DEFAULT_STATE = 0;
 
@@ -30,10 +31,11 @@ interface WsInternals {
   _extensions: Record<string, unknown>;
 }
 
-/** Frame `text` as one unmasked, final text frame in a single buffer. */
+/** Frame `text` as one unmasked, final text frame in a single buffer (a binary frame for a binary message, binary.ts). */
 export function preframe(text: string): Buffer {
-  const data = Buffer.from(text, 'utf8');
-  const parts = Sender.frame(data, { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+  const binary = isBinaryMessage(text);
+  const data = Buffer.from(text, binary ? 'latin1' : 'utf8');
+  const parts = Sender.frame(data, { fin: true, opcode: binary ? 2 : 1, mask: false, readOnly: false, rsv1: false });
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
@@ -74,7 +76,7 @@ export function createCorkingWriter(): CorkingWriter {
         }
         sock.write(frame);
       } else {
-        ws.send(text);
+        ws.send(wireOf(text));
       }
       return sock.writableLength;
     },
@@ -117,7 +119,7 @@ export function createFanout<C extends FanoutMember>(o: FanoutOptions): Fanout<C
           ws.terminate();
         }
       } else {
-        ws.send(text);
+        ws.send(wireOf(text));
       }
       n++;
     }

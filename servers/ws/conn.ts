@@ -1,7 +1,7 @@
 /**
  * One native connection's state, and the ws socket class that points back to it.
  */
-import { WebSocket } from 'ws';
+import { WebSocket, type RawData } from 'ws';
 import type { Identity } from '../core/identities.ts';
 
 /**
@@ -11,6 +11,62 @@ import type { Identity } from '../core/identities.ts';
  */
 export class ConnSocket extends WebSocket {
   wsbConn: Conn | null = null;
+  /** Its server's handlers, set on accept; until then events go through EventEmitter as usual. */
+  wsbEvents: SocketEvents | null = null;
+
+  /**
+   * Events of an accepted socket go straight to its server's handlers instead of through
+   * registered listeners: five listeners turned every socket's `_events` into a dictionary
+   * of about 300 bytes (memory per idle connection, docs/BENCHMARKS.md). ws emits at most
+   * two arguments.
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const h = this.wsbEvents;
+    if (h === null) return super.emit(event, a, b);
+    switch (event) {
+      case 'message':
+        h.message.call(this, a as RawData, b as boolean);
+        return true;
+      case 'ping':
+        h.ping.call(this, a as Buffer);
+        return true;
+      case 'pong':
+        h.pong.call(this);
+        return true;
+      case 'close':
+        h.close.call(this);
+        return true;
+      case 'error':
+        h.error.call(this);
+        return true;
+      default:
+        return super.emit(event, a, b);
+    }
+  }
+
+  /** Take `events` as this socket's handlers and free the empty listener table (see {@link dropListenerTable}). */
+  useEvents(events: SocketEvents): void {
+    this.wsbEvents = events;
+    this.dropListenerTable();
+  }
+
+  /**
+   * Free the empty listener table EventEmitter gave the socket (a dictionary of about 160 bytes):
+   * with events dispatched by {@link emit} it stays empty, and EventEmitter makes a new one if a
+   * listener is ever added.
+   */
+  private dropListenerTable(): void {
+    if (this.eventNames().length === 0) (this as unknown as { _events: object | undefined })._events = undefined;
+  }
+}
+
+/** A server's handlers for its sockets' events (`this` is the socket); one object per server. */
+export interface SocketEvents {
+  message(this: WebSocket, data: RawData, isBinary: boolean): void;
+  ping(this: WebSocket, data: Buffer): void;
+  pong(this: WebSocket): void;
+  close(this: WebSocket): void;
+  error(this: WebSocket): void;
 }
 
 /** Per-connection state: kept small (no request object, lazy room set). */

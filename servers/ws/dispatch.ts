@@ -6,6 +6,7 @@
  */
 import { roomAllowed } from '../core/jwt.ts';
 import { parseClientFrame, type ClientCommand, type FrameLimits, type Id } from './client-frame.ts';
+import { parseBinaryPublish } from './binary.ts';
 
 /** What the handler reads of a connection. */
 export interface FrameConn {
@@ -73,7 +74,7 @@ export function createFrameHandler<C extends FrameConn>(limits: DispatchLimits, 
     const now = a.now();
     if (now >= c.expMs) return a.close(c, 1008, 'token expired');
     if (!a.admit(c, now)) return;
-    const parsed = parseClientFrame(data, isBinary, limits);
+    const parsed = isBinary ? parseBinaryPublish(data as Buffer, limits) : parseClientFrame(data, isBinary, limits);
     if (!parsed.ok) return a.sendError(c, parsed.problem.id, 'bad_request', parsed.problem.message);
     dispatchCommand(c, parsed.cmd, limits, a);
   };

@@ -4,6 +4,7 @@
  */
 import type { Bus } from '../core/bus.ts';
 import type { Id } from './client-frame.ts';
+import { binaryMessageParts } from './binary.ts';
 
 export interface PublishDeps<C> {
   bus: Bus;
@@ -26,7 +27,7 @@ export function messageParts(room: string, user: string, payload: unknown): { pr
 export function createPublisher<C extends { user: string }>(d: PublishDeps<C>) {
   const { bus } = d;
   return async (c: C, id: Id, room: string, payload: unknown, echo: boolean): Promise<void> => {
-    const { prefix, suffix } = messageParts(room, c.user, payload);
+    const { prefix, suffix } = Buffer.isBuffer(payload) ? binaryMessageParts(room, c.user, payload) : messageParts(room, c.user, payload);
     if (d.delayMs === 0 && bus.appendNext) {
       // Seq, retention and fan-out in one step (the Redis bus's script): a seq never exists
       // without its message, also when Redis goes away between two commands.

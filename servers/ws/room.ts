@@ -4,6 +4,7 @@
  * order of its messages; plus the pure replay computation of a join with `since`.
  */
 import { SeqOrder } from '../core/seq-order.ts';
+import { replayOf } from './binary.ts';
 
 /** A message waiting for its turn (or buffered for a member whose join is in progress). */
 export interface Held<C> {
@@ -59,7 +60,7 @@ export function replayFrames(room: string, since: number, seq: number, held: Rea
   const seqs = [...held.keys()].filter((s) => s > since && s <= seq).sort((a, b) => a - b);
   for (const s of seqs) {
     if (s > expect) out.push(gapFrame(room, expect, s - 1));
-    out.push(`${held.get(s)!.slice(0, -1)},"replay":true}`);
+    out.push(replayOf(held.get(s)!));
     expect = s + 1;
   }
   if (expect <= seq) out.push(gapFrame(room, expect, seq));

@@ -19,12 +19,15 @@ import { busStats } from '../core/bus-factory.ts';
 import { failureCode, throttledLog } from '../core/errors.ts';
 import { createConnectionDrain, onceClose, statsWith, stderrLog } from '../core/lifecycle.ts';
 import { canWriteDirect, createFanout } from './broadcast.ts';
-import { Conn, ConnSocket, serially } from './conn.ts';
+import { Conn, ConnSocket, serially, type SocketEvents } from './conn.ts';
 import { createFrameHandler } from './dispatch.ts';
 import { createRoomHub } from './room-hub.ts';
 import { createPublisher } from './publish.ts';
 import { createUpgradeHandler, WS_PATH } from './upgrade.ts';
 import { startHeartbeat } from './heartbeat.ts';
+import { startMemoryGuard } from '../core/memory-guard.ts';
+import { serverTls } from '../core/tls.ts';
+import { wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -53,14 +56,14 @@ export interface ServerDeps {
   log?: (line: string) => void;
 }
 
-/** Bytes queued on one socket after which a member that does not read is cut (slow consumer). */
-const MAX_SOCKET_BUFFER = 16 * 1024 * 1024;
 /** At most one `rate_limited` error per connection per this many ms. */
 const RATE_ERROR_INTERVAL_MS = 1000;
 
 /** Start a reference server; resolves once it is listening. */
 export async function createReferenceServer(options: Partial<ServerOptions> = {}, deps: ServerDeps = {}): Promise<ReferenceServer> {
   const opts = resolveServerOptions(options);
+  /** Bytes queued on one socket after which a member that does not read is cut (slow consumer); 0 = never. */
+  const maxSocketBuffer = opts.slowConsumerBytes > 0 ? opts.slowConsumerBytes : Infinity;
   const log = deps.log ?? stderrLog;
   const ownBus = !deps.bus;
   const bus = deps.bus ?? createLocalBus(retentionLimitsOf(opts));
@@ -82,7 +85,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   const sendText = (c: Conn, text: string) => {
     if (c.ws.readyState !== 1) return;
-    c.ws.send(text);
+    c.ws.send(wireOf(text));
     counters.framesOut++;
   };
   const send = (c: Conn, obj: object) => sendText(c, JSON.stringify(obj));
@@ -93,10 +96,22 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
 
   // ---- rooms and publishing ---------------------------------------------------
 
-  const fanout = createFanout<Conn>({ mode: deps.broadcast ?? 'preframed', maxSocketBuffer: MAX_SOCKET_BUFFER, onSlowConsumer: () => counters.slowConsumerTerminations++ });
+  const fanout = createFanout<Conn>({ mode: deps.broadcast ?? 'preframed', maxSocketBuffer, onSlowConsumer: () => counters.slowConsumerTerminations++ });
   const hub = createRoomHub({ bus, presence: opts.presence, counters, out: { sendText, send, sendError }, fanout, log });
   bus.setActiveRooms?.((room) => hub.has(room));
   const publish = createPublisher<Conn>({ bus, delayMs: opts.delayMs, send, deliver: hub.deliver });
+
+  // Traffic in flight past `inflight-bytes`: stop reading from every socket until it comes down.
+  const guard = startMemoryGuard({
+    inflightBytes: opts.inflightBytes,
+    held: () => bus.retentionStats?.()?.ringBytes ?? 0,
+    pause: () => {
+      for (const c of conns) c.ws.pause();
+    },
+    resume: () => {
+      for (const c of conns) c.ws.resume();
+    },
+  });
 
   const metrics = createServerMetrics({
     node: opts.nodeId,
@@ -107,6 +122,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     limits: statsLimits(opts),
     retention: () => bus.retentionStats?.(),
     identities: () => identities.size(),
+    memoryGuard: () => (opts.inflightBytes > 0 ? guard.stats() : undefined),
   });
   /** This process's stats, with the bus's counters when it has some (Redis). */
   const stats = statsWith(metrics, () => ({ busStats: busStats(bus) }));
@@ -162,12 +178,23 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       sendError(c, undefined, 'internal', 'internal error');
     }
   }
-  /** Pings cost a token like data frames (ws answers them itself): a ping flood ends in 1008 like a frame flood. */
-  function onPing(this: WebSocket) {
+  /**
+   * Pings cost a token like data frames: a ping flood ends in 1008 like a frame flood. Every ping
+   * still gets its pong (as ws's autoPong did), sent here, not by ws's autoPong (which keeps a
+   * closure per connection); a peer that pings without reading our pongs is cut like a slow consumer.
+   */
+  function onPing(this: WebSocket, data: Buffer) {
     const c = (this as ConnSocket).wsbConn;
     if (!c) return;
     counters.framesIn++;
     admit(c, Date.now());
+    if (this.readyState !== 1) return; // closed for abuse
+    if (this.bufferedAmount > maxSocketBuffer) {
+      counters.slowConsumerTerminations++;
+      this.terminate();
+      return;
+    }
+    this.pong(data);
   }
   function onPong(this: WebSocket) {
     const c = (this as ConnSocket).wsbConn;
@@ -189,9 +216,12 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     noServer: true,
     clientTracking: false,
     WebSocket: ConnSocket,
-    perMessageDeflate: false,
+    perMessageDeflate: opts.compression,
     maxPayload: opts.maxPayload,
+    // Pongs are sent by onPing (memory per idle connection: no per-socket callback).
+    autoPong: false,
   });
+  const socketEvents: SocketEvents = { message: onMessage, ping: onPing, pong: onPong, close: onClose, error: onError };
 
   const onUpgrade = createUpgradeHandler({
     wss,
@@ -203,12 +233,9 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     accept(ws, adm) {
       const c = new Conn(ws, sidPrefix + (++sidCounter).toString(36), adm.user, adm.rooms, adm.expMs, canWriteDirect(ws), adm.identity, opts.burst, Date.now());
       (ws as ConnSocket).wsbConn = c;
-      ws.on('message', onMessage);
-      ws.on('ping', onPing);
-      ws.on('pong', onPong);
-      ws.on('close', onClose);
-      ws.on('error', onError);
+      (ws as ConnSocket).useEvents(socketEvents);
       conns.add(c);
+      if (guard.paused) ws.pause();
       counters.connectionsOpened++;
       sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
     },
@@ -223,7 +250,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     metrics,
     paths: [WS_PATH],
   });
-  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest);
+  const http = createNodeHttpServer(opts.headersTimeoutMs, onRequest, serverTls(opts));
   http.on('upgrade', onUpgrade);
 
   const stopHeartbeat = startHeartbeat(() => conns, opts.heartbeatMs, (n) => (counters.heartbeatTerminations += n));
@@ -244,6 +271,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
         closing = true;
         stopHeartbeat();
         stopExpiry();
+        guard.stop();
         stopped = new Promise<void>((r) => http.close(() => r()));
       },
       closeConnections: () => {
@@ -266,7 +294,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   });
 
   return {
-    url: `ws://${hostInUrl}:${port}${WS_PATH}`,
+    url: `${opts.tls ? 'wss' : 'ws'}://${hostInUrl}:${port}${WS_PATH}`,
     port,
     host: opts.host,
     nodeId: opts.nodeId,

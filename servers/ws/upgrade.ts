@@ -59,13 +59,14 @@ export function createUpgradeHandler(d: UpgradeDeps): (req: IncomingMessage, soc
     const adm = d.authenticator.admit(upgradeToken(url, req.headers.authorization));
     if (!adm.ok) return reject(socket, adm.status, adm.reason);
     const identity: Identity = adm.identity;
-    let accepted = false;
     // ws drops an upgrade whose socket died meanwhile without calling back: give the slot back then.
-    socket.once('close', () => {
-      if (!accepted) d.identities.release(identity);
-    });
+    const releaseIfDropped = () => d.identities.release(identity);
+    socket.on('close', releaseIfDropped);
     d.wss.handleUpgrade(req, socket, head, (ws) => {
-      accepted = true;
+      // Memory per idle connection: once upgraded, ws has its own handlers; dropping ours frees
+      // this closure and its context and keeps one listener per event (no listener arrays).
+      socket.removeListener('close', releaseIfDropped);
+      socket.removeListener('error', d.onSocketError);
       d.accept(ws, adm);
     });
   };

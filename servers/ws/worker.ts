@@ -7,8 +7,10 @@ import { createIpcBus } from '../core/cluster.ts';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { createReferenceServer } from './server.ts';
 import { createBus } from '../core/bus-factory.ts';
+import { capYoungGeneration } from '../core/young-gen.ts';
 
 const options = resolveServerOptions(JSON.parse(process.env.WSBENCH_SERVER_OPTIONS ?? '{}') as Partial<ServerOptions>);
+if (options.inflightBytes > 0) capYoungGeneration();
 const ipc = createIpcBus();
 // With --redis every worker talks to Redis directly; the IPC channel still carries control and /stats.
 const bus = await createBus(options, 'worker', { ipc });

@@ -49,5 +49,6 @@ export function judgeLedger(e: LedgerEvidence): JudgedLedger {
   let unverifiable: string | undefined;
   if (e.untagged > 0 && tag.total.delivered === 0) unverifiable = `the server's ${e.untagged} messages carry no harness tag (the \`wsb\` field of the published payload) and no seq, so delivery cannot be judged`;
   else if (tag.total.expected === 0) unverifiable = 'no publish reached a certain member of its room, so delivery could not be judged';
-  return { mode: 'tag', total: tag.total, rooms: tag.rooms, receivers: tag.receivers, examples: tag.examples, unverifiable, notes };
+  const total = tag.unknownPublisherDeliveries ? { ...tag.total, otherShards: tag.unknownPublisherDeliveries } : tag.total;
+  return { mode: 'tag', total, rooms: tag.rooms, receivers: tag.receivers, examples: tag.examples, unverifiable, notes };
 }

@@ -33,10 +33,15 @@ export interface ReceiverRoom {
   receiver: number;
   /** Membership windows for the tag ledger (src/checks/tag-ledger.ts), the last one possibly open. */
   windows: TagWindow[];
+  /**
+   * A fresh join was sent and its reply has not come: the previous window (if any) is
+   * still the one deliveries belong to (the server delivers it until it handles the join).
+   */
+  rejoining: boolean;
 }
 
 export function createReceiverRoom(room: string, receiver = -1): ReceiverRoom {
-  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [] };
+  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [], rejoining: false };
 }
 
 /** A join was sent: the tag ledger's previous window (if open) ends and a new one starts. */
@@ -65,16 +70,26 @@ export function onUnsequencedDelivery(r: ReceiverRoom, pub: number, counter: num
   return w && w.endUs < 0 ? onTagDelivery(w, pub, counter, sendUs) : 'outside';
 }
 
-/** Before a fresh (not resuming) join: close the previous membership window, if any. */
+/**
+ * A fresh (not resuming) join was sent: the previous membership window, if any, ends at
+ * the join reply, not now. Deliveries still in flight to it (a client joining a room it
+ * is in, or one whose leave was not answered) extend it like the deliveries after a
+ * leave; counted in the new window instead, they made `delivered` exceed `expected`,
+ * which hid as many losses of the room.
+ */
 export function closeWindow(r: ReceiverRoom): void {
-  if (r.joinSeq >= 0) r.expectedClosed += r.lastSeq - r.joinSeq;
-  r.joinSeq = -1;
-  r.lastSeq = -1;
+  r.rejoining = true;
   r.active = false;
 }
 
-/** Record the join reply. A rejoin (resume) keeps the original window. */
+/** Record the join reply: a fresh join closes the previous window and opens one at `seq`; a rejoin (resume) keeps the original window. */
 export function onJoined(r: ReceiverRoom, seq: number | undefined): void {
+  if (r.rejoining) {
+    r.rejoining = false;
+    if (r.joinSeq >= 0) r.expectedClosed += r.lastSeq - r.joinSeq;
+    r.joinSeq = -1;
+    r.lastSeq = -1;
+  }
   if (r.joinSeq < 0) {
     r.joinSeq = seq ?? 0;
     r.lastSeq = r.joinSeq;

@@ -28,11 +28,17 @@ export function addLoadShapeOptions(cmd: Command): Command {
 /** --protocol, --adapter, --target, tokens, --spread, --node-identity, --skip-unreachable, --server, --nodes, --redis, --set, --workers, --scrape. */
 export function addTargetOptions(cmd: Command): Command {
   // --adapter is the option `adapter` (as `--set adapter=FILE`), with its path made absolute here.
-  cmd.on('option:adapter', (file: string) => cmd.setOptionValue('set', [...((cmd.getOptionValue('set') as string[] | undefined) ?? []), `adapter=${resolve(file)}`]));
+  const addSet = (kv: string) => cmd.setOptionValue('set', [...((cmd.getOptionValue('set') as string[] | undefined) ?? []), kv]);
+  cmd.on('option:adapter', (file: string) => addSet(`adapter=${resolve(file)}`));
+  // --insecure and --ca are the options `insecure` and `ca` (as `--set`), the path made absolute.
+  cmd.on('option:insecure', () => addSet('insecure=true'));
+  cmd.on('option:ca', (file: string) => addSet(`ca=${resolve(file)}`));
   return cmd
     .addOption(new Option('--protocol <name>', 'wire protocol').choices(['ws', 'socketio']).default('ws'))
     .option('--adapter <file>', 'a module exporting a codec for your server\'s JSON dialect, applied to any scenario (see "Testing your own server")')
     .option('--target <url>', 'an external server instead of the bundled one (repeatable: clients are spread round robin)', collect, [])
+    .option('--insecure', 'wss: accept any server certificate, e.g. `wsbench serve --tls`\'s self-signed one (raw client)')
+    .option('--ca <file>', 'wss: trust the CA in this PEM file instead of Node\'s CA store (raw client)')
     .option('--token <jwt>', 'one token for every client (external servers)')
     .option('--token-file <file>', 'tokens, one per line, one per client')
     .option('--secret <secret>', 'mint HS256 tokens with this secret (claims: sub user-<i>, or --token-claims)')

@@ -257,6 +257,8 @@ export async function runCommand(scenario: string, f: RunFlags, cli: CliIO = pro
   if (finished.length > 1) {
     last.report.variants = finished.map((x) => summarizeVariant(x.variant.label, x.report));
     await writeJsonReport(reportPath(f, last.report, last.variant, false), last.report);
+    // The last variant's page again, now with every variant's figures (its traffic charts).
+    if (f.html) writeFileSync(f.html, renderHtml(last.report));
     if (!f.quiet) (f.json ? err : cli.stdout).write(`${renderVariants(last.report, { color: Boolean(cli.stdout.isTTY) })}\n`);
   }
   // The worst outcome decides.

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { SERVER_OPTION_SPECS, parseServerOptions, startServer } from '../../servers/main.ts';
 import { isErrorCode, usageError } from '../errors.ts';
 import { processIO, type CliIO } from './io.ts';
+import { makeSelfSigned } from '../../servers/core/tls.ts';
 
 /**
  * The node id `wsbench serve` reports when `--node-id` is not given: host and pid, so
@@ -41,7 +42,11 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
   const { options, errors } = parseServerOptions(raw);
   if (errors.length) throw usageError('WSB_ERR_SERVER_OPTIONS', errors.length === 1 ? errors[0]! : 'bad server options', 'see `wsbench serve --help`', errors.length > 1 ? errors : undefined);
   let started;
+  let selfSigned = false;
   try {
+    // One self-signed certificate for every worker process, in files the workers read.
+    selfSigned = options.tls && !options.cert && !options.key;
+    if (selfSigned) ({ certFile: options.cert, keyFile: options.key } = makeSelfSigned());
     started = await startServer(options);
   } catch (e) {
     const err = e as Error & { problems?: string[]; code?: string };
@@ -50,5 +55,6 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
   }
   cli.stdout.write(`${started.url}\n`);
   cli.stdout.write(`token: ${started.token ?? '(auth off)'}\n`);
+  if (options.tls) cli.stderr.write(`TLS certificate: ${options.cert}${selfSigned ? ' (self-signed: clients accept it with --insecure, or trust it with --ca FILE)' : ''}\n`);
   // startServer installed the signal handlers: SIGTERM/SIGINT drain and exit 0.
 }

@@ -9,6 +9,7 @@ import type { CompareRow } from './types.ts';
 import { sumErrorCounters } from '../metrics/names.ts';
 import { estimatePercentile, estimateRate, judgeChange, type Estimate, type LatencyStat } from './noise.ts';
 
+/** The error code of a baseline that cannot be compared (`WSB_ERR_BASELINE`, exit 2; see docs/ERRORS.md). */
 export const BASELINE_CODE = 'WSB_ERR_BASELINE';
 
 /**

@@ -12,6 +12,7 @@ import { CLOSE_COUNTER_PREFIX, COUNTER, ENGINE_METRICS, isErrorCounter, sumError
 export { ENGINE_METRICS };
 import { estimateQuantile, judgeChange } from './noise.ts';
 
+/** The error code of a gate naming a metric the run does not measure (`WSB_ERR_GATE_METRIC`, exit 2; see docs/ERRORS.md). */
 export const GATE_METRIC_CODE = 'WSB_ERR_GATE_METRIC';
 
 /** Counters the engine always may emit; absent means zero. */

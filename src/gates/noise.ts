@@ -87,6 +87,7 @@ export const MIN_SECONDS = 3;
 
 /** Quantile (0..1) of each compared latency statistic. */
 export const STAT_QUANTILE = { p50: 0.5, p90: 0.9, p99: 0.99, p999: 0.999, max: 1 } as const;
+/** A latency statistic a comparison can judge: `p50`, `p90`, `p99`, `p999` or `max` (quantiles in STAT_QUANTILE). */
 export type LatencyStat = keyof typeof STAT_QUANTILE;
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { Ledger } from '../report/schema.ts';
 
+/** A gate's comparison operator, as written between the metric and the threshold (`fanout.p99 < 50ms`). */
 export type GateOp = '<' | '<=' | '>' | '>=' | '==' | '!=';
 
 /** Unit written after the number; `''` when none. Times convert to us, `%` to a ratio. */

@@ -15,6 +15,7 @@ import type { HealthMonitor, HealthSample } from './types.ts';
  */
 export type CpuSource = 'thread' | 'process' | 'elu';
 
+/** How a health monitor samples: event-loop delay resolution and the CPU source (both optional, defaults below). */
 export interface HealthMonitorOptions {
   /** Event-loop delay sampling resolution, in milliseconds (default 10; 10 or finer). Subtracted from every reading. */
   resolutionMs?: number;
@@ -31,6 +32,10 @@ export interface HealthSampleDetail extends HealthSample {
   eventLoopDelayP50Us: number;
 }
 
+/**
+ * A worker's health monitor for a whole run: per-second samples (`sample()`, event-loop
+ * delay in µs, CPU in percent of one core, RSS in bytes) and the whole-run figures (`overall()`).
+ */
 export interface RunHealthMonitor extends HealthMonitor {
   sample(): HealthSampleDetail;
   /**

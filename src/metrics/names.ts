@@ -10,6 +10,12 @@
 export const METRIC = {
   /** TCP connect plus WebSocket upgrade (or Socket.IO handshake) of one client. */
   connect: 'connect',
+  /** Raw client: start of a connection to TCP connected. */
+  connectTcp: 'connect.tcp',
+  /** Raw client, `wss:`: TCP connected to TLS handshake done. */
+  connectTls: 'connect.tls',
+  /** Raw client: TLS done (or TCP connected) to the 101 response. */
+  connectUpgrade: 'connect.upgrade',
   /** `join` sent to `joined` received. */
   join: 'join',
   /** `publish` sent to its ack (only publishes that asked for one). */
@@ -30,6 +36,12 @@ export const METRIC = {
   detect: 'detect',
   /** An open-model publish's actual send minus its scheduled send: what the generator adds. */
   sendLag: 'send.lag',
+  /** `fanout` at arrival in the socket, before a network profile's receive delay (only with `--set net`). */
+  fanoutArrival: 'fanout.arrival',
+  /** `fanout` of healthy clients in rooms without slow consumers (only with `--set slow` and control rooms). */
+  fanoutControl: 'fanout.control',
+  /** `fanout` of healthy clients in rooms with slow consumers (only with `--set slow`). */
+  fanoutSlowRooms: 'fanout.slow-rooms',
   /** `chat`: a `typing` emitted to each `user-typing` received (receivers in the sender's generator process). */
   chatTyping: 'chat.typing',
   /** `chat`: a private message sent to its live delivery (recipient online). */
@@ -68,6 +80,14 @@ export const COUNTER = {
   connectionsOpened: 'connections.opened',
   /** Connection attempts that failed. */
   connectionsFailed: 'connections.failed',
+  /** Raw client, `wss:`: TLS handshakes that resumed a session. */
+  tlsResumed: 'tls.resumed',
+  /** Raw client, `wss:`: full TLS handshakes (no session resumed). */
+  tlsFull: 'tls.full',
+  /** Raw client: connections that agreed permessage-deflate (parameters: `compression.<param>` counters). */
+  compressionNegotiated: 'compression.negotiated',
+  /** Raw client: connections whose offer of permessage-deflate the server declined. */
+  compressionDeclined: 'compression.declined',
   /** Clients that rejoined after an unexpected drop. */
   reconnects: 'reconnects',
   /** Reconnect attempts, failed ones included. */

@@ -33,6 +33,7 @@ export interface WorkerHealthInput extends WorkerHealth {
   samples?: HealthSample[];
 }
 
+/** Whether the load generator itself was the bottleneck (a saturated worker), and why in one sentence. */
 export interface SaturationVerdict {
   saturated: boolean;
   /** Which worker and which threshold, in one sentence, when saturated. */

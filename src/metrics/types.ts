@@ -89,6 +89,7 @@ export interface HealthSample {
   processCpuUs?: number;
 }
 
+/** Samples a process's health (event-loop delay, CPU, RSS): each `sample()` covers the time since the previous one; `stop()` ends the event-loop delay sampling. */
 export interface HealthMonitor {
   sample(): HealthSample;
   stop(): void;

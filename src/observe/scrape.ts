@@ -54,6 +54,11 @@ interface Point {
   extra: Record<string, number>;
 }
 
+/**
+ * Reads the target's Prometheus `/metrics` (every second by default) while a run lasts: live gauges for
+ * the run's series, and at the end the report's `server` section (memory in bytes, slopes
+ * in bytes per hour, CPU in percent of one core). `stop()` ends scraping without a summary.
+ */
 export interface Scraper {
   /** The latest values as per-second gauges for the run's series (`server.rss`, `server.cpu`, ...). */
   gauges(): Record<string, number>;

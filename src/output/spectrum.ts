@@ -5,6 +5,7 @@
 import { percentileSpectrum } from '../metrics/index.ts';
 import type { MetricSummary } from '../report/schema.ts';
 
+/** One point of a latency spectrum: a percentile (0..100), its x position and its value in microseconds. */
 export interface SpectrumPlotPoint {
   /** Percentile, 0..100. */
   percentile: number;
@@ -13,6 +14,7 @@ export interface SpectrumPlotPoint {
   valueUs: number;
 }
 
+/** A latency metric's percentile spectrum for the HTML report's plot, with where its points came from. */
 export interface Spectrum {
   points: SpectrumPlotPoint[];
   /** `hdr` when decoded from the histogram, `summary` when only p50..max were available. */

@@ -6,6 +6,7 @@
  */
 import { escapeHtml as h } from './escape.ts';
 
+/** One series of an SVG chart: label, CSS colour and [x, y] points in data units (x usually seconds since the start). */
 export interface ChartLine {
   label: string;
   color: string;
@@ -18,12 +19,14 @@ export interface ChartLine {
   dots?: boolean;
 }
 
+/** A shaded stretch of the x axis from `from` to `to` (data units), e.g. a run phase, with its label. */
 export interface ChartBand {
   from: number;
   to: number;
   label: string;
 }
 
+/** A vertical line at x = `at` (data units): a fault (`fault`) or a remark (`note`), with a label and an optional tooltip `detail`. */
 export interface ChartMarker {
   at: number;
   label: string;
@@ -32,11 +35,13 @@ export interface ChartMarker {
   color?: string;
 }
 
+/** One axis tick: its position in data units and the text printed there. */
 export interface ChartTick {
   value: number;
   label: string;
 }
 
+/** Everything an SVG line chart shows: lines, axes (domains and ticks in data units, defaults from the points), bands and markers. */
 export interface ChartSpec {
   /** Accessible name of the chart (the visible title is the caller's). */
   title: string;

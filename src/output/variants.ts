@@ -1,9 +1,23 @@
 /** The side-by-side table of variants (`--set jitter=none,full`). */
 import picocolors from 'picocolors';
-import type { Report } from '../report/schema.ts';
+import type { Report, VariantSummary } from '../report/schema.ts';
 import { formatDuration, formatCount } from './format.ts';
 import { plainTable } from './table.ts';
+import { renderTrafficVariants } from './traffic-variants.ts';
+import { shapesTraffic } from '../run/traffic-figures.ts';
 
+type Colors = ReturnType<typeof picocolors.createColors>;
+
+/** PASS, FAIL, or UNVERIFIED with the unverified checks' count (older reports: `passed` decides). */
+function verdictCell(v: VariantSummary, c: Colors): string {
+  const verdict = v.verdict ?? (v.passed ? 'passed' : 'failed');
+  if (verdict === 'passed') return c.green('PASS');
+  if (verdict === 'failed') return c.red('FAIL');
+  const n = v.unverified?.length ?? 0;
+  return c.yellow(n ? `UNVERIFIED (${n})` : 'UNVERIFIED');
+}
+
+/** The variants table (empty for fewer than two variants); unverified checks are listed under it. */
 export function renderVariants(report: Report, opts: { color?: boolean } = {}): string {
   const rows = report.variants ?? [];
   if (rows.length < 2) return '';
@@ -17,7 +31,7 @@ export function renderVariants(report: Report, opts: { color?: boolean } = {}): 
   for (const v of rows) {
     t.push([
       v.label,
-      v.passed ? c.green('PASS') : c.red('FAIL'),
+      verdictCell(v, c),
       `${formatCount(v.herdPeakPerSec)}/s`,
       d(v.reconnectP50Us),
       d(v.reconnectP99Us),
@@ -28,5 +42,7 @@ export function renderVariants(report: Report, opts: { color?: boolean } = {}): 
       formatCount(v.duplicated),
     ]);
   }
-  return `Variants, side by side\n${t.toString()}`;
+  const why = rows.filter((v) => v.unverified?.length).map((v) => `  ${v.label}: unverified ${v.unverified!.join(', ')} (see that variant's checks for the reason)`);
+  const traffic = rows.some((v) => shapesTraffic(v.label)) ? `\n${renderTrafficVariants(rows, c)}` : '';
+  return `Variants, side by side\n${t.toString()}${why.length ? `\n${why.join('\n')}` : ''}${traffic}`;
 }

@@ -7,6 +7,7 @@ import { countOutcomes } from '../checks/outcome.ts';
 import { formatBytes, formatCount, formatDuration, formatPercent, formatRate } from './format.ts';
 import { ENGINE_METRICS, ERROR_COUNTER_PREFIX } from '../metrics/names.ts';
 
+/** The outcome of a run in one place (passed, counts of failed and unverified checks and failed gates, saturation) and a short sentence for people. */
 export interface Verdict {
   /** Completed, every check and every gate passed. A saturated generator does not fail the verdict by itself. */
   passed: boolean;

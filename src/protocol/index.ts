@@ -2,12 +2,14 @@
  * Picks the transport of a run: wsbench/1 or a scenario's custom codec over the raw
  * client (default) or the `ws` client (`--set client=ws`); Socket.IO over the lean
  * client (default) or socket.io-client (`--set client=socket.io-client`, and for
- * long-polling or `https:` targets).
+ * long-polling; `https:` targets go over the raw client's TLS).
  */
 import type { Transport } from './types.ts';
 import type { ScenarioDefinition } from '../scenario/types.ts';
 import { createWsTransport } from './ws-transport.ts';
-import { createRawTransport } from './raw-transport.ts';
+import { createRawTransport, type WireOptions } from './raw-transport.ts';
+import { SessionCache, tlsClientOptionsOf } from './tls-client.ts';
+import { deflateOfferOf } from './deflate.ts';
 import { nativeCodec } from './native.ts';
 import { createMappedCodec } from './mapped.ts';
 import { parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
@@ -21,13 +23,13 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     const transports = String(options.transports ?? 'websocket')
       .split(',')
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
-    const wrongClient = clientProblem(protocol, options.client);
+    const wrongClient = clientProblem(protocol, options.client, options.binary, options.compression);
     if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
-    return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports) });
+    return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports), wire: wireOf(options) });
   }
-  const wrongClient = clientProblem(protocol, options.client);
+  const wrongClient = clientProblem(protocol, options.client, options.binary, options.compression);
   if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
   const renamed = Boolean(options.wsFields || options.wsTypes || options.wsToken === 'header');
   const codec = scenario.adapter
@@ -35,11 +37,23 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
     : renamed
       ? createMappedCodec(options.wsFields as string, options.wsTypes as string, options.wsToken as string)
       : nativeCodec;
-  return options.client === 'ws' ? createWsTransport(codec) : createRawTransport(codec);
+  if (options.binary === 'on' && (options.client === 'ws' || codec.name !== 'wsbench/1')) {
+    throw usageError('WSB_ERR_CONFIG', `--set binary=on is wsbench/1 on the raw client only (not ${options.client === 'ws' ? 'client=ws' : `the codec ${codec.name}`})`);
+  }
+  if (options.client === 'ws') return createWsTransport(codec);
+  return createRawTransport(codec, wireOf(options));
 }
 
-/** Why `--set client=<client>` does not go with `--protocol <protocol>`, or undefined when it does. */
-export function clientProblem(protocol: 'ws' | 'socketio', client: unknown): string | undefined {
+/** The raw client's TLS checks, a fresh TLS session cache and the compression offer, from a run's options. */
+function wireOf(options: Readonly<Record<string, unknown>>): WireOptions {
+  return { tls: tlsClientOptionsOf(options), sessions: new SessionCache(), deflate: deflateOfferOf(options), binary: options.binary === 'on' };
+}
+
+/** Why `--set client=<client>` (or `binary=on`, `compression`) does not go with `--protocol <protocol>`, or undefined when it does. */
+export function clientProblem(protocol: 'ws' | 'socketio', client: unknown, binary?: unknown, compression?: unknown): string | undefined {
+  if (compression !== undefined && compression !== 'off' && (client === 'ws' || client === 'socket.io-client')) return `--set compression=${String(compression)} is the raw client's (client=raw); client=${String(client)} does not offer permessage-deflate`;
+  if (binary === 'on' && protocol === 'socketio') return '--set binary=on is wsbench/1 (--protocol ws) only; the Socket.IO flavour has no binary publish yet';
+  if (binary === 'on' && client === 'ws') return '--set binary=on is wsbench/1 on the raw client only (not client=ws)';
   if (protocol === 'socketio' && client === 'ws') return '--set client=ws is a client of --protocol ws; --protocol socketio takes client=raw (lean, default) or client=socket.io-client';
   if (protocol === 'ws' && client === 'socket.io-client') return '--set client=socket.io-client is a client of --protocol socketio; --protocol ws takes client=raw (default) or client=ws';
   return undefined;

@@ -26,6 +26,12 @@ export type ViolationKind = 'protocol' | 'bad_frame';
 
 const EMPTY = Buffer.alloc(0);
 
+/** A message decompressor (permessage-deflate: src/protocol/deflate.ts). */
+export interface Inflater {
+  /** The message whose compressed payload is `buf[start, end)`; throws on corrupt data or past the size limit. */
+  inflate(buf: Buffer, start: number, end: number): Buffer;
+}
+
 /**
  * Incremental frame reader. Subclasses (the connection itself, so that no
  * per-connection closure or sink object is allocated) implement the four hooks.
@@ -40,8 +46,12 @@ export abstract class FrameReader {
   private rdFrags: Buffer[] | null = null;
   private rdFragOp = 0;
   private rdFragBytes = 0;
+  /** Whether the message in progress had RSV1 set on its first frame (compressed). */
+  private rdFragDeflated = false;
   /** Set once a violation was reported: every later byte is ignored. */
   protected rdFailed = false;
+  /** The connection's permessage-deflate decompressor once negotiated (RSV1 is allowed then), else null. */
+  protected inflater: Inflater | null = null;
 
   /** A complete text (valid UTF-8) or binary message in `buf[start, end)`, only valid during the call. */
   protected abstract onMessage(opcode: number, buf: Buffer, start: number, end: number): void;
@@ -103,6 +113,11 @@ export abstract class FrameReader {
       }
       const fin = (b0 & 0x80) !== 0;
       if (opcode !== OP_CONT && fin) {
+        if ((b0 & 0x40) !== 0) {
+          this.inflated(opcode, buf, from, i);
+          if (this.rdFailed) return;
+          continue;
+        }
         // The common case: a whole message in one frame, handed over without a copy.
         if (opcode === OP_TEXT && !isUtf8Range(buf, from, i)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a text frame');
         this.onMessage(opcode, buf, from, i);
@@ -113,6 +128,7 @@ export abstract class FrameReader {
         this.rdFrags = [];
         this.rdFragOp = opcode;
         this.rdFragBytes = 0;
+        this.rdFragDeflated = (b0 & 0x40) !== 0;
       }
       // Fragments must outlive this chunk (it may be a shared read buffer): copy.
       this.rdFrags!.push(Buffer.from(buf.subarray(from, i)));
@@ -121,6 +137,11 @@ export abstract class FrameReader {
         const data = Buffer.concat(this.rdFrags!, this.rdFragBytes);
         const op = this.rdFragOp;
         this.rdFrags = null;
+        if (this.rdFragDeflated) {
+          this.inflated(op, data, 0, data.length);
+          if (this.rdFailed) return;
+          continue;
+        }
         if (op === OP_TEXT && !isUtf8(data)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a fragmented text message');
         this.onMessage(op, data, 0, data.length);
         if (this.rdFailed) return;
@@ -133,10 +154,28 @@ export abstract class FrameReader {
     }
   }
 
+  /** Inflate a compressed message and hand it over (text checked for UTF-8 after inflating). */
+  private inflated(opcode: number, buf: Buffer, start: number, end: number): void {
+    let data: Buffer;
+    try {
+      data = this.inflater!.inflate(buf, start, end);
+    } catch (e) {
+      const big = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
+      return void (big ? this.fail(1009, 'protocol', `inflated message over ${MAX_MESSAGE_BYTES} bytes`) : this.fail(1007, 'bad_frame', `invalid compressed data: ${(e as Error).message}`));
+    }
+    if (opcode === OP_TEXT && !isUtf8Range(data, 0, data.length)) return void this.fail(1007, 'bad_frame', 'invalid UTF-8 in a compressed text message');
+    this.onMessage(opcode, data, 0, data.length);
+  }
+
   /** Validate a frame header before its payload arrives (so oversize is caught early). */
   private checkHeader(b0: number, b1: number, n: number): boolean {
     const opcode = b0 & 0x0f;
-    if ((b0 & 0x70) !== 0) return this.fail(1002, 'protocol', 'reserved bits set (no extension was negotiated)');
+    const rsv = b0 & 0x70;
+    if (rsv !== 0) {
+      // RSV1 marks the first frame of a compressed data message, once permessage-deflate was agreed (RFC 7692 6).
+      const deflated = rsv === 0x40 && this.inflater !== null && opcode !== OP_CONT && opcode < OP_CLOSE;
+      if (!deflated) return this.fail(1002, 'protocol', this.inflater === null ? 'reserved bits set (no extension was negotiated)' : 'reserved bits set on a control or continuation frame, or RSV2/RSV3');
+    }
     if ((b1 & 0x80) !== 0) return this.fail(1002, 'protocol', 'a server frame is masked');
     if (opcode >= OP_CLOSE) {
       if (opcode > OP_PONG) return this.fail(1002, 'protocol', `unknown control opcode ${opcode}`);
@@ -187,12 +226,12 @@ export function isValidCloseCode(code: number): boolean {
 const maskPool = Buffer.allocUnsafe(4096);
 let maskAt = maskPool.length;
 
-/** Build a masked client frame holding `text` (UTF-8) or `data`. */
-export function clientFrame(opcode: number, text: string | null, data: Buffer | null): Buffer {
+/** Build a masked client frame holding `text` (UTF-8) or `data`; `rsv1` marks a compressed message. */
+export function clientFrame(opcode: number, text: string | null, data: Buffer | null, rsv1 = false): Buffer {
   const n = text !== null ? Buffer.byteLength(text) : data !== null ? data.length : 0;
   const head = n < 126 ? 2 : n < 65536 ? 4 : 10;
   const out = Buffer.allocUnsafe(head + 4 + n);
-  out[0] = 0x80 | opcode;
+  out[0] = rsv1 ? 0xc0 | opcode : 0x80 | opcode;
   if (head === 2) out[1] = 0x80 | n;
   else if (head === 4) {
     out[1] = 0x80 | 126;

@@ -10,17 +10,21 @@
  *   symbol on the socket: no closure per connection;
  * - one object per connection (the connection is its own frame reader).
  *
- * `ws:` only; a `wss:` URL is handed to the `ws`-based transport.
+ * `ws:` over node:net, `wss:` over node:tls (tls-client.ts: session resumption per
+ * target), permessage-deflate when offered (deflate.ts).
  */
 import net from 'node:net';
 import { createHash, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import type { ScannedDelivery } from './native.ts';
 import { scanDeliveryRange, scanReplyRange } from './raw-scan.ts';
-import { createWsTransport } from './ws-transport.ts';
+import { connectTls, SessionCache, VERIFY_TLS, type TlsClientOptions } from './tls-client.ts';
+import { binaryPublish, scanBinaryMessage } from './binary-frame.ts';
+import { acceptAnswer, describeAgreement, DeflateSession, offerHeader, type DeflateOffer } from './deflate.ts';
 import { Sweep } from './sweep.ts';
-import { clientFrame, FrameReader, isValidCloseCode, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
-import type { ClientConnection, ConnectionEvents, ConnectOptions, FrameCodec, Transport } from './types.ts';
+import { clientFrame, FrameReader, isValidCloseCode, MAX_MESSAGE_BYTES, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type ViolationKind } from './raw-frame.ts';
+import type { ClientConnection, ConnectionEvents, ConnectOptions, FrameCodec, Transport, WireInfo } from './types.ts';
+import { ReadPacer, type ReadPace } from './read-pace.ts';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 /** How long a close handshake may take before the socket is destroyed, ms. */
@@ -97,11 +101,32 @@ function newKey(): string {
   return keyPool.toString('base64', keyAt - 16, keyAt);
 }
 
+/** How a transport's connections are opened: TLS checks, the TLS session cache, the compression offer. */
+export interface WireOptions {
+  tls: TlsClientOptions;
+  /** TLS sessions by target, for resumption on reconnect. */
+  sessions: SessionCache;
+  /** permessage-deflate offer; undefined = no compression offered. */
+  deflate?: DeflateOffer;
+  /** wsbench/1 only: publish binary frames and read binary deliveries (binary-frame.ts). Default false. */
+  binary?: boolean;
+}
+
+/** Plain defaults: verified TLS, no compression. */
+export function plainWire(): WireOptions {
+  return { tls: VERIFY_TLS, sessions: new SessionCache() };
+}
+
+/** For callers that pass no WireOptions: verified TLS, one session cache, no compression. */
+const DEFAULT_WIRE = plainWire();
+
 /** What every connection of one transport shares. */
 interface Shared {
   codec: FrameCodec;
   /** Whether deliveries go through the zero-parse scan (wsbench/1 only). */
   fast: boolean;
+  /** Whether publishes go as binary frames (wsbench/1 only). */
+  binary: boolean;
 }
 
 /**
@@ -121,6 +146,16 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
   response: Buffer | null = null;
   /** When the handshake or the close handshake must be over (performance.now() ms). */
   deadlineMs = 0;
+  /** performance.now() ms at the start, at TCP connect and at the TLS handshake's end (0 = not yet / no TLS). */
+  tStart = 0;
+  tTcp = 0;
+  tTls = 0;
+  /** The compression offered in the handshake, if any. */
+  offer: DeflateOffer | undefined = undefined;
+  /** permessage-deflate as agreed, or null. */
+  deflate: DeflateSession | null = null;
+  /** How this client reads (slow consumers, a network profile's bandwidth); undefined = full speed. */
+  pacer: ReadPacer | undefined = undefined;
 
   constructor(
     readonly sock: RawSocket,
@@ -142,16 +177,41 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
 
   protected send(text: string): void {
     if (this.state !== State.Open) return;
+    const d = this.deflate;
+    this.write(d === null ? clientFrame(OP_TEXT, text, null) : clientFrame(OP_TEXT, null, d.deflate(Buffer.from(text)), true));
+  }
+
+  /** Send one binary message (compressed when permessage-deflate was agreed). */
+  protected sendBinary(data: Buffer): void {
+    if (this.state !== State.Open) return;
+    const d = this.deflate;
+    this.write(d === null ? clientFrame(OP_BINARY, null, data) : clientFrame(OP_BINARY, null, d.deflate(data), true));
+  }
+
+  private write(frame: Buffer): void {
     // Frames written in one tick (a publish loop's burst) leave in one write, not one syscall each.
     const sock = this.sock;
     if (!sock.writableCorked) {
       sock.cork();
       process.nextTick(uncork, sock);
     }
-    sock.write(clientFrame(OP_TEXT, text, null));
+    sock.write(frame);
+  }
+
+  /** Read at `pace` from now on (src/protocol/read-pace.ts), replacing the previous pace. */
+  readPace(pace: ReadPace): void {
+    this.pacer?.stop();
+    this.pacer = pace.kind === 'full' ? undefined : new ReadPacer(this.sock, pace, () => this.probe());
+  }
+
+  /** A WebSocket ping: a paused client's way to learn that the server closed it (read-pace.ts). */
+  private probe(): void {
+    if (this.state === State.Open && !this.sock.destroyed) this.sock.write(clientFrame(OP_PING, null, null));
   }
 
   close(code = 1000): void {
+    // A closing client reads again, so the close handshake completes.
+    this.pacer?.stop();
     if (this.state === State.Open) this.sendClose(code);
     else if (this.state === State.Connecting) this.terminate();
   }
@@ -204,6 +264,7 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
     let upgrade = false;
     let connection = false;
     let accept = '';
+    let extensions: string | null = null;
     for (const line of head.split('\r\n')) {
       const colon = line.indexOf(':');
       if (colon <= 0) continue;
@@ -212,15 +273,40 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
       if (name === 'upgrade') upgrade = value.toLowerCase() === 'websocket';
       else if (name === 'connection') connection = value.toLowerCase().split(',').some((t) => t.trim() === 'upgrade');
       else if (name === 'sec-websocket-accept') accept = value;
-      else if (name === 'sec-websocket-extensions') return this.refuse('bad_handshake', 'server agreed to an extension that was not offered');
+      else if (name === 'sec-websocket-extensions') extensions = extensions === null ? value : `${extensions}, ${value}`;
     }
     if (!upgrade || !connection) return this.refuse('bad_handshake', 'missing Upgrade: websocket or Connection: Upgrade');
     if (accept !== this.accept) return this.refuse('bad_handshake', 'invalid Sec-WebSocket-Accept header');
+    if (extensions !== null) {
+      if (this.offer === undefined) return this.refuse('bad_handshake', 'server agreed to an extension that was not offered');
+      const agreed = acceptAnswer(extensions, this.offer);
+      if (typeof agreed === 'string') return this.refuse('bad_extension', agreed);
+      this.deflate = new DeflateSession(agreed, MAX_MESSAGE_BYTES);
+      this.inflater = this.deflate;
+    }
     this.accept = null;
+    this.reportWire();
     this.state = State.Open;
     disarmDeadline(this);
     this.upgraded();
     if (end + 4 < data.length && (this.state as State) !== State.Closed) this.readFrames(data, end + 4, data.length);
+  }
+
+  /** Tell the engine how the handshake went: its phases, TLS resumption, compression agreed. */
+  private reportWire(): void {
+    if (!this.ev.onWire) return;
+    const now = performance.now();
+    const tcp = this.tTcp || now;
+    const tlsEnd = this.tTls || tcp;
+    const tlsSock = this.tTls ? (this.sock as unknown as { isSessionReused(): boolean }) : null;
+    const info: WireInfo = {
+      tcpUs: Math.round((tcp - this.tStart) * 1000),
+      tlsUs: tlsSock ? Math.round((tlsEnd - tcp) * 1000) : -1,
+      upgradeUs: Math.round((now - tlsEnd) * 1000),
+      tlsResumed: tlsSock ? tlsSock.isSessionReused() : undefined,
+      compression: this.offer === undefined ? undefined : this.deflate === null ? null : describeAgreement(this.deflate.agreement),
+    };
+    this.ev.onWire(info);
   }
 
   /** The WebSocket is open (the handshake deadline is disarmed). */
@@ -296,7 +382,8 @@ class CodecConnection extends RawConnection {
   }
 
   publish(room: string, id: number, tag: string, pad: string): void {
-    this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
+    if (this.sh.binary) this.sendBinary(binaryPublish(room, id, tag, pad));
+    else this.send(this.sh.codec.encodePublish(room, id, { wsb: tag, pad }));
   }
 
   ping(id: number): boolean {
@@ -309,7 +396,9 @@ class CodecConnection extends RawConnection {
   protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
     if (this.state === State.Closed) return;
     if (opcode === OP_BINARY) {
-      this.ev.onError('binary_frame', 'the server sent a binary frame where text was expected');
+      if (this.sh.binary && scanBinaryMessage(buf, start, end, scanned)) {
+        this.ev.onDelivery(roomOf(buf, scanned.roomStart, scanned.roomEnd), scanned.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, scanned.replay);
+      } else this.ev.onError('binary_frame', this.sh.binary ? 'a binary frame that is not a wsbench/1 binary message with a tag' : 'the server sent a binary frame where text was expected');
       return;
     }
     if (this.sh.fast) {
@@ -338,13 +427,24 @@ function onSockRead(this: RawSocket, n: number, buf: Buffer): boolean {
   const c = this[kConn];
   if (c.state === State.Connecting) c.handshake(buf, n);
   else if (c.state !== State.Closed) c.readFrames(buf, 0, n);
+  if (c.pacer !== undefined) c.pacer.consumed(n);
   return true;
 }
 
 function onSockError(this: RawSocket, err: Error & { code?: string }): void {
   const c = this[kConn];
   // Like `ws`: a socket error before the upgrade is reported; after it, the close (1006) says it.
-  if (c.state === State.Connecting) c.error(err.code ?? 'unknown', err.message);
+  if (c.state !== State.Connecting) return;
+  const cert = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/.test(err.code ?? '');
+  c.error(err.code ?? 'unknown', cert ? `${err.message} (a test server's self-signed certificate: --insecure; your own CA: --ca FILE)` : err.message);
+}
+
+function onSockConnect(this: RawSocket): void {
+  this[kConn].tTcp = performance.now();
+}
+
+function onSockSecure(this: RawSocket): void {
+  this[kConn].tTls = performance.now();
 }
 
 function onSockClose(this: RawSocket): void {
@@ -354,13 +454,14 @@ function onSockClose(this: RawSocket): void {
   disarmDeadline(c);
   c.state = State.Closed;
   c.response = null;
+  c.pacer?.stop();
   c.closed();
 }
 
-/** A transport for `codec` over raw sockets; `ws` is used for `wss:` URLs. */
-export function createRawTransport(codec: FrameCodec): Transport {
-  const sh: Shared = { codec, fast: codec.name === 'wsbench/1' };
-  let tls: Transport | undefined;
+/** A transport for `codec` over raw sockets (`ws:` and `wss:`), opened as `wire` says. */
+export function createRawTransport(codec: FrameCodec, wire: WireOptions = plainWire()): Transport {
+  const fast = codec.name === 'wsbench/1';
+  const sh: Shared = { codec, fast, binary: fast && wire.binary === true };
   return {
     name: codec.name,
     awaitsWelcome: codec.awaitsWelcome ?? false,
@@ -368,33 +469,40 @@ export function createRawTransport(codec: FrameCodec): Transport {
     roomField: codec.roomField,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const url = codec.url ? codec.url(opts.url, opts.token) : withToken(opts.url, opts.token);
-      if (url.startsWith('wss:')) return (tls ??= createWsTransport(codec)).connect(opts, ev);
-      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, codec.forConnection ? { codec: codec.forConnection(), fast: false } : sh, accept));
+      return openRaw(url, codec.headers?.(opts.token), opts, (sock, accept) => new CodecConnection(sock, ev, codec.forConnection ? { codec: codec.forConnection(), fast: false, binary: false } : sh, accept), wire);
     },
   };
 }
 
 /**
- * Open a raw WebSocket to `url` (`ws:` only); `create` builds the connection object that
- * owns the socket (a RawConnection or a subclass), before any byte is read.
+ * Open a raw WebSocket to `url` (`ws:`, or `wss:` over TLS); `create` builds the connection
+ * object that owns the socket (a RawConnection or a subclass), before any byte is read.
  */
-export function openRaw<C extends RawConnection>(url: string, headers: Record<string, string> | undefined, opts: ConnectOptions, create: (sock: RawSocket, accept: string) => C): C {
+export function openRaw<C extends RawConnection>(url: string, headers: Record<string, string> | undefined, opts: ConnectOptions, create: (sock: RawSocket, accept: string) => C, wire?: WireOptions): C {
   const u = new URL(url);
   const key = newKey();
   const accept = createHash('sha1').update(key + GUID).digest('base64');
-  const sock = net.connect({
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : 80,
-    localAddress: opts.localAddress,
-    noDelay: true,
-    onread: ONREAD,
-  }) as RawSocket;
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const port = u.port ? Number(u.port) : secure ? 443 : 80;
+  const w = wire ?? DEFAULT_WIRE;
+  const tStart = performance.now();
+  const sock = (
+    secure
+      ? connectTls({ host, port, localAddress: opts.localAddress, onread: ONREAD }, w.tls, w.sessions)
+      : net.connect({ host, port, localAddress: opts.localAddress, noDelay: true, onread: ONREAD })
+  ) as RawSocket;
   const c = create(sock, accept);
+  c.tStart = tStart;
+  c.offer = w.deflate;
   sock[kConn] = c;
   sock.on('error', onSockError);
   sock.on('close', onSockClose);
+  sock.once('connect', onSockConnect);
+  if (secure) sock.once('secureConnect', onSockSecure);
   armDeadline(c, opts.handshakeTimeoutMs);
   let req = `GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n`;
+  if (c.offer) req += `Sec-WebSocket-Extensions: ${offerHeader(c.offer)}\r\n`;
   if (headers) for (const [k, v] of Object.entries(headers)) req += `${k}: ${v}\r\n`;
   sock.write(`${req}\r\n`);
   return c;

@@ -16,7 +16,7 @@
  * (socketio-transport.ts), which stays available with `--set client=socket.io-client`
  * and serves long-polling and `https:` targets.
  */
-import { armDeadline, disarmDeadline, openRaw, RawConnection, roomOf, State, type RawSocket } from './raw-transport.ts';
+import { armDeadline, disarmDeadline, openRaw, RawConnection, roomOf, State, type RawSocket, type WireOptions } from './raw-transport.ts';
 import { OP_BINARY } from './raw-frame.ts';
 import { Sweep } from './sweep.ts';
 import type { ClientConnection, ConnectionEvents, ConnectOptions, Transport } from './types.ts';
@@ -398,12 +398,14 @@ class SioConnection extends RawConnection implements ClientConnection {
 /** Options of the lean Socket.IO transport. */
 export interface LeanSocketIoOptions {
   names: SocketIoNames;
-  /** The transport for `https:` targets (the raw client speaks `ws:` only), built on first use. */
+  /** The transport for `https:` targets when `wire` is not given, built on first use. */
   tls: () => Promise<Transport>;
+  /** TLS checks and session cache, compression offer: with it, `https:` targets are spoken to over the raw client's TLS. */
+  wire?: WireOptions;
 }
 
 /**
- * The lean Socket.IO transport. `https:` targets go to `o.tls()` (socket.io-client),
+ * The lean Socket.IO transport. `https:` targets go over the raw client's TLS when `o.wire` is given, else to `o.tls()` (socket.io-client),
  * which is loaded on the first such connection: connect() must return at once, so those
  * connections wait for it behind a small forwarding object.
  */
@@ -422,10 +424,10 @@ export function createLeanSocketIoTransport(o: LeanSocketIoOptions): Transport {
     awaitsWelcome: false,
     connect(opts: ConnectOptions, ev: ConnectionEvents): ClientConnection {
       const u = new URL(opts.url.replace(/^ws/, 'http'));
-      if (u.protocol === 'https:') return deferred((tls ??= o.tls()), opts, ev);
+      if (u.protocol === 'https:' && !o.wire) return deferred((tls ??= o.tls()), opts, ev);
       const path = enginePath(opts.url);
       const query = u.search ? `${u.search}&` : '?';
-      const wsUrl = `ws://${u.host}${path.replace(/\/$/, '')}/${query}EIO=4&transport=websocket`;
+      const wsUrl = `${u.protocol === 'https:' ? 'wss' : 'ws'}://${u.host}${path.replace(/\/$/, '')}/${query}EIO=4&transport=websocket`;
       let session: Session | undefined;
       if (opts.clientKey !== undefined) {
         session = sh.sessions.get(opts.clientKey);
@@ -433,7 +435,7 @@ export function createLeanSocketIoTransport(o: LeanSocketIoOptions): Transport {
         // A client failing over to another node starts a new session there.
         if (session && session.url !== opts.url) session = undefined;
       }
-      return openRaw(wsUrl, undefined, opts, (sock, accept) => new SioConnection(sock, ev, accept, sh, opts.clientKey, opts.url, opts.token, session));
+      return openRaw(wsUrl, undefined, opts, (sock, accept) => new SioConnection(sock, ev, accept, sh, opts.clientKey, opts.url, opts.token, session), o.wire);
     },
   };
 }

@@ -3,6 +3,8 @@
  * Adapters only parse and emit events; they never touch histograms or reports.
  */
 
+import type { ReadPace } from './read-pace.ts';
+
 /** A frame decoded by an adapter into what the harness needs. */
 export type DecodedFrame =
   | { kind: 'welcome'; node?: string }
@@ -79,8 +81,24 @@ export type PublishAck = 'frame' | 'echo' | 'none';
 /** What a scenario file provides to drive a custom dialect: built per run from the resolved options. */
 export type AdapterFactory = (options: Readonly<Record<string, unknown>>) => FrameCodec;
 
+/** How one connection's opening went, as far as the transport can tell (the raw client). */
+export interface WireInfo {
+  /** Start to TCP connected, µs. */
+  tcpUs: number;
+  /** TCP connected to TLS handshake done, µs; -1 without TLS. */
+  tlsUs: number;
+  /** TLS done (or TCP connected) to the 101 response read, µs. */
+  upgradeUs: number;
+  /** With TLS: whether the session was resumed; undefined without TLS. */
+  tlsResumed?: boolean;
+  /** permessage-deflate as agreed (one line), null when offered and declined, undefined when not offered. */
+  compression?: string | null;
+}
+
 /** Events a client connection reports to the engine. */
 export interface ConnectionEvents {
+  /** Just before onOpen: the handshake's phases and what was negotiated (transports that can tell). */
+  onWire?(info: WireInfo): void;
   onOpen(): void;
   /** The server's heartbeat reached this client; `answered` says whether the client replied (zombies do not). */
   onHeartbeat(answered: boolean): void;
@@ -125,6 +143,8 @@ export interface ClientConnection {
   terminate(): void;
   /** Stop answering the server's heartbeats (zombie client for conformance scenarios). */
   stopHeartbeat(): void;
+  /** Read at this pace from now on (slow consumers, src/protocol/read-pace.ts); only the lean clients have it. */
+  readPace?(pace: ReadPace): void;
   readonly isOpen: boolean;
 }
 

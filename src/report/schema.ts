@@ -59,8 +59,11 @@ export interface Ledger {
    * nothing is forgiven silently.
    */
   unjudged?: number;
+  /** Tag mode, a shard's report: deliveries from publishers of another shard (whose logs are there, not here), counted as delivered but judged by no shard. */
+  otherShards?: number;
 }
 
+/** The delivery ledger of one room (counts of deliveries, as in Ledger). */
 export interface RoomLedger extends Ledger {
   room: string;
 }
@@ -84,6 +87,7 @@ export interface CheckResult {
   evidence?: Record<string, unknown>;
 }
 
+/** The verdict of one `--gate` expression, with the measured value. */
 export interface GateResult {
   /** The expression as the user wrote it, e.g. `fanout.p99 < 50ms`. */
   expr: string;
@@ -93,6 +97,10 @@ export interface GateResult {
   detail?: string;
 }
 
+/**
+ * One generator worker process: its id, clients, event-loop delay p99 (µs), CPU (percent
+ * of one core) and peak RSS (bytes) over the run.
+ */
 export interface WorkerHealth {
   id: number;
   clients: number;
@@ -101,6 +109,7 @@ export interface WorkerHealth {
   rssBytesPeak: number;
 }
 
+/** The load generator as a whole: worker processes, whether it saturated (and why), and its busiest worker's figures. */
 export interface GeneratorHealth {
   processes: number;
   saturated: boolean;
@@ -118,8 +127,10 @@ export interface GeneratorHealth {
   workers: WorkerHealth[];
 }
 
+/** What a timeline event is: a run phase (`ramp`, `warmup`, `steady`, ...), an injected fault, or a note. */
 export type TimelineKind = 'phase' | 'fault' | 'note';
 
+/** One event of the run's timeline, at milliseconds since the run started. */
 export interface TimelineEvent {
   /** Milliseconds since the run started. */
   atMs: number;
@@ -128,6 +139,7 @@ export interface TimelineEvent {
   detail?: string;
 }
 
+/** What the run was aimed at: the bundled reference server or external URLs, its protocol, node count and URLs. */
 export interface TargetInfo {
   kind: 'bundled' | 'external';
   protocol: 'ws' | 'socketio';
@@ -135,6 +147,7 @@ export interface TargetInfo {
   urls: string[];
 }
 
+/** One server node of the run: id (as in its welcome), URL, its own /stats at the end, and the clients attached to it. */
 export interface NodeReport {
   id: string;
   url: string;
@@ -181,6 +194,7 @@ export interface ServerSide {
   eventLoopLagMaxMs?: number;
 }
 
+/** How the run ended: `completed` (judged), `interrupted` (Ctrl-C, exit 130) or `failed` (the harness could not run it, see RunCause). */
 export type RunStatus = 'completed' | 'interrupted' | 'failed';
 
 /** Why a run failed (status `failed`): the error the CLI printed, with its stable code. */
@@ -191,10 +205,39 @@ export interface RunCause {
   hint?: string;
 }
 
+/** What one variant's traffic cost (src/run/traffic-figures.ts); absent figures could not be measured. */
+export interface TrafficFigures {
+  /** Padding bytes per published payload. */
+  payloadBytes: number;
+  /** The raw client's compression option (`off`, `on`, `no-takeover`). */
+  compression: string;
+  /** Whether publishes went as binary frames (`--set binary=on`). */
+  binary: boolean;
+  /** Connections that agreed permessage-deflate. */
+  negotiated: number;
+  deliveriesPerSec: number;
+  fanoutP50Us?: number;
+  fanoutP99Us?: number;
+  fanoutP999Us?: number;
+  /** Deliveries over the measured window per CPU-second of the generator's workers. */
+  deliveriesPerCpuSec?: number;
+  /** Server CPU milliseconds per MB of payload delivered (payload bytes x deliveries), from `--scrape`. */
+  serverCpuMsPerMB?: number;
+  /** Server resident memory (peak, whole process) per connected client, bytes, from `--scrape`. */
+  serverRssPerConnBytes?: number;
+}
+
 /** One row of the side-by-side comparison of variants (`--set jitter=none,full`). */
 export interface VariantSummary {
+  /** What the traffic cost (deliveries per CPU-second, server CPU per MB, ...). */
+  traffic?: TrafficFigures;
   label: string;
+  /** True only for a verified pass (no failed check or gate, none unverified). */
   passed: boolean;
+  /** `failed` when a check or gate failed, else `unverified` when a check could not be verified, else `passed` (absent in older reports: `passed` decides). */
+  verdict?: CheckStatus;
+  /** Names of the checks that could not be verified (any trial of `--repeat`). */
+  unverified?: string[];
   /** Peak rate of rejoins over any 100 ms window after the drop (the thundering herd), per second. */
   herdPeakPerSec: number;
   /** Drop-to-rejoined, microseconds (absent when nothing reconnected). */

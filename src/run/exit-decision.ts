@@ -58,7 +58,8 @@ export function judgeGates(gates: Gate[], reports: Report[], baseline?: Report):
 
 /**
  * The verdict of one variant of `run` over its trials: gates on the median, checks
- * that failed in an earlier trial kept (a later trial does not forgive them), then the
+ * that failed or were unverified in an earlier trial kept (a later trial does not
+ * forgive them, nor turn them into a pass), then the
  * exit code. Mutates and returns the last trial's report.
  * @throws WsbenchError (usage) when `baseline` cannot be compared with this run
  */
@@ -70,7 +71,7 @@ export function judgeTrials(reports: Report[], gates: Gate[], policy: ExitPolicy
     report.gates = judgeGates(gates, reports, baseline?.report);
   }
   reports.slice(0, -1).forEach((r, i) => {
-    for (const c of r.checks) if (!c.passed && c.status !== 'unverified') report.checks.push({ ...c, name: `trial${i + 1}.${c.name}` });
+    for (const c of r.checks) if (!c.passed) report.checks.push({ ...c, name: `trial${i + 1}.${c.name}` });
   });
   const saturated = reports.some((r) => r.generator.saturated);
   return { report, exitCode: decideExit(report, policy, saturated) };

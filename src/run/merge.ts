@@ -1,11 +1,14 @@
 /**
  * Merging the reports of the shards of one run (`--shard i/N` on several machines):
  * histograms add exactly (HDR snapshots), counters and ledgers add, series add
- * second by second, the generator is saturated when any shard was.
+ * second by second, the generator is saturated when any shard was. Tag-mode ledgers
+ * (servers without seq) cannot be closed between shards: the merged delivery check
+ * says unverified (src/checks/merge-ledger.ts).
  */
 import type { Report } from '../report/schema.ts';
 import { mergeEncoded, summarize } from '../metrics/index.ts';
 import { usageError } from '../errors.ts';
+import { mergedDeliveryCheck } from '../checks/merge-ledger.ts';
 
 export function mergeReports(reports: Report[]): Report {
   if (reports.length === 0) throw usageError('WSB_ERR_MERGE', 'nothing to merge');
@@ -47,7 +50,7 @@ export function mergeReports(reports: Report[]): Report {
     rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec'), acksPerSec: sumRates('acksPerSec'), roundTripsPerSec: sumRates('roundTripsPerSec') },
     ledger: { ...(add(reports.map(({ ledger: { mode: _mode, ...counts } }) => counts as Record<string, number>)) as unknown as Report['ledger']), ...(first.ledger.mode ? { mode: first.ledger.mode } : {}) },
     rooms: undefined,
-    checks: reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))),
+    checks: [...reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))), ...[mergedDeliveryCheck(reports)].filter((c) => c !== undefined)],
     gates: [],
     generator: {
       processes: reports.reduce((a, r) => a + r.generator.processes, 0),

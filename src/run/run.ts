@@ -19,6 +19,7 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
+import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
@@ -33,6 +34,8 @@ import { decideExit } from './exit-decision.ts';
 import { RunCollector } from './collector.ts';
 import { buildReport, type ReportInput } from './build-report.ts';
 import { runChecks } from './run-checks.ts';
+import { conditionNotes } from '../workers/client-conditions.ts';
+import { highestSeqs, shortfallNote, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 /**
  * Everything one run needs, as parsed from the command line (src/cli) or built by
@@ -168,7 +171,7 @@ export async function prepareRun(req: RunRequest): Promise<{ path: string; def: 
     }
   }
   if (req.workers !== undefined && (!Number.isInteger(req.workers) || req.workers < 1)) problems.push(`--workers ${req.workers}: expected a whole number >= 1`);
-  const wrongClient = clientProblem(req.protocol, options.client);
+  const wrongClient = clientProblem(req.protocol, options.client, options.binary, options.compression);
   if (wrongClient) problems.push(wrongClient);
   const faults: Array<{ atMs: number; action: FaultAction; text: string }> = [];
   const targetShape = { kind: req.targets.length ? ('external' as const) : ('bundled' as const), nodes };
@@ -335,6 +338,7 @@ class RunCoordinator {
     const urls = topology.target.urls;
     if (req.targets.length && !req.token && !req.tokens && !req.secret) this.note('no --token, --token-file or --secret: clients use development tokens signed with the reference server\'s default secret');
     const plan = planWorkers(req, prepared.options.clients, urls, (line) => this.note(line));
+    for (const line of conditionNotes(prepared.options)) this.note(line);
     const collector = new RunCollector(plan.workers);
     const scrapeUrls = req.scrape ?? (req.targets.length ? [] : topology.nodes.map((n) => metricsUrlOf(n.url)));
     const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries }) : undefined;
@@ -570,9 +574,17 @@ class RunCoordinator {
   private async collect(pool: WorkerPool, collector: RunCollector, plan: WorkerPlan, scraper: Scraper | undefined): Promise<void> {
     this.phase = 'finish';
     this.mark('phase', 'finish');
+    // Both waiters first: a worker answers as soon as its own backlog settled.
+    const finalsDone = collector.waitFor('final', 20_000 + SETTLE_MAX_MS);
+    const maxima = collector.waitFor('room-max', SETTLE_MAX_MS + 2000);
     pool.broadcast({ type: 'phase', phase: 'finish' });
-    const finals = await collector.waitFor('final', 20_000);
+    // The highest seq any worker knows per room: every worker's receivers wait for it (src/checks/settle.ts).
+    const roomMax = highestSeqs((await maxima).flatMap((m) => (m.type === 'room-max' ? [m.roomMax] : [])));
+    pool.broadcast({ type: 'settle', roomMax });
+    const finals = await finalsDone;
     if (finals.length < plan.workers) this.notes.push(`only ${finals.length} of ${plan.workers} workers reported their ledger: ${collector.fatal ?? collector.workerDied ?? 'timed out'}`);
+    const short = shortfallNote(finals.flatMap((f) => (f.type === 'final' && f.settle ? [f.settle] : [])));
+    if (short) this.notes.push(short);
     // Let the last snapshots (sent just before `final`) arrive.
     collector.agg.tick({ connections: 0, ...scraper?.gauges() });
   }
@@ -606,6 +618,7 @@ class RunCoordinator {
       dropNodeSplit,
     });
     if (serverSide) report.server = serverSide;
+    report.notes.push(...wireNotes(report.counters));
     report.checks = runChecks({ def: prepared.def, report, options: prepared.options, sliceClients: plan.sliceClients, rampConnected: ramp.connected, rampJoined: ramp.joined, ledger, unexpectedExit: this.unexpectedExit, examples: collector.examples });
     report.gates = req.judge ? req.judge(report) : [];
     this.showLive(collector, plan, 'done');

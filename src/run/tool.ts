@@ -1,9 +1,8 @@
 /** What the report says about the tool itself. */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT as root } from '../package-paths.ts';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 let pkg: { name: string; version: string } | undefined;
 
 export function toolInfo(): { name: string; version: string } {

@@ -1,24 +1,24 @@
 /**
  * Finds and loads scenarios: a bundled name (scenarios/<name>.ts) or a path to a
- * user's .ts/.js file (loaded through tsx, no build step). Syntax errors are
+ * user's .ts/.js file (loaded through tsx, imported only then, no build step). Syntax errors are
  * reported with the file and line, shape errors all at once.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { transformSync } from 'esbuild';
-import { tsImport } from 'tsx/esm/api';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ScenarioDefinition } from './types.ts';
 import { validateScenarioShape } from './define.ts';
 import { usageError, type ErrorCode } from '../errors.ts';
+import { COMPILED, MODULE_EXT, PACKAGE_ROOT } from '../package-paths.ts';
 
+/** The bundled scenarios as they run: scenarios/*.ts, or their compiled twins in dist/scenarios/*.js. */
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
 /** Bundled scenario names (files in scenarios/ not starting with `_` or `example-`). */
 export function bundledScenarioNames(): string[] {
   return readdirSync(SCENARIO_DIR)
-    .filter((f) => f.endsWith('.ts') && !f.startsWith('_'))
-    .map((f) => f.slice(0, -3))
+    .filter((f) => f.endsWith(MODULE_EXT) && !f.startsWith('_'))
+    .map((f) => f.slice(0, -MODULE_EXT.length))
     .sort();
 }
 
@@ -30,7 +30,7 @@ export function resolveScenarioPath(nameOrPath: string): string {
     if (!existsSync(p)) throw usageError('WSB_ERR_SCENARIO', `scenario file not found: ${p}`, 'check the path, or run `wsbench list` for the bundled scenarios');
     return p;
   }
-  const p = join(SCENARIO_DIR, `${nameOrPath}.ts`);
+  const p = join(SCENARIO_DIR, `${nameOrPath}${MODULE_EXT}`);
   if (!existsSync(p)) {
     throw usageError('WSB_ERR_SCENARIO', `unknown scenario "${nameOrPath}"`, `bundled scenarios: ${bundledScenarioNames().join(', ')}; or give a path to a .ts/.js file`);
   }
@@ -56,11 +56,14 @@ export async function loadScenarioFile(path: string): Promise<ScenarioDefinition
  * that wraps an ESM default is unwrapped.
  */
 export async function importUserModule(path: string, what: string, code: ErrorCode): Promise<Record<string, unknown>> {
-  const syntax = syntaxProblems(path);
+  if (isCompiledOwnModule(path)) return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const syntax = await syntaxProblems(path);
   if (syntax) throw usageError(code, `${what} ${path} has a syntax error:\n  ${syntax}`, 'fix the file and run again');
   try {
     // tsImport loads the file in its own namespace, as ESM or CommonJS by its package
     // (a user's .ts in a CommonJS project must not require() our ESM modules in a cycle).
+    // tsx is imported here, only when a user's file is loaded: compiled wsbench runs without it.
+    const { tsImport } = await import('tsx/esm/api');
     const mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
     const inner = mod.default as { default?: unknown; name?: unknown; __esModule?: unknown } | undefined;
     if (inner && typeof inner === 'object' && inner.name === undefined && (inner.default !== undefined || inner.__esModule)) return inner as Record<string, unknown>;
@@ -70,9 +73,15 @@ export async function importUserModule(path: string, what: string, code: ErrorCo
   }
 }
 
+/** A bundled scenario compiled into dist/ (plain JavaScript built with this package: no loader, no syntax check). */
+function isCompiledOwnModule(path: string): boolean {
+  return COMPILED && path.startsWith(`${PACKAGE_ROOT}dist`) && path.endsWith('.js');
+}
+
 /** Syntax errors with file:line:column, found before the module is imported (tsx's own are less clear). */
-function syntaxProblems(path: string): string | undefined {
+async function syntaxProblems(path: string): Promise<string | undefined> {
   if (!/\.(ts|mts|cts|js|mjs|cjs)$/.test(path)) return undefined;
+  const { transformSync } = await import('esbuild');
   try {
     transformSync(readFileSync(path, 'utf8'), { loader: /\.[mc]?ts$/.test(path) ? 'ts' : 'js', sourcefile: path, format: 'esm', logLevel: 'silent' });
     return undefined;

@@ -5,6 +5,8 @@
 import type { CommonOptions, OptionSpec, ScenarioDefinition } from './types.ts';
 import { parseSocketIoNames } from '../protocol/socketio-names.ts';
 import { mappedCodecProblems } from '../protocol/mapped.ts';
+import { caProblem } from '../protocol/tls-client.ts';
+import { conditionProblems } from './conditions.ts';
 import { parseBool, parseBytes, parseCount, parseDuration, parseRate, parseShare, type Parsed } from '../units/index.ts';
 
 /** Built-in defaults of the common options. */
@@ -33,6 +35,15 @@ export const DEFAULT_OPTIONS: CommonOptions = {
   wsToken: 'query',
   adapter: '',
   client: 'raw',
+  insecure: false,
+  ca: '',
+  compression: 'off',
+  compressionBits: 15,
+  binary: 'off',
+  slow: '',
+  slowAfter: 0,
+  slowRooms: 1,
+  net: '',
 };
 
 /** The common options as option specs: how each is parsed from a flag or `--set` value. */
@@ -60,6 +71,15 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
   wsToken: { type: 'string', default: DEFAULT_OPTIONS.wsToken, description: 'where a native client sends its token', values: ['query', 'header'] },
   adapter: { type: 'string', default: DEFAULT_OPTIONS.adapter, description: 'a module exporting a codec for the server\'s dialect (--adapter FILE)' },
   sioNames: { type: 'string', default: DEFAULT_OPTIONS.sioNames, description: 'Socket.IO event/field names, e.g. join=subscribe,publish=send' },
+  insecure: { type: 'bool', default: DEFAULT_OPTIONS.insecure, description: 'raw client, wss: accept any server certificate (a self-signed test server)' },
+  ca: { type: 'string', default: DEFAULT_OPTIONS.ca, description: 'raw client, wss: PEM file of the CA to trust (--ca FILE)' },
+  compression: { type: 'string', default: DEFAULT_OPTIONS.compression, description: 'raw client: offer permessage-deflate', values: ['off', 'on', 'no-takeover'] },
+  compressionBits: { type: 'count', default: DEFAULT_OPTIONS.compressionBits, description: 'raw client: LZ77 window bits asked of both sides (9..15)', min: 9, max: 15 },
+  binary: { type: 'string', default: DEFAULT_OPTIONS.binary, description: 'wsbench/1 on the raw client: publish binary frames, the tag in a binary header', values: ['off', 'on'] },
+  slow: { type: 'string', default: DEFAULT_OPTIONS.slow, description: 'slow consumers: SHARE[,mode=stalled|rate:32KiB/s|burst:200ms/2s], e.g. 5%,mode=stalled' },
+  slowAfter: { type: 'duration', default: DEFAULT_OPTIONS.slowAfter, description: 'how long after joining a slow client starts reading slowly', min: 0 },
+  slowRooms: { type: 'share', default: DEFAULT_OPTIONS.slowRooms, description: 'share of the rooms with slow members; the rest are the control group' },
+  net: { type: 'string', default: DEFAULT_OPTIONS.net, description: 'network profiles: 3g, 4g, wifi, wifi-flaky, latency:80ms,jitter:20ms,bandwidth:1Mbit, or 70%:wifi,30%:3g' },
   client: { type: 'string', default: DEFAULT_OPTIONS.client, description: 'the client: raw (lean, default), ws (the ws package, --protocol ws) or socket.io-client (--protocol socketio)', values: ['raw', 'ws', 'socket.io-client'] },
 };
 
@@ -176,6 +196,9 @@ export function resolveOptions(scenario: ScenarioDefinition, flags: Record<strin
   if (options.backoffCapMs < options.backoffBaseMs) problems.push(`backoff-cap-ms (${options.backoffCapMs}) is below backoff-base-ms (${options.backoffBaseMs})`);
   if (options.sioNames) problems.push(...parseSocketIoNames(options.sioNames).problems);
   problems.push(...mappedCodecProblems(options.wsFields, options.wsTypes, options.wsToken));
+  const ca = caProblem(options.ca);
+  if (ca) problems.push(ca);
+  problems.push(...conditionProblems(options));
   if (problems.length === 0 && scenario.validate) problems.push(...scenario.validate(options));
   return { options, problems };
 }

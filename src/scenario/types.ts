@@ -63,8 +63,29 @@ export interface CommonOptions {
    * `socket.io-client` (Socket.IO only; also used whenever `transports` includes polling).
    */
   client: 'raw' | 'ws' | 'socket.io-client';
+  /** Raw client, `wss:`: accept any server certificate (`--insecure`). Default false. */
+  insecure: boolean;
+  /** Raw client, `wss:`: PEM file of the CA to trust instead of Node's (`--ca FILE`). Default none. */
+  ca: string;
+  /** Raw client: permessage-deflate offer: `off`, `on` (context takeover) or `no-takeover`. Default off. */
+  compression: 'off' | 'on' | 'no-takeover';
+  /** Raw client: largest LZ77 window asked of both sides, as bits 9..15 (15 = no limit asked). Default 15. */
+  compressionBits: number;
+  /** wsbench/1 on the raw client: publish binary frames (`on`) instead of JSON text. Default off. */
+  binary: 'off' | 'on';
   /** Socket.IO only: event and field name overrides, `join=subscribe,publish=send,room=channel`. Default none. */
   sioNames: string;
+  /**
+   * Slow consumers: `SHARE[,mode=MODE]`, the share of each slow room's members that read slowly once
+   * joined (MODE `stalled` (default), `rate:32KiB/s`, `burst:200ms/2s`). Default none. Lean client only.
+   */
+  slow: string;
+  /** How long after joining a slow client starts reading slowly, ms. Default 0. */
+  slowAfter: number;
+  /** Share of the rooms that have slow members (the first ones); the others are the control group. Default 100%. */
+  slowRooms: number;
+  /** Network profiles per client: `3g`, `latency:80ms,jitter:20ms,bandwidth:1Mbit`, `70%:wifi,30%:3g`. Default none. */
+  net: string;
 }
 
 /** Reconnect backoff jitter (AWS architecture blog terms): none, full (default), equal or decorrelated. */
@@ -135,6 +156,13 @@ export interface VirtualClient {
   record(metric: MetricName, us: number): void;
   /** Monotonic time in microseconds, shared by all processes of the machine. */
   nowUs(): number;
+  /**
+   * Read slowly from now on (a slow consumer): `stalled` (the socket is paused, so TCP backpressure
+   * reaches the server), `rate:32KiB/s`, `burst:200ms/2s` (read 200 ms, pause 2 s), or `full` to read
+   * at full speed again. Kept across reconnects; a slow client the server closes does not reconnect.
+   * Lean client only (`client=raw`); throws on a mode it cannot read.
+   */
+  readSlowly(mode: string): void;
   /** Drop this client's connection abruptly (no close handshake), as a network failure would; it reconnects per policy. */
   dropConnection(): void;
   /** Wait, in milliseconds, returning early when the run stops. */
@@ -230,6 +258,11 @@ export interface ScenarioDefinition {
    * Options that follow from others (e.g. a client timeout from the heartbeat interval): applied after
    * merging, except to options the user set explicitly with a flag or `--set`.
    */
+  /**
+   * `--set` lists the scenario runs as variants by default, e.g. `['size=100B,4KiB']`; a key
+   * the user sets replaces the scenario's list for it. Default none.
+   */
+  variants?: string[];
   derive?: (options: Readonly<Record<string, unknown>> & CommonOptions) => Record<string, unknown>;
   /**
    * Whether publishers send at `rate` during warm-up and steady (open model).

@@ -5,6 +5,7 @@ import type { FaultAction } from './types.ts';
 /** The fault actions, in the order help text lists them. */
 export const FAULT_KINDS = ['kill-node', 'restart-node', 'pause-node', 'restart-redis', 'drop-all'] as const;
 
+/** The kind of a fault (`kill-node`, `restart-node`, `pause-node`, `restart-redis`, `drop-all`). */
 export type FaultKind = FaultAction['kind'];
 
 /** Accepted fault forms, for error messages and help text. */

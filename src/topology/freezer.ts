@@ -15,6 +15,7 @@ export const FREEZE_KEYS = ['freeze-pid', 'pause-command', 'resume-command'] as 
 /** How long a pause or resume command may run, in milliseconds. */
 export const FREEZE_COMMAND_TIMEOUT_MS = 10_000;
 
+/** Pauses and resumes an external target for `pause-node` (by pid with SIGSTOP/SIGCONT, or by the user's commands). */
 export interface Freezer {
   /** In words, for notes and errors: "pid 4242" or "pause-command `docker pause app`". */
   what: string;

@@ -1,9 +1,9 @@
 /**
- * One bundled reference node as a child process: `node --import tsx servers/main.ts ...`.
+ * One bundled reference node as a child process: `node dist/servers/main.js ...` (compiled),
+ * or `node --import tsx servers/main.ts ...` from the sources.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PACKAGE_ROOT as ROOT, packageModule, tsxLoaderUrl } from '../package-paths.ts';
 import { harnessError, usageError, type WsbenchError } from '../errors.ts';
 import { killNow, signal, terminate, trackChild } from './children.ts';
 import {
@@ -19,21 +19,17 @@ import { eachLine, LineTail, shellQuote } from './lines.ts';
 import type { NodeHandle, Protocol } from './types.ts';
 
 /** Root of this package (the folder holding package.json). */
-export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const PACKAGE_ROOT = ROOT;
 
-/** Entry point of the bundled reference server. */
-export const SERVER_MAIN = fileURLToPath(new URL('../../servers/main.ts', import.meta.url));
+/** Entry point of the bundled reference server (compiled when wsbench runs compiled). */
+export const SERVER_MAIN = packageModule('servers/main.ts');
 
 /** Server option keys the topology sets itself; the same keys in `TopologySpec.server` are ignored or checked. */
 export const RESERVED_SERVER_KEYS = ['node-id', 'redis', 'die-with-parent', 'protocol'] as const;
 
-/** The `--import` argument that loads tsx, as an absolute URL so the child does not depend on its cwd. */
-function tsxImport(): string {
-  try {
-    return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-  } catch {
-    return 'tsx';
-  }
+/** Node options for `entry`: tsx (from this package, not the cwd) for a .ts file, nothing for JavaScript. */
+function entryLoaderArgs(entry: string): string[] {
+  return /\.[mc]?ts$/.test(entry) ? ['--import', tsxLoaderUrl()] : [];
 }
 
 export interface BundledNodeOptions {
@@ -83,8 +79,9 @@ export class BundledNode implements NodeHandle {
   /** The argv (after the node binary) for a start on `port`. */
   args(port: number): string[] {
     const { server, protocol, redisUrl } = this.opts;
+    const entry = this.opts.entry ?? SERVER_MAIN;
     const args = [
-      '--import', tsxImport(), this.opts.entry ?? SERVER_MAIN,
+      ...entryLoaderArgs(entry), entry,
       '--node-id', this.id,
       '--port', String(port),
       '--protocol', protocol,

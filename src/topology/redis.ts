@@ -13,6 +13,7 @@ import { REDIS_PORT_ATTEMPTS, REDIS_START_TIMEOUT_MS, RESTART_ATTEMPTS, STDERR_T
 import { eachLine, LineTail, shellQuote } from './lines.ts';
 import { freePort } from './ports.ts';
 
+/** How to start a private redis-server for a test or a multi-node run (all optional). */
 export interface RedisServerOptions {
   /** Port to listen on (127.0.0.1 only). Default: a free ephemeral port, picked again if it is taken meanwhile. */
   port?: number;
@@ -22,6 +23,7 @@ export interface RedisServerOptions {
   binary?: string;
 }
 
+/** A redis-server process wsbench started on 127.0.0.1: its URL and pid, and how to restart, pause or stop it. */
 export interface RedisServerHandle {
   /** `redis://127.0.0.1:PORT`. */
   readonly url: string;

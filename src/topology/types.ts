@@ -5,8 +5,10 @@
  */
 import type { NodeReport, TargetInfo } from '../report/schema.ts';
 
+/** The wire protocol of the target: `ws` (wsbench/1 over WebSocket) or `socketio` (Socket.IO v4). */
 export type Protocol = 'ws' | 'socketio';
 
+/** What to run against: the bundled reference nodes (count, server options, Redis) or external URLs. */
 export interface TopologySpec {
   protocol: Protocol;
   /** External server URLs. When absent or empty the bundled reference server is started. */
@@ -42,6 +44,7 @@ export interface TopologySpec {
   fdLimit?: number;
 }
 
+/** One server node of a topology: id, index, URL, pid (bundled) and whether it is up. */
 export interface NodeHandle {
   /** Node id, as the node reports it in its welcome frame (`n0`, `n1`, ... for bundled nodes). */
   id: string;
@@ -53,6 +56,7 @@ export interface NodeHandle {
   token?: string;
 }
 
+/** A parsed fault: what to do to which node (index, default 0) and for how long (milliseconds, where it has a duration). */
 export type FaultAction =
   | { kind: 'kill-node'; node: number }
   | { kind: 'restart-node'; node: number; durationMs?: number }
@@ -60,6 +64,7 @@ export type FaultAction =
   | { kind: 'restart-redis'; durationMs?: number }
   | { kind: 'drop-all'; node?: number };
 
+/** A started topology: the target and its nodes, the Redis it uses, the token secret, and the faults it can carry out. */
 export interface Topology {
   target: TargetInfo;
   nodes: NodeHandle[];

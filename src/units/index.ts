@@ -20,3 +20,4 @@ export { parseRate } from './rate.ts';
 export { parseBytes } from './size.ts';
 export { parseShare, shareFrom, type BareShare } from './share.ts';
 export { parseCount, parseWholeNumber, parseBool } from './count.ts';
+export { parseByteRate } from './byte-rate.ts';

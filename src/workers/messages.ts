@@ -5,6 +5,7 @@
 import type { MetricsSnapshot, HealthSample } from '../metrics/types.ts';
 import type { RoomTally } from '../checks/ledger.ts';
 import type { PublisherLog, TagWindow } from '../checks/tag-ledger.ts';
+import type { SettleShortfall } from '../checks/settle.ts';
 import type { CommonOptions } from '../scenario/types.ts';
 
 /** Aggregate of one per-client observation key (`VirtualClient.observe`): sums and the clients at the extremes. */
@@ -54,7 +55,9 @@ export type ToWorker =
   | WorkerInit
   | { type: 'phase'; phase: Phase }
   /** Make a share of this worker's clients stop answering heartbeats (zombies). */
-  | { type: 'zombify'; clients: number[] };
+  | { type: 'zombify'; clients: number[] }
+  /** The highest seq per room over every worker: receivers wait for it before the books close (src/checks/settle.ts). */
+  | { type: 'settle'; roomMax: Record<string, number> };
 
 export interface WorkerStatus {
   connected: number;
@@ -67,5 +70,7 @@ export type FromWorker =
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }
   /** `joined`: connected clients whose every join was answered. */
   | { type: 'ramp-done'; workerId: number; connected: number; joined?: number; failed: number; firstError?: string; errorExamples?: Record<string, string> }
-  | { type: 'final'; workerId: number; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
+  /** After `finish`: the highest seq this worker knows per room, once its own backlog settled. */
+  | { type: 'room-max'; workerId: number; roomMax: Record<string, number> }
+  | { type: 'final'; workerId: number; settle?: SettleShortfall; tallies: RoomTally[]; tagLedger: { windows: TagWindow[]; logs: PublisherLog[] }; errorExamples?: Record<string, string>; nodeClients: Record<string, number>; examples: Record<string, number[]>; observations: Record<string, Observation> }
   | { type: 'fatal'; workerId: number; message: string; code?: string };

@@ -4,10 +4,10 @@
  * sure none outlives the run.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { loaderArgs, packageModule } from '../package-paths.ts';
 import type { FromWorker, ToWorker } from './messages.ts';
 
-const WORKER_MAIN = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+const WORKER_MAIN = packageModule('src/workers/worker-main.ts');
 
 export interface WorkerPool {
   size: number;
@@ -26,7 +26,8 @@ export function createWorkerPool(
   let stopping = false;
   for (let i = 0; i < size; i++) {
     const child = fork(WORKER_MAIN, [], {
-      execArgv: ['--import', 'tsx', '--max-old-space-size=4096'],
+      // Compiled: no loader. From the sources: tsx, resolved from this package (not the cwd).
+      execArgv: [...loaderArgs(), '--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     });

@@ -9,7 +9,7 @@
  * (token-source.ts) and placement (placement.ts). This file holds the life cycle.
  */
 import type { Recorder } from '../metrics/types.ts';
-import type { DecodedFrame, PublishAck } from '../protocol/types.ts';
+import type { DecodedFrame, PublishAck, WireInfo } from '../protocol/types.ts';
 import type { Observation, Phase, WorkerStatus } from './messages.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { encodeTag, padding } from '../protocol/tag.ts';
@@ -29,6 +29,7 @@ import { isPublisher, nodeHash } from './placement.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
 import { COUNTER, METRIC, RECOVERY_OBSERVATION, closeCounter, errorCounter, notBackCounter } from '../metrics/names.ts';
+import { catchUp, connectUnder, noteDelivery, observeSkipped, SLOW_OBSERVATION, startSlow } from './client-conditions.ts';
 
 export type { Observation } from './messages.ts';
 
@@ -71,6 +72,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   /** Clients open and waiting for the server's welcome frame. */
   private readonly welcoming = new Set<Client>();
   private reconnectTimers = new Set<unknown>();
+  /** Set once the clients not back were counted (the end of the run): later rejoins are not counted back. */
+  private notBackNoted = false;
   private roomMaxAck = new Map<string, number>();
   private readonly pad: string;
   private readonly ackMode: PublishAck;
@@ -171,7 +174,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     c.nodeKey = this.cfg.urls.length > 1 ? c.node : -1;
     return new Promise<boolean>((resolve) => {
       c.attempt = { startUs: this.clock.nowUs(), openUs: 0, resume, settle: resolve };
-      c.conn = this.cfg.transport.connect(
+      c.conn = connectUnder(
+        this.cfg.transport,
         {
           url: this.cfg.urls[c.node]!,
           clientKey: c.index,
@@ -180,6 +184,11 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
           handshakeTimeoutMs: this.cfg.options.requestTimeoutMs,
         },
         c,
+        c.cond,
+        this.rec,
+        this.clock,
+        c,
+        this.pad.length + 120,
       );
     });
   }
@@ -188,6 +197,22 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     const a = c.attempt;
     c.attempt = undefined;
     a?.settle(ok);
+  }
+
+  /** @internal The raw client's handshake phases (`connect.tcp/tls/upgrade`), TLS resumption and compression agreed. */
+  connWire(info: WireInfo): void {
+    this.rec.record(METRIC.connectTcp, info.tcpUs);
+    this.rec.record(METRIC.connectUpgrade, info.upgradeUs);
+    if (info.tlsUs >= 0) {
+      this.rec.record(METRIC.connectTls, info.tlsUs);
+      this.rec.count(info.tlsResumed ? COUNTER.tlsResumed : COUNTER.tlsFull);
+    }
+    if (info.compression === null) this.rec.count(COUNTER.compressionDeclined);
+    else if (info.compression !== undefined) {
+      this.rec.count(COUNTER.compressionNegotiated);
+      // One counter per agreed parameter, e.g. `compression.server_no_context_takeover`, `compression.client_max_window_bits_15`.
+      for (const p of info.compression.split('; ').slice(1)) this.rec.count(`compression.${p.replace('=', '_')}`);
+    }
   }
 
   /** @internal The handshake completed: join now, or first wait for the server's welcome. */
@@ -248,12 +273,13 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     });
     const results = await Promise.all(joins);
     c.joinsFailed = results.filter((x) => x === null).length;
+    if (c.cond?.slow && c.state === 'open') this.startSlow(c, Number(this.cfg.options.slowAfter ?? 0));
     if (c.joinsFailed > 0 && c.state === 'open') {
       this.example('connect:join_failed', c.index);
       this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
     }
-    // A rejoin that completes while the run is closing (after the not-back count) is not counted back.
-    if (resume && c.state === 'open' && this.phase !== 'finish' && results.every((x) => x !== null)) {
+    // A rejoin that completes after the not-back count (the run is closing) is not counted back too.
+    if (resume && c.state === 'open' && !this.notBackNoted && results.every((x) => x !== null)) {
       const now = this.clock.nowUs();
       c.backUs = now;
       this.rec.record(METRIC.reconnect, now - c.dropUs);
@@ -297,6 +323,13 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     // A publish still waiting for its ack when the server closed was refused by that close.
     this.requests.failAllOf(c, byServer ? (p) => p.kind === 'ack' && this.refused(c, p) : undefined);
     if (byServer) this.rec.count(closeCounter(code));
+    if (byServer && wasOpen && c.cond?.slow) {
+      // A slow consumer the server cut: how long it took, and the client stays away.
+      this.observe(SLOW_OBSERVATION.cutMs, (now - c.cond.slowSinceUs) / 1000, c.index);
+      this.example(`slow-cut:${code}`, c.index);
+      this.settle(c, false);
+      return this.scheduleReconnect(c, true);
+    }
     if (byServer && wasOpen) {
       if (c.zombie) {
         // Eviction: from the last heartbeat this client answered to the server's close.
@@ -318,8 +351,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     this.scheduleReconnect(c);
   }
 
-  private scheduleReconnect(c: Client): void {
-    if (this.phase === 'finish' || !this.cfg.options.reconnect || c.liveness === 'zombie-final') {
+  private scheduleReconnect(c: Client, stayAway = false): void {
+    if (stayAway || this.phase === 'finish' || !this.cfg.options.reconnect || c.liveness === 'zombie-final') {
       for (const r of c.recv.values()) r.active = false;
       return;
     }
@@ -349,7 +382,9 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.rec.count(COUNTER.errorsUnexpectedMessage);
       return;
     }
+    const before = r.lastSeq;
     const verdict = seq < 0 ? onUnsequencedDelivery(r, pub, counter, sendUs) : onDelivery(r, seq);
+    if (c.cond !== undefined) noteDelivery(c.cond, this.rec, before, seq, replay ? -1 : now - sendUs);
     if (verdict === 'dup') this.rec.count(COUNTER.ledgerDuplicated);
     else if (verdict === 'reorder') this.rec.count(COUNTER.ledgerReordered);
     if (replay) {
@@ -577,6 +612,30 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     return this.sleeps.sleep(ms);
   }
 
+  /** @internal A slow client starts reading at its pace (`delayMs` after joining, or when its loop asks). */
+  startSlow(c: Client, delayMs = 0): void {
+    if (delayMs <= 0) return startSlow(c.cond, c.conn, this.rec, this.clock.nowUs());
+    const conn = c.conn;
+    this.clock.setTimeout(() => {
+      if (c.conn === conn && c.state === 'open') startSlow(c.cond, c.conn, this.rec, this.clock.nowUs());
+    }, delayMs);
+  }
+
+  /** The cool-down: slow clients catch up (read at full speed) so the ledger sees what the server sent them. */
+  catchUpSlow(): void {
+    for (const c of this.clients) if (c.state === 'open') catchUp(c.cond, c.conn);
+  }
+
+  /**
+   * Before the final close: every client's missing seqs as observations (client-conditions.ts),
+   * the tail included: up to the highest seq of its room this worker saw delivered or acked.
+   */
+  noteSkipped(): void {
+    const roomMax = new Map(this.roomMaxAck);
+    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (roomMax.get(r.room) ?? -1)) roomMax.set(r.room, r.lastSeq);
+    for (const c of this.clients) observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
+  }
+
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */
   zombify(indices: number[]): void {
     for (const i of indices) {
@@ -633,6 +692,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
    * last attempt failed>`, with example ids under `not-back:<reason>`.
    */
   noteNotBack(): void {
+    this.notBackNoted = true;
     for (const c of this.clients) {
       if (c.dropUs === 0 || c.backUs >= c.dropUs) continue;
       const reason = notBackReason(c);

@@ -2,7 +2,7 @@
  * One virtual client: what a scenario's loop sees (`VirtualClient`) and the events of its
  * connection (`ConnectionEvents`), both forwarded to the worker runtime that owns it.
  */
-import type { ClientConnection, ConnectionEvents, DecodedFrame } from '../protocol/types.ts';
+import type { ClientConnection, ConnectionEvents, DecodedFrame, WireInfo } from '../protocol/types.ts';
 import type { CommonOptions, VirtualClient } from '../scenario/types.ts';
 import { closeWindow, createReceiverRoom, endTagWindow, tagJoinSent, type ReceiverRoom } from '../checks/ledger.ts';
 import type { PublisherLog } from '../checks/tag-ledger.ts';
@@ -13,6 +13,8 @@ import type { Clock } from '../executor/clock.ts';
 import type { RequestKind } from './request-tracker.ts';
 import type { RuntimeConfig } from './runtime-config.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { conditionsOf, noConditions, type ClientConditions } from './client-conditions.ts';
+import { parseReadPace } from '../protocol/read-pace.ts';
 
 /** A close as a client saw it: WebSocket code (or Socket.IO reason) and when (monotonic us). */
 export type CloseRecord = { code: number | string; atUs: number };
@@ -23,6 +25,7 @@ export interface ClientHost {
   readonly clock: Clock;
   readonly loopsRunning: boolean;
   connOpened(c: Client): void;
+  connWire(info: WireInfo): void;
   onFrame(c: Client, f: DecodedFrame): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   connError(c: Client, code: string, message: string): void;
@@ -33,6 +36,8 @@ export interface ClientHost {
   record(name: string, us: number): void;
   observe(key: string, value: number, client: number): void;
   sleep(ms: number): Promise<void>;
+  /** A slow client starts reading at its pace (client-conditions.ts). */
+  startSlow(c: Client): void;
   connect(c: Client, resume?: boolean): Promise<boolean>;
 }
 
@@ -85,6 +90,8 @@ export class Client implements VirtualClient, ConnectionEvents {
   closeWaiters: Array<(v: CloseRecord | null) => void> = [];
   /** Ids of this client's requests awaiting a reply, in the order sent (so a close fails only its own). */
   readonly pendingIds = new Set<number>();
+  /** Slow reading and network profile (client-conditions.ts); undefined in runs without them. */
+  cond: ClientConditions | undefined;
   /** The scenario's handlers of server events (`onEvent`), or undefined when it set none. */
   private eventHandlers: Map<string, (data: unknown) => void> | undefined;
 
@@ -97,6 +104,7 @@ export class Client implements VirtualClient, ConnectionEvents {
     this.options = cfg.options;
     this.rooms = roomsOf(index, cfg.options);
     this.node = nodeOf(index, cfg.options.rooms, cfg.spread, cfg.urls.length);
+    this.cond = conditionsOf(index, cfg.options);
   }
 
   /** Created on first use (backoff jitter, scenario randomness): most clients never need one. */
@@ -110,6 +118,10 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   onOpen(): void {
     this.rt.connOpened(this);
+  }
+
+  onWire(info: WireInfo): void {
+    this.rt.connWire(info);
   }
 
   onHeartbeat(answered: boolean): void {
@@ -209,6 +221,15 @@ export class Client implements VirtualClient, ConnectionEvents {
 
   nowUs(): number {
     return this.rt.clock.nowUs();
+  }
+
+  readSlowly(mode: string): void {
+    const pace = parseReadPace(mode);
+    if (!pace.ok) throw new Error(pace.error);
+    const cond = (this.cond ??= noConditions());
+    cond.slow = pace.value.kind === 'full' ? undefined : pace.value;
+    if (this.state === 'open') this.rt.startSlow(this);
+    else if (!cond.slow) this.conn?.readPace?.(pace.value);
   }
 
   dropConnection(): void {

@@ -1,5 +1,5 @@
 /**
- * Entry of a worker process (forked by src/workers/pool.ts with the tsx loader).
+ * Entry of a worker process (forked by src/workers/pool.ts; compiled, or through tsx from the sources).
  * Receives `init` and phase messages, runs its slice of the virtual clients, and
  * reports an encoded metrics snapshot once a second.
  */
@@ -11,10 +11,15 @@ import { WorkerRuntime } from './runtime.ts';
 import { readFdLimit } from './limits.ts';
 import type { FromWorker, Phase, ToWorker, WorkerInit } from './messages.ts';
 import { COUNTER } from '../metrics/names.ts';
+import { readBacklog, roomMaxOf, settleLedger, shortfallOf, watchProgress, SETTLE_MAX_MS } from '../checks/settle.ts';
 
 let rt: WorkerRuntime | undefined;
 let init: WorkerInit | undefined;
 let measured = false;
+/** Resolves the finish phase's wait for the coordinator's highest seqs per room. */
+let onSettle: ((roomMax: Record<string, number>) => void) | undefined;
+/** Watches deliveries from the cool-down on, so the settle knows how long they have been quiet. */
+let quietWatch: ReturnType<typeof watchProgress> | undefined;
 const recorder = createRecorder();
 const health = createHealthMonitor();
 let snapshotTimer: NodeJS.Timeout | undefined;
@@ -80,19 +85,34 @@ async function onPhase(phase: Phase): Promise<void> {
       measured = false;
       rt.stopPublishing();
       rt.stopLoops();
+      rt.catchUpSlow();
+      // When deliveries go quiet during the cool-down, the settle below need not wait again.
+      quietWatch = watchProgress(() => readBacklog(rt!));
       return;
     case 'finish': {
       measured = false;
+      // Deliveries still in flight arrive before the books close (src/checks/settle.ts):
+      // first what this worker knows of, then up to the highest seq any worker knows.
+      const budgetMs = Math.min(o.requestTimeoutMs, SETTLE_MAX_MS);
+      const before = quietWatch?.mark();
+      quietWatch?.stop();
+      const first = await settleLedger(() => readBacklog(rt!), { timeoutMs: budgetMs, before });
+      const known = new Promise<Record<string, number> | null>((r) => (onSettle = r));
+      send({ type: 'room-max', workerId: init.workerId, roomMax: roomMaxOf(rt.tallies()) });
+      const roomMax = await Promise.race([known, new Promise<null>((r) => setTimeout(() => r(null), SETTLE_MAX_MS + 5000).unref())]);
+      const second = roomMax ? await settleLedger(() => readBacklog(rt!, roomMax), { timeoutMs: Math.max(0, budgetMs - first.waitedMs), quietMs: 0 }) : first;
+      const settle = shortfallOf({ ...second, waitedMs: first.waitedMs + (second === first ? 0 : second.waitedMs) });
       const tallies = rt.tallies();
       const tagLedger = rt.tagLedger();
       const nodeClients = rt.nodeClients();
       rt.noteUnevictedZombies();
+      rt.noteSkipped();
       rt.noteNotBack();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);
       health.stop();
-      send({ type: 'final', workerId: init.workerId, tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
+      send({ type: 'final', workerId: init.workerId, ...(settle ? { settle } : {}), tallies, tagLedger, errorExamples: rt.errorExamples, nodeClients, examples: rt.examples, observations: Object.fromEntries(rt.observations) });
       return;
     }
   }
@@ -107,6 +127,8 @@ process.on('message', (msg: ToWorker) => {
         return onPhase(msg.phase);
       case 'zombify':
         return rt?.zombify(msg.clients);
+      case 'settle':
+        return onSettle?.(msg.roomMax);
     }
   };
   run().catch((e: Error & { code?: string }) => {

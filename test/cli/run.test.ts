@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
-import { runCli, QUICK } from '../support/cli.ts';
+import { runCli, QUICK, type CliResult } from '../support/cli.ts';
 import { startAcmeServer, type AcmeServer } from '../support/acme-server.ts';
 import { childPids, killPid, waitUntil } from '../helpers/index.ts';
 
@@ -128,37 +128,48 @@ describe('wsbench run against the bundled server', () => {
 });
 
 describe.concurrent('wsbench run: bad input (each exits before anything starts, so side by side)', () => {
-  it('unknown scenario, bad values and unknown flags exit 2 and say what is allowed', async () => {
-    // Each exits before anything starts: run them side by side.
-    const [a, b, c, d] = await Promise.all([
+  /**
+   * Every CLI call of the three tests below exits before anything starts: all six start
+   * together on the first test's demand (a CLI start is seconds of CPU on a loaded box).
+   */
+  let quick: Promise<CliResult[]> | undefined;
+  const quickCalls = () => {
+    if (quick) return quick;
+    const f = join(dir, 'broken.ts');
+    writeFileSync(f, "import { defineScenario } from '../src/index.ts';\nexport default defineScenario({ name: 'x', description: 'y' \n;\n");
+    return (quick = Promise.all([
       runCli(['run', 'nope']),
       runCli(['run', 'broadcast', '--duration', '10x', '--rate', 'fast']),
       runCli(['run', 'broadcast', '--nope']),
       runCli(['run', 'broadcast', '--server', 'heartbeat-ms=soon']),
-    ]);
-    expect(a.code).toBe(2);
-    expect(a.stderr).toMatch(/unknown scenario "nope"/);
-    expect(a.stderr).toMatch(/broadcast/);
-    expect(b.code).toBe(2);
-    expect(b.stderr).toMatch(/"10x" is not a duration/);
-    expect(b.stderr).toMatch(/"fast" is not a rate/);
-    expect(b.stderr).not.toMatch(/\n\s+at /); // no stack trace for user errors
-    expect(c.code).toBe(2);
-    expect(c.stderr).toMatch(/unknown option '--nope'/);
-    expect(d.code).toBe(2);
-    expect(d.stderr).toMatch(/heartbeat-ms/);
+      runCli(['run', f]),
+      runCli(['run', 'broadcast', '--target', 'ws://127.0.0.1:9/ws', '--clients', '5']),
+    ]));
+  };
+
+  it('unknown scenario, bad values and unknown flags exit 2 and say what is allowed', async () => {
+    const [a, b, c, d] = await quickCalls();
+    expect(a!.code).toBe(2);
+    expect(a!.stderr).toMatch(/unknown scenario "nope"/);
+    expect(a!.stderr).toMatch(/broadcast/);
+    expect(b!.code).toBe(2);
+    expect(b!.stderr).toMatch(/"10x" is not a duration/);
+    expect(b!.stderr).toMatch(/"fast" is not a rate/);
+    expect(b!.stderr).not.toMatch(/\n\s+at /); // no stack trace for user errors
+    expect(c!.code).toBe(2);
+    expect(c!.stderr).toMatch(/unknown option '--nope'/);
+    expect(d!.code).toBe(2);
+    expect(d!.stderr).toMatch(/heartbeat-ms/);
   });
 
   it('a scenario file with a syntax error names the file and line', async () => {
-    const f = join(dir, 'broken.ts');
-    writeFileSync(f, "import { defineScenario } from '../src/index.ts';\nexport default defineScenario({ name: 'x', description: 'y' \n;\n");
-    const r = await runCli(['run', f]);
+    const r = (await quickCalls())[4]!;
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/broken\.ts:\d+/);
   });
 
   it('an unreachable target exits 3 and names the URL', async () => {
-    const r = await runCli(['run', 'broadcast', '--target', 'ws://127.0.0.1:9/ws', '--clients', '5']);
+    const r = (await quickCalls())[5]!;
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/127\.0\.0\.1:9/);
   });

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../../src/report/schema.ts';
-import { parseLimitModel, roundFigure } from '../../src/scenario/limit-model.ts';
+import { bracketBucketRate, closeDueUs, parseLimitModel, roundFigure, type SentFrame } from '../../src/scenario/limit-model.ts';
 import { limitCodeMatcher, limitCodesProblem } from '../../src/scenario/limit-codes.ts';
 import { runCli } from '../support/cli.ts';
 import { startWindowLimiterServer, type GalleryServer } from '../gallery/window-limiter-server.ts';
@@ -35,6 +35,84 @@ describe('limit models', () => {
     expect(roundFigure(16.666)).toBe('16.7');
     expect(roundFigure(110.00000001)).toBe('110');
     expect(roundFigure(90)).toBe('90');
+  });
+});
+
+/**
+ * One client sending `sendPerSec` to a token bucket of `perSec`/`burst` that handles each
+ * frame `lagMs(t)` after it was sent (a server falling behind), acks seen `returnMs` later.
+ * The bucket is the stated model itself, in the server's own clock.
+ */
+function simulate(o: { perSec: number; burst: number; sendPerSec: number; secs: number; lagMs: (tMs: number) => number; returnMs?: number }): SentFrame[] {
+  const frames: SentFrame[] = [];
+  let tokens = o.burst;
+  let at = 0;
+  let last = 0;
+  for (let t = 0; t < o.secs * 1000; t += 1000 / o.sendPerSec) {
+    const s = Math.max(last, t + o.lagMs(t)); // handled in order, never before it was sent
+    tokens = Math.min(o.burst, tokens + ((s - at) * o.perSec) / 1000);
+    at = last = s;
+    const ok = tokens >= 1;
+    if (ok) tokens -= 1;
+    frames.push({ sentUs: t * 1000, ackUs: ok ? (s + (o.returnMs ?? 1)) * 1000 : null });
+  }
+  return frames;
+}
+
+describe('bracketing a bucket from send and ack times', () => {
+  /** A backlog that grows 0.5 s per second from 1 s on: what over-counted a send-time window on a loaded runner. */
+  const growing = (tMs: number) => Math.max(0, tMs - 1000) / 2;
+  /** A server that stalls 100 ms in every 250 (a busy 2-core machine): frames wait until it resumes. */
+  const stalls = (tMs: number) => (tMs % 250 < 100 ? 100 - (tMs % 250) : 0);
+
+  it('a correct 100/s bucket is bracketed around 100/s: tightly when the server answers some frames at once, within ±10% when every frame waits 150 ms', () => {
+    for (const [lagMs, within] of [[() => 0, 3], [stalls, 3], [() => 150, 10]] as const) {
+      const b = bracketBucketRate(simulate({ perSec: 100, burst: 200, sendPerSec: 300, secs: 4, lagMs }), 200)!;
+      expect(b.basis).toBe('refill');
+      expect(b.lowPerSec).toBeLessThanOrEqual(100);
+      expect(b.highPerSec!).toBeGreaterThanOrEqual(100);
+      expect(b.lowPerSec).toBeGreaterThan(100 - within);
+      expect(b.highPerSec!).toBeLessThan(100 + within);
+    }
+  });
+
+  it('a send-time window over-counts a correct bucket under a growing backlog; the bracket still holds 100/s (wider, never above)', () => {
+    const frames = simulate({ perSec: 100, burst: 200, sendPerSec: 300, secs: 4, lagMs: growing });
+    const inWindow = frames.filter((f) => f.ackUs !== null && f.sentUs >= 1.25e6 && f.sentUs < 2.5e6).length;
+    expect(inWindow / 1.25).toBeGreaterThan(130);
+    const b = bracketBucketRate(frames, 200)!;
+    expect(b.lowPerSec).toBeLessThanOrEqual(100);
+    expect(b.highPerSec!).toBeGreaterThanOrEqual(100);
+  });
+
+  it('a leaky 130/s or a strict 80/s bucket falls outside 100/s ±10% with the server stalling; the leak even under a growing backlog', () => {
+    for (const lagMs of [stalls, growing]) expect(bracketBucketRate(simulate({ perSec: 130, burst: 200, sendPerSec: 300, secs: 4, lagMs }), 200)!.lowPerSec).toBeGreaterThan(110);
+    expect(bracketBucketRate(simulate({ perSec: 80, burst: 200, sendPerSec: 300, secs: 4, lagMs: stalls }), 200)!.highPerSec!).toBeLessThan(90);
+  });
+
+  it('no limit at all: the whole run bounds the rate from below only, far above the limit', () => {
+    const b = bracketBucketRate(simulate({ perSec: 1e9, burst: 1e9, sendPerSec: 300, secs: 4, lagMs: () => 100 }), 200)!;
+    expect(b.basis).toBe('whole');
+    expect(b.highPerSec).toBeUndefined();
+    expect(b.lowPerSec).toBeGreaterThan(200);
+  });
+
+  it('slow acks widen the bracket instead of moving it; nothing acked measures nothing', () => {
+    const b = bracketBucketRate(simulate({ perSec: 100, burst: 200, sendPerSec: 300, secs: 4, lagMs: () => 0, returnMs: 200 }), 200)!;
+    expect(b.maxSpanUs - b.minSpanUs).toBeGreaterThan(399_000);
+    expect(b.lowPerSec).toBeLessThanOrEqual(100);
+    expect(b.highPerSec!).toBeGreaterThanOrEqual(100);
+    expect(bracketBucketRate([{ sentUs: 0, ackUs: null }], 200)).toBeUndefined();
+  });
+
+  it('the close is due at the frame that passes the abuse threshold, within the abuse window', () => {
+    const f = (sentUs: number, acked: boolean): SentFrame => ({ sentUs, ackUs: acked ? sentUs + 1 : null });
+    const frames = [f(0, true), f(1, false), f(2, true), f(3, false), f(4, false), f(5, false)];
+    expect(closeDueUs(frames, 2)).toBe(4);
+    expect(closeDueUs(frames, 0)).toBe(1);
+    expect(closeDueUs(frames, 4)).toBeUndefined();
+    // Drops more than the window apart never add up.
+    expect(closeDueUs([f(0, false), f(20e6, false), f(40e6, false)], 1, 10_000)).toBeUndefined();
   });
 });
 

@@ -269,7 +269,7 @@ describe('lean vs socket.io-client against plain socket.io Servers', () => {
       script,
     );
     expect(r.lean.refused).toEqual([
-      ['error', 'handshake_refused', 'the server refused the handshake: no entry'],
+      ['error', 'handshake_refused_no_entry', 'the server refused the handshake: no entry'],
       ['close', 'connect_error', 'no entry'],
     ]);
     expect(r.lean.c).toEqual([

@@ -161,7 +161,7 @@ describe('wsbench run --protocol socketio', () => {
     expect(wrong.code).toBe(3);
     expect(wrong.stderr).toMatch(/could not connect any client to http:\/\/127\.0\.0\.1:\d+\/nope: connect_failed: .*path \/nope/);
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/handshake_refused: the server refused the handshake: unauthorized: malformed token/);
+    expect(refused.stderr).toMatch(/handshake_refused_unauthorized_malformed_token\w*: the server refused the handshake: unauthorized: malformed token/);
   }, 45_000);
 });
 

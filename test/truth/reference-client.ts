@@ -4,14 +4,19 @@
  * per second. Each latency is receive time minus the publisher's actual send time
  * (same clock, same process). Prints `{"ready":true}` once joined and publishing;
  * on a line `stop` on stdin it waits `drainMs` for the last deliveries, prints
- * `{"latenciesUs":[...]}` and exits.
+ * `{"latenciesUs":[...],"loopDelayUs":{"p50","p90","p99"}}` and exits. The loop delay
+ * (this process's event-loop delay percentiles, µs) is how late it may have read a
+ * delivery on a loaded machine, as wsbench's `send.lag` is for its sends.
  *
  * Run: `node --import tsx reference-client.ts URL RECEIVERS RATE DRAIN_MS`.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
 
 const [url, receiversArg, rateArg, drainArg] = process.argv.slice(2);
 const latenciesUs: number[] = [];
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 function open(): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -45,6 +50,7 @@ process.stdin.on('data', (d) => {
   if (!String(d).includes('stop')) return;
   clearInterval(timer);
   setTimeout(() => {
-    process.stdout.write(`${JSON.stringify({ latenciesUs })}\n`, () => process.exit(0));
+    const loopDelayUs = { p50: loopDelay.percentile(50) / 1000, p90: loopDelay.percentile(90) / 1000, p99: loopDelay.percentile(99) / 1000 };
+    process.stdout.write(`${JSON.stringify({ latenciesUs, loopDelayUs })}\n`, () => process.exit(0));
   }, Number(drainArg));
 });
