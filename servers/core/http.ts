@@ -85,13 +85,21 @@ export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: 
 }
 
 /**
+ * The accept queue asked of the kernel: Node's default is 511, which a reconnection herd of
+ * tens of thousands overflows (dropped SYNs, retried by TCP after 1 s, 3 s, 7 s). The kernel
+ * caps it at net.core.somaxconn (4096 on most current Linux). Under cluster the primary's
+ * listening socket takes the workers' backlog.
+ */
+export const LISTEN_BACKLOG = 65_535;
+
+/**
  * Listen on `port` (0 = ephemeral) and `host`; resolves with the port in use and the host
  * as it goes into a URL (IPv6 in brackets). Later server errors are logged, not thrown.
  */
 export async function listenNode(http: Server, port: number, host: string, log: (line: string) => void): Promise<{ port: number; hostInUrl: string }> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(port, host, () => {
+    http.listen(port, host, LISTEN_BACKLOG, () => {
       http.off('error', reject);
       resolve();
     });

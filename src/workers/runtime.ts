@@ -28,7 +28,7 @@ import { TokenMinter } from './token-source.ts';
 import { isPublisher, nodeHash } from './placement.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
-import { COUNTER, METRIC, closeCounter, errorCounter } from '../metrics/names.ts';
+import { COUNTER, METRIC, RECOVERY_OBSERVATION, closeCounter, errorCounter, notBackCounter } from '../metrics/names.ts';
 import { catchUp, connectUnder, noteDelivery, observeSkipped, SLOW_OBSERVATION, startSlow } from './client-conditions.ts';
 
 export type { Observation } from './messages.ts';
@@ -72,6 +72,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   /** Clients open and waiting for the server's welcome frame. */
   private readonly welcoming = new Set<Client>();
   private reconnectTimers = new Set<unknown>();
+  /** Set once the clients not back were counted (the end of the run): later rejoins are not counted back. */
+  private notBackNoted = false;
   private roomMaxAck = new Map<string, number>();
   private readonly pad: string;
   private readonly ackMode: PublishAck;
@@ -259,9 +261,11 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     c.state = 'open';
     c.sessions++;
     c.attempts = 0;
+    c.lastError = undefined;
     this.rec.count(COUNTER.connectionsOpened);
     this.rec.record(METRIC.connect, this.clock.nowUs() - (c.attempt?.startUs ?? 0));
     if (c.zombie) c.conn?.stopHeartbeat();
+    c.joinsFailed = 0;
     const joins = c.rooms.map((room) => {
       const r = c.recv.get(room);
       const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
@@ -274,8 +278,12 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.example('connect:join_failed', c.index);
       this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
     }
-    if (resume && results.every((x) => x !== null)) {
-      this.rec.record(METRIC.reconnect, this.clock.nowUs() - c.dropUs);
+    // A rejoin that completes after the not-back count (the run is closing) is not counted back too.
+    if (resume && c.state === 'open' && !this.notBackNoted && results.every((x) => x !== null)) {
+      const now = this.clock.nowUs();
+      c.backUs = now;
+      this.rec.record(METRIC.reconnect, now - c.dropUs);
+      this.observe(RECOVERY_OBSERVATION, (now - c.dropUs) / 1000, c.index);
       this.rec.count(COUNTER.reconnects);
       this.observe(COUNTER.reconnectAttempts, c.stats.reconnectAttempts, c.index);
       c.stats.reconnectAttempts = 0;
@@ -287,6 +295,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   connError(c: Client, code: string, message: string): void {
     this.countError(code, message);
     if (isConnecting(c.state)) {
+      c.lastError = code;
       this.rec.count(COUNTER.connectionsFailed);
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
       this.example(`connect:${code}`, c.index);
@@ -330,6 +339,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
         this.rec.count(COUNTER.evictions);
       } else this.rec.count(COUNTER.healthyDropped);
     }
+    if (isConnecting(prev) && c.lastError === undefined) c.lastError = `close_${code}`;
     this.settle(c, false);
     if (wasOpen && !byUs) this.onDropped(c, code);
     else if (!wasOpen && c.sessions > 0 && !byUs) this.scheduleReconnect(c);
@@ -676,6 +686,22 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     }
   }
 
+  /**
+   * Dropped clients not back (rejoined) when the run ends, counted per reason before the final
+   * close: `reconnect.not_back.<what it was doing>` and `reconnect.not_back.last_error.<why its
+   * last attempt failed>`, with example ids under `not-back:<reason>`.
+   */
+  noteNotBack(): void {
+    this.notBackNoted = true;
+    for (const c of this.clients) {
+      if (c.dropUs === 0 || c.backUs >= c.dropUs) continue;
+      const reason = notBackReason(c);
+      this.rec.count(notBackCounter(reason));
+      this.example(`not-back:${reason}`, c.index);
+      if (c.lastError !== undefined) this.rec.count(notBackCounter(`last_error.${c.lastError}`));
+    }
+  }
+
   /** Connected clients per `<url index>|<node id the server announced, or empty>`. */
   nodeClients(): Record<string, number> {
     const counts: Record<string, number> = {};
@@ -707,5 +733,30 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     for (const c of this.clients) if (c.state !== 'closed') c.conn?.terminate();
     this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+  }
+}
+
+/**
+ * What a dropped client that is not back was doing: `backoff` (waiting to retry), `connecting`
+ * (handshake in flight), `welcoming` (open, no welcome yet), `dropping` (cutting its own
+ * connection), `joining` (joins of the resume in
+ * flight), `join_failed` (open, but a join timed out or was refused), `not_retrying` (closed, no
+ * reconnect scheduled: reconnect off, or the client stopped answering heartbeats itself).
+ */
+export function notBackReason(c: Pick<Client, 'state' | 'joinsFailed'>): string {
+  switch (c.state) {
+    case 'idle':
+      return 'backoff';
+    case 'connecting':
+      return 'connecting';
+    case 'welcoming':
+    case 'abandoning':
+      return 'welcoming';
+    case 'dropping':
+      return 'dropping';
+    case 'open':
+      return c.joinsFailed > 0 ? 'join_failed' : 'joining';
+    default:
+      return 'not_retrying';
   }
 }

@@ -71,6 +71,10 @@ export class Client implements VirtualClient, ConnectionEvents {
   joinsFailed = 0;
   lastBackoffMs = 0;
   dropUs = 0;
+  /** When this client last rejoined after a drop (monotonic us; 0 = never): it is back when backUs >= dropUs. */
+  backUs = 0;
+  /** Why its last connection attempt failed (`errors.<code>` code or `close_<code>`), for the not-back report. */
+  lastError: string | undefined;
   /** What this client published per room, for the tag ledger (counters count per room). */
   readonly pubLogs = new Map<string, PublisherLog>();
   private rngFn: Rng | undefined;
