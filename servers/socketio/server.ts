@@ -5,7 +5,7 @@
  * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
  * by the adapter, relayed to the other nodes by the Redis adapters).
  * This file wires the parts: admission.ts (handshake, packet gate), room-events.ts,
- * message-events.ts, resume.ts, order.ts, recovery-cap.ts, offline-queue.ts,
+ * message-events.ts, resume.ts, order.ts, recovery-cap.ts, offline-queue.ts, slow-consumer.ts,
  * and the shared servers/core (HTTP, limits, stats, shutdown).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
@@ -30,6 +30,7 @@ import { createAdmission } from './admission.ts';
 import { createRoomEvents } from './room-events.ts';
 import { startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
+import { limitSlowConsumer } from './slow-consumer.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -220,6 +221,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     const d = socket.data as ConnData;
     counters.connectionsOpened++;
     admission.watch(socket, d);
+    limitSlowConsumer(socket, opts.slowConsumerBytes, () => counters.slowConsumerTerminations++);
     if (guard.paused) wsOf(socket)?.pause?.();
     socket.on('join-room', guarded(ctx, 'join-room', rooms.onJoin));
     socket.on('leave-room', guarded(ctx, 'leave-room', rooms.onLeave));
