@@ -6,6 +6,7 @@
 import type { Socket } from 'socket.io';
 import { allocateAndRetain } from '../core/bus.ts';
 import { failureCode } from '../core/errors.ts';
+import { retainedHead } from './binary.ts';
 import { ackOf, bad, errorReply, localSize, MESSAGE_EVENT, roomProblem, USER_ROOM, type ConnData, type EventContext } from './context.ts';
 
 /** The checked fields of a `message`, or the bad_request message. */
@@ -43,8 +44,8 @@ export function createMessageEvents(ctx: EventContext) {
     const timestamp = Date.now();
     const id = ctx.nextMessageId();
     const userId = (this.data as ConnData).user;
-    // The retained text is the new-message payload; the bus puts the seq between prefix and suffix.
-    const head = JSON.stringify({ id, roomId: room, userId, content, type });
+    // The retained text is the new-message payload (binary content in base64, binary.ts); the bus puts the seq between prefix and suffix.
+    const head = retainedHead(id, room, userId, content, type);
     let seq: number;
     try {
       // Seq and retention in one step: a seq never exists without its message, so a member

@@ -31,6 +31,7 @@ import { createRoomEvents } from './room-events.ts';
 import { startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
 import { limitSlowConsumer } from './slow-consumer.ts';
+import { messageOfRetained } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -137,7 +138,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
         adapter: nsp.adapter,
         event: MESSAGE_EVENT,
         history: (room, after) => bus.history(room, after),
-        deliverLocal: (room, text) => io.local.to(room).emit(MESSAGE_EVENT, JSON.parse(text)),
+        deliverLocal: (room, text) => io.local.to(room).emit(MESSAGE_EVENT, messageOfRetained(text)),
         gap: (room, from, to) => io.local.to(room).emit('gap', { roomId: room, from, to }),
         counters: orderCounters,
         log,
