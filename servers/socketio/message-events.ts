@@ -55,9 +55,16 @@ export function createMessageEvents(ctx: EventContext) {
       ctx.logPublishFailure(`wsbench server: publish to room ${room} refused: ${(err as Error).message}`);
       return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
     }
-    reply({ success: true, messageId: id, seq, timestamp });
     // Once for the whole room: the adapter encodes the packet once and writes it to every member.
-    io.to(room).emit(MESSAGE_EVENT, { id, roomId: room, userId, content, type, seq, timestamp });
+    const emit = () => io.to(room).emit(MESSAGE_EVENT, { id, roomId: room, userId, content, type, seq, timestamp });
+    const ok = { success: true, messageId: id, seq, timestamp };
+    if (ctx.relay) {
+      // Pub/sub adapter: the ack waits for Redis to confirm the PUBLISH (it still comes before the sender's own new-message).
+      await ctx.relay.relay(emit, (relayed) => reply(relayed ? ok : errorReply('unavailable', `seq ${seq} is retained but its relay to the other nodes failed; members elsewhere get it from the retention or as a gap`)));
+    } else {
+      reply(ok);
+      emit();
+    }
     const n = localSize(ctx, room);
     counters.deliveries += n;
     counters.framesOut += n;

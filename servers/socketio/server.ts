@@ -32,6 +32,7 @@ import { startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
 import { limitSlowConsumer } from './slow-consumer.ts';
 import { messageOfRetained } from './binary.ts';
+import { createRelayGate } from './relay-gate.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
@@ -56,6 +57,11 @@ export interface SocketIoCluster {
   /** Whether connection state recovery can work with this adapter. */
   recovery: boolean;
   queue: OfflineQueue;
+  /**
+   * Pub/sub adapter: the confirmation of the PUBLISH the last broadcast issued (once), so
+   * a room message is acked only once relayed (relay-gate.ts); absent: acked before the emit.
+   */
+  takePublish?: () => Promise<unknown> | undefined;
   /** Extra dependency health (the adapter's Redis connections). */
   health(): { ok: true } | { ok: false; reason: string };
   close(): Promise<void>;
@@ -132,6 +138,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   if (recoveryCapped) capRecoveryBuffer(nsp.adapter, opts.recoveryBytes, recoveryBuffer);
   const distributed = cluster !== undefined;
   // Several nodes: the adapter may relay another node's earlier seq after a later one; re-order per room.
+  // Installed under the room order (order.ts wraps `apply` after it): acks wait for the PUBLISH.
+  const relay = cluster?.takePublish ? createRelayGate(nsp.adapter, cluster.takePublish) : undefined;
   const orderCounters: OrderCounters = { held: 0, filled: 0, gapped: 0, late: 0 };
   const order = distributed
     ? orderRoomDeliveries({
@@ -153,6 +161,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     queue,
     resumer,
     order,
+    relay,
     distributed,
     counters,
     log,
