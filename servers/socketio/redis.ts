@@ -54,6 +54,9 @@ function capturePublishes(pub: Redis): () => Promise<unknown> | undefined {
   };
 }
 
+/**
+ * Connect to `options.redis` and build the Socket.IO adapter (`--adapter redis` or `redis-streams`), the offline queue in Redis and their health; on failure disconnects what it opened and throws naming the (redacted) URL.
+ */
 export async function createRedisCluster(options: ServerOptions, log: (l: string) => void): Promise<SocketIoCluster> {
   const url = options.redis!;
   const main = client(url, log, 'commands');

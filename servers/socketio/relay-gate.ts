@@ -74,4 +74,5 @@ export function createRelayGate(adapter: unknown, takePublish: () => Promise<unk
   };
 }
 
+/** The gate of one server (createRelayGate). */
 export type RelayGate = ReturnType<typeof createRelayGate>;

@@ -15,6 +15,9 @@
 import type { Ledger, RoomLedger } from '../report/schema.ts';
 import { onTagDelivery, openTagWindow, type TagVerdict, type TagWindow } from './tag-ledger.ts';
 
+/**
+ * One receiver's O(1) state in one room: seqs seen (join, last; -1 until known) and counts of deliveries, duplicates, reorders.
+ */
 export interface ReceiverRoom {
   room: string;
   /** The room's seq when this receiver joined (from the join reply). -1 until joined. */
@@ -40,6 +43,9 @@ export interface ReceiverRoom {
   rejoining: boolean;
 }
 
+/**
+ * A receiver not yet joined to `room` (joinSeq and lastSeq -1); `receiver` is the global client index (default -1: unknown).
+ */
 export function createReceiverRoom(room: string, receiver = -1): ReceiverRoom {
   return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [], rejoining: false };
 }
@@ -135,10 +141,14 @@ export interface RoomTally {
   maxSeq: number;
 }
 
+/** A tally of `room` with every sum at zero. */
 export function emptyTally(room: string): RoomTally {
   return { room, activeReceivers: 0, sumJoinSeqActive: 0, expectedInactive: 0, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, maxSeq: 0 };
 }
 
+/**
+ * Fold one receiver into its room's tally (a receiver that never joined adds only its closed windows' dues).
+ */
 export function addReceiver(t: RoomTally, r: ReceiverRoom): void {
   t.expectedInactive += r.expectedClosed;
   if (r.joinSeq < 0) return;
@@ -155,6 +165,7 @@ export function addReceiver(t: RoomTally, r: ReceiverRoom): void {
   if (r.lastSeq > t.maxSeq) t.maxSeq = r.lastSeq;
 }
 
+/** Add `tallies` (one worker's) into `into`, room by room; `maxSeq` takes the larger. */
 export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[]): void {
   for (const t of tallies) {
     const cur = into.get(t.room);
@@ -173,6 +184,7 @@ export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[])
   }
 }
 
+/** The seq books closed: totals and per-room lines. */
 export interface LedgerResult {
   total: Ledger;
   rooms: RoomLedger[];

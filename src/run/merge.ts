@@ -10,6 +10,9 @@ import { mergeEncoded, summarize } from '../metrics/index.ts';
 import { usageError } from '../errors.ts';
 import { mergedDeliveryCheck } from '../checks/merge-ledger.ts';
 
+/**
+ * One report from the shards' reports of one run (same scenario); throws WSB_ERR_MERGE when there is nothing to merge or the scenarios differ.
+ */
 export function mergeReports(reports: Report[]): Report {
   if (reports.length === 0) throw usageError('WSB_ERR_MERGE', 'nothing to merge');
   const names = new Set(reports.map((r) => r.scenario.name));
