@@ -34,6 +34,7 @@ export type BusMessage =
   | { kind: 'message'; room: string; seq: number; text: string; origin: string }
   | { kind: 'presence'; room: string; text: string; origin: string };
 
+/** A room's retained messages after a seq, and its latest seq. */
 export interface HistoryResult {
   /** The room's latest allocated seq (0 when nothing was ever published). */
   latest: number;
@@ -41,8 +42,10 @@ export interface HistoryResult {
   entries: RetainedMessage[];
 }
 
+/** Whether the bus can serve now, and why not (for /healthz). */
 export type BusHealth = { ok: true } | { ok: false; reason: string };
 
+/** Room seqs, retention and cross-process fan-out (see the module comment): local, IPC or Redis. */
 export interface Bus {
   /** Backend name for /stats and logs: `local`, `ipc`, `redis`. */
   readonly kind: string;

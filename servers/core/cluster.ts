@@ -44,6 +44,9 @@ export interface ClusterStats extends Omit<ServerStats, 'eventLoopDelayP99Ms' | 
   workers: ServerStats[];
 }
 
+/**
+ * The cluster primary's side: owns room seqs and retention, relays fan-out and control to the attached workers.
+ */
 export interface ClusterHub {
   attach(worker: Worker): void;
   detach(worker: Worker): void;
@@ -161,6 +164,7 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
   };
 }
 
+/** A cluster worker's bus: a thin IPC client of the primary, also carrying /stats and control. */
 export interface IpcBus extends Bus {
   /** Ask the primary for the aggregated /stats. */
   clusterStats(): Promise<ClusterStats>;

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsMaterial } from './tls.ts';
 
+/** What the HTTP side of a node serves: `/healthz`, `/stats`, `/metrics`. */
 export interface HttpEndpoints {
   nodeId: string;
   /** Dependencies' health; the first not-ok one makes `/healthz` answer 503 degraded with its reason. */
@@ -18,6 +19,9 @@ export interface HttpEndpoints {
   paths: string[];
 }
 
+/**
+ * The request handler of a node's HTTP server: GET/HEAD `/healthz` (200, or 503 degraded), `/stats` (JSON), `/metrics` (Prometheus); 405 for other methods, 404 naming the paths.
+ */
 export function createHttpHandler(e: HttpEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0];

@@ -15,6 +15,7 @@ export const GUARD_SAMPLE_MS = 20;
 /** Longest single pause, ms: reading resumes then even if memory has not come down (the next sample may pause again). */
 export const GUARD_MAX_PAUSE_MS = 250;
 
+/** What the memory guard watches and how it pauses reading (bytes; `sampleMs` ms). */
 export interface MemoryGuardOptions {
   /** ArrayBuffer bytes in flight allowed before reading pauses; 0 = the guard is off. */
   inflightBytes: number;
@@ -52,6 +53,7 @@ export interface MemoryGuardStats {
   paused: boolean;
 }
 
+/** A running memory guard (see the module comment). */
 export interface MemoryGuard {
   /** Whether reading is paused now (a connection accepted meanwhile starts paused). */
   readonly paused: boolean;

@@ -5,6 +5,7 @@
  */
 import { DEV_SECRET } from './jwt.ts';
 
+/** Server flavour: `ws` (wsbench/1) or `socketio`. */
 export type ServerProtocol = 'ws' | 'socketio';
 
 /** Resolved server options (camelCase of the spec keys). */
@@ -99,8 +100,10 @@ export interface ServerOptions {
   compression: boolean;
 }
 
+/** How an option's value is parsed: integer, bare boolean flag, on|off, text or one of `values`. */
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
 
+/** One server option: its flag, field, type, bounds, default and help text. */
 export interface ServerOptionSpec {
   /** Kebab-case key, the same as the `wsbench serve` / servers/main.ts flag. */
   key: string;
@@ -118,6 +121,9 @@ export interface ServerOptionSpec {
   description: string;
 }
 
+/**
+ * Every option of the reference server (the `wsbench serve` and servers/main.ts flags), with its default.
+ */
 export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'port', field: 'port', type: 'int', min: 0, max: 65535, default: 0, description: 'TCP port to listen on, 0 = ephemeral (default 0)' },
   { key: 'host', field: 'host', type: 'string', default: '127.0.0.1', description: 'interface to bind (default 127.0.0.1)' },

@@ -19,6 +19,7 @@ interface RecoveringAdapter {
   broadcast(packet: unknown, opts: unknown): void;
 }
 
+/** What the recovery buffer's byte budget did, for /stats. */
 export interface RecoveryCapCounters {
   /** Packets dropped from the recovery buffer by the byte budget. */
   evicted: number;

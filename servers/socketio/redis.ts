@@ -39,6 +39,9 @@ function client(url: string, log: (l: string) => void, name: string, retries: nu
   return r;
 }
 
+/**
+ * Connect to `options.redis` and build the Socket.IO adapter (`--adapter redis` or `redis-streams`), the offline queue in Redis and their health; on failure disconnects what it opened and throws naming the (redacted) URL.
+ */
 export async function createRedisCluster(options: ServerOptions, log: (l: string) => void): Promise<SocketIoCluster> {
   const url = options.redis!;
   const main = client(url, log, 'commands');

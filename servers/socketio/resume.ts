@@ -49,6 +49,7 @@ interface ClientState {
   holds: Map<string, RoomHold>;
 }
 
+/** What resuming joins did, for /stats (`resume`). */
 export interface ResumeCounters {
   /** Joins with `since` that replayed (or reported gaps). */
   resumes: number;
@@ -62,6 +63,9 @@ export interface ResumeCounters {
   duplicatesDropped: number;
 }
 
+/**
+ * What the resumer needs: the bus (retention), the retention size, the message event, counters and diagnostics.
+ */
 export interface ResumeDeps {
   bus: Bus;
   /** Messages retained per room (seqs older than latest - retention are gone without waiting). */
@@ -77,6 +81,9 @@ export function encodeEvent(name: string, payload: unknown): string {
   return `2${JSON.stringify([name, payload])}`;
 }
 
+/**
+ * The resume logic of the module comment: per socket, replays after `since` first, live packets of the room held until they are done.
+ */
 export function createResumer(d: ResumeDeps) {
   const states = new WeakMap<object, ClientState>();
   const prefix = `2[${JSON.stringify(d.event)},`;
@@ -212,4 +219,5 @@ export function createResumer(d: ResumeDeps) {
   };
 }
 
+/** What `createResumer` returns. */
 export type Resumer = ReturnType<typeof createResumer>;

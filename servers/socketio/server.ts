@@ -33,6 +33,7 @@ import { createMessageEvents } from './message-events.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
+/** A running Socket.IO flavour server. */
 export interface SocketIoServer {
   /** `http://HOST:PORT/socket.io`. */
   url: string;
@@ -59,6 +60,7 @@ export interface SocketIoCluster {
   close(): Promise<void>;
 }
 
+/** What a Socket.IO server may be given instead of its defaults (bus, cluster, transports, stats). */
 export interface SocketIoServerDeps {
   /** Room seqs; default a local bus owned (and closed) by the server. */
   bus?: Bus;

@@ -7,8 +7,10 @@
 import { deeperThan, depthMessage } from '../core/json-depth.ts';
 import { roomNameProblem } from '../core/room-name.ts';
 
+/** A request id as the client sent it. */
 export type Id = string | number;
 
+/** A checked client frame of wsbench/1. */
 export type ClientCommand =
   | { type: 'ping'; id: Id; payload?: unknown }
   | { type: 'join'; id: Id; room: string; since?: number; epoch?: string }
@@ -21,8 +23,10 @@ export interface FrameProblem {
   message: string;
 }
 
+/** A parsed frame: a command, or the `bad_request` answer. */
 export type ParsedFrame = { ok: true; cmd: ClientCommand } | { ok: false; problem: FrameProblem };
 
+/** Limits a frame is checked against (`--max-room-name` bytes, `--max-depth` levels). */
 export interface FrameLimits {
   /** Longest room name, UTF-8 bytes. */
   maxRoomName: number;

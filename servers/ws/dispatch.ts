@@ -33,6 +33,7 @@ export interface FrameActions<C extends FrameConn> {
   publish(c: C, id: Id, room: string, payload: unknown, echo: boolean): void;
 }
 
+/** Frame limits plus `--max-rooms-per-conn`. */
 export interface DispatchLimits extends FrameLimits {
   /** Rooms one connection may be in at once. */
   maxRoomsPerConn: number;

@@ -6,6 +6,7 @@ import { epochField, type Bus } from '../core/bus.ts';
 import type { Id } from './client-frame.ts';
 import { binaryMessageParts } from './binary.ts';
 
+/** What a publish needs: the bus, the artificial delay (ms), a reply and local delivery. */
 export interface PublishDeps<C> {
   bus: Bus;
   /** Artificial delay between seq and retention, ms (`--delay-ms`; 0 = none). */

@@ -22,6 +22,7 @@ export interface HubOutput {
   sendError(c: Conn, id: Id | undefined, code: string, message: string): void;
 }
 
+/** What the room hub needs: the bus, presence on or off, counters, the output and the fan-out. */
 export interface RoomHubDeps {
   bus: Bus;
   /** Send presence frames on join and leave. */
@@ -33,6 +34,7 @@ export interface RoomHubDeps {
   log(line: string): void;
 }
 
+/** The native flavour's rooms of one process (see the module comment). */
 export interface RoomHub {
   /** Rooms with a member (live or joining) in this process. */
   readonly size: number;
@@ -47,6 +49,7 @@ export interface RoomHub {
   close(): void;
 }
 
+/** An empty room hub over `d`. */
 export function createRoomHub(d: RoomHubDeps): RoomHub {
   const { bus, counters, out, log } = d;
   const rooms = new Map<string, Room<Conn>>();

@@ -31,6 +31,7 @@ import { wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
+/** A running native flavour server. */
 export interface ReferenceServer {
   /** `ws://HOST:PORT/ws`. */
   url: string;
@@ -45,6 +46,9 @@ export interface ReferenceServer {
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * What a native server may be given instead of its defaults (bus, stats, broadcast strategy, diagnostics).
+ */
 export interface ServerDeps {
   /** Cross-process bus; default a local bus owned (and closed) by the server. */
   bus?: Bus;

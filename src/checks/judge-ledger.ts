@@ -7,6 +7,9 @@ import type { Ledger, LedgerMode, RoomLedger } from '../report/schema.ts';
 import { closeLedger, type RoomTally } from './ledger.ts';
 import { closeTagLedger, type PublisherLog, type ReceiverLedger, type TagExample, type TagWindow } from './tag-ledger.ts';
 
+/**
+ * The books as judged: seq mode (room order) or tag mode (publisher order), totals, per-room and per-receiver detail, and why they could not judge, if so.
+ */
 export interface JudgedLedger {
   mode: LedgerMode;
   total: Ledger;
@@ -21,6 +24,9 @@ export interface JudgedLedger {
   notes: string[];
 }
 
+/**
+ * What the workers handed in for the books: seq tallies per room, tag windows per receiver, publish logs per publisher.
+ */
 export interface LedgerEvidence {
   tallies: Iterable<RoomTally>;
   windows: Iterable<TagWindow>;

@@ -23,6 +23,9 @@
 import type { Ledger, RoomLedger } from '../report/schema.ts';
 import { onTagDelivery, openTagWindow, type TagVerdict, type TagWindow } from './tag-ledger.ts';
 
+/**
+ * One receiver's O(1) state in one room: seqs seen (join, last; -1 until known) and counts of deliveries, duplicates, reorders.
+ */
 export interface ReceiverRoom {
   room: string;
   /** The room's seq when this receiver joined (from the join reply). -1 until joined. */
@@ -52,6 +55,9 @@ export interface ReceiverRoom {
   pastEpochs: RoomTally[];
 }
 
+/**
+ * A receiver not yet joined to `room` (joinSeq and lastSeq -1); `receiver` is the global client index (default -1: unknown).
+ */
 export function createReceiverRoom(room: string, receiver = -1): ReceiverRoom {
   return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [], rejoining: false, epoch: undefined, pastEpochs: [] };
 }
@@ -190,10 +196,14 @@ export interface RoomTally {
   maxSeq: number;
 }
 
+/** A tally of `room` (in sequence `epoch`, when the server names one) with every sum at zero. */
 export function emptyTally(room: string, epoch?: string): RoomTally {
   return { room, ...(epoch === undefined ? {} : { epoch }), activeReceivers: 0, sumJoinSeqActive: 0, expectedInactive: 0, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, maxSeq: 0 };
 }
 
+/**
+ * Fold one receiver into its room's tally (a receiver that never joined adds only its closed windows' dues).
+ */
 export function addReceiver(t: RoomTally, r: ReceiverRoom): void {
   t.expectedInactive += r.expectedClosed;
   if (r.joinSeq < 0) return;
@@ -219,7 +229,7 @@ export function addReceiverEpochs(byKey: Map<string, RoomTally>, r: ReceiverRoom
   addReceiver(t, r);
 }
 
-/** Fold `tallies` into `into` (keyed by `seqKey`: one tally per room and epoch). */
+/** Add `tallies` (one worker's) into `into`, keyed by `seqKey` (one tally per room and epoch); `maxSeq` takes the larger. */
 export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[]): void {
   for (const t of tallies) {
     const key = seqKey(t.room, t.epoch);
@@ -239,6 +249,7 @@ export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[])
   }
 }
 
+/** The seq books closed: totals and per-room lines. */
 export interface LedgerResult {
   total: Ledger;
   rooms: RoomLedger[];

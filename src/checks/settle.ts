@@ -81,6 +81,7 @@ export function readBacklog(src: SettleSource, known: Readonly<Record<string, nu
   return { acksPending, receiversBehind, progress };
 }
 
+/** How long `settleLedger` waits and how it polls (all durations ms). */
 export interface SettleOptions {
   /** Longest wait, ms (the run's request timeout). */
   timeoutMs: number;
@@ -120,6 +121,7 @@ export function watchProgress(read: () => Backlog, everyMs = 100, now: () => num
   return { mark: () => last, stop: () => clearInterval(timer) };
 }
 
+/** How the settle wait ended. */
 export interface SettleResult {
   /** True when everything due arrived and deliveries went quiet; false on the timeout. */
   settled: boolean;

@@ -16,6 +16,9 @@ import { parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
 import { createLeanSocketIoTransport } from './socketio-lean.ts';
 import { usageError } from '../errors.ts';
 
+/**
+ * The transport of a run for `protocol` and the run's options (`client`, `binary`, `compression`, `transports`, `sio-names`, `ws-fields`, `ws-types`, `ws-token`, TLS); a usage error (WSB_ERR_CONFIG, WSB_ERR_SOCKETIO_NAMES) when they do not go together.
+ */
 export async function createTransport(protocol: 'ws' | 'socketio', scenario: ScenarioDefinition, options: Readonly<Record<string, unknown>>): Promise<Transport> {
   if (protocol === 'socketio') {
     const { names, problems } = parseSocketIoNames(options.sioNames as string | undefined);

@@ -12,6 +12,9 @@ import { scanDeliveryRange, type ScannedDelivery } from './raw-scan.ts';
 
 export type { ScannedDelivery } from './raw-scan.ts';
 
+/**
+ * The wsbench/1 codec: encodes join (with `since` when resuming), leave, publish (payload `{wsb, pad}`) and ping; waits for the server's welcome.
+ */
 export const nativeCodec: FrameCodec = {
   name: 'wsbench/1',
   awaitsWelcome: true,

@@ -14,12 +14,14 @@ import { eventFrame, offersJoinSince, replyFrame, type ReplyKind } from './socke
 
 export { DEFAULT_SOCKETIO_NAMES, parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
 
+/** Options of the socket.io-client transport. */
 export interface SocketIoTransportOptions {
   names: SocketIoNames;
   /** Engine.IO transports in order of preference; default websocket only. */
   transports: Array<'websocket' | 'polling'>;
 }
 
+/** The Socket.IO transport on socket.io-client (`--set client=socket.io-client`, and long-polling). */
 export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
   const n = o.names;
   const sockets = new Map<number, { socket: Socket; url: string }>();

@@ -18,6 +18,7 @@ export function errorCode(err: Error & { code?: string }): string {
   return 'unknown';
 }
 
+/** A transport on the `ws` client (`--set client=ws`) speaking `codec`. */
 export function createWsTransport(codec: FrameCodec): Transport {
   const fast = codec.name === 'wsbench/1';
   return {

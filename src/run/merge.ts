@@ -21,6 +21,9 @@ function mergedLedger(reports: Report[], add: (maps: Array<Record<string, number
   return { ...sum, ...(mode ? { mode } : {}), ...(epochs > 0 ? { epochs } : {}) };
 }
 
+/**
+ * One report from the shards' reports of one run (same scenario); throws WSB_ERR_MERGE when there is nothing to merge or the scenarios differ.
+ */
 export function mergeReports(reports: Report[]): Report {
   if (reports.length === 0) throw usageError('WSB_ERR_MERGE', 'nothing to merge');
   const names = new Set(reports.map((r) => r.scenario.name));
