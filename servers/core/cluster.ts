@@ -237,6 +237,8 @@ export function createIpcBus(): IpcBus {
   return {
     kind: 'ipc',
     id,
+    // The rooms' seqs live in the primary (this worker's parent): a new primary begins them again.
+    epoch: `ipc-${process.ppid}`,
     nextSeq: (room) => request<number>({ op: 'next', room }),
     lastSeq: (room) => request<number>({ op: 'last', room }),
     append: (room, entry) => request<void>({ op: 'append', room, entry }),

@@ -84,6 +84,8 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const logFrameFailure = throttledLog(log);
   const sidPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   const welcomeLimits = JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload });
+  // The rooms' sequence epoch (PROTOCOL.md), when the bus has one.
+  const welcomeEpoch = bus.epoch === undefined ? '' : `,"epoch":${JSON.stringify(bus.epoch)}`;
 
   // ---- sending ----------------------------------------------------------------
 
@@ -242,7 +244,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       conns.add(c);
       if (guard.paused) ws.pause();
       counters.connectionsOpened++;
-      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
+      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}${welcomeEpoch}}`);
     },
   });
 

@@ -155,12 +155,13 @@ class SioConnection extends RawConnection implements ClientConnection {
     return id * 4 + kind;
   }
 
-  join(room: string, id: number, since?: number): void {
+  join(room: string, id: number, since?: number, epoch?: string): void {
     if (this.phase !== Phase.Connected) return;
     (this.joinRooms ??= new Map()).set(id, room);
     const j = this.sh.json;
     // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
-    const args = since !== undefined && this.sh.joinSince && !this.recovered ? `${JSON.stringify(room)},{"since":${since}}` : JSON.stringify(room);
+    const resume = epoch === undefined ? `{"since":${since}}` : `{"since":${since},"epoch":${JSON.stringify(epoch)}}`;
+    const args = since !== undefined && this.sh.joinSince && !this.recovered ? `${JSON.stringify(room)},${resume}` : JSON.stringify(room);
     this.send(eventPacket(this.ackId(id, K_JOIN), j.join, args));
   }
 
@@ -513,7 +514,7 @@ function deferred(transport: Promise<Transport>, opts: ConnectOptions, ev: Conne
     },
   );
   return {
-    join: (room, id, since) => call((c) => c.join(room, id, since)),
+    join: (room, id, since, epoch) => call((c) => c.join(room, id, since, epoch)),
     leave: (room, id) => call((c) => c.leave(room, id)),
     publish: (room, id, tag, pad) => call((c) => c.publish(room, id, tag, pad)),
     emit: (event, data, onAck) => call((c) => c.emit?.(event, data, onAck)),

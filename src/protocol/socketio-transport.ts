@@ -98,9 +98,9 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       const ackHandler = (kind: ReplyKind, id: number, room: string) => (res: unknown) => ev.onFrame(replyFrame(kind, id, room, res));
       return {
         // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
-        join: (room, id, since) =>
+        join: (room, id, since, epoch) =>
           void (since !== undefined && joinSince && !socket.recovered
-            ? socket.emit(n.join, room, { since }, ackHandler('joined', id, room))
+            ? socket.emit(n.join, room, epoch === undefined ? { since } : { since, epoch }, ackHandler('joined', id, room))
             : socket.emit(n.join, room, ackHandler('joined', id, room))),
         leave: (room, id) => void socket.emit(n.leave, room, ackHandler('left', id, room)),
         publish: (room, id, tag, pad) => void socket.emit(n.publish, { [n.room]: room, [n.content]: { wsb: tag, pad } }, ackHandler('ack', id, room)),

@@ -18,7 +18,7 @@ import { createArrival, type Arrival } from '../executor/arrival.ts';
 import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { SleepWheel } from '../executor/sleep-wheel.ts';
-import { addReceiver, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, type RoomTally } from '../checks/ledger.ts';
+import { addReceiverEpochs, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, parseSeqKey, seqKey, type RoomTally } from '../checks/ledger.ts';
 import { createPublisherLog, logPublish, logRefused, trimLog, type PublisherLog, type TagWindow } from '../checks/tag-ledger.ts';
 import { isConnecting, wasUp } from './client-state.ts';
 import { Client, type ClientHost } from './virtual-client.ts';
@@ -269,7 +269,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     const joins = c.rooms.map((room) => {
       const r = c.recv.get(room);
       const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
-      return c.join(room, since);
+      // The epoch `since` belongs to: a server that began again replays its new epoch from the start.
+      return c.join(room, since, since === undefined ? undefined : r?.epoch);
     });
     const results = await Promise.all(joins);
     c.joinsFailed = results.filter((x) => x === null).length;
@@ -441,9 +442,10 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     if (log && p.counter !== undefined) logRefused(log, p.counter);
   }
 
-  /** @internal The highest room seq an ack or join revealed (the ledger's end of room). */
-  noteSeq(room: string, seq: number): void {
-    if (seq > (this.roomMaxAck.get(room) ?? 0)) this.roomMaxAck.set(room, seq);
+  /** @internal The highest room seq an ack or join revealed (the ledger's end of room), per sequence epoch when the server names one. */
+  noteSeq(room: string, seq: number, epoch?: string): void {
+    const key = seqKey(room, epoch);
+    if (seq > (this.roomMaxAck.get(key) ?? 0)) this.roomMaxAck.set(key, seq);
   }
 
   /**
@@ -631,9 +633,15 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
    * the tail included: up to the highest seq of its room this worker saw delivered or acked.
    */
   noteSkipped(): void {
-    const roomMax = new Map(this.roomMaxAck);
-    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (roomMax.get(r.room) ?? -1)) roomMax.set(r.room, r.lastSeq);
-    for (const c of this.clients) observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
+    // Per sequence (room and epoch); each client reads the maxima of its rooms' current epochs.
+    const keyMax = new Map(this.roomMaxAck);
+    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (keyMax.get(seqKey(r.room, r.epoch)) ?? -1)) keyMax.set(seqKey(r.room, r.epoch), r.lastSeq);
+    for (const c of this.clients) {
+      if (!c.cond) continue;
+      const roomMax = new Map<string, number>();
+      for (const r of c.recv.values()) roomMax.set(r.room, keyMax.get(seqKey(r.room, r.epoch)) ?? r.lastSeq);
+      observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
+    }
   }
 
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */
@@ -648,20 +656,17 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
 
   /** The per-room tallies of every receiver, for the coordinator's ledger. */
   tallies(): RoomTally[] {
-    const byRoom = new Map<string, RoomTally>();
-    for (const c of this.clients) {
-      for (const r of c.recv.values()) {
-        let t = byRoom.get(r.room);
-        if (!t) byRoom.set(r.room, (t = emptyTally(r.room)));
-        addReceiver(t, r);
+    const byKey = new Map<string, RoomTally>();
+    for (const c of this.clients) for (const r of c.recv.values()) addReceiverEpochs(byKey, r);
+    for (const [key, seq] of this.roomMaxAck) {
+      let t = byKey.get(key);
+      if (!t) {
+        const { room, epoch } = parseSeqKey(key);
+        byKey.set(key, (t = emptyTally(room, epoch)));
       }
-    }
-    for (const [room, seq] of this.roomMaxAck) {
-      let t = byRoom.get(room);
-      if (!t) byRoom.set(room, (t = emptyTally(room)));
       if (seq > t.maxSeq) t.maxSeq = seq;
     }
-    return [...byRoom.values()];
+    return [...byKey.values()];
   }
 
   /** Every receiver's membership windows and every publisher's log, for the coordinator's tag ledger. */

@@ -155,12 +155,12 @@ export class Client implements VirtualClient, ConnectionEvents {
     return this.rng();
   }
 
-  join(room: string, since?: number): Promise<number | null> {
+  join(room: string, since?: number, epoch?: string): Promise<number | null> {
     let r = this.recv.get(room);
     if (!r) this.recv.set(room, (r = createReceiverRoom(room, this.index)));
     else if (since === undefined) closeWindow(r);
     tagJoinSent(r, this.rt.clock.nowUs());
-    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
+    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since, epoch));
   }
 
   leave(room: string): Promise<boolean> {
