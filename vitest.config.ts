@@ -40,6 +40,7 @@ const UNIT = [
   'test/slow-consumer/conditions.test.ts',
   'test/socketio-lean/scan.test.ts',
   'test/truth/doc-comments.test.ts',
+  'test/truth/module-boundaries.test.ts',
   'test/units/units.test.ts',
 ];
 
