@@ -5,7 +5,7 @@
  * cuts) the memory check fails. And `--set net=3g` shows the profile's latency as the gap
  * between fan-out at arrival in the socket and at delivery to the script.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,27 +52,6 @@ async function run(name: string, args: string[]): Promise<{ code: number | null;
   if (r.code !== 0 && r.code !== 1) throw new Error(`${name}: exit ${r.code}\n${r.stderr}`);
   return { code: r.code, report: JSON.parse(readFileSync(out, 'utf8')) as Report, stdout: r.stdout };
 }
-
-type Run = Awaited<ReturnType<typeof run>>;
-/**
- * The runs whose server memory is not judged (no scrape, the net profiles, the script's
- * stall) go one after another beside the memory-judging runs, which run alone in turn:
- * a second CLI on the machine costs CPU, never the measured server's heap.
- */
-const side: Partial<Record<'noScrape' | 'net3g' | 'netSio' | 'byScript', Promise<Run>>> = {};
-beforeAll(() => {
-  let prev: Promise<unknown> = Promise.resolve();
-  const next = (name: keyof typeof side, args: string[]) => {
-    const p = prev.catch(() => undefined).then(() => run(name, args));
-    p.catch(() => undefined); // awaited (and reported) by its test
-    side[name] = p;
-    prev = p;
-  };
-  next('noScrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off', '--set', 'slow-rooms=50%', '--set', 'slow-after=200ms']);
-  next('net3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
-  next('netSio', ['run', 'broadcast', '--protocol', 'socketio', '--clients', '10', '--rooms', '2', '--rate', '20', '--warmup', '500ms', '--duration', '3s', '--set', 'net=latency:100ms,jitter:10ms,bandwidth:2Mbit']);
-  next('byScript', ['run', fileURLToPath(new URL('./stall-by-script.ts', import.meta.url)), '--server', 'slow-consumer-bytes=1048576', '--cooldown', '300ms']);
-});
 
 describe('wsbench run slow-consumer', () => {
   it('passes against the bundled server with its slow-consumer limit: slow clients cut, healthy fan-out p99 beside the control group’s', async () => {
@@ -143,7 +122,7 @@ describe('wsbench run slow-consumer', () => {
   });
 
   it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
-    const { report } = await side.noScrape!;
+    const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off', '--set', 'slow-rooms=50%', '--set', 'slow-after=200ms']);
     expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, status: 'unverified', reason: expect.stringMatching(/no server metrics were read/) });
     // slow-rooms=50% of 4 rooms: two slow members (one per slow room), two control rooms.
     expect(report.observations?.['slow.skipped']?.count).toBe(2);
@@ -175,7 +154,7 @@ describe('slow-consumer --protocol socketio', () => {
 
 describe('--set net', () => {
   it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
-    const { code, report } = await side.net3g!;
+    const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
     expect(code).toBe(0);
     expect(report.notes).toContainEqual(expect.stringMatching(/^network profile 3g on 20 clients \(100%\): 150 ms ± 30 ms one-way, 1\.60 Mbit\/s/));
     const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
@@ -187,7 +166,7 @@ describe('--set net', () => {
   });
 
   it('Socket.IO: a custom profile on the lean client', async () => {
-    const { code, report } = await side.netSio!;
+    const { code, report } = await run('net-sio', ['run', 'broadcast', '--protocol', 'socketio', '--clients', '10', '--rooms', '2', '--rate', '20', '--warmup', '500ms', '--duration', '3s', '--set', 'net=latency:100ms,jitter:10ms,bandwidth:2Mbit']);
     expect(code).toBe(0);
     const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
     expect(added).toBeGreaterThan(60_000);
@@ -197,7 +176,8 @@ describe('--set net', () => {
 
 describe('vu.readSlowly', () => {
   it('a scenario stalls its own clients; the bundled server cuts them and they stay away', async () => {
-    const { report } = await side.byScript!;
+    const scenario = fileURLToPath(new URL('./stall-by-script.ts', import.meta.url));
+    const { report } = await run('by-script', ['run', scenario, '--server', 'slow-consumer-bytes=1048576', '--cooldown', '300ms']);
     // Clients 7, 11 and 15 (clients 0..3 are the rooms' publishers).
     expect(report.observations?.['slow.skipped']?.count).toBe(3);
     expect(report.counters['reconnect.attempts'] ?? 0).toBe(0);
