@@ -456,7 +456,7 @@ class RunCoordinator {
     const { path, options, server } = this.prepared;
     const urls = topology.target.urls;
     const tokens = tokenSource(req, topology, server);
-    const spread = spreadCycle(req.spread, urls.length);
+    const spread = spreadCycle(req.spread, urls.length, topology.urlNodes);
     for (let i = 0; i < plan.workers; i++) {
       const [fromClient, toClient] = plan.share(i);
       pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses: plan.sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: topology.nodes.length > 1 || req.targets.length > 0, urlNodes: topology.urlNodes });
@@ -703,13 +703,16 @@ export function sourceSpreadLimits(env: NodeJS.ProcessEnv = process.env): { thre
 
 /**
  * `round-robin` -> [] (client i -> URL i mod n); `weighted:3,1` -> [0,0,0,1] (client i -> cycle[i mod 4]).
+ * `urlNodes` (Topology.urlNodes): with one weight per node where nodes have several URLs (per-worker ports), every URL gets its node's weight.
  * @throws on a malformed spread or one that does not match the number of targets
  */
-export function spreadCycle(spread: string | undefined, targets: number): number[] {
+export function spreadCycle(spread: string | undefined, targets: number, urlNodes: readonly number[] = []): number[] {
   if (spread === undefined || spread === 'round-robin') return [];
   const m = /^weighted:(\d+(?:,\d+)*)$/.exec(spread.trim());
   if (!m) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": expected round-robin or weighted:W1,W2,... (one whole-number weight per target)`);
-  const weights = m[1]!.split(',').map(Number);
+  let weights = m[1]!.split(',').map(Number);
+  // One weight per bundled node whose workers each have a URL (ports=per-worker): each worker URL gets its node's weight.
+  if (weights.length !== targets && weights.length === new Set(urlNodes).size) weights = urlNodes.map((n) => weights[n]!);
   if (weights.length !== targets) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}" has ${weights.length} weights for ${targets} target${targets === 1 ? '' : 's'}`);
   if (weights.every((w) => w === 0)) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": at least one weight must be above 0`);
   return weights.flatMap((w, i) => new Array<number>(w).fill(i));

@@ -13,6 +13,7 @@ import { startTopology, type Topology } from '../../src/topology/index.ts';
 import { countsByNode, NodeIdRegistry, sharedNodeIds } from '../../src/topology/node-identity.ts';
 import { httpGet } from '../../src/topology/http.ts';
 import { runCli } from '../support/cli.ts';
+import { spreadCycle } from '../../src/run/run.ts';
 import { childPids, openClient, REAL_NODE } from '../helpers/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-ports-'));
@@ -38,6 +39,12 @@ describe('node identity with several URLs of one node', () => {
     expect(sharedNodeIds(counts, [0, 0, 1])).toEqual([]);
     expect(sharedNodeIds(counts).map((s) => s.id)).toEqual(['n0']);
     expect(countsByNode(counts, [0, 0, 1])).toEqual({ '0|n0': 7, '1|n1': 5 });
+  });
+
+  it('--spread with a weight per node gives each of its worker URLs that weight', () => {
+    expect(spreadCycle('weighted:1,2', 4, [0, 0, 1, 1])).toEqual([0, 1, 2, 2, 3, 3]);
+    expect(spreadCycle('weighted:1,0,0,1', 4, [0, 0, 1, 1])).toEqual([0, 3]);
+    expect(() => spreadCycle('weighted:1,2,3', 4, [0, 0, 1, 1])).toThrow(/3 weights for 4 targets/);
   });
 });
 
