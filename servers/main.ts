@@ -29,6 +29,7 @@ import { capYoungGeneration } from './core/young-gen.ts';
 export { SERVER_OPTION_SPECS, parseServerOptions } from './core/options.ts';
 export type { ServerOptions } from './core/options.ts';
 
+/** A running reference server (or cluster primary). */
 export interface StartedServer {
   /** `ws://HOST:PORT/ws`. */
   url: string;
@@ -43,6 +44,7 @@ export interface StartedServer {
   stop(): Promise<void>;
 }
 
+/** How `startServer` runs in this process (signal handlers, diagnostics). */
 export interface StartOptions {
   /**
    * Install process handlers (default true): SIGTERM/SIGINT stop and exit 0,
@@ -232,6 +234,7 @@ export function parseServerArgs(argv: string[]): { raw: Record<string, string>; 
   return { raw, errors, help };
 }
 
+/** The `--help` text of servers/main.ts: one line per option of SERVER_OPTION_SPECS. */
 export function usage(): string {
   const lines = SERVER_OPTION_SPECS.map((s) => {
     const v = s.type === 'bool' ? '' : s.type === 'enum' ? ` <${s.values?.join('|')}>` : s.type === 'onoff' ? ' <on|off>' : s.type === 'int' ? ' <n>' : ' <value>';

@@ -7,6 +7,9 @@
 import { verifyToken } from './jwt.ts';
 import type { Identity, IdentityRegistry } from './identities.ts';
 
+/**
+ * The outcome of admitting a connection: its user, room allow-list, expiry and identity, or why it is refused.
+ */
 export type Admission =
   | {
       ok: true;
@@ -20,11 +23,15 @@ export type Admission =
     }
   | { ok: false; status: 401 | 429; code: 'unauthorized' | 'too_many_connections'; reason: string };
 
+/** Admission of new connections, shared by both flavours (see the module comment). */
 export interface Authenticator {
   /** Admit a connection presenting `token` (undefined = none; `malformed` says why a present token is unusable). */
   admit(token: string | undefined, malformed?: string): Admission;
 }
 
+/**
+ * An authenticator: verifies HS256 tokens with `secret` (with `auth` off, names an anonymous user), then takes one of the identity's `maxConnsPerUser` slots; `onCapRefusal` is called for each refusal by that cap.
+ */
 export function createAuthenticator(opts: { auth: boolean; secret: string; maxConnsPerUser: number }, identities: IdentityRegistry, onCapRefusal: () => void): Authenticator {
   let anonCounter = 0;
   return {

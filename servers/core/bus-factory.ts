@@ -13,6 +13,7 @@ import { createRedisBus, type RedisBus, type RedisBusStats } from './redis-bus.t
 /** Where the bus runs: a process alone (`single`) or a Node cluster worker (`worker`). */
 export type BusRole = 'single' | 'worker';
 
+/** What `createBus` may be given besides the options. */
 export interface CreateBusDeps {
   /** A worker's existing IPC bus, returned as is when there is no Redis (a process must have only one). */
   ipc?: IpcBus;

@@ -20,6 +20,7 @@
  * for a seq that does not show up in time.
  */
 
+import { randomUUID } from 'node:crypto';
 import { RoomLog, type RetentionLimits, type RetentionStats } from './room-log.ts';
 
 /** A retained message: its seq and the text of its `message` frame (without `replay`). */
@@ -33,6 +34,7 @@ export type BusMessage =
   | { kind: 'message'; room: string; seq: number; text: string; origin: string }
   | { kind: 'presence'; room: string; text: string; origin: string };
 
+/** A room's retained messages after a seq, and its latest seq. */
 export interface HistoryResult {
   /** The room's latest allocated seq (0 when nothing was ever published). */
   latest: number;
@@ -40,13 +42,20 @@ export interface HistoryResult {
   entries: RetainedMessage[];
 }
 
+/** Whether the bus can serve now, and why not (for /healthz). */
 export type BusHealth = { ok: true } | { ok: false; reason: string };
 
+/** Room seqs, retention and cross-process fan-out (see the module comment): local, IPC or Redis. */
 export interface Bus {
   /** Backend name for /stats and logs: `local`, `ipc`, `redis`. */
   readonly kind: string;
   /** This process's id on the bus (the `origin` of what it publishes). */
   readonly id: string;
+  /**
+   * The sequence epoch of the rooms' seqs (PROTOCOL.md `epoch`): it changes exactly when
+   * seqs may begin again at 1 (a new in-memory bus). Undefined when the bus cannot tell.
+   */
+  readonly epoch?: string;
   /** Allocate the room's next seq (1, 2, ...), global to the deployment. */
   nextSeq(room: string): Promise<number>;
   /** The room's latest allocated seq, 0 if none. */
@@ -77,6 +86,20 @@ export interface Bus {
   setActiveRooms?(active: (room: string) => boolean): void;
   /** The in-process retention's size and evictions, for /stats and /metrics (omitted when it lives elsewhere). */
   retentionStats?(): RetentionStats;
+}
+
+/** The `epoch` field of a join reply or publish ack: the bus's sequence epoch, when it has one (PROTOCOL.md). */
+export function epochField(bus: Pick<Bus, 'epoch'>): { epoch?: string } {
+  return bus.epoch === undefined ? {} : { epoch: bus.epoch };
+}
+
+/**
+ * Where a resume starts: `since` when the client's `epoch` is this bus's (or either is
+ * unknown); 0 when the client's seqs come from another epoch (a sequence that is gone), so
+ * the member is replayed the current epoch from its start (PROTOCOL.md `epoch`).
+ */
+export function resumeFrom(bus: Pick<Bus, 'epoch'>, since: number | undefined, epoch: string | undefined): number | undefined {
+  return since !== undefined && epoch !== undefined && bus.epoch !== undefined && epoch !== bus.epoch ? 0 : since;
 }
 
 /**
@@ -111,6 +134,8 @@ export function createLocalBus(limits: RetentionLimits): Bus {
   return {
     kind: 'local',
     id,
+    // Rooms live in this process: a new bus (a restarted process) starts every seq again.
+    epoch: randomUUID(),
     nextSeq: async (room) => log.next(room),
     lastSeq: async (room) => log.last(room),
     append: async (room, entry) => log.append(room, entry),

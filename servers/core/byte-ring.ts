@@ -13,6 +13,9 @@ export interface RingRecord {
   len: number;
 }
 
+/**
+ * The circular byte log of the module comment: records written in order into one Buffer of `capacity` bytes, the oldest overwritten first (`onOverwrite` tells the owner).
+ */
 export class ByteRing<R extends RingRecord> {
   private buf: Buffer = Buffer.alloc(0);
   /** Records in write order; the front is the oldest still in the ring. */

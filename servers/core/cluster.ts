@@ -48,6 +48,9 @@ export interface ClusterStats extends Omit<ServerStats, 'eventLoopDelayP99Ms' | 
   workerUrls?: string[];
 }
 
+/**
+ * The cluster primary's side: owns room seqs and retention, relays fan-out and control to the attached workers.
+ */
 export interface ClusterHub {
   attach(worker: Worker): void;
   detach(worker: Worker): void;
@@ -173,6 +176,7 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
   };
 }
 
+/** A cluster worker's bus: a thin IPC client of the primary, also carrying /stats and control. */
 export interface IpcBus extends Bus {
   /** Ask the primary for the aggregated /stats. */
   clusterStats(): Promise<ClusterStats>;
@@ -245,6 +249,8 @@ export function createIpcBus(): IpcBus {
   return {
     kind: 'ipc',
     id,
+    // The rooms' seqs live in the primary (this worker's parent): a new primary begins them again.
+    epoch: `ipc-${process.ppid}`,
     nextSeq: (room) => request<number>({ op: 'next', room }),
     lastSeq: (room) => request<number>({ op: 'last', room }),
     append: (room, entry) => request<void>({ op: 'append', room, entry }),

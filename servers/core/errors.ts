@@ -17,6 +17,7 @@ export class ServerConfigError extends Error {
   }
 }
 
+/** Whether `e` is a ServerConfigError (exit 2 in the CLI). */
 export function isServerConfigError(e: unknown): e is ServerConfigError {
   return e instanceof ServerConfigError;
 }

@@ -22,6 +22,7 @@ interface Track {
   timer: NodeJS.Timeout | null;
 }
 
+/** Callbacks and bounds of a hole tracker (`waitMs` ms). */
 export interface HoleTrackerOptions {
   /** Called with a room's missing seqs (ascending) once they stayed missing for `waitMs`. */
   fill(room: string, missing: number[]): void;

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsMaterial } from './tls.ts';
 
+/** What the HTTP side of a node serves: `/healthz`, `/stats`, `/metrics`. */
 export interface HttpEndpoints {
   nodeId: string;
   /** Dependencies' health; the first not-ok one makes `/healthz` answer 503 degraded with its reason. */
@@ -18,6 +19,9 @@ export interface HttpEndpoints {
   paths: string[];
 }
 
+/**
+ * The request handler of a node's HTTP server: GET/HEAD `/healthz` (200, or 503 degraded), `/stats` (JSON), `/metrics` (Prometheus); 405 for other methods, 404 naming the paths.
+ */
 export function createHttpHandler(e: HttpEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const path = (req.url ?? '').split('?')[0];
@@ -81,13 +85,21 @@ export function createNodeHttpServer(headersTimeoutMs: number, onRequest: (req: 
 }
 
 /**
+ * The accept queue asked of the kernel: Node's default is 511, which a reconnection herd of
+ * tens of thousands overflows (dropped SYNs, retried by TCP after 1 s, 3 s, 7 s). The kernel
+ * caps it at net.core.somaxconn (4096 on most current Linux). Under cluster the primary's
+ * listening socket takes the workers' backlog.
+ */
+export const LISTEN_BACKLOG = 65_535;
+
+/**
  * Listen on `port` (0 = ephemeral) and `host`; resolves with the port in use and the host
  * as it goes into a URL (IPv6 in brackets). Later server errors are logged, not thrown.
  */
 export async function listenNode(http: Server, port: number, host: string, log: (line: string) => void): Promise<{ port: number; hostInUrl: string }> {
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(port, host, () => {
+    http.listen(port, host, LISTEN_BACKLOG, () => {
       http.off('error', reject);
       resolve();
     });

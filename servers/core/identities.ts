@@ -15,6 +15,9 @@ export interface Identity extends Bucket {
   conns: number;
 }
 
+/**
+ * Limits per identity (token `sub`) on this node: `--user-rate`, `--user-burst`, `--max-conns-per-user`, `--abuse`.
+ */
 export interface IdentityLimits {
   /** Frames per second per identity, 0 = no limit. */
   userRate: number;
@@ -26,6 +29,7 @@ export interface IdentityLimits {
   abuse: number;
 }
 
+/** The identities of this node with their shared bucket and connection count. */
 export interface IdentityRegistry {
   /** Open a connection for `user`: its identity, or undefined when the identity has `maxConnsPerUser` open already. */
   open(user: string, now: number): Identity | undefined;
@@ -44,6 +48,9 @@ export interface IdentityRegistry {
 /** How often idle identities are forgotten, ms. */
 const SWEEP_MS = 5000;
 
+/**
+ * A registry of identities under `limits`; a timer (unref'd) forgets idle identities whose bucket is full again.
+ */
 export function createIdentityRegistry(limits: IdentityLimits): IdentityRegistry {
   const ids = new Map<string, Identity>();
   const bucketOpts = { rate: limits.userRate, burst: limits.userBurst, abuse: limits.abuse };

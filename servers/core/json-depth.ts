@@ -17,6 +17,8 @@ export function deeperThan(value: unknown, maxDepth: number): boolean {
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (depth > maxDepth) return true;
+    // Bytes (a binary message's content) have no depth: never walk them byte by byte.
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer) continue;
     const children = Array.isArray(v) ? v : Object.values(v as object);
     for (const child of children) {
       if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);

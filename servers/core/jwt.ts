@@ -10,6 +10,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export const DEV_SECRET = 'wsbench-dev-secret-do-not-use-in-production';
 
+/** The claims the reference server reads of a token. */
 export interface TokenClaims {
   /** User id (required). */
   sub: string;
@@ -20,8 +21,10 @@ export interface TokenClaims {
   [k: string]: unknown;
 }
 
+/** Claims of a verified token: `exp` is always there. */
 export type VerifiedClaims = TokenClaims & { exp: number };
 
+/** A verified token's claims, or why it was refused. */
 export type VerifyResult = { ok: true; claims: VerifiedClaims } | { ok: false; reason: string };
 
 const HEADER_B64 = b64url(Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })));

@@ -80,6 +80,7 @@ export function statsLimits(o: ServerOptions): StatsLimits {
   return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes };
 }
 
+/** A fresh set of server counters, all zero. */
 export function createCounters(): ServerCounters {
   return {
     framesIn: 0,
@@ -95,6 +96,7 @@ export function createCounters(): ServerCounters {
   };
 }
 
+/** What the server's /stats and /metrics are read from. */
 export interface StatsSource {
   node: string;
   bus: string;
@@ -109,6 +111,7 @@ export interface StatsSource {
   memoryGuard?: () => MemoryGuardStats | undefined;
 }
 
+/** A server's /stats document and its prom-client registry for /metrics. */
 export interface ServerMetrics {
   stats(): ServerStats;
   /** Prometheus text exposition. */
@@ -122,6 +125,9 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
+/**
+ * Statistics of one server over `src`: its own prom-client registry (default Node metrics included, labelled with the node id) and an event-loop delay monitor.
+ */
 export function createServerMetrics(src: StatsSource): ServerMetrics {
   const started = Date.now();
   const eld: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });

@@ -5,6 +5,7 @@
  */
 import { DEV_SECRET } from './jwt.ts';
 
+/** Server flavour: `ws` (wsbench/1) or `socketio`. */
 export type ServerProtocol = 'ws' | 'socketio';
 
 /** Resolved server options (camelCase of the spec keys). */
@@ -103,8 +104,10 @@ export interface ServerOptions {
   compression: boolean;
 }
 
+/** How an option's value is parsed: integer, bare boolean flag, on|off, text or one of `values`. */
 export type OptionType = 'int' | 'bool' | 'onoff' | 'string' | 'enum';
 
+/** One server option: its flag, field, type, bounds, default and help text. */
 export interface ServerOptionSpec {
   /** Kebab-case key, the same as the `wsbench serve` / servers/main.ts flag. */
   key: string;
@@ -122,6 +125,9 @@ export interface ServerOptionSpec {
   description: string;
 }
 
+/**
+ * Every option of the reference server (the `wsbench serve` and servers/main.ts flags), with its default.
+ */
 export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'port', field: 'port', type: 'int', min: 0, max: 65535, default: 0, description: 'TCP port to listen on, 0 = ephemeral (default 0)' },
   { key: 'host', field: 'host', type: 'string', default: '127.0.0.1', description: 'interface to bind (default 127.0.0.1)' },
@@ -139,7 +145,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'worker-ports', field: 'workerPorts', type: 'string', default: undefined, description: 'with ports=per-worker: the workers\' ports, comma-separated, one per worker (default ephemeral)' },
   { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
   { key: 'leak-kib-per-sec', field: 'leakKibPerSec', type: 'int', min: 0, max: 102_400, default: 0, description: 'test fixture: retain this many KiB every second on purpose (a deliberate memory leak for `wsbench run soak`, capped at 1 GiB; default 0 = off)' },
-  { key: 'slow-consumer-bytes', field: 'slowConsumerBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'ws: bytes queued on one socket after which a member that does not read is cut, 0 = never cut (a deliberately weak server for `wsbench run slow-consumer`; default 16777216 = 16 MiB)' },
+  { key: 'slow-consumer-bytes', field: 'slowConsumerBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes queued on one socket (Socket.IO: Engine.IO write buffer + websocket) after which a member that does not read is cut, 0 = never cut (a deliberately weak server for `wsbench run slow-consumer`; default 16777216 = 16 MiB)' },
   { key: 'delay-ms', field: 'delayMs', type: 'int', min: 0, max: 60_000, default: 0, description: 'artificial delay in ms before each publish is acked and fanned out, to simulate a slow server (default 0)' },
   { key: 'max-rooms-per-conn', field: 'maxRoomsPerConn', type: 'int', min: 1, max: 1_000_000, default: 1000, description: 'rooms one connection may be in at once (default 1000)' },
   { key: 'max-room-name', field: 'maxRoomName', type: 'int', min: 1, max: 4096, default: 128, description: 'longest room name in UTF-8 bytes (default 128)' },

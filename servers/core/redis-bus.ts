@@ -30,6 +30,7 @@ export { BusUnavailableError, RESTORE_SETTLE_MS, RETRY_CAP_MS } from './redis-li
 export const DEFAULT_REDIS_PREFIX = 'wsb:';
 const BATCH = 500;
 
+/** How to reach Redis and what to keep there (retention in messages per room). */
 export interface RedisBusOptions {
   /** `redis://HOST:PORT[/DB]`. */
   url: string;
@@ -81,6 +82,7 @@ export interface RedisBusStats {
   subscriberStatus: string;
 }
 
+/** The Redis bus (see the module comment). */
 export interface RedisBus extends Bus {
   readonly kind: 'redis';
   /** Resolves once both connections are ready and room seqs restored; rejects after `timeoutMs`. */

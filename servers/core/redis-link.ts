@@ -51,6 +51,9 @@ export interface LinkCounters {
   restores: number;
 }
 
+/**
+ * What the Redis link needs: the URL, the bus id and the keys and channel it restores and subscribes to.
+ */
 export interface RedisLinkOptions {
   /** `redis://...`; printed only redacted. */
   url: string;
@@ -70,6 +73,7 @@ export interface RedisLinkOptions {
   log(line: string): void;
 }
 
+/** The Redis bus's two connections (commands, subscriber) and their state (see the module comment). */
 export interface RedisLink {
   readonly cmd: ScriptedRedis;
   readonly sub: Redis;

@@ -58,6 +58,7 @@ interface RoomState {
 /** The node budget when none is given (the server's default `retention-bytes`), bytes. */
 export const DEFAULT_RETENTION_BYTES = 64 * 1024 * 1024;
 
+/** Room seqs and retention in memory, bounded as the module comment says. */
 export class RoomLog {
   private readonly rooms = new Map<string, RoomState>();
   private readonly ring: ByteRing<Kept>;

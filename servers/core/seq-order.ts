@@ -10,6 +10,9 @@
  */
 import type { RetainedMessage } from './bus.ts';
 
+/**
+ * Items delivered in seq order: one with the next seq goes out at once, later ones are held until the missing seqs come or are filled (see `fillHoles`).
+ */
 export class SeqOrder<T> {
   /** Items waiting for a lower seq, by seq. */
   readonly held = new Map<number, T>();
@@ -66,6 +69,7 @@ export class SeqOrder<T> {
   }
 }
 
+/** What `fillHoles` reads and tells while it fills missing seqs from the retention. */
 export interface FillDeps<T> {
   /** Retained messages with seq > after, ascending. */
   read(after: number): Promise<RetainedMessage[]>;

@@ -13,6 +13,7 @@ import type { ServerOptions } from '../core/options.ts';
 import { takeToken } from '../core/rate-limit.ts';
 import { errorReply, kick, type ConnData } from './context.ts';
 
+/** What the Socket.IO flavour's admission reads: options, authenticator, identities, counters. */
 export interface AdmissionDeps {
   opts: ServerOptions;
   authenticator: Authenticator;

@@ -11,6 +11,7 @@ import { RESERVED_ROOM_PREFIX, roomNameProblem } from '../core/room-name.ts';
 import type { OfflineQueue } from './offline-queue.ts';
 import type { Resumer } from './resume.ts';
 import type { orderRoomDeliveries } from './order.ts';
+import type { RelayGate } from './relay-gate.ts';
 
 /** The server's own rooms (`@user:<id>`) live under the reserved prefix (servers/core/room-name.ts). */
 export const USER_ROOM = `${RESERVED_ROOM_PREFIX}user:`;
@@ -68,6 +69,8 @@ export interface EventContext {
   queue: OfflineQueue;
   resumer: Resumer;
   order: RoomOrder | undefined;
+  /** Pub/sub adapter: room messages are acked once Redis confirmed their PUBLISH (relay-gate.ts). */
+  relay: RelayGate | undefined;
   /** Several nodes share the adapter (fetchSockets asks them all). */
   distributed: boolean;
   counters: ServerCounters;

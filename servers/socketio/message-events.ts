@@ -6,6 +6,7 @@
 import type { Socket } from 'socket.io';
 import { allocateAndRetain } from '../core/bus.ts';
 import { failureCode } from '../core/errors.ts';
+import { retainedHead } from './binary.ts';
 import { ackOf, bad, errorReply, localSize, MESSAGE_EVENT, roomProblem, USER_ROOM, type ConnData, type EventContext } from './context.ts';
 
 /** The checked fields of a `message`, or the bad_request message. */
@@ -43,8 +44,8 @@ export function createMessageEvents(ctx: EventContext) {
     const timestamp = Date.now();
     const id = ctx.nextMessageId();
     const userId = (this.data as ConnData).user;
-    // The retained text is the new-message payload; the bus puts the seq between prefix and suffix.
-    const head = JSON.stringify({ id, roomId: room, userId, content, type });
+    // The retained text is the new-message payload (binary content in base64, binary.ts); the bus puts the seq between prefix and suffix.
+    const head = retainedHead(id, room, userId, content, type);
     let seq: number;
     try {
       // Seq and retention in one step: a seq never exists without its message, so a member
@@ -54,9 +55,16 @@ export function createMessageEvents(ctx: EventContext) {
       ctx.logPublishFailure(`wsbench server: publish to room ${room} refused: ${(err as Error).message}`);
       return reply(errorReply(failureCode(err), `publish failed: ${(err as Error).message}`));
     }
-    reply({ success: true, messageId: id, seq, timestamp });
     // Once for the whole room: the adapter encodes the packet once and writes it to every member.
-    io.to(room).emit(MESSAGE_EVENT, { id, roomId: room, userId, content, type, seq, timestamp });
+    const emit = () => io.to(room).emit(MESSAGE_EVENT, { id, roomId: room, userId, content, type, seq, timestamp });
+    const ok = { success: true, messageId: id, seq, timestamp };
+    if (ctx.relay) {
+      // Pub/sub adapter: the ack waits for Redis to confirm the PUBLISH (it still comes before the sender's own new-message).
+      await ctx.relay.relay(emit, (relayed) => reply(relayed ? ok : errorReply('unavailable', `seq ${seq} is retained but its relay to the other nodes failed; members elsewhere get it from the retention or as a gap`)));
+    } else {
+      reply(ok);
+      emit();
+    }
     const n = localSize(ctx, room);
     counters.deliveries += n;
     counters.framesOut += n;

@@ -24,8 +24,10 @@ export interface OfflineLimits {
   ttlMs: number;
 }
 
+/** Whether a private message was queued, or refused by a cap (`queue_full`). */
 export type PushResult = 'queued' | 'full';
 
+/** Private messages kept for offline users (see the module comment). */
 export interface OfflineQueue {
   readonly kind: 'memory' | 'redis';
   /** Keep `text` (a JSON document) for `user`; `full` when a cap refuses it. */
@@ -50,6 +52,9 @@ interface Entry {
   bytes: number;
 }
 
+/**
+ * The single-node offline queue, in memory, bounded by `limits` (per user, bytes per node, TTL ms); `now` is the clock (ms).
+ */
 export function createMemoryQueue(limits: OfflineLimits = DEFAULT_OFFLINE_LIMITS, now: () => number = Date.now): OfflineQueue {
   const queues = new Map<string, Entry[]>();
   const counts = { bytes: 0, messages: 0, expired: 0, refused: 0 };

@@ -27,6 +27,7 @@ export const ORDER_WAIT_MS = 250;
 /** How often rooms without a local member are forgotten, in milliseconds. */
 const SWEEP_MS = 10_000;
 
+/** Counts of the cross-node seq order, for /stats (`order`). */
 export interface OrderCounters {
   /** Deliveries that waited for an earlier seq. */
   held: number;
@@ -50,6 +51,7 @@ interface AdapterInternals {
   apply(opts: { rooms: Set<string> }, cb: (socket: unknown) => void): void;
 }
 
+/** What the cross-node order needs: the adapter to hook, the message event and the retention. */
 export interface OrderDeps {
   /** `io.of('/').adapter`. */
   adapter: unknown;
@@ -65,6 +67,9 @@ export interface OrderDeps {
   log: (line: string) => void;
 }
 
+/**
+ * Hook the adapter so that room messages reach this node's members in seq order (held, filled from the retention or reported as `gap`); throws when socket.io-adapter's internals are not the expected ones.
+ */
 export function orderRoomDeliveries(d: OrderDeps) {
   const a = d.adapter as AdapterInternals;
   const encode = a._encode;

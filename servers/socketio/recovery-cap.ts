@@ -13,12 +13,15 @@
  * (docs/SECURITY.md "Limits").
  */
 
+import { binaryContent } from './binary.ts';
+
 /** The part of socket.io-adapter's SessionAwareAdapter this relies on (2.5.x). */
 interface RecoveringAdapter {
   packets?: Array<{ data: unknown[] }>;
   broadcast(packet: unknown, opts: unknown): void;
 }
 
+/** What the recovery buffer's byte budget did, for /stats. */
 export interface RecoveryCapCounters {
   /** Packets dropped from the recovery buffer by the byte budget. */
   evicted: number;
@@ -26,13 +29,24 @@ export interface RecoveryCapCounters {
   bytes: number;
 }
 
-/** Replace `p.data` by a getter over its JSON in a Buffer (not from the shared pool); returns the bytes. */
+/**
+ * Replace `p.data` by a getter over its JSON in a Buffer (not from the shared pool); returns
+ * the bytes. A message whose content is binary (binary.ts) keeps its content as bytes beside the JSON.
+ */
 function keepAsBytes(p: { data: unknown[] }): number {
-  const json = JSON.stringify(p.data);
+  const msg = p.data[1];
+  const bin = binaryContent(msg);
+  const json = JSON.stringify(bin ? [p.data[0], { ...(msg as object), content: null }, ...p.data.slice(2)] : p.data);
   const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
   bytes.write(json, 0, 'utf8');
-  Object.defineProperty(p, 'data', { get: () => JSON.parse(bytes.toString('utf8')) as unknown[], enumerable: true, configurable: true });
-  return bytes.length;
+  const content = bin ? Buffer.from(bin) : undefined;
+  const data = () => {
+    const d = JSON.parse(bytes.toString('utf8')) as unknown[];
+    if (content) (d[1] as { content: unknown }).content = content;
+    return d;
+  };
+  Object.defineProperty(p, 'data', { get: data, enumerable: true, configurable: true });
+  return bytes.length + (content?.length ?? 0);
 }
 
 /**

@@ -39,6 +39,24 @@ function client(url: string, log: (l: string) => void, name: string, retries: nu
   return r;
 }
 
+/**
+ * Keep the reply promise of the publisher's last PUBLISH (the adapter drops it); the
+ * returned function hands it over once (servers/socketio/relay-gate.ts).
+ */
+function capturePublishes(pub: Redis): () => Promise<unknown> | undefined {
+  let last: Promise<unknown> | undefined;
+  const publish = pub.publish.bind(pub) as (...args: unknown[]) => Promise<unknown>;
+  (pub as unknown as { publish: (...args: unknown[]) => Promise<unknown> }).publish = (...args) => (last = publish(...args));
+  return () => {
+    const p = last;
+    last = undefined;
+    return p;
+  };
+}
+
+/**
+ * Connect to `options.redis` and build the Socket.IO adapter (`--adapter redis` or `redis-streams`), the offline queue in Redis and their health; on failure disconnects what it opened and throws naming the (redacted) URL.
+ */
 export async function createRedisCluster(options: ServerOptions, log: (l: string) => void): Promise<SocketIoCluster> {
   const url = options.redis!;
   const main = client(url, log, 'commands');
@@ -47,6 +65,7 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
     await main.connect();
     let adapter: SocketIoCluster['adapter'];
     let recovery: boolean;
+    let takePublish: SocketIoCluster['takePublish'];
     if (options.adapter === 'redis-streams') {
       // One client: the adapter duplicates it for its blocking XREAD.
       adapter = createStreamsAdapter(main, { streamName: STREAM_NAME, maxLen: STREAM_MAX_LEN }) as SocketIoCluster['adapter'];
@@ -56,6 +75,7 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
       const sub = client(url, log, 'subscriber');
       clients.push(pub, sub);
       await Promise.all([pub.connect(), sub.connect()]);
+      takePublish = capturePublishes(pub);
       adapter = createPubSubAdapter(pub, sub, { key: PUBSUB_KEY, requestsTimeout: REQUESTS_TIMEOUT_MS }) as SocketIoCluster['adapter'];
       // Pub/sub keeps nothing, so a session cannot be restored (the adapter does not implement it).
       recovery = false;
@@ -63,6 +83,7 @@ export async function createRedisCluster(options: ServerOptions, log: (l: string
     return {
       adapter,
       recovery,
+      takePublish,
       queue: createRedisQueue(main, { maxPerUser: options.offlineMaxPerUser, maxBytes: options.offlineBytes, ttlMs: options.offlineTtlMs }, options.redisPrefix),
       health() {
         const bad = clients.find((c) => c.status !== 'ready');

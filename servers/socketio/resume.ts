@@ -23,6 +23,7 @@
 import type { Socket } from 'socket.io';
 import type { Bus, RetainedMessage } from '../core/bus.ts';
 import { fillHoles, SeqOrder } from '../core/seq-order.ts';
+import { binaryContent, messageOfRetained } from './binary.ts';
 
 /** How long a missing seq is waited for before it is reported as a gap, in milliseconds. */
 export const HOLE_WAIT_MS = 250;
@@ -49,6 +50,7 @@ interface ClientState {
   holds: Map<string, RoomHold>;
 }
 
+/** What resuming joins did, for /stats (`resume`). */
 export interface ResumeCounters {
   /** Joins with `since` that replayed (or reported gaps). */
   resumes: number;
@@ -62,6 +64,9 @@ export interface ResumeCounters {
   duplicatesDropped: number;
 }
 
+/**
+ * What the resumer needs: the bus (retention), the retention size, the message event, counters and diagnostics.
+ */
 export interface ResumeDeps {
   bus: Bus;
   /** Messages retained per room (seqs older than latest - retention are gone without waiting). */
@@ -77,16 +82,32 @@ export function encodeEvent(name: string, payload: unknown): string {
   return `2${JSON.stringify([name, payload])}`;
 }
 
+/**
+ * The resume logic of the module comment: per socket, replays after `since` first, live packets of the room held until they are done.
+ */
 export function createResumer(d: ResumeDeps) {
   const states = new WeakMap<object, ClientState>();
-  const prefix = `2[${JSON.stringify(d.event)},`;
+  const args = `[${JSON.stringify(d.event)},`;
+
+  /**
+   * The JSON array of a `new-message` packet as the adapter encoded it: `2[...]` alone, or
+   * `5<n>-[...]` followed by its n binary attachments; else undefined.
+   */
+  const eventJson = (packets: unknown): string | undefined => {
+    const p = Array.isArray(packets) ? packets[0] : packets;
+    if (typeof p !== 'string') return undefined;
+    if (p[0] === '2') return p.startsWith(args, 1) && (!Array.isArray(packets) || packets.length === 1) ? p.slice(1) : undefined;
+    if (p[0] !== '5') return undefined;
+    const dash = p.indexOf('-');
+    return dash > 1 && dash < 12 && p.startsWith(args, dash + 1) ? p.slice(dash + 1) : undefined;
+  };
 
   /** {room, seq} of a `new-message` packet as the adapter encoded it, else undefined. */
   const delivery = (packets: unknown): { room: string; seq: number } | undefined => {
-    const p = Array.isArray(packets) ? (packets.length === 1 ? packets[0] : undefined) : packets;
-    if (typeof p !== 'string' || !p.startsWith(prefix)) return undefined;
+    const json = eventJson(packets);
+    if (json === undefined) return undefined;
     try {
-      const m = (JSON.parse(p.slice(1)) as unknown[])[1] as { roomId?: unknown; seq?: unknown } | undefined;
+      const m = (JSON.parse(json) as unknown[])[1] as { roomId?: unknown; seq?: unknown } | undefined;
       return typeof m?.roomId === 'string' && typeof m.seq === 'number' ? { room: m.roomId, seq: m.seq } : undefined;
     } catch {
       return undefined;
@@ -119,7 +140,11 @@ export function createResumer(d: ResumeDeps) {
     return s;
   };
 
-  const send = (s: ClientState, text: string) => s.write.call(s.socket.client, text, {});
+  /** Write an event to the socket past the hold: text, or a binary event and its attachments (the server's encoder). */
+  const send = (s: ClientState, name: string, payload: Record<string, unknown>) => {
+    const packets = binaryContent(payload) ? s.socket.nsp.server.encoder.encode({ type: 2, nsp: '/', data: [name, payload] }) : encodeEvent(name, payload);
+    s.write.call(s.socket.client, packets, {});
+  };
 
   /** Once the replay range is done: release the room (newer live packets that waited go out in seq order). */
   const settle = (s: ClientState, room: string, h: RoomHold) => {
@@ -141,7 +166,7 @@ export function createResumer(d: ResumeDeps) {
   };
 
   const replayOf = (text: string) => {
-    const m = JSON.parse(text) as Record<string, unknown>;
+    const m = messageOfRetained(text);
     m.replay = true;
     return m;
   };
@@ -184,11 +209,11 @@ export function createResumer(d: ResumeDeps) {
       h.order.drain();
       const replay = (e: RetainedMessage) => () => {
         d.counters.replayed++;
-        send(s, encodeEvent(d.event, replayOf(e.text)));
+        send(s, d.event, replayOf(e.text));
       };
       const gap = (from: number, to: number) => {
         d.counters.gapped += to - from + 1;
-        send(s, encodeEvent('gap', { roomId: room, from, to }));
+        send(s, 'gap', { roomId: room, from, to });
       };
       for (const e of entries) if (e.seq <= end) h.order.offer(e.seq, replay(e));
       // Seqs the retention can no longer hold are gone: say so at once.
@@ -212,4 +237,5 @@ export function createResumer(d: ResumeDeps) {
   };
 }
 
+/** What `createResumer` returns. */
 export type Resumer = ReturnType<typeof createResumer>;

@@ -6,15 +6,17 @@ import type { Socket } from 'socket.io';
 import { roomAllowed } from '../core/jwt.ts';
 import { failureCode } from '../core/errors.ts';
 import { RESERVED_ROOM_PREFIX } from '../core/room-name.ts';
+import { epochField, resumeFrom } from '../core/bus.ts';
 import { ackOf, bad, errorReply, localSize, roomProblem, type ConnData, type EventContext } from './context.ts';
 
 /** The checked arguments of a join, or the bad_request message. */
-export function joinArgs(roomId: unknown, rest: unknown[]): { room: string; since: number | undefined } | { problem: string } {
+export function joinArgs(roomId: unknown, rest: unknown[]): { room: string; since: number | undefined; epoch?: string } | { problem: string } {
   const options = rest.length > 1 ? rest[0] : undefined;
   if (options !== undefined && (typeof options !== 'object' || options === null)) return { problem: 'join-room options must be an object {since}' };
   const since = (options as { since?: unknown } | undefined)?.since;
   if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) return { problem: 'since must be a non-negative integer (the last seq received)' };
-  return { room: roomId as string, since: since as number | undefined };
+  const epoch = (options as { epoch?: unknown } | undefined)?.epoch;
+  return { room: roomId as string, since: since as number | undefined, ...(typeof epoch === 'string' ? { epoch } : {}) };
 }
 
 /** The room event handlers of one server. */
@@ -35,7 +37,7 @@ export function createRoomEvents(ctx: EventContext) {
     try {
       await resumer.replay(socket, room, since, (seq) => {
         order?.noteJoin(room, seq);
-        reply({ success: true, room: { id: room }, members: localSize(ctx, room), seq });
+        reply({ success: true, room: { id: room }, members: localSize(ctx, room), seq, ...epochField(bus) });
       });
     } catch (err) {
       resumer.cancel(socket, room);
@@ -53,7 +55,8 @@ export function createRoomEvents(ctx: EventContext) {
     if (problem) return bad(ctx, reply, problem);
     const args = joinArgs(roomId, rest);
     if ('problem' in args) return bad(ctx, reply, args.problem);
-    const { room, since } = args;
+    const { room } = args;
+    const since = resumeFrom(bus, args.since, args.epoch);
     if (!roomAllowed({ rooms: d.allowed }, room)) return reply(errorReply('forbidden', `room ${JSON.stringify(room)} is not allowed by the token`));
     const already = this.rooms.has(room);
     // Every socket is in its own room and its user's room; the rest are chat rooms.
@@ -72,7 +75,7 @@ export function createRoomEvents(ctx: EventContext) {
     }
     if (!this.connected) return;
     order?.noteJoin(room, seq);
-    reply({ success: true, room: { id: room }, members: localSize(ctx, room), seq });
+    reply({ success: true, room: { id: room }, members: localSize(ctx, room), seq, ...epochField(bus) });
     if (!already) announceJoin(this, room, d);
   }
 

@@ -5,7 +5,7 @@
  * native flavour; fan-out is Socket.IO's own (`io.to(room).emit`, encoded once
  * by the adapter, relayed to the other nodes by the Redis adapters).
  * This file wires the parts: admission.ts (handshake, packet gate), room-events.ts,
- * message-events.ts, resume.ts, order.ts, recovery-cap.ts, offline-queue.ts,
+ * message-events.ts, resume.ts, order.ts, recovery-cap.ts, offline-queue.ts, slow-consumer.ts,
  * and the shared servers/core (HTTP, limits, stats, shutdown).
  */
 import { createHttpHandler, createNodeHttpServer, listenNode } from '../core/http.ts';
@@ -30,9 +30,13 @@ import { createAdmission } from './admission.ts';
 import { createRoomEvents } from './room-events.ts';
 import { startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
+import { limitSlowConsumer } from './slow-consumer.ts';
+import { messageOfRetained } from './binary.ts';
+import { createRelayGate } from './relay-gate.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
+/** A running Socket.IO flavour server. */
 export interface SocketIoServer {
   /** `http://HOST:PORT/socket.io`. */
   url: string;
@@ -54,11 +58,17 @@ export interface SocketIoCluster {
   /** Whether connection state recovery can work with this adapter. */
   recovery: boolean;
   queue: OfflineQueue;
+  /**
+   * Pub/sub adapter: the confirmation of the PUBLISH the last broadcast issued (once), so
+   * a room message is acked only once relayed (relay-gate.ts); absent: acked before the emit.
+   */
+  takePublish?: () => Promise<unknown> | undefined;
   /** Extra dependency health (the adapter's Redis connections). */
   health(): { ok: true } | { ok: false; reason: string };
   close(): Promise<void>;
 }
 
+/** What a Socket.IO server may be given instead of its defaults (bus, cluster, transports, stats). */
 export interface SocketIoServerDeps {
   /** Room seqs; default a local bus owned (and closed) by the server. */
   bus?: Bus;
@@ -130,13 +140,15 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   if (recoveryCapped) capRecoveryBuffer(nsp.adapter, opts.recoveryBytes, recoveryBuffer);
   const distributed = cluster !== undefined;
   // Several nodes: the adapter may relay another node's earlier seq after a later one; re-order per room.
+  // Installed under the room order (order.ts wraps `apply` after it): acks wait for the PUBLISH.
+  const relay = cluster?.takePublish ? createRelayGate(nsp.adapter, cluster.takePublish) : undefined;
   const orderCounters: OrderCounters = { held: 0, filled: 0, gapped: 0, late: 0 };
   const order = distributed
     ? orderRoomDeliveries({
         adapter: nsp.adapter,
         event: MESSAGE_EVENT,
         history: (room, after) => bus.history(room, after),
-        deliverLocal: (room, text) => io.local.to(room).emit(MESSAGE_EVENT, JSON.parse(text)),
+        deliverLocal: (room, text) => io.local.to(room).emit(MESSAGE_EVENT, messageOfRetained(text)),
         gap: (room, from, to) => io.local.to(room).emit('gap', { roomId: room, from, to }),
         counters: orderCounters,
         log,
@@ -151,6 +163,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     queue,
     resumer,
     order,
+    relay,
     distributed,
     counters,
     log,
@@ -178,6 +191,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     inflightBytes: opts.inflightBytes,
     // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
     held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
+    connections: () => nsp.sockets.size,
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
     },
@@ -220,6 +234,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     const d = socket.data as ConnData;
     counters.connectionsOpened++;
     admission.watch(socket, d);
+    limitSlowConsumer(socket, opts.slowConsumerBytes, () => counters.slowConsumerTerminations++);
     if (guard.paused) wsOf(socket)?.pause?.();
     socket.on('join-room', guarded(ctx, 'join-room', rooms.onJoin));
     socket.on('leave-room', guarded(ctx, 'leave-room', rooms.onLeave));

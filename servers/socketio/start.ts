@@ -26,6 +26,9 @@ export function socketIoProblems(options: ServerOptions): string[] {
   return problems;
 }
 
+/**
+ * Start one Socket.IO node with `options`: its bus (Redis with `--redis`, else in memory) and, with Redis, the adapter and offline queue; throws ServerConfigError for options it cannot serve.
+ */
 export async function startSocketIoServer(options: ServerOptions, log: (l: string) => void): Promise<StartedSocketIo> {
   const problems = socketIoProblems(options);
   if (problems.length) throw new ServerConfigError('WSB_ERR_SERVER_UNAVAILABLE', problems);

@@ -45,11 +45,15 @@ export function canWriteDirect(ws: WebSocket): boolean {
   return !ext || Object.keys(ext).length === 0;
 }
 
+/**
+ * Writes pre-framed buffers with each socket corked until a setImmediate, so several messages to one member in a turn go out in one write.
+ */
 export interface CorkingWriter {
   /** Write a pre-framed buffer to `ws` (or `ws.send(text)` when it cannot take it). Returns the socket's buffered bytes. */
   write(ws: WebSocket, direct: boolean, frame: Buffer, text: string): number;
 }
 
+/** A corking writer (see CorkingWriter): one setImmediate uncorks every socket written in that turn. */
 export function createCorkingWriter(): CorkingWriter {
   let corked: Socket[] = [];
   let scheduled = false;
@@ -92,6 +96,7 @@ export interface FanoutMember {
   readonly direct: boolean;
 }
 
+/** How a room message is written to its members, and when a member that does not read is cut (bytes). */
 export interface FanoutOptions {
   /** `preframed` (frame once, write the buffer to every socket) or `send` (ws.send per member, the benchmark's comparison). */
   mode: 'preframed' | 'send';

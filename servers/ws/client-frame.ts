@@ -7,11 +7,13 @@
 import { deeperThan, depthMessage } from '../core/json-depth.ts';
 import { roomNameProblem } from '../core/room-name.ts';
 
+/** A request id as the client sent it. */
 export type Id = string | number;
 
+/** A checked client frame of wsbench/1. */
 export type ClientCommand =
   | { type: 'ping'; id: Id; payload?: unknown }
-  | { type: 'join'; id: Id; room: string; since?: number }
+  | { type: 'join'; id: Id; room: string; since?: number; epoch?: string }
   | { type: 'leave'; id: Id; room: string }
   | { type: 'publish'; id: Id; room: string; payload: unknown; echo: boolean };
 
@@ -21,8 +23,10 @@ export interface FrameProblem {
   message: string;
 }
 
+/** A parsed frame: a command, or the `bad_request` answer. */
 export type ParsedFrame = { ok: true; cmd: ClientCommand } | { ok: false; problem: FrameProblem };
 
+/** Limits a frame is checked against (`--max-room-name` bytes, `--max-depth` levels). */
 export interface FrameLimits {
   /** Longest room name, UTF-8 bytes. */
   maxRoomName: number;
@@ -66,7 +70,9 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean, limit
     if (since !== undefined && !(typeof since === 'number' && Number.isSafeInteger(since) && since >= 0)) {
       return fail('field "since" must be a non-negative integer', id);
     }
-    return { ok: true, cmd: since === undefined ? { type: 'join', id, room } : { type: 'join', id, room, since } };
+    // The sequence epoch `since` belongs to (PROTOCOL.md); anything but a string is ignored.
+    const epoch = typeof m.epoch === 'string' ? { epoch: m.epoch } : {};
+    return { ok: true, cmd: since === undefined ? { type: 'join', id, room } : { type: 'join', id, room, since, ...epoch } };
   }
   if (!('payload' in m)) return fail('missing field "payload"', id);
   if (m.echo !== undefined && typeof m.echo !== 'boolean') return fail('field "echo" must be a boolean', id);

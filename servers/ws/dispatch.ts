@@ -28,11 +28,12 @@ export interface FrameActions<C extends FrameConn> {
   sendError(c: C, id: Id | undefined, code: string, message: string): void;
   /** Run a join or leave after the connection's earlier ones (servers/ws/conn.ts serially). */
   serially(c: C, op: () => Promise<void> | undefined): void;
-  join(c: C, id: Id, room: string, since: number | undefined): Promise<void>;
+  join(c: C, id: Id, room: string, since: number | undefined, epoch?: string): Promise<void>;
   leave(c: C, room: string): void;
   publish(c: C, id: Id, room: string, payload: unknown, echo: boolean): void;
 }
 
+/** Frame limits plus `--max-rooms-per-conn`. */
 export interface DispatchLimits extends FrameLimits {
   /** Rooms one connection may be in at once. */
   maxRoomsPerConn: number;
@@ -60,7 +61,7 @@ export function dispatchCommand<C extends FrameConn>(c: C, cmd: ClientCommand, l
         a.sendError(c, id, 'bad_request', `too many rooms: at most ${limits.maxRoomsPerConn} per connection`);
         return undefined;
       }
-      return a.join(c, id, room, cmd.since);
+      return a.join(c, id, room, cmd.since, cmd.epoch);
     });
     return;
   }

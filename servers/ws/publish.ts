@@ -2,10 +2,11 @@
  * A publish of the native flavour: allocate the room's next seq, retain and fan
  * the message out through the bus, ack the publisher, deliver it here.
  */
-import type { Bus } from '../core/bus.ts';
+import { epochField, type Bus } from '../core/bus.ts';
 import type { Id } from './client-frame.ts';
 import { binaryMessageParts } from './binary.ts';
 
+/** What a publish needs: the bus, the artificial delay (ms), a reply and local delivery. */
 export interface PublishDeps<C> {
   bus: Bus;
   /** Artificial delay between seq and retention, ms (`--delay-ms`; 0 = none). */
@@ -32,7 +33,7 @@ export function createPublisher<C extends { user: string }>(d: PublishDeps<C>) {
       // Seq, retention and fan-out in one step (the Redis bus's script): a seq never exists
       // without its message, also when Redis goes away between two commands.
       const seq = await bus.appendNext(room, prefix, suffix);
-      d.send(c, { type: 'ack', id, room, seq });
+      d.send(c, { type: 'ack', id, room, seq, ...epochField(bus) });
       d.deliver(room, seq, prefix + seq + suffix, echo ? null : c);
       return;
     }
@@ -44,7 +45,7 @@ export function createPublisher<C extends { user: string }>(d: PublishDeps<C>) {
     // Not retained means not accepted: the publisher gets an error (and the log line),
     // members a gap for this seq when their room gives up waiting for it.
     await appended;
-    d.send(c, { type: 'ack', id, room, seq });
+    d.send(c, { type: 'ack', id, room, seq, ...epochField(bus) });
     d.deliver(room, seq, text, echo ? null : c);
   };
 }

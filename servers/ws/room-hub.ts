@@ -3,7 +3,7 @@
  * leave, presence), and delivery of room messages in seq order (held until the
  * missing seqs come, filled from the bus's history or reported as a gap).
  */
-import type { Bus, BusMessage, RetainedMessage } from '../core/bus.ts';
+import { epochField, resumeFrom, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import type { ServerCounters } from '../core/metrics.ts';
 import { failureCode } from '../core/errors.ts';
 import { fillHoles } from '../core/seq-order.ts';
@@ -22,6 +22,7 @@ export interface HubOutput {
   sendError(c: Conn, id: Id | undefined, code: string, message: string): void;
 }
 
+/** What the room hub needs: the bus, presence on or off, counters, the output and the fan-out. */
 export interface RoomHubDeps {
   bus: Bus;
   /** Send presence frames on join and leave. */
@@ -33,12 +34,13 @@ export interface RoomHubDeps {
   log(line: string): void;
 }
 
+/** The native flavour's rooms of one process (see the module comment). */
 export interface RoomHub {
   /** Rooms with a member (live or joining) in this process. */
   readonly size: number;
   has(room: string): boolean;
-  /** Join `name` (replaying after `since` when given); answers `joined` or an error. */
-  join(c: Conn, id: Id, name: string, since: number | undefined): Promise<void>;
+  /** Join `name` (replaying after `since` when given, from the epoch's start when `epoch` is another); answers `joined` or an error. */
+  join(c: Conn, id: Id, name: string, since: number | undefined, epoch?: string): Promise<void>;
   /** Leave `name`; presence `leave` to the others when it was a live member. */
   leave(c: Conn, name: string): void;
   /** A room message with its seq: delivered in seq order to the room's members here (`except` skipped). */
@@ -47,6 +49,7 @@ export interface RoomHub {
   close(): void;
 }
 
+/** An empty room hub over `d`. */
 export function createRoomHub(d: RoomHubDeps): RoomHub {
   const { bus, counters, out, log } = d;
   const rooms = new Map<string, Room<Conn>>();
@@ -137,7 +140,8 @@ export function createRoomHub(d: RoomHubDeps): RoomHub {
     return { seq, replay };
   };
 
-  const join = async (c: Conn, id: Id, name: string, since: number | undefined) => {
+  const join = async (c: Conn, id: Id, name: string, asked: number | undefined, epoch?: string) => {
+    const since = resumeFrom(bus, asked, epoch);
     let room = rooms.get(name);
     if (!room) rooms.set(name, (room = new Room<Conn>(name, fanoutHeld)));
     const already = c.rooms?.has(name) ?? false;
@@ -162,7 +166,7 @@ export function createRoomHub(d: RoomHubDeps): RoomHub {
     const { seq, replay } = startPoint(room, pend, since, latest, entries);
     room.pending.delete(c);
     room.members.add(c);
-    out.send(c, { type: 'joined', id, room: name, members: room.size(), seq });
+    out.send(c, { type: 'joined', id, room: name, members: room.size(), seq, ...epochField(bus) });
     if (since !== undefined) for (const f of replayFrames(name, since, seq, replay)) out.sendText(c, f);
     // Live messages delivered while the join was in progress and newer than its seq.
     for (const h of pend.buffer) if (h.seq > seq) out.sendText(c, h.text);

@@ -19,6 +19,7 @@ export interface PendingJoin<C> {
   buffer: Held<C>[];
 }
 
+/** One room of the native flavour in this process (see the module comment). */
 export class Room<C> {
   readonly members = new Set<C>();
   readonly pending = new Map<C, PendingJoin<C>>();

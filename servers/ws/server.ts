@@ -32,6 +32,7 @@ import { wireOf } from './binary.ts';
 
 export type { ServerStats } from '../core/metrics.ts';
 
+/** A running native flavour server. */
 export interface ReferenceServer {
   /** `ws://HOST:PORT/ws`. */
   url: string;
@@ -48,6 +49,9 @@ export interface ReferenceServer {
   close(opts?: { drainTimeoutMs?: number }): Promise<void>;
 }
 
+/**
+ * What a native server may be given instead of its defaults (bus, stats, broadcast strategy, diagnostics).
+ */
 export interface ServerDeps {
   /** Cross-process bus; default a local bus owned (and closed) by the server. */
   bus?: Bus;
@@ -83,6 +87,8 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const logFrameFailure = throttledLog(log);
   const sidPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
   const welcomeLimits = JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload });
+  // The rooms' sequence epoch (PROTOCOL.md), when the bus has one.
+  const welcomeEpoch = bus.epoch === undefined ? '' : `,"epoch":${JSON.stringify(bus.epoch)}`;
 
   // ---- sending ----------------------------------------------------------------
 
@@ -108,6 +114,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
     held: () => bus.retentionStats?.()?.ringBytes ?? 0,
+    connections: () => conns.size,
     pause: () => {
       for (const c of conns) c.ws.pause();
     },
@@ -240,7 +247,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       conns.add(c);
       if (guard.paused) ws.pause();
       counters.connectionsOpened++;
-      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}}`);
+      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}${welcomeEpoch}}`);
     },
   });
 

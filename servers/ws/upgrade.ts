@@ -29,6 +29,7 @@ export function upgradeToken(url: string, authorization: string | undefined): st
   return q === -1 ? undefined : (new URLSearchParams(url.slice(q + 1)).get('token') ?? undefined);
 }
 
+/** What admission of an upgrade needs: the ws server, authenticator, identities and callbacks. */
 export interface UpgradeDeps {
   wss: WebSocketServer;
   authenticator: Authenticator;

@@ -9,6 +9,9 @@ import type { JudgedLedger } from './judge-ledger.ts';
 import { failedCheck, passedCheck, unverifiedCheck } from './outcome.ts';
 import { CLOSE_COUNTER_PREFIX } from '../metrics/names.ts';
 
+/**
+ * What the built-in checks judge: the report so far, the run's options (`clients` is this process's slice) and the ramp's connect/join counts.
+ */
 export interface BuiltinCheckInput {
   report: Report;
   options: CommonOptions;
@@ -23,6 +26,9 @@ export interface BuiltinCheckInput {
   published: boolean;
 }
 
+/**
+ * The checks every run gets: `connections.established`, and when the scenario published `delivery.exactly-once-in-order` (plus `publish.accepted` when the server refused publishes, tag ledger), and `target.alive` when the bundled target exited early.
+ */
 export function builtinChecks(i: BuiltinCheckInput): CheckResult[] {
   const out: CheckResult[] = [connectionsCheck(i)];
   if (i.published) {

@@ -7,6 +7,9 @@ import type { Ledger, LedgerMode, RoomLedger } from '../report/schema.ts';
 import { closeLedger, type RoomTally } from './ledger.ts';
 import { closeTagLedger, type PublisherLog, type ReceiverLedger, type TagExample, type TagWindow } from './tag-ledger.ts';
 
+/**
+ * The books as judged: seq mode (room order) or tag mode (publisher order), totals, per-room and per-receiver detail, and why they could not judge, if so.
+ */
 export interface JudgedLedger {
   mode: LedgerMode;
   total: Ledger;
@@ -21,6 +24,9 @@ export interface JudgedLedger {
   notes: string[];
 }
 
+/**
+ * What the workers handed in for the books: seq tallies per room, tag windows per receiver, publish logs per publisher.
+ */
 export interface LedgerEvidence {
   tallies: Iterable<RoomTally>;
   windows: Iterable<TagWindow>;
@@ -38,7 +44,7 @@ export function judgeLedger(e: LedgerEvidence): JudgedLedger {
   const published = logs.some((l) => l.count > 0);
   // Nothing published and nothing delivered: no evidence either way; today's seq books (all zero).
   if (seqLedger.exact && (sawSeq || !published)) {
-    return { mode: 'seq', total: { ...seqLedger.total, mode: 'seq' }, rooms: seqLedger.rooms, receivers: [], examples: [], notes: [] };
+    return { mode: 'seq', total: { ...seqLedger.total, mode: 'seq' }, rooms: seqLedger.rooms, receivers: [], examples: [], notes: epochNotes(seqLedger.total.epochs ?? 0) };
   }
   const tag = closeTagLedger(e.windows, logs);
   const notes: string[] = ['the server gives no per-room seq: the ledger judged delivery from the harness\'s own tags (order checked per publisher, not per room)'];
@@ -51,4 +57,12 @@ export function judgeLedger(e: LedgerEvidence): JudgedLedger {
   else if (tag.total.expected === 0) unverifiable = 'no publish reached a certain member of its room, so delivery could not be judged';
   const total = tag.unknownPublisherDeliveries ? { ...tag.total, otherShards: tag.unknownPublisherDeliveries } : tag.total;
   return { mode: 'tag', total, rooms: tag.rooms, receivers: tag.receivers, examples: tag.examples, unverifiable, notes };
+}
+
+/** What the books say when some room's sequence began again (a new `epoch` from the server). */
+function epochNotes(changes: number): string[] {
+  if (changes === 0) return [];
+  return [
+    `room sequences began again ${changes} time(s) (ledger.epochs: the server named a new epoch in its join reply, as a restarted node that keeps its rooms in memory does); each epoch was judged on its own: what a member never got of an old epoch counts as lost, and the new epoch's seqs are neither duplicates nor reorders`,
+  ];
 }

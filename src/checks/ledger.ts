@@ -11,10 +11,21 @@
  * delivered: it fills a hole); an equal one as duplicated. Frames without a seq
  * (custom dialects that have none) are counted but cannot be verified: the ledger
  * then says `exact: false`.
+ *
+ * Epochs: a server that may start a room's seqs again at 1 (a bundled node that keeps
+ * its rooms in memory, restarted) names the sequence in its join reply (`epoch`,
+ * PROTOCOL.md). When a receiver's room comes back in another epoch, the old epoch's
+ * books close as they stand (a receiver still a member expects every seq up to the old
+ * epoch's last one, so what the server lost with it is lost) and a new sequence opens at
+ * the join reply's seq; every (room, epoch) has its own tally. Servers that give no epoch
+ * are judged as one sequence per room.
  */
 import type { Ledger, RoomLedger } from '../report/schema.ts';
 import { onTagDelivery, openTagWindow, type TagVerdict, type TagWindow } from './tag-ledger.ts';
 
+/**
+ * One receiver's O(1) state in one room: seqs seen (join, last; -1 until known) and counts of deliveries, duplicates, reorders.
+ */
 export interface ReceiverRoom {
   room: string;
   /** The room's seq when this receiver joined (from the join reply). -1 until joined. */
@@ -38,10 +49,31 @@ export interface ReceiverRoom {
    * still the one deliveries belong to (the server delivers it until it handles the join).
    */
   rejoining: boolean;
+  /** The sequence epoch the server named for this room (undefined: the server names none). */
+  epoch: string | undefined;
+  /** The books of earlier epochs of this room, closed when the server's sequence began again. */
+  pastEpochs: RoomTally[];
 }
 
+/**
+ * A receiver not yet joined to `room` (joinSeq and lastSeq -1); `receiver` is the global client index (default -1: unknown).
+ */
 export function createReceiverRoom(room: string, receiver = -1): ReceiverRoom {
-  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [], rejoining: false };
+  return { room, joinSeq: -1, lastSeq: -1, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, active: false, expectedClosed: 0, receiver, windows: [], rejoining: false, epoch: undefined, pastEpochs: [] };
+}
+
+/** Separates the room from the epoch in a tally key (a control character no room name or epoch carries). */
+const EPOCH_SEP = '\u001f';
+
+/** The key of a room's sequence: the room alone without an epoch, else room and epoch. */
+export function seqKey(room: string, epoch: string | undefined): string {
+  return epoch === undefined ? room : room + EPOCH_SEP + epoch;
+}
+
+/** The room and epoch of a `seqKey`. */
+export function parseSeqKey(key: string): { room: string; epoch: string | undefined } {
+  const i = key.indexOf(EPOCH_SEP);
+  return i < 0 ? { room: key, epoch: undefined } : { room: key.slice(0, i), epoch: key.slice(i + 1) };
 }
 
 /** A join was sent: the tag ledger's previous window (if open) ends and a new one starts. */
@@ -82,8 +114,19 @@ export function closeWindow(r: ReceiverRoom): void {
   r.active = false;
 }
 
-/** Record the join reply: a fresh join closes the previous window and opens one at `seq`; a rejoin (resume) keeps the original window. */
-export function onJoined(r: ReceiverRoom, seq: number | undefined): void {
+/**
+ * Record the join reply: a fresh join closes the previous window and opens one at `seq`;
+ * a rejoin (resume) keeps the original window, unless the reply names another `epoch`
+ * than the room had: then the old epoch's books close and a new sequence opens at `seq`.
+ */
+export function onJoined(r: ReceiverRoom, seq: number | undefined, epoch?: string): void {
+  if (epoch !== undefined && r.epoch !== undefined && epoch !== r.epoch && r.joinSeq >= 0) {
+    const resumed = !r.rejoining;
+    closeEpoch(r);
+    // A member resuming into a new epoch is owed it from its start (the server replays it).
+    if (resumed) r.joinSeq = r.lastSeq = 0;
+  }
+  if (epoch !== undefined) r.epoch = epoch;
   if (r.rejoining) {
     r.rejoining = false;
     if (r.joinSeq >= 0) r.expectedClosed += r.lastSeq - r.joinSeq;
@@ -95,6 +138,22 @@ export function onJoined(r: ReceiverRoom, seq: number | undefined): void {
     r.lastSeq = r.joinSeq;
   }
   r.active = true;
+}
+
+/**
+ * The server's sequence of this room began again: the receiver's books of the old epoch
+ * become a closed tally. A receiver still a member (resuming) expects every seq up to the
+ * old epoch's last one (active); one that was joining afresh stops at its last delivery.
+ */
+function closeEpoch(r: ReceiverRoom): void {
+  const t = emptyTally(r.room, r.epoch);
+  const wasMember = !r.rejoining;
+  addReceiver(t, { ...r, active: wasMember, pastEpochs: [] });
+  r.pastEpochs.push(t);
+  r.joinSeq = -1;
+  r.lastSeq = -1;
+  r.delivered = r.duplicated = r.reordered = r.expectedClosed = 0;
+  r.rejoining = false;
 }
 
 /** Record one delivery. Returns 'ok' | 'dup' | 'reorder' | 'early' (before the join window). */
@@ -122,6 +181,8 @@ export function onDelivery(r: ReceiverRoom, seq: number): 'ok' | 'dup' | 'reorde
 /** Per-room sums a worker sends at the end of the run. */
 export interface RoomTally {
   room: string;
+  /** The sequence epoch the server named (undefined: none); each (room, epoch) is its own sequence. */
+  epoch?: string;
   activeReceivers: number;
   /** Sum of joinSeq over active receivers. */
   sumJoinSeqActive: number;
@@ -135,10 +196,14 @@ export interface RoomTally {
   maxSeq: number;
 }
 
-export function emptyTally(room: string): RoomTally {
-  return { room, activeReceivers: 0, sumJoinSeqActive: 0, expectedInactive: 0, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, maxSeq: 0 };
+/** A tally of `room` (in sequence `epoch`, when the server names one) with every sum at zero. */
+export function emptyTally(room: string, epoch?: string): RoomTally {
+  return { room, ...(epoch === undefined ? {} : { epoch }), activeReceivers: 0, sumJoinSeqActive: 0, expectedInactive: 0, delivered: 0, duplicated: 0, reordered: 0, unsequenced: 0, maxSeq: 0 };
 }
 
+/**
+ * Fold one receiver into its room's tally (a receiver that never joined adds only its closed windows' dues).
+ */
 export function addReceiver(t: RoomTally, r: ReceiverRoom): void {
   t.expectedInactive += r.expectedClosed;
   if (r.joinSeq < 0) return;
@@ -155,11 +220,22 @@ export function addReceiver(t: RoomTally, r: ReceiverRoom): void {
   if (r.lastSeq > t.maxSeq) t.maxSeq = r.lastSeq;
 }
 
+/** Add receiver `r`'s books, past epochs included, to `byKey` (tallies by `seqKey`). */
+export function addReceiverEpochs(byKey: Map<string, RoomTally>, r: ReceiverRoom): void {
+  mergeTallies(byKey, r.pastEpochs);
+  const key = seqKey(r.room, r.epoch);
+  let t = byKey.get(key);
+  if (!t) byKey.set(key, (t = emptyTally(r.room, r.epoch)));
+  addReceiver(t, r);
+}
+
+/** Add `tallies` (one worker's) into `into`, keyed by `seqKey` (one tally per room and epoch); `maxSeq` takes the larger. */
 export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[]): void {
   for (const t of tallies) {
-    const cur = into.get(t.room);
+    const key = seqKey(t.room, t.epoch);
+    const cur = into.get(key);
     if (!cur) {
-      into.set(t.room, { ...t });
+      into.set(key, { ...t });
       continue;
     }
     cur.activeReceivers += t.activeReceivers;
@@ -173,6 +249,7 @@ export function mergeTallies(into: Map<string, RoomTally>, tallies: RoomTally[])
   }
 }
 
+/** The seq books closed: totals and per-room lines. */
 export interface LedgerResult {
   total: Ledger;
   rooms: RoomLedger[];
@@ -180,23 +257,39 @@ export interface LedgerResult {
   exact: boolean;
 }
 
-/** Close the books: expected per room from the room's final seq. */
+/**
+ * Close the books: expected per sequence (room and epoch) from its final seq; the rows of
+ * one room's epochs add up to the room's row.
+ */
 export function closeLedger(tallies: Iterable<RoomTally>): LedgerResult {
-  const rooms: RoomLedger[] = [];
+  const byRoom = new Map<string, RoomLedger>();
   const total: Ledger = { expected: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0 };
   let exact = true;
+  const sequences = new Map<string, number>();
   for (const t of tallies) {
+    sequences.set(t.room, (sequences.get(t.room) ?? 0) + 1);
     if (t.unsequenced > 0) exact = false;
     const expected = t.unsequenced > 0 ? t.delivered : t.activeReceivers * t.maxSeq - t.sumJoinSeqActive + t.expectedInactive;
     const lost = Math.max(0, expected - t.delivered);
-    const row: RoomLedger = { room: t.room, expected, delivered: t.delivered, lost, duplicated: t.duplicated, reordered: t.reordered };
-    rooms.push(row);
+    const row = byRoom.get(t.room) ?? byRoom.set(t.room, { room: t.room, expected: 0, delivered: 0, lost: 0, duplicated: 0, reordered: 0 }).get(t.room)!;
+    row.expected += expected;
+    row.delivered += t.delivered;
+    row.lost += lost;
+    row.duplicated += t.duplicated;
+    row.reordered += t.reordered;
     total.expected += expected;
     total.delivered += t.delivered;
     total.lost += lost;
     total.duplicated += t.duplicated;
     total.reordered += t.reordered;
   }
+  const rooms = [...byRoom.values()];
+  for (const row of rooms) {
+    const again = sequences.get(row.room)! - 1;
+    if (again > 0) row.epochs = again;
+  }
+  const epochs = rooms.reduce((a, r) => a + (r.epochs ?? 0), 0);
+  if (epochs > 0) total.epochs = epochs;
   rooms.sort((a, b) => b.lost + b.duplicated + b.reordered - (a.lost + a.duplicated + a.reordered) || a.room.localeCompare(b.room));
   return { total, rooms, exact };
 }

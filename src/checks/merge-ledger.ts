@@ -13,7 +13,6 @@
  */
 import type { CheckResult, Report } from '../report/schema.ts';
 import { unverifiedCheck } from './outcome.ts';
-import { formatCount } from '../output/format.ts';
 
 /** The name of the delivery check (src/checks/builtin.ts). */
 export const DELIVERY_CHECK = 'delivery.exactly-once-in-order';
@@ -26,7 +25,7 @@ export const DELIVERY_CHECK = 'delivery.exactly-once-in-order';
 export function mergedDeliveryCheck(reports: ReadonlyArray<Pick<Report, 'ledger'>>): CheckResult | undefined {
   if (reports.length < 2 || !reports.some((r) => r.ledger.mode === 'tag')) return undefined;
   const crossing = reports.reduce((a, r) => a + (r.ledger.otherShards ?? 0), 0);
-  const seen = crossing > 0 ? `${formatCount(crossing)} deliveries crossed between shards and` : 'deliveries between shards';
+  const seen = crossing > 0 ? `${crossing.toLocaleString('en-US')} deliveries crossed between shards and` : 'deliveries between shards';
   return unverifiedCheck(
     DELIVERY_CHECK,
     `tag ledger across ${reports.length} shards: each shard judged only its own clients' publishes; ${seen} cannot be judged, because a shard report keeps neither its publishers' logs nor its receivers' windows (and each machine times them on its own clock). Run unsharded, or against a server with seq, to judge all of them`,

@@ -20,7 +20,7 @@
  * or until `timeoutMs` (the request timeout, at most SETTLE_MAX_MS: a delivery
  * later than that after its ack is judged lost, as an ack that late is).
  */
-import type { ReceiverRoom, RoomTally } from './ledger.ts';
+import { seqKey, type ReceiverRoom, type RoomTally } from './ledger.ts';
 
 /** What the settle loop reads of a worker's runtime (src/workers/runtime.ts). */
 export interface SettleSource {
@@ -40,10 +40,13 @@ export interface Backlog {
   progress: number;
 }
 
-/** The highest seq known per room in `tallies` (what one worker knows). */
+/** The highest seq known per sequence (`seqKey`: the room, and its epoch when the server names one) in `tallies` (what one worker knows). */
 export function roomMaxOf(tallies: Iterable<RoomTally>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const t of tallies) if (t.maxSeq > (out[t.room] ?? 0)) out[t.room] = t.maxSeq;
+  for (const t of tallies) {
+    const key = seqKey(t.room, t.epoch);
+    if (t.maxSeq > (out[key] ?? 0)) out[key] = t.maxSeq;
+  }
   return out;
 }
 
@@ -64,7 +67,7 @@ export function readBacklog(src: SettleSource, known: Readonly<Record<string, nu
   // Quiet publishes (rate-limit probing) may never be answered: not waited for.
   for (const p of src.requests.pending.values()) if (p.kind === 'ack' && !p.quiet) acksPending++;
   const roomMax = new Map<string, number>(Object.entries(known));
-  for (const t of src.tallies()) if (t.maxSeq > (roomMax.get(t.room) ?? 0)) roomMax.set(t.room, t.maxSeq);
+  for (const [key, seq] of Object.entries(roomMaxOf(src.tallies()))) if (seq > (roomMax.get(key) ?? 0)) roomMax.set(key, seq);
   let receiversBehind = 0;
   let progress = 0;
   for (const c of src.clients) {
@@ -72,12 +75,13 @@ export function readBacklog(src: SettleSource, known: Readonly<Record<string, nu
       progress += r.delivered + r.duplicated;
       // A receiver whose connection is gone cannot catch up: the ledger judges it as it stands.
       if (c.state !== 'open' || !r.active || r.joinSeq < 0) continue;
-      if (r.lastSeq < (roomMax.get(r.room) ?? 0)) receiversBehind++;
+      if (r.lastSeq < (roomMax.get(seqKey(r.room, r.epoch)) ?? 0)) receiversBehind++;
     }
   }
   return { acksPending, receiversBehind, progress };
 }
 
+/** How long `settleLedger` waits and how it polls (all durations ms). */
 export interface SettleOptions {
   /** Longest wait, ms (the run's request timeout). */
   timeoutMs: number;
@@ -117,6 +121,7 @@ export function watchProgress(read: () => Backlog, everyMs = 100, now: () => num
   return { mark: () => last, stop: () => clearInterval(timer) };
 }
 
+/** How the settle wait ended. */
 export interface SettleResult {
   /** True when everything due arrived and deliveries went quiet; false on the timeout. */
   settled: boolean;

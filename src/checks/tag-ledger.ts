@@ -76,6 +76,7 @@ export interface PublisherLog {
   refused: number[];
 }
 
+/** An empty log of `publisher`'s publishes to `room` (room for 64 counters, grown by doubling). */
 export function createPublisherLog(publisher: number, room: string): PublisherLog {
   return { publisher, room, sendUs: new Float64Array(64), count: 0, refused: [] };
 }
@@ -105,6 +106,9 @@ export function trimLog(log: PublisherLog): PublisherLog {
   return { ...log, sendUs: log.sendUs.slice(0, log.count), refused: [...log.refused] };
 }
 
+/**
+ * A membership window of `receiver` in `room` opened by a join sent at `joinSentUs` (monotonic us); reply and end still unknown (-1).
+ */
 export function openTagWindow(room: string, receiver: number, joinSentUs: number): TagWindow {
   return { room, receiver, joinSentUs, joinAckUs: -1, endUs: -1, streams: new Map() };
 }
@@ -191,6 +195,7 @@ export interface TagExample {
   counter: number;
 }
 
+/** The tag books closed (src/checks/tag-ledger.ts): totals, per-room lines and the worst receivers. */
 export interface TagLedgerResult {
   total: Ledger;
   rooms: RoomLedger[];

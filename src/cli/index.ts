@@ -87,6 +87,7 @@ export function buildProgram(cli: CliIO = processIO()): Command {
     .argument('<reports...>', 'reports of the shards of one run (`--shard i/N`)')
     .description('merge shard reports exactly (HDR histograms add) into one')
     .requiredOption('--out <file>', 'where to write the merged report')
+    .option('--strict', 'exit 1 when a check of the merged run could not be verified')
     .action((files: string[], opts: Parameters<typeof mergeCommand>[1]) => mergeCommand(files, opts, cli));
 
   return program;

@@ -42,11 +42,16 @@ export async function compareCommand(baseFile: string, nextFile: string, opts: {
   cli.setExitCode(rows.some((r) => r.regression) ? EXIT.failed : EXIT.pass);
 }
 
-/** `wsbench merge`: the shard reports of one run merged exactly into `--out`. */
-export async function mergeCommand(files: string[], opts: { out: string }, cli: CliIO = processIO()): Promise<void> {
+/**
+ * `wsbench merge`: the shard reports of one run merged exactly into `--out`; exits with
+ * the merged run's verdict as `report` does (a failed check of any shard or of the merge
+ * exits 1; an unverified one with `--strict`).
+ */
+export async function mergeCommand(files: string[], opts: { out: string; strict?: boolean }, cli: CliIO = processIO()): Promise<void> {
   const reports = await Promise.all(files.map((f) => readJsonReport(f)));
   const merged = mergeReports(reports);
   await writeJsonReport(opts.out, merged);
   cli.stdout.write(`${renderTable(merged, { color: Boolean(cli.stdout.isTTY) })}\n`);
   cli.stderr.write(`merged ${files.length} reports into ${opts.out}\n`);
+  cli.setExitCode(decideExit(merged, { refuseSaturated: false, strict: opts.strict === true }));
 }

@@ -15,6 +15,9 @@
  */
 import type { Clock } from './clock.ts';
 
+/**
+ * An open-model schedule: `ratePerSec` events per second from now, each handed to `fire` with its scheduled time.
+ */
 export interface ArrivalOptions {
   ratePerSec: number;
   clock: Clock;
@@ -25,13 +28,16 @@ export interface ArrivalOptions {
   /** Lag beyond which overdue events are dropped, ms. Default 1000. */
   maxLagMs?: number;
   /**
-   * How long before an event the timer hands over to `setImmediate` polling, us.
-   * Default 1000: a timer may fire up to ~1 ms early or late, so a shorter margin
-   * arrives late more often, a longer one polls longer (CPU). 0 = timers only.
+   * How long before an event the timer hands over to `setImmediate` polling, at
+   * least, us. Default 1000: a timer may fire up to ~1 ms early or late, so a shorter
+   * margin arrives late more often, a longer one polls longer (CPU). The loop widens
+   * the margin to how late its own timers have fired lately (see `LATE_DECAY`), up to
+   * MAX_MARGIN_US. 0 = timers only, no polling.
    */
   spinUs?: number;
 }
 
+/** A running schedule: `stop()` ends it; `fired()` and `dropped()` count events so far. */
 export interface Arrival {
   stop(): void;
   fired(): number;
@@ -40,7 +46,33 @@ export interface Arrival {
 
 /** Longest single timer sleep, ms: the loop re-checks the schedule at least this often. */
 const MAX_SLEEP_MS = 50;
+/** Widest polling margin, us, however late timers fire (a starved loop is late anyway). */
+const MAX_MARGIN_US = 3000;
+/** Extra margin beyond the timers' recent lateness, us. */
+const MARGIN_SLACK_US = 250;
+/** Per-wake decay of the remembered timer lateness: it forgets a late wake over ~100 wakes. */
+const LATE_DECAY = 0.98;
 
+/**
+ * How late this loop's timers fire: a decaying maximum of (actual wake - requested
+ * wake), us. The polling margin follows it, so a machine whose timers fire 1.5 ms
+ * late polls from 1.75 ms before an event, a quiet one from `spinUs`.
+ */
+export class TimerLateness {
+  private lateUs = 0;
+  /** Note one wake that came `lateUs` after it was asked for. */
+  note(lateUs: number): void {
+    this.lateUs = Math.max(lateUs, this.lateUs * LATE_DECAY);
+  }
+  /** The polling margin, us: at least `floorUs`, at most MAX_MARGIN_US. */
+  marginUs(floorUs: number): number {
+    return Math.min(MAX_MARGIN_US, Math.max(floorUs, this.lateUs + MARGIN_SLACK_US));
+  }
+}
+
+/**
+ * Start firing events at `o.ratePerSec` (see the module comment: timer then setImmediate polling, overdue events beyond `maxLagMs` dropped).
+ */
 export function createArrival(o: ArrivalOptions): Arrival {
   const intervalUs = 1e6 / o.ratePerSec;
   const maxLagUs = (o.maxLagMs ?? 1000) * 1000;
@@ -52,6 +84,9 @@ export function createArrival(o: ArrivalOptions): Arrival {
   let stopped = false;
   let timer: unknown;
   let immediate: unknown;
+  /** When the pending timer was asked to wake, us (undefined while polling). */
+  let wakeAtUs: number | undefined;
+  const lateness = new TimerLateness();
 
   const dropOverdue = (now: number): void => {
     const firstAllowed = Math.ceil((now - maxLagUs - t0) / intervalUs);
@@ -73,18 +108,27 @@ export function createArrival(o: ArrivalOptions): Arrival {
     }
   };
 
-  /** Sleep on a timer while the next event is more than `spinUs` + 1 ms away, else poll. */
+  /** Sleep on a timer while the next event is more than the margin + 1 ms away, else poll. */
   const wait = (): void => {
-    const waitUs = t0 + k * intervalUs - o.clock.nowUs();
-    const sleepMs = Math.floor((waitUs - spinUs) / 1000);
-    if (sleepMs >= 1 || spinUs === 0) timer = o.clock.setTimeout(loop, Math.min(MAX_SLEEP_MS, Math.max(1, sleepMs)));
-    else immediate = o.clock.setImmediate(loop);
+    const now = o.clock.nowUs();
+    const waitUs = t0 + k * intervalUs - now;
+    const marginUs = spinUs === 0 ? 0 : lateness.marginUs(spinUs);
+    const sleepMs = Math.floor((waitUs - marginUs) / 1000);
+    if (sleepMs >= 1 || spinUs === 0) {
+      const ms = Math.min(MAX_SLEEP_MS, Math.max(1, sleepMs));
+      wakeAtUs = now + ms * 1000;
+      timer = o.clock.setTimeout(loop, ms);
+    } else immediate = o.clock.setImmediate(loop);
   };
 
   const loop = (): void => {
     timer = immediate = undefined;
     if (stopped) return;
     const now = o.clock.nowUs();
+    if (wakeAtUs !== undefined) {
+      lateness.note(now - wakeAtUs);
+      wakeAtUs = undefined;
+    }
     dropOverdue(now);
     fireDue(now);
     if (!stopped) wait();

@@ -9,6 +9,9 @@
 import type { JitterPolicy } from '../scenario/types.ts';
 import type { Rng } from './random.ts';
 
+/**
+ * Reconnect backoff: start at `baseMs`, double per attempt up to `capMs` (ms), with `jitter` (none, full, equal, decorrelated).
+ */
 export interface BackoffPolicy {
   baseMs: number;
   capMs: number;

@@ -8,6 +8,9 @@
 const hr = process.hrtime();
 const offsetUs = hr[0] * 1_000_000 + hr[1] / 1000 - performance.now() * 1000;
 
+/**
+ * Monotonic now in integer microseconds, on `process.hrtime`'s origin (comparable across processes of one machine).
+ */
 export function nowUs(): number {
   return Math.floor(performance.now() * 1000 + offsetUs);
 }

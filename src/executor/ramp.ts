@@ -6,6 +6,7 @@
  */
 import type { Clock } from './clock.ts';
 
+/** A connection ramp: `total` attempts at `ratePerSec`, at most `maxInflight` handshakes at once. */
 export interface RampOptions {
   total: number;
   /** Attempts per second; 0 or Infinity = as fast as the in-flight bound allows. */
@@ -16,6 +17,7 @@ export interface RampOptions {
   start(i: number): Promise<unknown>;
 }
 
+/** A running ramp. */
 export interface Ramp {
   /** Resolves when every attempt has finished. */
   done: Promise<void>;
@@ -26,6 +28,9 @@ export interface Ramp {
   stop(): void;
 }
 
+/**
+ * Start the ramp (see the module comment): attempts at the rate, held back while `maxInflight` handshakes are open.
+ */
 export function createRamp(o: RampOptions): Ramp {
   let next = 0;
   let inflight = 0;

@@ -1,6 +1,7 @@
 /** Seeded pseudo-random numbers (mulberry32): runs repeat exactly with the same `--seed`. */
 export type Rng = () => number;
 
+/** A mulberry32 generator of numbers in [0, 1) from `seed` (32 bits; 0 takes a fixed non-zero seed). */
 export function createRng(seed: number): Rng {
   let a = seed >>> 0 || 0x9e3779b9;
   return () => {

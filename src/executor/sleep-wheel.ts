@@ -12,6 +12,9 @@
  */
 import type { Clock } from './clock.ts';
 
+/**
+ * One timer for every `vu.sleep(ms)` of a worker (see the module comment); `wakeAll()` resolves every sleeper at once (shutdown).
+ */
 export class SleepWheel {
   /** Sleepers per due millisecond (clock microseconds / 1000, rounded up). */
   private readonly buckets = new Map<number, Array<() => void>>();

@@ -72,8 +72,28 @@ export function encodeHistogram(h: Histogram): string {
   return hdr.encodeIntoCompressedBase64(h);
 }
 
-/** Decode a compressed base64 histogram into a JS histogram with 64-bit counts. */
+/** Marks the uncompressed snapshot encoding: `raw:` + base64 of the HdrHistogram V2 (uncompressed) bytes. */
+export const RAW_SNAPSHOT_PREFIX = 'raw:';
+
+/**
+ * A worker's once-a-second histogram for the coordinator (IPC, never written to a report): the
+ * uncompressed V2 bytes in base64, which skips the zlib stream the compressed form opens per
+ * histogram. JS histograms (no WebAssembly) have no uncompressed encoder exported and use the
+ * compressed form; `decodeHistogram` reads both.
+ */
+export function encodeSnapshotHistogram(h: Histogram): string {
+  const encode = (h as { encode?: () => Uint8Array }).encode;
+  if (typeof encode !== 'function') return encodeHistogram(h);
+  return RAW_SNAPSHOT_PREFIX + Buffer.from(encode.call(h)).toString('base64');
+}
+
+/** Decode a histogram (compressed base64, or a raw snapshot) into a JS histogram with 64-bit counts. */
 export function decodeHistogram(encoded: string): Histogram {
+  if (encoded.startsWith(RAW_SNAPSHOT_PREFIX)) {
+    // A copy: the decoder reads from offset 0 of its array, and Buffer.from may return a pooled slice.
+    const bytes = new Uint8Array(Buffer.from(encoded.slice(RAW_SNAPSHOT_PREFIX.length), 'base64'));
+    return (hdr.JsHistogram as unknown as { decode(data: Uint8Array, bits: 64, minBar: number): Histogram }).decode(bytes, 64, 0);
+  }
   return hdr.decodeFromCompressedBase64(encoded, 64, false);
 }
 

@@ -163,6 +163,17 @@ export function eventCounter(name: string): string {
   return `${COUNTER_FAMILY.events}.${name}`;
 }
 
+/** The prefix of the `reconnect.not_back.<reason>` counters: dropped clients not back when the run ended, by what they were doing. */
+export const NOT_BACK_COUNTER_PREFIX = 'reconnect.not_back.';
+
+/** The counter of one reason a dropped client was not back at the end, e.g. `reconnect.not_back.connecting`. */
+export function notBackCounter(reason: string): string {
+  return `${NOT_BACK_COUNTER_PREFIX}${reason}`;
+}
+
+/** Per-client observation (ms): a dropped client's drop to its rejoin, every reconnect of the run (warm-up and cool-down included). */
+export const RECOVERY_OBSERVATION = 'reconnect.recovery_ms';
+
 /** Counters a gate or SLO may name although no run had to produce them (they read 0 when absent). */
 export function isKnownCounterName(name: string): boolean {
   const [family] = name.split('.');

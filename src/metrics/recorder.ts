@@ -4,7 +4,7 @@
  * microseconds and records: no allocation per call.
  */
 import type { MetricsSnapshot, Recorder } from './types.ts';
-import { HIGHEST_US, encodeHistogram, newHistogram, recorderKind, type Histogram } from './hdr.ts';
+import { HIGHEST_US, encodeSnapshotHistogram, newHistogram, recorderKind, type Histogram } from './hdr.ts';
 
 /** Round to integer microseconds and clamp to [1, HIGHEST_US]; NaN counts as 1. */
 export function clampUs(valueUs: number): number {
@@ -45,7 +45,7 @@ export function createRecorder(): Recorder & { close(): void } {
       const snap: MetricsSnapshot = { histograms: {}, counters: {} };
       for (const [name, h] of histograms) {
         if (h.totalCount === 0) continue;
-        snap.histograms[name] = encodeHistogram(h);
+        snap.histograms[name] = encodeSnapshotHistogram(h);
         h.reset();
       }
       // Keys stay in the map (set to 0) so the next interval's count() does not re-insert them.

@@ -12,8 +12,11 @@
 import { readTag } from './raw-scan.ts';
 import type { ScannedDelivery } from './native.ts';
 
+/** First byte of a binary publish (client to server). */
 export const BIN_PUBLISH = 0x01;
+/** First byte of a binary room message (server to client). */
 export const BIN_MESSAGE = 0x02;
+/** First byte of a binary room message replayed after a join with `since`. */
 export const BIN_REPLAY = 0x03;
 
 /**

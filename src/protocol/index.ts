@@ -16,6 +16,9 @@ import { parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
 import { createLeanSocketIoTransport } from './socketio-lean.ts';
 import { usageError } from '../errors.ts';
 
+/**
+ * The transport of a run for `protocol` and the run's options (`client`, `binary`, `compression`, `transports`, `sio-names`, `ws-fields`, `ws-types`, `ws-token`, TLS); a usage error (WSB_ERR_CONFIG, WSB_ERR_SOCKETIO_NAMES) when they do not go together.
+ */
 export async function createTransport(protocol: 'ws' | 'socketio', scenario: ScenarioDefinition, options: Readonly<Record<string, unknown>>): Promise<Transport> {
   if (protocol === 'socketio') {
     const { names, problems } = parseSocketIoNames(options.sioNames as string | undefined);
@@ -25,6 +28,7 @@ export async function createTransport(protocol: 'ws' | 'socketio', scenario: Sce
       .map((t) => t.trim()) as Array<'websocket' | 'polling'>;
     const wrongClient = clientProblem(protocol, options.client, options.binary, options.compression);
     if (wrongClient) throw usageError('WSB_ERR_CONFIG', wrongClient);
+    if (options.binary === 'on' && transports.includes('polling')) throw usageError('WSB_ERR_CONFIG', '--set binary=on with --protocol socketio is the lean client\'s, which speaks the websocket transport only: drop polling from --set transports');
     // The lean client speaks the websocket transport only; long-polling is socket.io-client's.
     if (options.client === 'socket.io-client' || transports.includes('polling')) return libraryClient(names, transports);
     return createLeanSocketIoTransport({ names, tls: () => libraryClient(names, transports), wire: wireOf(options) });
@@ -52,7 +56,7 @@ function wireOf(options: Readonly<Record<string, unknown>>): WireOptions {
 /** Why `--set client=<client>` (or `binary=on`, `compression`) does not go with `--protocol <protocol>`, or undefined when it does. */
 export function clientProblem(protocol: 'ws' | 'socketio', client: unknown, binary?: unknown, compression?: unknown): string | undefined {
   if (compression !== undefined && compression !== 'off' && (client === 'ws' || client === 'socket.io-client')) return `--set compression=${String(compression)} is the raw client's (client=raw); client=${String(client)} does not offer permessage-deflate`;
-  if (binary === 'on' && protocol === 'socketio') return '--set binary=on is wsbench/1 (--protocol ws) only; the Socket.IO flavour has no binary publish yet';
+  if (binary === 'on' && protocol === 'socketio' && client === 'socket.io-client') return '--set binary=on with --protocol socketio is the lean client\'s (client=raw, default), not client=socket.io-client';
   if (binary === 'on' && client === 'ws') return '--set binary=on is wsbench/1 on the raw client only (not client=ws)';
   if (protocol === 'socketio' && client === 'ws') return '--set client=ws is a client of --protocol ws; --protocol socketio takes client=raw (lean, default) or client=socket.io-client';
   if (protocol === 'ws' && client === 'socket.io-client') return '--set client=socket.io-client is a client of --protocol socketio; --protocol ws takes client=raw (default) or client=ws';

@@ -14,7 +14,11 @@
  */
 import type { DecodedFrame, FrameCodec } from './types.ts';
 
+/** wsbench/1 field names that `--set ws-fields=KEY=NAME,...` can rename. */
 export const FIELD_KEYS = ['type', 'id', 'room', 'payload', 'seq', 'since', 'members', 'node', 'code', 'message', 'from', 'to', 'replay'] as const;
+/**
+ * wsbench/1 message types that `--set ws-types=KEY=NAME,...` can rename (`welcome=none`, `ack=none`: the server sends none).
+ */
 export const TYPE_KEYS = ['welcome', 'join', 'joined', 'leave', 'left', 'publish', 'ack', 'message', 'gap', 'ping', 'pong', 'error'] as const;
 type FieldKey = (typeof FIELD_KEYS)[number];
 type TypeKey = (typeof TYPE_KEYS)[number];

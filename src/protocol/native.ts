@@ -12,11 +12,16 @@ import { scanDeliveryRange, type ScannedDelivery } from './raw-scan.ts';
 
 export type { ScannedDelivery } from './raw-scan.ts';
 
+/**
+ * The wsbench/1 codec: encodes join (with `since` when resuming), leave, publish (payload `{wsb, pad}`) and ping; waits for the server's welcome.
+ */
 export const nativeCodec: FrameCodec = {
   name: 'wsbench/1',
   awaitsWelcome: true,
-  encodeJoin: (room, id, since) =>
-    since === undefined ? `{"type":"join","id":${id},"room":${JSON.stringify(room)}}` : `{"type":"join","id":${id},"room":${JSON.stringify(room)},"since":${since}}`,
+  encodeJoin: (room, id, since, epoch) =>
+    since === undefined
+      ? `{"type":"join","id":${id},"room":${JSON.stringify(room)}}`
+      : `{"type":"join","id":${id},"room":${JSON.stringify(room)},"since":${since}${epoch === undefined ? '' : `,"epoch":${JSON.stringify(epoch)}`}}`,
   encodeLeave: (room, id) => `{"type":"leave","id":${id},"room":${JSON.stringify(room)}}`,
   encodePublish: (room, id, payload) =>
     `{"type":"publish","id":${id},"room":${JSON.stringify(room)},"payload":{"wsb":"${payload.wsb}","pad":"${payload.pad}"}}`,
@@ -36,11 +41,11 @@ function decodeNative(text: string): DecodedFrame | null {
     case 'welcome':
       return { kind: 'welcome', node: typeof f.node === 'string' || typeof f.node === 'number' ? String(f.node) : undefined };
     case 'joined':
-      return { kind: 'joined', id: f.id, room: String(f.room), members: num(f.members), seq: num(f.seq) };
+      return { kind: 'joined', id: f.id, room: String(f.room), members: num(f.members), seq: num(f.seq), epoch: str(f.epoch) };
     case 'left':
       return { kind: 'left', id: f.id };
     case 'ack':
-      return { kind: 'ack', id: f.id, seq: num(f.seq) };
+      return { kind: 'ack', id: f.id, seq: num(f.seq), epoch: str(f.epoch) };
     case 'message':
       return {
         kind: 'message',
@@ -58,6 +63,11 @@ function decodeNative(text: string): DecodedFrame | null {
     default:
       return { kind: 'other', name: f.type, data: f };
   }
+}
+
+/** A non-empty string field (an epoch), else undefined. */
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 function num(v: unknown): number | undefined {

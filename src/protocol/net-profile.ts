@@ -227,8 +227,8 @@ export class DelayedConnection implements ClientConnection {
   get isOpen(): boolean {
     return this.inner.isOpen;
   }
-  join(room: string, id: number, since?: number): void {
-    this.line.push(() => this.inner.join(room, id, since), 64 + room.length);
+  join(room: string, id: number, since?: number, epoch?: string): void {
+    this.line.push(() => this.inner.join(room, id, since, epoch), 64 + room.length);
   }
   leave(room: string, id: number): void {
     this.line.push(() => this.inner.leave(room, id), 64 + room.length);

@@ -11,11 +11,17 @@
 import { randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 
+/** WebSocket opcode (RFC 6455 5.2): continuation frame. */
 export const OP_CONT = 0x0;
+/** WebSocket opcode: text frame. */
 export const OP_TEXT = 0x1;
+/** WebSocket opcode: binary frame. */
 export const OP_BINARY = 0x2;
+/** WebSocket opcode: close. */
 export const OP_CLOSE = 0x8;
+/** WebSocket opcode: ping. */
 export const OP_PING = 0x9;
+/** WebSocket opcode: pong. */
 export const OP_PONG = 0xa;
 
 /** Largest message accepted from a server, in bytes (default 64 MiB); larger ones close with 1009. */

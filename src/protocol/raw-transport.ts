@@ -166,7 +166,7 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
     this.accept = accept;
   }
 
-  abstract join(room: string, id: number, since?: number): void;
+  abstract join(room: string, id: number, since?: number, epoch?: string): void;
   abstract leave(room: string, id: number): void;
   abstract publish(room: string, id: number, tag: string, pad: string): void;
   abstract ping(id: number): boolean;
@@ -373,8 +373,8 @@ class CodecConnection extends RawConnection {
     super(sock, ev, accept);
   }
 
-  join(room: string, id: number, since?: number): void {
-    this.send(this.sh.codec.encodeJoin(room, id, since));
+  join(room: string, id: number, since?: number, epoch?: string): void {
+    this.send(this.sh.codec.encodeJoin(room, id, since, epoch));
   }
 
   leave(room: string, id: number): void {

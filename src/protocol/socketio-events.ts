@@ -55,9 +55,10 @@ export function offersJoinSince(n: SocketIoNames, event: string, arg: unknown): 
 export function replyFrame(kind: ReplyKind, id: number, room: string, res: unknown): DecodedFrame {
   const r = typeof res === 'object' && res !== null ? (res as Record<string, unknown>) : undefined;
   if (!r || r.error !== undefined || r.success === false) return { kind: 'error', id, code: String(r?.error ?? 'refused') };
-  if (kind === 'joined') return { kind, id, room, members: numberOr(r.members), seq: numberOr(r.seq) };
+  const epoch = typeof r.epoch === 'string' && r.epoch !== '' ? r.epoch : undefined;
+  if (kind === 'joined') return { kind, id, room, members: numberOr(r.members), seq: numberOr(r.seq), epoch };
   if (kind === 'left') return { kind, id };
-  return { kind, id, seq: numberOr(r.seq) };
+  return { kind, id, seq: numberOr(r.seq), epoch };
 }
 
 function numberOr(v: unknown): number | undefined {

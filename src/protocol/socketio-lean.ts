@@ -24,6 +24,7 @@ import type { SocketIoNames } from './socketio-names.ts';
 import { connectFailure, engineIoV3, type ConnectFailureKind } from './socketio-errors.ts';
 import { eventFrame, offersJoinSince, replyFrame, type ReplyKind } from './socketio-events.ts';
 import { scanSioDelivery, sioScanKeys, type SioScanKeys, type SioScanned } from './socketio-scan.ts';
+import { binaryDeliveryOf, binaryPublishPacket, readTaggedBytes, taggedBytes } from './socketio-binary.ts';
 import {
   connectPacket,
   DISCONNECT_PACKET,
@@ -81,6 +82,8 @@ interface Shared {
   joinSince: boolean;
   /** Sessions of clients whose connection closed, by client key, until they reconnect. */
   sessions: Map<number, Session>;
+  /** `--set binary=on`: publishes carry the payload as a binary attachment (socketio-binary.ts). */
+  binary: boolean;
 }
 
 // Ping timeouts: one sweep over the connected clients instead of a timer each.
@@ -102,10 +105,17 @@ class SioConnection extends RawConnection implements ClientConnection {
   private readonly previousPid: string | null;
   /** Rooms of joins awaiting their ack, by request id (null when none). */
   private joinRooms: Map<number, string> | null = null;
-  /** Packets that came before the server's CONNECT (a recovered session's missed packets), or null. */
-  private early: string[] | null = null;
+  /** Packets that came before the server's CONNECT (a recovered session's missed packets; a binary one with copies of its attachments), or null. */
+  private early: Array<string | [string, Buffer[]]> | null = null;
   /** A binary packet waiting for `attachments` more binary frames. */
-  private binary: { header: SioHeader; text: string; attachments: number } | null = null;
+  private binary: {
+    header: SioHeader;
+    text: string;
+    attachments: number;
+    delivery?: { room: string; seq: number; replay: boolean; offset: string | null };
+    /** Before the CONNECT: copies of the attachments, handled with the packet once connected. */
+    early?: Buffer[];
+  } | null = null;
   pingDeadlineMs = 0;
   private pingWindowMs = 0;
   /** Ack callbacks of `emit` calls by id, or null when none is pending. */
@@ -145,12 +155,13 @@ class SioConnection extends RawConnection implements ClientConnection {
     return id * 4 + kind;
   }
 
-  join(room: string, id: number, since?: number): void {
+  join(room: string, id: number, since?: number, epoch?: string): void {
     if (this.phase !== Phase.Connected) return;
     (this.joinRooms ??= new Map()).set(id, room);
     const j = this.sh.json;
     // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
-    const args = since !== undefined && this.sh.joinSince && !this.recovered ? `${JSON.stringify(room)},{"since":${since}}` : JSON.stringify(room);
+    const resume = epoch === undefined ? `{"since":${since}}` : `{"since":${since},"epoch":${JSON.stringify(epoch)}}`;
+    const args = since !== undefined && this.sh.joinSince && !this.recovered ? `${JSON.stringify(room)},${resume}` : JSON.stringify(room);
     this.send(eventPacket(this.ackId(id, K_JOIN), j.join, args));
   }
 
@@ -160,6 +171,11 @@ class SioConnection extends RawConnection implements ClientConnection {
 
   publish(room: string, id: number, tag: string, pad: string): void {
     const j = this.sh.json;
+    if (this.sh.binary) {
+      if (this.phase !== Phase.Connected) return;
+      this.send(binaryPublishPacket(this.ackId(id, K_PUBLISH), j.publish, j.room, room, j.content));
+      return this.sendBinary(taggedBytes(tag, pad));
+    }
     this.sendIfConnected(eventPacket(this.ackId(id, K_PUBLISH), j.publish, `{${j.room}:${JSON.stringify(room)},${j.content}:{"wsb":${JSON.stringify(tag)},"pad":${JSON.stringify(pad)}}}`));
   }
 
@@ -254,7 +270,7 @@ class SioConnection extends RawConnection implements ClientConnection {
 
   protected onMessage(opcode: number, buf: Buffer, start: number, end: number): void {
     if (this.phase === Phase.Done) return;
-    if (opcode === OP_BINARY) return this.onAttachment();
+    if (opcode === OP_BINARY) return this.onAttachment(buf, start, end);
     const eio = buf[start];
     if (eio === EIO_MESSAGE) {
       if (this.phase === Phase.Connected && this.binary === null && scanSioDelivery(buf, start + 1, end, this.sh.keys, scanned)) {
@@ -306,14 +322,15 @@ class SioConnection extends RawConnection implements ClientConnection {
     if (this.phase === Phase.AwaitConnect) {
       // A recovering server sends the missed packets before its CONNECT; socket.io-client
       // holds them and emits them once connected, before `connect`: so does this client.
-      (this.early ??= []).push(text);
+      if ((h.type === SIO_BINARY_EVENT || h.type === SIO_BINARY_ACK) && h.attachments > 0) this.binary = { header: h, text, attachments: h.attachments, early: [] };
+      else (this.early ??= []).push(text);
       return;
     }
     if (this.phase !== Phase.Connected) return;
     if (h.type === SIO_DISCONNECT) return this.disconnected('io server disconnect');
     if (h.type === SIO_BINARY_EVENT || h.type === SIO_BINARY_ACK) {
       if (h.attachments === 0) return this.dispatch(text, h);
-      this.binary = { header: h, text, attachments: h.attachments };
+      this.binary = { header: h, text, attachments: h.attachments, delivery: h.type === SIO_BINARY_EVENT && h.attachments === 1 ? this.binaryDelivery(text, h) : undefined };
       return;
     }
     this.dispatch(text, h);
@@ -332,16 +349,50 @@ class SioConnection extends RawConnection implements ClientConnection {
     pingWatch.add(this);
     const early = this.early;
     this.early = null;
-    if (early !== null) for (const p of early) if (this.phase === Phase.Connected) this.onPacket(p);
+    if (early !== null) for (const p of early) if (this.phase === Phase.Connected) this.onEarly(p);
     if (this.phase === Phase.Connected) this.ev.onOpen();
   }
 
-  private onAttachment(): void {
+  /** A packet held until the CONNECT, handled now (a binary one with its attachments). */
+  private onEarly(p: string | [string, Buffer[]]): void {
+    if (typeof p === 'string') return this.onPacket(p);
+    this.onPacket(p[0]);
+    for (const a of p[1]) this.onAttachment(a, 0, a.length);
+  }
+
+  private onAttachment(buf: Buffer, start: number, end: number): void {
     const b = this.binary;
     if (b === null) return this.badPacket('a binary frame without a binary packet announcing it');
+    if (b.early) {
+      b.early.push(Buffer.from(buf.subarray(start, end)));
+      if (--b.attachments > 0) return;
+      this.binary = null;
+      (this.early ??= []).push([b.text, b.early]);
+      return;
+    }
     if (--b.attachments > 0) return;
     this.binary = null;
+    const d = b.delivery;
+    if (d && readTaggedBytes(buf, start, end, scanned)) {
+      if (d.offset !== null) this.offset = d.offset;
+      return this.ev.onDelivery(d.room, d.seq, scanned.node, scanned.pub, scanned.counter, scanned.sendUs, d.replay);
+    }
     this.dispatch(b.text, b.header);
+  }
+
+  /** A room message whose content is the binary attachment to come (binary=on), or undefined. */
+  private binaryDelivery(text: string, h: SioHeader): { room: string; seq: number; replay: boolean; offset: string | null } | undefined {
+    if (!this.sh.binary) return undefined;
+    let data: unknown;
+    try {
+      data = JSON.parse(text.slice(h.dataStart));
+    } catch {
+      return undefined; // dispatch reports it
+    }
+    const d = binaryDeliveryOf(data, this.sh.names);
+    if (!d) return undefined;
+    const last = (data as unknown[])[(data as unknown[]).length - 1];
+    return { ...d, offset: this.pid !== null && (data as unknown[]).length > 2 && typeof last === 'string' ? last : null };
   }
 
   /** An event or an ack, fully parsed (binary placeholders stay as they are: counted, not rebuilt). */
@@ -417,6 +468,7 @@ export function createLeanSocketIoTransport(o: LeanSocketIoOptions): Transport {
     json: { join: JSON.stringify(n.join), leave: JSON.stringify(n.leave), publish: JSON.stringify(n.publish), room: JSON.stringify(n.room), content: JSON.stringify(n.content) },
     joinSince: false,
     sessions: new Map(),
+    binary: o.wire?.binary === true,
   };
   let tls: Promise<Transport> | undefined;
   return {
@@ -462,7 +514,7 @@ function deferred(transport: Promise<Transport>, opts: ConnectOptions, ev: Conne
     },
   );
   return {
-    join: (room, id, since) => call((c) => c.join(room, id, since)),
+    join: (room, id, since, epoch) => call((c) => c.join(room, id, since, epoch)),
     leave: (room, id) => call((c) => c.leave(room, id)),
     publish: (room, id, tag, pad) => call((c) => c.publish(room, id, tag, pad)),
     emit: (event, data, onAck) => call((c) => c.emit?.(event, data, onAck)),

@@ -21,6 +21,7 @@ export interface SocketIoNames {
   node: string;
 }
 
+/** The chat vocabulary's names as the bundled Socket.IO server uses them (PROTOCOL.md section 2). */
 export const DEFAULT_SOCKETIO_NAMES: SocketIoNames = {
   connected: 'connected',
   join: 'join-room',

@@ -8,20 +8,32 @@
 
 /** Engine.IO v4 packet types (the first character of a text frame). */
 export const EIO_OPEN = 48; // '0'
+/** Engine.IO close packet. */
 export const EIO_CLOSE = 49; // '1'
+/** Engine.IO ping packet (the server pings; v4). */
 export const EIO_PING = 50; // '2'
+/** Engine.IO pong packet. */
 export const EIO_PONG = 51; // '3'
+/** Engine.IO message packet (carries a Socket.IO packet). */
 export const EIO_MESSAGE = 52; // '4'
+/** Engine.IO upgrade packet. */
 export const EIO_UPGRADE = 53; // '5'
+/** Engine.IO noop packet. */
 export const EIO_NOOP = 54; // '6'
 
 /** Socket.IO v5 packet types (the character after the Engine.IO `4`). */
 export const SIO_CONNECT = 0;
+/** Socket.IO disconnect packet. */
 export const SIO_DISCONNECT = 1;
+/** Socket.IO event packet. */
 export const SIO_EVENT = 2;
+/** Socket.IO ack packet. */
 export const SIO_ACK = 3;
+/** Socket.IO connect-error packet (the namespace refused the connection). */
 export const SIO_CONNECT_ERROR = 4;
+/** Socket.IO event packet with binary attachments. */
 export const SIO_BINARY_EVENT = 5;
+/** Socket.IO ack packet with binary attachments. */
 export const SIO_BINARY_ACK = 6;
 
 /** A Socket.IO packet's header, read from `text` (the Engine.IO message's payload). */

@@ -14,12 +14,14 @@ import { eventFrame, offersJoinSince, replyFrame, type ReplyKind } from './socke
 
 export { DEFAULT_SOCKETIO_NAMES, parseSocketIoNames, type SocketIoNames } from './socketio-names.ts';
 
+/** Options of the socket.io-client transport. */
 export interface SocketIoTransportOptions {
   names: SocketIoNames;
   /** Engine.IO transports in order of preference; default websocket only. */
   transports: Array<'websocket' | 'polling'>;
 }
 
+/** The Socket.IO transport on socket.io-client (`--set client=socket.io-client`, and long-polling). */
 export function createSocketIoTransport(o: SocketIoTransportOptions): Transport {
   const n = o.names;
   const sockets = new Map<number, { socket: Socket; url: string }>();
@@ -96,9 +98,9 @@ export function createSocketIoTransport(o: SocketIoTransportOptions): Transport 
       const ackHandler = (kind: ReplyKind, id: number, room: string) => (res: unknown) => ev.onFrame(replyFrame(kind, id, room, res));
       return {
         // A recovered session has its rooms and missed messages back already; elsewhere a resume asks for the replay.
-        join: (room, id, since) =>
+        join: (room, id, since, epoch) =>
           void (since !== undefined && joinSince && !socket.recovered
-            ? socket.emit(n.join, room, { since }, ackHandler('joined', id, room))
+            ? socket.emit(n.join, room, epoch === undefined ? { since } : { since, epoch }, ackHandler('joined', id, room))
             : socket.emit(n.join, room, ackHandler('joined', id, room))),
         leave: (room, id) => void socket.emit(n.leave, room, ackHandler('left', id, room)),
         publish: (room, id, tag, pad) => void socket.emit(n.publish, { [n.room]: room, [n.content]: { wsb: tag, pad } }, ackHandler('ack', id, room)),

@@ -10,6 +10,9 @@ export function encodeTag(node: number, publisher: number, counter: number, send
   return `${node}.${publisher}.${counter}.${sendUs}`;
 }
 
+/**
+ * A harness tag's parts: node, publisher (global client index), counter, and `sendUs` (scheduled send time, monotonic us).
+ */
 export interface ParsedTag {
   node: number;
   publisher: number;
@@ -26,8 +29,9 @@ export function parseTag(tag: string): ParsedTag | null {
   return { node: n[0]!, publisher: n[1]!, counter: n[2]!, sendUs: n[3]! };
 }
 
-/** Padding of `bytes` characters, cached per size. */
+/** `padding`'s strings by size. */
 const padCache = new Map<number, string>();
+/** `bytes` characters of `x` (none for 0 or less), cached per size. */
 export function padding(bytes: number): string {
   let p = padCache.get(bytes);
   if (p === undefined) {

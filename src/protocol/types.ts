@@ -12,10 +12,11 @@ export type DecodedFrame =
    * Replies (`joined`, `left`, `ack`, `pong`) are matched to their request by `id`; a reply
    * without an id is matched to the client's oldest request of that kind (dialects that answer
    * in order and carry no correlation id). `joined` without a room is the request's room.
+   * `epoch` names the room's sequence (PROTOCOL.md): when it changes, the seqs began again.
    */
-  | { kind: 'joined'; id?: string | number; room?: string; members?: number; seq?: number }
+  | { kind: 'joined'; id?: string | number; room?: string; members?: number; seq?: number; epoch?: string }
   | { kind: 'left'; id?: string | number }
-  | { kind: 'ack'; id?: string | number; seq?: number }
+  | { kind: 'ack'; id?: string | number; seq?: number; epoch?: string }
   /**
    * A room message; `tag` is the harness's own tag (the `wsb` field of the published payload) when
    * present. Without `room` it belongs to the receiving client's only room (an error when it has several).
@@ -39,7 +40,8 @@ export interface FrameCodec {
   url?(target: string, token: string | undefined): string;
   /** Extra handshake headers (default: none; the token goes in the URL). */
   headers?(token: string | undefined): Record<string, string>;
-  encodeJoin(room: string, id: number, since?: number): string;
+  /** A join; resuming, `since` is the last seq received and `epoch` the sequence epoch it belongs to (when the server named one). */
+  encodeJoin(room: string, id: number, since?: number, epoch?: string): string;
   encodeLeave(room: string, id: number): string;
   /**
    * Encode a publish. `payload` is an object carrying the harness's tag in `wsb` (a string)
@@ -127,7 +129,8 @@ export interface ConnectOptions {
 
 /** One live connection of one virtual client, whatever the transport. */
 export interface ClientConnection {
-  join(room: string, id: number, since?: number): void;
+  /** Join `room`; resuming, after `since` of sequence `epoch` (PROTOCOL.md). */
+  join(room: string, id: number, since?: number, epoch?: string): void;
   leave(room: string, id: number): void;
   publish(room: string, id: number, tag: string, pad: string): void;
   /** Returns false when the protocol has no application ping. */

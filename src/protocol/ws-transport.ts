@@ -18,6 +18,7 @@ export function errorCode(err: Error & { code?: string }): string {
   return 'unknown';
 }
 
+/** A transport on the `ws` client (`--set client=ws`) speaking `codec`. */
 export function createWsTransport(codec: FrameCodec): Transport {
   const fast = codec.name === 'wsbench/1';
   return {
@@ -92,7 +93,7 @@ export function createWsTransport(codec: FrameCodec): Transport {
         if (ws.readyState === WebSocket.OPEN) ws.send(text);
       };
       return {
-        join: (room, id, since) => send(own.encodeJoin(room, id, since)),
+        join: (room, id, since, epoch) => send(own.encodeJoin(room, id, since, epoch)),
         leave: (room, id) => send(own.encodeLeave(room, id)),
         publish: (room, id, tag, pad) => send(own.encodePublish(room, id, { wsb: tag, pad })),
         ping: (id) => {

@@ -61,6 +61,12 @@ export interface Ledger {
   unjudged?: number;
   /** Tag mode, a shard's report: deliveries from publishers of another shard (whose logs are there, not here), counted as delivered but judged by no shard. */
   otherShards?: number;
+  /**
+   * Seq mode: how many times a room's sequence began again (the server named a new `epoch`
+   * in a join reply, e.g. a restarted node that keeps its rooms in memory); each epoch was
+   * judged on its own. Absent when no sequence began again.
+   */
+  epochs?: number;
 }
 
 /** The delivery ledger of one room (counts of deliveries, as in Ledger). */

@@ -17,6 +17,7 @@ import { createCpuSampler, type CpuSampler, type CpuWindow } from './capacity-pr
 
 export * from './capacity-plan.ts';
 
+/** Schema id of the capacity report (`wsbench capacity --out`). */
 export const CAPACITY_SCHEMA = 'wsbench.capacity/1' as const;
 
 /** What `wsbench capacity` asks for. Loads are whole numbers of the varied knob. */
@@ -86,6 +87,7 @@ export interface CapacityStep {
 /** Why the search stopped. */
 export type StopKind = 'slo' | 'check' | 'saturated' | 'range-exhausted' | 'none-sustainable' | 'failed' | 'interrupted';
 
+/** How the capacity search ended and what it found (loads in the knob's units). */
 export interface CapacityOutcome {
   stop: StopKind;
   /** Largest load judged good, null when none. */
@@ -98,6 +100,7 @@ export interface CapacityOutcome {
   message: string;
 }
 
+/** Server memory per connection over the steps (RSS of the bundled target; null where not measured). */
 export interface CapacityResources {
   /** RSS growth per added connection, bytes, from a least-squares line over the steps (null with fewer than two steps). */
   marginalRssBytesPerConnection: number | null;
@@ -140,6 +143,7 @@ export interface CapacityIO extends RunIO {
   stepDone?(step: CapacityStep): void;
 }
 
+/** Runs one capacity step (default `runScenario`; tests pass a fake). */
 export type StepRunner = (req: RunRequest, io: RunIO) => Promise<RunOutcome>;
 
 /** Test seams: a fake step runner and CPU sampler. */

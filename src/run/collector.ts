@@ -16,6 +16,9 @@ type Waiter = { need: number; got: FromWorker[]; resolve: (m: FromWorker[]) => v
 /** Examples kept per kind (client ids) and per error code (messages). */
 const MAX_EXAMPLES = 5;
 
+/**
+ * The coordinator's fold of every worker's messages (see the module comment): metrics, health, ledgers, examples, observations.
+ */
 export class RunCollector {
   readonly agg = createAggregator();
   /** Connected clients per worker, from its latest snapshot. */

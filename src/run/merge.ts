@@ -10,6 +10,20 @@ import { mergeEncoded, summarize } from '../metrics/index.ts';
 import { usageError } from '../errors.ts';
 import { mergedDeliveryCheck } from '../checks/merge-ledger.ts';
 
+/**
+ * The shards' ledgers added, except `epochs`: every shard saw the same rooms' sequences
+ * begin again, so the merged count is the largest, not the sum.
+ */
+function mergedLedger(reports: Report[], add: (maps: Array<Record<string, number>>) => Record<string, number>): Report['ledger'] {
+  const sum = add(reports.map(({ ledger: { mode: _mode, epochs: _epochs, ...counts } }) => counts as Record<string, number>)) as unknown as Report['ledger'];
+  const epochs = Math.max(0, ...reports.map((r) => r.ledger.epochs ?? 0));
+  const mode = reports[0]!.ledger.mode;
+  return { ...sum, ...(mode ? { mode } : {}), ...(epochs > 0 ? { epochs } : {}) };
+}
+
+/**
+ * One report from the shards' reports of one run (same scenario); throws WSB_ERR_MERGE when there is nothing to merge or the scenarios differ.
+ */
 export function mergeReports(reports: Report[]): Report {
   if (reports.length === 0) throw usageError('WSB_ERR_MERGE', 'nothing to merge');
   const names = new Set(reports.map((r) => r.scenario.name));
@@ -48,7 +62,7 @@ export function mergeReports(reports: Report[]): Report {
     metrics,
     counters: add(reports.map((r) => r.counters)),
     rates: { messagesSentPerSec: sumRates('messagesSentPerSec'), deliveriesPerSec: sumRates('deliveriesPerSec'), connectsPerSec: sumRates('connectsPerSec'), acksPerSec: sumRates('acksPerSec'), roundTripsPerSec: sumRates('roundTripsPerSec') },
-    ledger: { ...(add(reports.map(({ ledger: { mode: _mode, ...counts } }) => counts as Record<string, number>)) as unknown as Report['ledger']), ...(first.ledger.mode ? { mode: first.ledger.mode } : {}) },
+    ledger: mergedLedger(reports, add),
     rooms: undefined,
     checks: [...reports.flatMap((r, i) => r.checks.map((c) => ({ ...c, name: `shard${i}.${c.name}` }))), ...[mergedDeliveryCheck(reports)].filter((c) => c !== undefined)],
     gates: [],

@@ -10,6 +10,9 @@ import { builtinChecks } from '../checks/builtin.ts';
 import { failedCheck } from '../checks/outcome.ts';
 import { peakRatePerSec } from '../metrics/index.ts';
 
+/**
+ * What the checks of a finished run read: the scenario, the report, the options and the ramp/ledger figures of this process.
+ */
 export interface RunCheckInput {
   def: ScenarioDefinition;
   report: Report;
@@ -23,6 +26,7 @@ export interface RunCheckInput {
   examples: Record<string, number[]>;
 }
 
+/** Built-in checks, then the scenario's own `checks` (a throw fails as `scenario.checks`). */
 export function runChecks(i: RunCheckInput): CheckResult[] {
   const { def, report, options } = i;
   const checks = builtinChecks({

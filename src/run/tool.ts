@@ -5,6 +5,7 @@ import { PACKAGE_ROOT as root } from '../package-paths.ts';
 
 let pkg: { name: string; version: string } | undefined;
 
+/** This package's name and version (from package.json, read once). */
 export function toolInfo(): { name: string; version: string } {
   pkg ??= JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { name: string; version: string };
   return { name: pkg.name, version: pkg.version };

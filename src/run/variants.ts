@@ -14,12 +14,16 @@ import { trafficFigures } from './traffic-figures.ts';
 /** Window over which the herd's peak arrival rate is measured. */
 export const HERD_WINDOW_US = 100_000;
 
+/** One run of a variant list: its label and the `--set` pairs it runs with. */
 export interface Variant {
   /** e.g. `jitter=none`; empty for a run without variants. */
   label: string;
   sets: string[];
 }
 
+/**
+ * The runs `--set` lists ask for (the product of every list of an option with fixed values); one variant with an empty label when there is no list.
+ */
 export function expandVariants(def: ScenarioDefinition, sets: string[]): Variant[] {
   const specs: Record<string, OptionSpec> = { ...COMMON_OPTION_SPECS, ...(def.options ?? {}) };
   let variants: Variant[] = [{ label: '', sets: [] }];

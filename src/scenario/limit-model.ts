@@ -25,6 +25,7 @@ export interface WindowLimit {
   closeOnRefusal: boolean;
 }
 
+/** A rate-limit policy (`--set limit=`): token bucket or fixed window. */
 export type LimitModel = BucketLimit | WindowLimit;
 
 /** The forms `--set limit=` accepts, for error messages and the README. */

@@ -14,7 +14,7 @@ import { COMPILED, MODULE_EXT, PACKAGE_ROOT } from '../package-paths.ts';
 /** The bundled scenarios as they run: scenarios/*.ts, or their compiled twins in dist/scenarios/*.js. */
 export const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scenarios');
 
-/** Bundled scenario names (files in scenarios/ not starting with `_` or `example-`). */
+/** Bundled scenario names (files in scenarios/ not starting with `_`). */
 export function bundledScenarioNames(): string[] {
   return readdirSync(SCENARIO_DIR)
     .filter((f) => f.endsWith(MODULE_EXT) && !f.startsWith('_'))
@@ -39,6 +39,9 @@ export function resolveScenarioPath(nameOrPath: string): string {
 
 const cache = new Map<string, ScenarioDefinition>();
 
+/**
+ * Import a scenario file once (cached per path) and check its shape; throws WSB_ERR_SCENARIO listing every problem.
+ */
 export async function loadScenarioFile(path: string): Promise<ScenarioDefinition> {
   const hit = cache.get(path);
   if (hit) return hit;

@@ -87,6 +87,7 @@ export const COMMON_OPTION_SPECS: Record<keyof CommonOptions, OptionSpec> = {
 export function camel(key: string): string {
   return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+/** `maxInflight` -> `max-inflight` (the `--set` spelling of an option key). */
 export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
@@ -139,6 +140,7 @@ function checkBounds(key: string, spec: OptionSpec, r: Parsed<number | string | 
   return r;
 }
 
+/** Options after every layer (defaults, scenario, flags, `--set`), with every problem found. */
 export interface ResolvedOptions {
   options: Record<string, unknown> & CommonOptions;
   problems: string[];

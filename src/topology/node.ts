@@ -32,6 +32,7 @@ function entryLoaderArgs(entry: string): string[] {
   return /\.[mc]?ts$/.test(entry) ? ['--import', tsxLoaderUrl()] : [];
 }
 
+/** How to start one bundled reference node (`index`: node id in the topology). */
 export interface BundledNodeOptions {
   index: number;
   protocol: Protocol;

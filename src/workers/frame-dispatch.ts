@@ -20,7 +20,7 @@ export interface DispatchHost {
   claimNodeId(c: Client, id: string): void;
   /** Whether an error code means "rate limited". */
   isLimitCode(code: string): boolean;
-  noteSeq(room: string, seq: number): void;
+  noteSeq(room: string, seq: number, epoch?: string): void;
   deliver(c: Client, room: string, seq: number, pubNode: number, pub: number, counter: number, sendUs: number, replay: boolean): void;
   roomless(c: Client): void;
   echoRoom(c: Client, publisher: number, counter: number): string | undefined;
@@ -44,9 +44,9 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
       const room = f.room ?? p?.room;
       if (room !== undefined) {
         const r = c.recv.get(room) ?? c.recv.set(room, createReceiverRoom(room, c.index)).get(room)!;
-        onJoined(r, f.seq);
+        onJoined(r, f.seq, f.epoch);
         tagJoinAcked(r, now);
-        if (f.seq !== undefined) rt.noteSeq(room, f.seq);
+        if (f.seq !== undefined) rt.noteSeq(room, f.seq, r.epoch);
       }
       if (p) req.finish(p, METRIC.join, now);
       return;
@@ -61,7 +61,8 @@ export function dispatchFrame(rt: DispatchHost, c: Client, f: DecodedFrame): voi
       c.stats.acked++;
       if (p) {
         req.finish(p, p.quiet ? undefined : METRIC.ack, now);
-        if (f.seq !== undefined && p.room) rt.noteSeq(p.room, f.seq);
+        // An ack without an epoch belongs to the epoch the publisher's own join reply named.
+        if (f.seq !== undefined && p.room) rt.noteSeq(p.room, f.seq, f.epoch ?? c.recv.get(p.room)?.epoch);
       }
       return;
     }

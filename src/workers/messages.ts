@@ -18,14 +18,19 @@ export interface Observation {
   maxClient: number;
 }
 
+/** Where a worker loads the scenario from (a file path; workers import it themselves). */
 export type ScenarioRef = { kind: 'file'; path: string };
 
+/**
+ * Where clients get their auth token: none, one for all, one per client from a list (round robin), or minted per client (HS256, `expiresInSec` seconds).
+ */
 export type TokenSource =
   | { mode: 'none' }
   | { mode: 'single'; token: string }
   | { mode: 'list'; tokens: string[] }
   | { mode: 'mint'; secret: string; expiresInSec: number; claims?: string };
 
+/** First message to a worker: its slice of clients, the targets and everything it needs to run them. */
 export interface WorkerInit {
   type: 'init';
   workerId: number;
@@ -51,8 +56,10 @@ export interface WorkerInit {
   urlNodes?: number[];
 }
 
+/** Phases of a run, in order; `finish` stops traffic and closes the books. */
 export type Phase = 'ramp' | 'warmup' | 'steady' | 'cooldown' | 'finish';
 
+/** Messages from the coordinator to a worker process. */
 export type ToWorker =
   | WorkerInit
   | { type: 'phase'; phase: Phase }
@@ -61,12 +68,14 @@ export type ToWorker =
   /** The highest seq per room over every worker: receivers wait for it before the books close (src/checks/settle.ts). */
   | { type: 'settle'; roomMax: Record<string, number> };
 
+/** Client counts a worker reports with each snapshot. */
 export interface WorkerStatus {
   connected: number;
   /** Clients waiting to reconnect. */
   reconnecting: number;
 }
 
+/** Messages from a worker process to the coordinator (`snapshot` about once a second). */
 export type FromWorker =
   | { type: 'ready'; workerId: number; fdLimit: number }
   | { type: 'snapshot'; workerId: number; phase: Phase | 'init'; measured: boolean; metrics: MetricsSnapshot; health: HealthSample; status: WorkerStatus }

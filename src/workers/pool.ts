@@ -9,6 +9,7 @@ import type { FromWorker, ToWorker } from './messages.ts';
 
 const WORKER_MAIN = packageModule('src/workers/worker-main.ts');
 
+/** The generator's worker processes (forked), addressed by id 0..size-1. */
 export interface WorkerPool {
   size: number;
   send(workerId: number, msg: ToWorker): void;
@@ -17,6 +18,9 @@ export interface WorkerPool {
   stop(): Promise<void>;
 }
 
+/**
+ * Fork `size` worker processes (src/workers/worker-main.ts, old-space 4096 MB each); messages go to `onMessage`, exits to `onExit`.
+ */
 export function createWorkerPool(
   size: number,
   onMessage: (msg: FromWorker) => void,

@@ -30,6 +30,9 @@ export interface PendingRequest<O extends RequestOwner> {
   quiet?: boolean;
 }
 
+/**
+ * The requests of one worker's clients awaiting replies (see the module comment); ids unique per worker.
+ */
 export class RequestTracker<O extends RequestOwner> {
   /** Every request in flight, in the order sent (the timeout sweep relies on it). */
   readonly pending = new Map<number, PendingRequest<O>>();

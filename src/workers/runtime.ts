@@ -18,7 +18,7 @@ import { createArrival, type Arrival } from '../executor/arrival.ts';
 import { realClock, type Clock } from '../executor/clock.ts';
 import { backoffDelayMs } from '../executor/backoff.ts';
 import { SleepWheel } from '../executor/sleep-wheel.ts';
-import { addReceiver, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, type RoomTally } from '../checks/ledger.ts';
+import { addReceiverEpochs, emptyTally, endTagWindow, onDelivery, onUnsequencedDelivery, parseSeqKey, seqKey, type RoomTally } from '../checks/ledger.ts';
 import { createPublisherLog, logPublish, logRefused, trimLog, type PublisherLog, type TagWindow } from '../checks/tag-ledger.ts';
 import { isConnecting, wasUp } from './client-state.ts';
 import { Client, type ClientHost } from './virtual-client.ts';
@@ -28,7 +28,7 @@ import { TokenMinter } from './token-source.ts';
 import { isPublisher, nodeHash } from './placement.ts';
 import { NodeIdRegistry } from '../topology/node-identity.ts';
 import { limitCodeMatcher } from '../scenario/limit-codes.ts';
-import { COUNTER, METRIC, closeCounter, errorCounter } from '../metrics/names.ts';
+import { COUNTER, METRIC, RECOVERY_OBSERVATION, closeCounter, errorCounter, notBackCounter } from '../metrics/names.ts';
 import { catchUp, connectUnder, noteDelivery, observeSkipped, SLOW_OBSERVATION, startSlow } from './client-conditions.ts';
 
 export type { Observation } from './messages.ts';
@@ -72,6 +72,8 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   /** Clients open and waiting for the server's welcome frame. */
   private readonly welcoming = new Set<Client>();
   private reconnectTimers = new Set<unknown>();
+  /** Set once the clients not back were counted (the end of the run): later rejoins are not counted back. */
+  private notBackNoted = false;
   private roomMaxAck = new Map<string, number>();
   private readonly pad: string;
   private readonly ackMode: PublishAck;
@@ -260,13 +262,16 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     c.state = 'open';
     c.sessions++;
     c.attempts = 0;
+    c.lastError = undefined;
     this.rec.count(COUNTER.connectionsOpened);
     this.rec.record(METRIC.connect, this.clock.nowUs() - (c.attempt?.startUs ?? 0));
     if (c.zombie) c.conn?.stopHeartbeat();
+    c.joinsFailed = 0;
     const joins = c.rooms.map((room) => {
       const r = c.recv.get(room);
       const since = resume && r && r.joinSeq >= 0 ? r.lastSeq : undefined;
-      return c.join(room, since);
+      // The epoch `since` belongs to: a server that began again replays its new epoch from the start.
+      return c.join(room, since, since === undefined ? undefined : r?.epoch);
     });
     const results = await Promise.all(joins);
     c.joinsFailed = results.filter((x) => x === null).length;
@@ -275,8 +280,12 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
       this.example('connect:join_failed', c.index);
       this.firstError ??= `join_failed: connected, but ${c.joinsFailed} of ${c.rooms.length} joins got no reply within ${this.cfg.options.requestTimeoutMs} ms or were refused (${this.cfg.urls[c.node]})`;
     }
-    if (resume && results.every((x) => x !== null)) {
-      this.rec.record(METRIC.reconnect, this.clock.nowUs() - c.dropUs);
+    // A rejoin that completes after the not-back count (the run is closing) is not counted back too.
+    if (resume && c.state === 'open' && !this.notBackNoted && results.every((x) => x !== null)) {
+      const now = this.clock.nowUs();
+      c.backUs = now;
+      this.rec.record(METRIC.reconnect, now - c.dropUs);
+      this.observe(RECOVERY_OBSERVATION, (now - c.dropUs) / 1000, c.index);
       this.rec.count(COUNTER.reconnects);
       this.observe(COUNTER.reconnectAttempts, c.stats.reconnectAttempts, c.index);
       c.stats.reconnectAttempts = 0;
@@ -288,6 +297,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   connError(c: Client, code: string, message: string): void {
     this.countError(code, message);
     if (isConnecting(c.state)) {
+      c.lastError = code;
       this.rec.count(COUNTER.connectionsFailed);
       this.firstError ??= `${code}: ${message} (${this.cfg.urls[c.node]})`;
       this.example(`connect:${code}`, c.index);
@@ -331,6 +341,7 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
         this.rec.count(COUNTER.evictions);
       } else this.rec.count(COUNTER.healthyDropped);
     }
+    if (isConnecting(prev) && c.lastError === undefined) c.lastError = `close_${code}`;
     this.settle(c, false);
     if (wasOpen && !byUs) this.onDropped(c, code);
     else if (!wasOpen && c.sessions > 0 && !byUs) this.scheduleReconnect(c);
@@ -432,9 +443,10 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     if (log && p.counter !== undefined) logRefused(log, p.counter);
   }
 
-  /** @internal The highest room seq an ack or join revealed (the ledger's end of room). */
-  noteSeq(room: string, seq: number): void {
-    if (seq > (this.roomMaxAck.get(room) ?? 0)) this.roomMaxAck.set(room, seq);
+  /** @internal The highest room seq an ack or join revealed (the ledger's end of room), per sequence epoch when the server names one. */
+  noteSeq(room: string, seq: number, epoch?: string): void {
+    const key = seqKey(room, epoch);
+    if (seq > (this.roomMaxAck.get(key) ?? 0)) this.roomMaxAck.set(key, seq);
   }
 
   /**
@@ -622,9 +634,15 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
    * the tail included: up to the highest seq of its room this worker saw delivered or acked.
    */
   noteSkipped(): void {
-    const roomMax = new Map(this.roomMaxAck);
-    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (roomMax.get(r.room) ?? -1)) roomMax.set(r.room, r.lastSeq);
-    for (const c of this.clients) observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
+    // Per sequence (room and epoch); each client reads the maxima of its rooms' current epochs.
+    const keyMax = new Map(this.roomMaxAck);
+    for (const c of this.clients) for (const r of c.recv.values()) if (r.lastSeq > (keyMax.get(seqKey(r.room, r.epoch)) ?? -1)) keyMax.set(seqKey(r.room, r.epoch), r.lastSeq);
+    for (const c of this.clients) {
+      if (!c.cond) continue;
+      const roomMax = new Map<string, number>();
+      for (const r of c.recv.values()) roomMax.set(r.room, keyMax.get(seqKey(r.room, r.epoch)) ?? r.lastSeq);
+      observeSkipped(c.cond, c.recv.values(), roomMax, (key, v) => this.observe(key, v, c.index));
+    }
   }
 
   /** Make these clients (global indices) stop answering heartbeats; they stay zombies across reconnects. */
@@ -639,20 +657,17 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
 
   /** The per-room tallies of every receiver, for the coordinator's ledger. */
   tallies(): RoomTally[] {
-    const byRoom = new Map<string, RoomTally>();
-    for (const c of this.clients) {
-      for (const r of c.recv.values()) {
-        let t = byRoom.get(r.room);
-        if (!t) byRoom.set(r.room, (t = emptyTally(r.room)));
-        addReceiver(t, r);
+    const byKey = new Map<string, RoomTally>();
+    for (const c of this.clients) for (const r of c.recv.values()) addReceiverEpochs(byKey, r);
+    for (const [key, seq] of this.roomMaxAck) {
+      let t = byKey.get(key);
+      if (!t) {
+        const { room, epoch } = parseSeqKey(key);
+        byKey.set(key, (t = emptyTally(room, epoch)));
       }
-    }
-    for (const [room, seq] of this.roomMaxAck) {
-      let t = byRoom.get(room);
-      if (!t) byRoom.set(room, (t = emptyTally(room)));
       if (seq > t.maxSeq) t.maxSeq = seq;
     }
-    return [...byRoom.values()];
+    return [...byKey.values()];
   }
 
   /** Every receiver's membership windows and every publisher's log, for the coordinator's tag ledger. */
@@ -674,6 +689,22 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
         this.rec.count(COUNTER.zombiesNotEvicted);
         this.example('zombie-not-evicted', c.index);
       }
+    }
+  }
+
+  /**
+   * Dropped clients not back (rejoined) when the run ends, counted per reason before the final
+   * close: `reconnect.not_back.<what it was doing>` and `reconnect.not_back.last_error.<why its
+   * last attempt failed>`, with example ids under `not-back:<reason>`.
+   */
+  noteNotBack(): void {
+    this.notBackNoted = true;
+    for (const c of this.clients) {
+      if (c.dropUs === 0 || c.backUs >= c.dropUs) continue;
+      const reason = notBackReason(c);
+      this.rec.count(notBackCounter(reason));
+      this.example(`not-back:${reason}`, c.index);
+      if (c.lastError !== undefined) this.rec.count(notBackCounter(`last_error.${c.lastError}`));
     }
   }
 
@@ -708,5 +739,30 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
     for (const c of this.clients) if (c.state !== 'closed') c.conn?.terminate();
     this.clock.clearTimeout(this.sweepTimer);
     this.sweepTimer = undefined;
+  }
+}
+
+/**
+ * What a dropped client that is not back was doing: `backoff` (waiting to retry), `connecting`
+ * (handshake in flight), `welcoming` (open, no welcome yet), `dropping` (cutting its own
+ * connection), `joining` (joins of the resume in
+ * flight), `join_failed` (open, but a join timed out or was refused), `not_retrying` (closed, no
+ * reconnect scheduled: reconnect off, or the client stopped answering heartbeats itself).
+ */
+export function notBackReason(c: Pick<Client, 'state' | 'joinsFailed'>): string {
+  switch (c.state) {
+    case 'idle':
+      return 'backoff';
+    case 'connecting':
+      return 'connecting';
+    case 'welcoming':
+    case 'abandoning':
+      return 'welcoming';
+    case 'dropping':
+      return 'dropping';
+    case 'open':
+      return c.joinsFailed > 0 ? 'join_failed' : 'joining';
+    default:
+      return 'not_retrying';
   }
 }

@@ -71,6 +71,10 @@ export class Client implements VirtualClient, ConnectionEvents {
   joinsFailed = 0;
   lastBackoffMs = 0;
   dropUs = 0;
+  /** When this client last rejoined after a drop (monotonic us; 0 = never): it is back when backUs >= dropUs. */
+  backUs = 0;
+  /** Why its last connection attempt failed (`errors.<code>` code or `close_<code>`), for the not-back report. */
+  lastError: string | undefined;
   /** What this client published per room, for the tag ledger (counters count per room). */
   readonly pubLogs = new Map<string, PublisherLog>();
   private rngFn: Rng | undefined;
@@ -151,12 +155,12 @@ export class Client implements VirtualClient, ConnectionEvents {
     return this.rng();
   }
 
-  join(room: string, since?: number): Promise<number | null> {
+  join(room: string, since?: number, epoch?: string): Promise<number | null> {
     let r = this.recv.get(room);
     if (!r) this.recv.set(room, (r = createReceiverRoom(room, this.index)));
     else if (since === undefined) closeWindow(r);
     tagJoinSent(r, this.rt.clock.nowUs());
-    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since));
+    return this.rt.request(this, 'join', room, (id) => this.conn!.join(room, id, since, epoch));
   }
 
   leave(room: string): Promise<boolean> {

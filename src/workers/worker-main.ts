@@ -108,6 +108,7 @@ async function onPhase(phase: Phase): Promise<void> {
       const nodeClients = rt.nodeClients();
       rt.noteUnevictedZombies();
       rt.noteSkipped();
+      rt.noteNotBack();
       await rt.closeAll();
       flush();
       if (snapshotTimer) clearInterval(snapshotTimer);

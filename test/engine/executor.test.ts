@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeClock } from '../../src/executor/clock.ts';
 import { createRamp } from '../../src/executor/ramp.ts';
-import { createArrival } from '../../src/executor/arrival.ts';
+import { createArrival, TimerLateness } from '../../src/executor/arrival.ts';
 import { realClock } from '../../src/executor/clock.ts';
 import { backoffDelayMs } from '../../src/executor/backoff.ts';
 import { createRng } from '../../src/executor/random.ts';
@@ -134,6 +134,18 @@ describe('open arrival on time', () => {
       });
     });
   const p = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+
+  it('widens its polling margin to how late its timers fire, forgets it slowly, and never past 3 ms', () => {
+    const l = new TimerLateness();
+    expect(l.marginUs(1000)).toBe(1000);
+    l.note(1500);
+    // A timer 1.5 ms late: poll from 1.75 ms before the next event.
+    expect(l.marginUs(1000)).toBe(1750);
+    for (let i = 0; i < 400; i++) l.note(50);
+    expect(l.marginUs(1000)).toBe(1000);
+    l.note(10_000);
+    expect(l.marginUs(1000)).toBe(3000);
+  });
 
   it('sends on time on the real clock, where millisecond timers alone are most of a millisecond late', async () => {
     // The p99 < 100 us figure of a quiet machine is measured by the bench (docs/BENCHMARKS.md, sendlag). Here,

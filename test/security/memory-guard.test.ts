@@ -63,6 +63,22 @@ describe('memory guard', () => {
     expect(g.stats().inflightNow).toBe(3 * MIB);
     g.stop();
   });
+  it('each open connection\'s own state is not in flight: a ramp of 20,000 connections does not pause reading, a flood still does', () => {
+    let conns = 0;
+    const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB };
+    const calls: string[] = [];
+    const g = startMemoryGuard({ inflightBytes: 16 * MIB, held: () => 0, connections: () => conns, usage: () => ({ ...use }), pause: () => calls.push('pause'), resume: () => calls.push('resume'), collect: () => {}, sampleMs: 60_000 });
+    // 20,000 connections at about 3 KiB of heap each: 60 MiB, within their 16 KiB allowance.
+    conns = 20_000;
+    use.heapUsed += 60 * MIB;
+    g.sample(0);
+    expect(calls).toEqual([]);
+    // A flood on top of them: 20,000 x 16 KiB = 312.5 MiB allowed; 320 MiB more in flight is over by 7.5 + 60 MiB.
+    use.arrayBuffers += 320 * MIB;
+    g.sample(10);
+    expect(calls).toEqual(['pause']);
+    g.stop();
+  });
   it('off at 0: never pauses; stop() resumes a paused node', () => {
     const off = guarded(0);
     off.use.arrayBuffers += 1000 * MIB;

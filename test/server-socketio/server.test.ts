@@ -43,8 +43,8 @@ describe('socket.io flavour: rooms and messages', () => {
     const s = await startSio({ rate: 0 });
     const a = await Client.open(s.url, { user: 'alice' });
     const b = await Client.open(s.url, { user: 'bob' });
-    expect(await a.join('r')).toEqual({ success: true, room: { id: 'r' }, members: 1, seq: 0 });
-    expect(await b.join('r')).toEqual({ success: true, room: { id: 'r' }, members: 2, seq: 0 });
+    expect(await a.join('r')).toEqual({ success: true, room: { id: 'r' }, members: 1, seq: 0, epoch: expect.any(String) });
+    expect(await b.join('r')).toEqual({ success: true, room: { id: 'r' }, members: 2, seq: 0, epoch: expect.any(String) });
     const acks = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).ack('message', { roomId: 'r', content: `m${i}` })));
     expect(acks.map((x) => x.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     for (const x of acks) expect(x).toMatchObject({ success: true, messageId: expect.any(String), timestamp: expect.any(Number) });

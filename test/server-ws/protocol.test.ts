@@ -74,8 +74,8 @@ describe('frames', () => {
     const s = await startTestServer();
     const a = await Client.open(s.url);
     const b = await Client.open(s.url);
-    expect(await a.request({ type: 'join', id: 1, room: 'r' })).toEqual({ type: 'joined', id: 1, room: 'r', members: 1, seq: 0 });
-    expect(await b.request({ type: 'join', id: 'x', room: 'r' })).toEqual({ type: 'joined', id: 'x', room: 'r', members: 2, seq: 0 });
+    expect(await a.request({ type: 'join', id: 1, room: 'r' })).toEqual({ type: 'joined', id: 1, room: 'r', members: 1, seq: 0, epoch: expect.any(String) });
+    expect(await b.request({ type: 'join', id: 'x', room: 'r' })).toEqual({ type: 'joined', id: 'x', room: 'r', members: 2, seq: 0, epoch: expect.any(String) });
     expect(await b.request({ type: 'leave', id: 2, room: 'r' })).toEqual({ type: 'left', id: 2, room: 'r' });
     expect(s.stats().rooms).toBe(1);
     await a.request({ type: 'leave', id: 3, room: 'r' });
@@ -88,7 +88,7 @@ describe('frames', () => {
     const b = await Client.open(s.url, { claims: { sub: 'bob' } });
     await a.join('r');
     await b.join('r');
-    expect(await a.request({ type: 'publish', id: 1, room: 'r', payload: { n: 1 } })).toEqual({ type: 'ack', id: 1, room: 'r', seq: 1 });
+    expect(await a.request({ type: 'publish', id: 1, room: 'r', payload: { n: 1 } })).toEqual({ type: 'ack', id: 1, room: 'r', seq: 1, epoch: expect.any(String) });
     const m = { type: 'message', room: 'r', seq: 1, from: 'alice', payload: { n: 1 } };
     expect(await a.next((f) => f.type === 'message')).toEqual(m);
     expect(await b.next((f) => f.type === 'message')).toEqual(m);

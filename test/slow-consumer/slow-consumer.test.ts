@@ -131,14 +131,24 @@ describe('wsbench run slow-consumer', () => {
 });
 
 describe('slow-consumer --protocol socketio', () => {
-  it('the lean Socket.IO client stalls too; the bundled Socket.IO server has no slow-consumer limit, so its memory check fails (README)', async () => {
-    const { code, report } = await run('sio', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL]);
+  it('the lean Socket.IO client stalls too; the bundled Socket.IO server cuts slow clients at slow-consumer-bytes, so the run passes', async () => {
+    const { code, report } = await run('sio', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL, '--server', 'slow-consumer-bytes=1048576']);
+    expect(report.checks.filter((c) => !c.passed).map((c) => `${c.name}: ${c.detail}`)).toEqual([]);
+    expect(code).toBe(0);
+    expect(report.observations?.['slow.skipped']?.count).toBe(4);
+    expect(report.observations?.['slow.cut.ms']?.count).toBe(4);
+    expect(check(report, 'slow-consumer.slow-clients-handled').detail).toMatch(/cut 4 of 4 slow clients/);
+    expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
+    expect(report.metrics['fanout.control']!.count).toBeGreaterThan(1000);
+  });
+
+  it('with slow-consumer-bytes=0 the bundled Socket.IO server keeps buffering, so its memory check fails', async () => {
+    const { code, report } = await run('sio-never-cut', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL, '--server', 'slow-consumer-bytes=0']);
     expect(code).toBe(1);
     expect(report.observations?.['slow.skipped']?.count).toBe(4);
     expect(report.observations?.['slow.cut.ms']).toBeUndefined();
     expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, detail: expect.stringMatching(/keeps buffering/) });
     expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
-    expect(report.metrics['fanout.control']!.count).toBeGreaterThan(1000);
   });
 });
 

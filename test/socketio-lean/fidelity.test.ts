@@ -47,7 +47,7 @@ class Probe implements ConnectionEvents {
     if (f.kind === 'message' && f.tag) {
       const [node, pub, counter, sendUs] = f.tag.split('.').map(Number);
       this.push(['delivery', f.room, f.seq ?? -1, node, pub, counter, sendUs, f.replay === true]);
-    } else this.push(['frame', f]);
+    } else this.push(['frame', 'epoch' in f && f.epoch !== undefined ? { ...f, epoch: 'the server process epoch' } : f]); // each server run has its own
   }
   onDelivery(room: string, seq: number, node: number, pub: number, counter: number, sendUs: number, replay: boolean): void {
     this.push(['delivery', room, seq, node, pub, counter, sendUs, replay]);
