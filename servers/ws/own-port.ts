@@ -6,9 +6,7 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import type { ReferenceServer } from './server.ts';
-
-/** Pending connections the kernel keeps for the worker's own port (Linux caps it at net.core.somaxconn). */
-export const OWN_PORT_BACKLOG = 65_535;
+import { LISTEN_BACKLOG } from '../core/http.ts';
 
 /** A worker's own listener. */
 export interface OwnPort {
@@ -29,7 +27,7 @@ export async function listenOwnPort(server: Pick<ReferenceServer, 'url' | 'accep
   const listener = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => server.acceptFrom(socket));
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
-    listener.listen({ port, host, exclusive: true, backlog: OWN_PORT_BACKLOG }, () => {
+    listener.listen({ port, host, exclusive: true, backlog: LISTEN_BACKLOG }, () => {
       listener.off('error', reject);
       resolve();
     });
