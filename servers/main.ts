@@ -4,8 +4,9 @@
  * Standalone: `node --import tsx servers/main.ts --port 0 --heartbeat-ms 5000 ...`
  * (flags are the option keys of SERVER_OPTION_SPECS; `--key value`,
  * `--key=value`, bare `--presence` for booleans). When ready, stdout line 1 is
- * the URL and line 2 `token: <JWT>` (or `token: (auth off)`); nothing else goes
- * to stdout. Exit codes: 0 after a drain on SIGTERM/SIGINT, 2 bad flags or an
+ * the URL and line 2 `token: <JWT>` (or `token: (auth off)`); with
+ * `--ports per-worker` line 3 `workers: <url> <url> ...` (each cluster worker's
+ * own URL, in worker order); nothing else goes to stdout. Exit codes: 0 after a drain on SIGTERM/SIGINT, 2 bad flags or an
  * unavailable feature, 3 the server could not start.
  *
  * In-process: `startServer(options)` (used by `wsbench serve`).
@@ -32,6 +33,11 @@ export type { ServerOptions } from './core/options.ts';
 export interface StartedServer {
   /** `ws://HOST:PORT/ws`. */
   url: string;
+  /**
+   * With `ports: 'per-worker'` (cluster only): each worker's own URL, in worker
+   * order; `url` (the shared port) keeps serving too. Undefined otherwise.
+   */
+  workerUrls?: string[];
   /** A development token (sub `dev`, 24 h, every room) signed with the secret in force; undefined with auth off. */
   token?: string;
   /** Close every connection with 1001 and stop (waits up to drainTimeoutMs). Idempotent. */
@@ -64,6 +70,7 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
   const token = options.auth ? signToken({ sub: 'dev' }, options.secret, { expiresInSec: 24 * 3600 }) : undefined;
 
   let url: string;
+  let workerUrls: string[] | undefined;
   let stopImpl: () => Promise<void>;
   let dropAll: (code?: number) => void;
 
@@ -79,7 +86,7 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
     stopImpl = () => server.close().finally(() => bus.close());
     dropAll = (code) => server.dropAll(code);
   } else {
-    ({ url, stop: stopImpl, dropAll } = await startCluster(options, log));
+    ({ url, workerUrls, stop: stopImpl, dropAll } = await startCluster(options, log));
   }
 
   const stopLeak = startLeak(options.leakKibPerSec);
@@ -118,7 +125,7 @@ export async function startServer(options: ServerOptions, startOpts: StartOption
       process.stdin.resume();
     }
   }
-  return { url, token, stop };
+  return { url, workerUrls, token, stop };
 }
 
 async function startCluster(options: ServerOptions, log: (l: string) => void) {
@@ -131,14 +138,15 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
     // Workers write nothing to stdout; whatever they print goes to our stderr.
     stdio: ['ignore', 2, 'inherit', 'ipc'],
   } as Parameters<typeof cluster.setupPrimary>[0]);
-  const hub = createClusterHub({ retention: retentionLimitsOf(options), node: options.nodeId });
+  const perWorker = options.ports === 'per-worker';
+  const hub = createClusterHub({ retention: retentionLimitsOf(options), node: options.nodeId, perWorker });
   const workers: Worker[] = [];
   let stopping = false;
   const env = { WSBENCH_SERVER_OPTIONS: JSON.stringify({ ...options, workers: 1, dieWithParent: false }) };
 
-  const readies: Promise<{ url: string }>[] = [];
+  const readies: Promise<{ url: string; ownUrl?: string }>[] = [];
   for (let i = 0; i < options.workers; i++) {
-    const w = cluster.fork(env);
+    const w = cluster.fork({ ...env, WSBENCH_WORKER_INDEX: String(i) });
     workers.push(w);
     hub.attach(w);
     readies.push(
@@ -147,7 +155,7 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
         w.on('message', (m: ToPrimary) => {
           if (m && m.wsb === 1 && m.op === 'ready') {
             clearTimeout(timer);
-            resolve({ url: m.url });
+            resolve({ url: m.url, ownUrl: m.ownUrl });
           }
         });
         w.once('exit', (code, signal) => {
@@ -162,7 +170,7 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
   const killAll = () => {
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGKILL');
   };
-  let ready: { url: string }[];
+  let ready: { url: string; ownUrl?: string }[];
   try {
     ready = await Promise.all(readies);
   } catch (err) {
@@ -184,7 +192,7 @@ async function startCluster(options: ServerOptions, log: (l: string) => void) {
     killAll();
     hub.close();
   };
-  return { url: ready[0]!.url, stop, dropAll: (code?: number) => hub.broadcast({ wsb: 1, op: 'drop-all', code }) };
+  return { url: ready[0]!.url, workerUrls: perWorker ? ready.map((r) => r.ownUrl ?? r.url) : undefined, stop, dropAll: (code?: number) => hub.broadcast({ wsb: 1, op: 'drop-all', code }) };
 }
 
 /** Turn argv into raw option strings (keys without dashes). Bare boolean flags mean true. */
@@ -250,7 +258,7 @@ export async function main(argv: string[]): Promise<number | undefined> {
   }
   try {
     const started = await startServer(options);
-    process.stdout.write(`${started.url}\ntoken: ${started.token ?? '(auth off)'}\n`);
+    process.stdout.write(`${started.url}\ntoken: ${started.token ?? '(auth off)'}\n${started.workerUrls ? `workers: ${started.workerUrls.join(' ')}\n` : ''}`);
     return undefined;
   } catch (err) {
     if (isServerConfigError(err)) {

@@ -20,7 +20,8 @@ export type ToPrimary =
   | { wsb: 1; op: 'pub'; msg: BusMessage }
   | { wsb: 1; op: 'stats'; rid: Rid }
   | { wsb: 1; op: 'stats-res'; rid: Rid; stats: ServerStats }
-  | { wsb: 1; op: 'ready'; url: string; port: number };
+  /** `ownUrl`: the worker's own port (--ports per-worker). */
+  | { wsb: 1; op: 'ready'; url: string; port: number; ownUrl?: string };
 
 /** Primary -> worker. */
 export type ToWorker =
@@ -41,7 +42,10 @@ export interface ClusterStats extends Omit<ServerStats, 'eventLoopDelayP99Ms' | 
   eventLoopDelayMaxMs: number;
   /** The primary's own RSS is included in rssBytes. */
   primaryRssBytes: number;
-  workers: ServerStats[];
+  /** Each worker's stats; `url` is its own URL with --ports per-worker. */
+  workers: Array<ServerStats & { url?: string }>;
+  /** With --ports per-worker: every worker's own URL, in worker order. */
+  workerUrls?: string[];
 }
 
 /**
@@ -58,12 +62,14 @@ export interface ClusterHub {
 const STATS_TIMEOUT_MS = 2000;
 
 /** The primary's side: sequences, retention, relay, stats aggregation. */
-export function createClusterHub(opts: { retention: number | RetentionLimits; node: string }): ClusterHub {
+export function createClusterHub(opts: { retention: number | RetentionLimits; node: string; perWorker?: boolean }): ClusterHub {
   const log = new RoomLog(opts.retention);
   // Age evictions only: the primary does not know which rooms have members in the workers, so it forgets none.
   const sweep = setInterval(() => log.sweep(), RETENTION_SWEEP_MS);
   sweep.unref();
   const workers = new Map<Worker, (m: unknown) => void>();
+  /** Own URL per worker pid, from the workers' `ready` messages (--ports per-worker), in the order they were attached. */
+  const ownUrls = new Map<number, string>();
   let statsRid = 0;
   const statsWaits = new Map<Rid, { got: ServerStats[]; want: number; done: () => void }>();
 
@@ -107,7 +113,8 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
       eventLoopDelayMaxMs: max('eventLoopDelayMaxMs'),
       uptimeMs: max('uptimeMs'),
       primaryRssBytes: primaryRss,
-      workers: got.sort((a, b) => a.pid - b.pid),
+      workers: got.sort((a, b) => a.pid - b.pid).map((s) => (ownUrls.has(s.pid) ? { ...s, url: ownUrls.get(s.pid) } : s)),
+      ...(opts.perWorker ? { workerUrls: [...ownUrls.values()] } : {}),
     };
   };
 
@@ -130,6 +137,9 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
       case 'stats':
         aggregate().then((value) => send(w, { wsb: 1, op: 'res', rid: m.rid, value }));
         return;
+      case 'ready':
+        if (m.ownUrl !== undefined && w.process.pid !== undefined) ownUrls.set(w.process.pid, m.ownUrl);
+        return;
       case 'stats-res': {
         const wait = statsWaits.get(m.rid);
         if (!wait) return;
@@ -144,6 +154,8 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
 
   return {
     attach(w) {
+      // Reserve the worker's place, so workerUrls come in worker order whatever order they get ready in.
+      if (opts.perWorker && w.process.pid !== undefined) ownUrls.set(w.process.pid, '');
       const h = (m: unknown) => onMessage(w, m);
       workers.set(w, h);
       w.on('message', h);

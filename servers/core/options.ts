@@ -34,6 +34,10 @@ export interface ServerOptions {
   presence: boolean;
   /** Processes sharing the port (Node cluster). Default 1. */
   workers: number;
+  /** With workers > 1: `shared` (the primary accepts on one port) or `per-worker` (each worker also listens on its own port). */
+  ports: 'shared' | 'per-worker';
+  /** With ports=per-worker: comma-separated ports of the workers, in worker order (default: ephemeral). */
+  workerPorts?: string;
   /** Node id reported in the welcome frame and /stats. Default `n0`. */
   nodeId: string;
   /** Artificial delay in milliseconds before each publish is acked and fanned out. Default 0. */
@@ -137,6 +141,8 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'retention', field: 'retention', type: 'int', min: 0, max: 1_000_000, default: 1000, description: 'messages kept per room for resume, 0 = keep nothing (default 1000)' },
   { key: 'presence', field: 'presence', type: 'bool', default: false, description: 'send presence frames on join and leave (default off)' },
   { key: 'workers', field: 'workers', type: 'int', min: 1, max: 64, default: 1, description: 'processes sharing the port under Node cluster (default 1)' },
+  { key: 'ports', field: 'ports', type: 'enum', values: ['shared', 'per-worker'], default: 'shared', description: 'with workers > 1: shared = the primary accepts every connection on one port; per-worker = each worker also accepts on a port of its own, listed at start and in /stats (default shared)' },
+  { key: 'worker-ports', field: 'workerPorts', type: 'string', default: undefined, description: 'with ports=per-worker: the workers\' ports, comma-separated, one per worker (default ephemeral)' },
   { key: 'node-id', field: 'nodeId', type: 'string', default: 'n0', description: 'node id reported in the welcome frame and /stats (default n0)' },
   { key: 'leak-kib-per-sec', field: 'leakKibPerSec', type: 'int', min: 0, max: 102_400, default: 0, description: 'test fixture: retain this many KiB every second on purpose (a deliberate memory leak for `wsbench run soak`, capped at 1 GiB; default 0 = off)' },
   { key: 'slow-consumer-bytes', field: 'slowConsumerBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes queued on one socket (Socket.IO: Engine.IO write buffer + websocket) after which a member that does not read is cut, 0 = never cut (a deliberately weak server for `wsbench run slow-consumer`; default 16777216 = 16 MiB)' },
@@ -185,6 +191,8 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   retention: 1000,
   presence: false,
   workers: 1,
+  ports: 'shared',
+  workerPorts: undefined,
   nodeId: 'n0',
   delayMs: 0,
   leakKibPerSec: 0,
@@ -224,6 +232,19 @@ export function resolveServerOptions(partial: Partial<ServerOptions> = {}): Serv
   const defined = Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<ServerOptions>;
   const burst = defined.burst ?? DEFAULT_SERVER_OPTIONS.burst;
   return { ...DEFAULT_SERVER_OPTIONS, abuse: 2 * burst, ...defined };
+}
+
+/** The ports of `worker-ports`, one per worker (empty when not given: ephemeral). */
+export function workerPortList(options: Pick<ServerOptions, 'workerPorts'>): number[] {
+  return options.workerPorts === undefined ? [] : options.workerPorts.split(',').map(Number);
+}
+
+function workerPortsProblems(options: ServerOptions): string[] {
+  const ports = workerPortList(options);
+  if (options.ports !== 'per-worker' || options.workers < 2) return ['worker-ports: needs --ports per-worker and --workers 2 or more'];
+  if (ports.length !== options.workers) return [`worker-ports: ${ports.length} port(s) given for ${options.workers} workers; give one per worker`];
+  if (ports.some((p) => p > 65535)) return ['worker-ports: a port is above 65535'];
+  return [];
 }
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -279,10 +300,14 @@ export function parseServerOptions(raw: Record<string, string>): { options: Serv
           errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected a URL like redis://127.0.0.1:6379`);
         } else if (key === 'redis-prefix' && !/^[A-Za-z0-9_.:-]{1,64}$/.test(v)) {
           errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected 1-64 characters from A-Z a-z 0-9 _ . : -`);
+        } else if (key === 'worker-ports' && !/^\d{1,5}(,\d{1,5})*$/.test(v)) {
+          errors.push(`${key}: ${JSON.stringify(value)} is not allowed; expected ports separated by commas, like 4001,4002`);
         } else set(v);
         break;
       }
     }
   }
-  return { options: resolveServerOptions(out), errors };
+  const options = resolveServerOptions(out);
+  if (options.workerPorts !== undefined) errors.push(...workerPortsProblems(options));
+  return { options, errors };
 }

@@ -10,6 +10,7 @@ import { admitFrame, createIdentityRegistry } from '../core/identities.ts';
 import { retentionLimitsOf } from '../core/room-log.ts';
 import type { Id } from './client-frame.ts';
 import { startExpirySweep } from '../core/expiry-sweep.ts';
+import type { Socket } from 'node:net';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { resolveServerOptions, type ServerOptions } from '../core/options.ts';
 import { createAuthenticator } from '../core/auth.ts';
@@ -40,6 +41,8 @@ export interface ReferenceServer {
   nodeId: string;
   /** This process's statistics (in cluster mode, /stats aggregates all workers; this does not). */
   stats(): ServerStats;
+  /** Serve a socket another listener accepted (a cluster worker's own port, servers/ws/worker.ts) as if it came in on this server's port. */
+  acceptFrom(socket: Socket): void;
   /** Close every connection with `code` (default 1012, "server restarting"); keeps listening. */
   dropAll(code?: number): void;
   /** Stop listening, close every connection with 1001, wait for them (drainTimeoutMs, default the option), release everything. Idempotent. */
@@ -306,6 +309,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     host: opts.host,
     nodeId: opts.nodeId,
     stats,
+    acceptFrom: (socket) => http.emit('connection', socket),
     dropAll(code = 1012) {
       const reason = code === 1012 ? 'server restarting' : code === 1001 ? 'server shutting down' : '';
       for (const c of conns) c.ws.close(code, reason);

@@ -55,6 +55,7 @@ export async function serveCommand(opts: Record<string, string | boolean | undef
   }
   cli.stdout.write(`${started.url}\n`);
   cli.stdout.write(`token: ${started.token ?? '(auth off)'}\n`);
+  if (started.workerUrls) cli.stdout.write(`workers: ${started.workerUrls.join(' ')}\n`);
   if (options.tls) cli.stderr.write(`TLS certificate: ${options.cert}${selfSigned ? ' (self-signed: clients accept it with --insecure, or trust it with --ca FILE)' : ''}\n`);
   // startServer installed the signal handlers: SIGTERM/SIGINT drain and exit 0.
 }

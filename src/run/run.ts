@@ -21,7 +21,7 @@ import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
 import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
-import { countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
+import { countsByNode, countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
 import { createWorkerPool, type WorkerPool } from '../workers/pool.ts';
 import { clientsPerWorker, readFdLimit } from '../workers/limits.ts';
 import { judgeLedger } from '../checks/judge-ledger.ts';
@@ -456,10 +456,10 @@ class RunCoordinator {
     const { path, options, server } = this.prepared;
     const urls = topology.target.urls;
     const tokens = tokenSource(req, topology, server);
-    const spread = spreadCycle(req.spread, urls.length);
+    const spread = spreadCycle(req.spread, urls.length, topology.urlNodes);
     for (let i = 0; i < plan.workers; i++) {
       const [fromClient, toClient] = plan.share(i);
-      pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses: plan.sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: urls.length > 1 || req.targets.length > 0 });
+      pool.send(i, { type: 'init', workerId: i, scenario: { kind: 'file', path }, options, protocol: req.protocol, fromClient, toClient, urls, tokens, sourceAddresses: plan.sourceAddresses, spread, nodeIdentity: req.nodeIdentity !== false, splitNodes: topology.nodes.length > 1 || req.targets.length > 0, urlNodes: topology.urlNodes });
     }
     const ready = await collector.waitFor('ready', 30_000);
     if (collector.fatal || ready.length < plan.workers) throw harnessError('WSB_ERR_WORKER', `worker processes did not start: ${collector.fatal ?? collector.workerDied ?? 'timed out after 30 s'}`);
@@ -596,10 +596,10 @@ class RunCoordinator {
     const serverSide = scraper?.finish(window.start, window.end);
     if (serverSide?.failures) this.notes.push(`--scrape: ${serverSide.failures} of ${serverSide.failures + serverSide.scrapes} scrapes of the server's metrics failed (${(serverSide.errors ?? []).join('; ')})`);
     // The local/remote split needs two nodes; say so when the servers never told which node a client was on.
-    const sharedIds = sharedNodeIds(collector.nodeClients);
+    const sharedIds = sharedNodeIds(collector.nodeClients, topology.urlNodes);
     this.notes.push(...sharedNodeIdNotes(sharedIds, topology.target.urls));
     const namedNodes = Object.keys(collector.nodeClients).filter((k) => !k.startsWith('url:'));
-    const dropNodeSplit = topology.target.urls.length === 1 && namedNodes.length < 2;
+    const dropNodeSplit = topology.nodes.length === 1 && namedNodes.length < 2;
     if (dropNodeSplit && req.targets.length && namedNodes.length === 0) this.notes.push('node identity unknown: the server did not name its node (welcome `node` field), so there is no local/remote split');
     const ledger = judgeLedger({ tallies: collector.tallies.values(), windows: collector.tagWindows, logs: collector.publisherLogs, untagged: collector.agg.countersSoFar()[COUNTER.messagesUntagged] ?? 0 });
     this.notes.push(...ledger.notes);
@@ -613,7 +613,7 @@ class RunCoordinator {
       measuredEnd: window.end,
       rampConnected: ramp.connected,
       rampFailed: ramp.failed,
-      nodes: nodeBreakdown(nodes, countsByUrl(collector.nodeClients, sharedIds)),
+      nodes: nodeBreakdown(nodes, countsByNode(countsByUrl(collector.nodeClients, sharedIds), topology.urlNodes)),
       ledger,
       dropNodeSplit,
     });
@@ -703,13 +703,16 @@ export function sourceSpreadLimits(env: NodeJS.ProcessEnv = process.env): { thre
 
 /**
  * `round-robin` -> [] (client i -> URL i mod n); `weighted:3,1` -> [0,0,0,1] (client i -> cycle[i mod 4]).
+ * `urlNodes` (Topology.urlNodes): with one weight per node where nodes have several URLs (per-worker ports), every URL gets its node's weight.
  * @throws on a malformed spread or one that does not match the number of targets
  */
-export function spreadCycle(spread: string | undefined, targets: number): number[] {
+export function spreadCycle(spread: string | undefined, targets: number, urlNodes: readonly number[] = []): number[] {
   if (spread === undefined || spread === 'round-robin') return [];
   const m = /^weighted:(\d+(?:,\d+)*)$/.exec(spread.trim());
   if (!m) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": expected round-robin or weighted:W1,W2,... (one whole-number weight per target)`);
-  const weights = m[1]!.split(',').map(Number);
+  let weights = m[1]!.split(',').map(Number);
+  // One weight per bundled node whose workers each have a URL (ports=per-worker): each worker URL gets its node's weight.
+  if (weights.length !== targets && weights.length === new Set(urlNodes).size) weights = urlNodes.map((n) => weights[n]!);
   if (weights.length !== targets) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}" has ${weights.length} weights for ${targets} target${targets === 1 ? '' : 's'}`);
   if (weights.every((w) => w === 0)) throw usageError('WSB_ERR_SPREAD', `--spread "${spread}": at least one weight must be above 0`);
   return weights.flatMap((w, i) => new Array<number>(w).fill(i));

@@ -34,3 +34,11 @@ export const RESTART_ATTEMPTS = 3;
 
 /** Lines of a child's stderr kept for error messages. */
 export const STDERR_TAIL_LINES = 30;
+
+/**
+ * The `ports` server option a bundled node with several cluster workers gets when
+ * the user did not choose one: `per-worker`, each worker accepts on a port of its
+ * own and the harness spreads clients over them (no single accepting process;
+ * docs/BENCHMARKS.md, "Accept path").
+ */
+export const BUNDLED_WORKER_PORTS = 'per-worker';

@@ -3,7 +3,9 @@
  *
  * - Bundled: `nodes` reference-server processes on ephemeral loopback ports
  *   (ids n0..n{N-1}); with more than one node they share a Redis, a private
- *   redis-server unless `redisUrl` is given.
+ *   redis-server unless `redisUrl` is given. A node with several cluster
+ *   workers runs them with `ports=per-worker` (unless told otherwise) and each
+ *   worker's own URL becomes a target URL of that node (`urlNodes`).
  * - External: the given URLs, probed with a TCP connect; nothing is started and
  *   faults are refused, except pause-node when the user gave a way to freeze the
  *   target (freeze-pid, or pause-command and resume-command: src/topology/freezer.ts).
@@ -11,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT, harnessError, isWsbenchError, usageError } from '../errors.ts';
 import type { NodeReport, TargetInfo } from '../report/schema.ts';
-import { RESTART_ATTEMPTS, STATS_TIMEOUT_MS, STOP_GRACE_MS } from './defaults.ts';
+import { BUNDLED_WORKER_PORTS, RESTART_ATTEMPTS, STATS_TIMEOUT_MS, STOP_GRACE_MS } from './defaults.ts';
 import { formatFault } from './faults.ts';
 import { httpGet } from './http.ts';
 import { BundledNode, SERVER_MAIN } from './node.ts';
@@ -62,6 +64,7 @@ async function startExternal(spec: TopologySpec, targets: string[]): Promise<Top
   return {
     target,
     nodes,
+    urlNodes: nodes.map((n) => n.index),
     secret: spec.server?.secret,
     notes: freezer ? [`the target is frozen through ${freezer.what} (the frozen-server phase)`] : [],
     async fault(action) {
@@ -111,6 +114,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
     if (sizing.workers !== undefined) server.workers = String(sizing.workers);
     if (sizing.note) notes.push(sizing.note);
   }
+  if (spec.protocol === 'ws' && Number(server.workers) > 1 && server.ports === undefined) server.ports = BUNDLED_WORKER_PORTS;
   const entry = spec.serverEntry ?? SERVER_MAIN;
   if (!existsSync(entry)) {
     throw harnessError('WSB_ERR_SERVER_MISSING', `the bundled server is missing: ${entry} does not exist`, 'reinstall wsbench, or pass target URLs to test a server of your own');
@@ -173,7 +177,10 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
   }
 
   const secret = server.secret ?? DEV_SECRET;
-  const target: TargetInfo = { kind: 'bundled', protocol: spec.protocol, nodes: count, urls: nodes.map((n) => n.url) };
+  // Per-worker ports: every worker is a URL of its own (of its node), so the harness spreads clients over them.
+  const nodeUrls = nodes.map((n) => (n.workerUrls.length > 0 ? n.workerUrls : [n.url]));
+  const target: TargetInfo = { kind: 'bundled', protocol: spec.protocol, nodes: count, urls: nodeUrls.flat() };
+  const urlNodes = nodeUrls.flatMap((urls, i) => urls.map(() => i));
 
   const nodeAt = (index: number, action: FaultAction): BundledNode => {
     const node = nodes[index];
@@ -256,6 +263,7 @@ async function startBundled(spec: TopologySpec): Promise<Topology> {
   return {
     target,
     nodes,
+    urlNodes,
     get redis() {
       return redis ? { url: redis.url, pid: redis.pid } : redisUrl !== undefined && count > 1 ? { url: redisUrl } : undefined;
     },

@@ -60,6 +60,11 @@ export class BundledNode implements NodeHandle {
   token?: string;
   /** Port the node listens on, 0 before the first start. */
   port = 0;
+  /**
+   * With `--server ports=per-worker`: each cluster worker's own URL, as the node
+   * printed them on stdout line 3 (`workers: URL URL ...`); empty otherwise.
+   */
+  workerUrls: string[] = [];
   paused = false;
   private child?: ChildProcess;
   private state: State = 'down';
@@ -94,6 +99,8 @@ export class BundledNode implements NodeHandle {
       args.push(`--${key}`, value);
     }
     if (redisUrl !== undefined) args.push('--redis', redisUrl);
+    // A restart (same port) keeps the workers' own ports too, so their clients find them again.
+    if (port !== 0 && this.workerUrls.length > 0) args.push('--worker-ports', this.workerUrls.map((u) => new URL(u).port).join(','));
     args.push('--die-with-parent');
     return args;
   }
@@ -135,6 +142,7 @@ export class BundledNode implements NodeHandle {
       lineNo++;
       if (lineNo === 1) onUrl?.(line.trim());
       else if (lineNo === 2 && /^token:/i.test(line)) this.token = line.replace(/^token:\s*/i, '').trim();
+      else if (lineNo === 3 && /^workers:/i.test(line)) this.workerUrls = line.replace(/^workers:\s*/i, '').trim().split(/\s+/);
       else this.opts.log(`[${this.id}] ${line}`);
     });
 

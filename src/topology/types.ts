@@ -68,6 +68,12 @@ export type FaultAction =
 export interface Topology {
   target: TargetInfo;
   nodes: NodeHandle[];
+  /**
+   * The index into `nodes` of each `target.urls` entry. One per URL and node
+   * (`[0, 1, ...]`) unless a bundled node runs with `--server ports=per-worker`:
+   * then each of its cluster workers is a URL of its own, all of the same node.
+   */
+  urlNodes: number[];
   redis?: { url: string; pid?: number };
   /** Secret for minting HS256 tokens for the bundled server (undefined for external targets unless given). */
   secret?: string;

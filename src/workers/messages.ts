@@ -52,6 +52,8 @@ export interface WorkerInit {
   nodeIdentity: boolean;
   /** Record fanout.local / fanout.remote. */
   splitNodes: boolean;
+  /** The node index of each URL (several URLs of one node: a bundled node's per-worker ports); absent = one node per URL. */
+  urlNodes?: number[];
 }
 
 /** Phases of a run, in order; `finish` stops traffic and closes the books. */

@@ -6,7 +6,7 @@ import type { Clock } from '../executor/clock.ts';
 import type { WorkerInit } from './messages.ts';
 
 /** A worker's slice of the run, as its init message gave it, plus what the worker built from it. */
-export type RuntimeConfig = Pick<WorkerInit, 'workerId' | 'options' | 'fromClient' | 'toClient' | 'urls' | 'tokens' | 'sourceAddresses' | 'spread' | 'nodeIdentity' | 'splitNodes'> & {
+export type RuntimeConfig = Pick<WorkerInit, 'workerId' | 'options' | 'fromClient' | 'toClient' | 'urls' | 'tokens' | 'sourceAddresses' | 'spread' | 'nodeIdentity' | 'splitNodes' | 'urlNodes'> & {
   scenario: ScenarioDefinition;
   transport: Transport;
   recorder: Recorder;

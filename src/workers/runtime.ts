@@ -86,12 +86,13 @@ export class WorkerRuntime implements ClientHost, DispatchHost {
   readonly errorExamples: Record<string, string> = {};
   readonly observations = new Map<string, Observation>();
   /** Node ids per URL: an id two URLs share makes every client known by its URL. */
-  private readonly nodeIds = new NodeIdRegistry();
+  private readonly nodeIds: NodeIdRegistry;
   /** Whether an error code means "rate limited" (the `limit-codes` option, else the common spellings). */
   readonly isLimitCode: (code: string) => boolean;
 
   constructor(readonly cfg: RuntimeConfig) {
     this.rec = cfg.recorder;
+    this.nodeIds = new NodeIdRegistry(cfg.urlNodes);
     this.isLimitCode = limitCodeMatcher(typeof cfg.options.limitCodes === 'string' ? cfg.options.limitCodes : '');
     this.clock = cfg.clock ?? realClock;
     this.sleeps = new SleepWheel(this.clock);

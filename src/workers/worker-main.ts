@@ -51,6 +51,7 @@ async function onInit(msg: WorkerInit): Promise<void> {
     spread: msg.spread,
     nodeIdentity: msg.nodeIdentity,
     splitNodes: msg.splitNodes,
+    urlNodes: msg.urlNodes,
     recorder,
   });
   snapshotTimer = setInterval(flush, 1000);
