@@ -1,11 +1,26 @@
 /**
- * Backpressure on memory (docs/SECURITY.md "Limits"): the bytes a node
- * holds for traffic in flight (socket reads, frames being decoded, garbage not
- * yet collected: ArrayBuffer and V8 heap memory beyond the idle baseline and
- * beyond what the budgeted stores hold) are sampled every `sampleMs`; over
- * `inflightBytes` the node stops reading from its sockets (TCP pushes back on
- * the senders) and runs a full collection, until they fall to half of it or for
- * `maxPauseMs` at most, so a flood slows down instead of growing the process.
+ * Backpressure on memory (docs/SECURITY.md "Limits"). Two figures are watched,
+ * every `sampleMs` and, because one turn of the event loop can read megabytes
+ * from many sockets before a timer runs, after every GUARD_CHECK_BYTES the
+ * server reports as received:
+ *
+ * - the bytes a node holds for traffic in flight (socket reads, frames being
+ *   decoded, garbage not yet collected: ArrayBuffer and V8 heap memory beyond
+ *   the idle baseline and beyond what the budgeted stores hold); over
+ *   `inflightBytes` the node stops reading from its sockets (TCP pushes back on
+ *   the senders) and runs a full collection, until they fall to half of it or
+ *   for `maxPauseMs` at most, so a flood slows down instead of growing the process;
+ * - the RSS backstop: what the process really takes (RSS) against its ceiling,
+ *   the idle RSS (before the first connection) + `budgetBytes` (the budgeted
+ *   stores' caps) + `inflightBytes` + each open connection's allowance. The
+ *   figure above misses what the allocator keeps of freed buffers and V8 heap
+ *   pages not yet given back; past the ceiling less a margin (GUARD_RSS_MARGIN of
+ *   `inflightBytes`) reading pauses the same way, until RSS falls twice the
+ *   margin below the ceiling or for `maxPauseMs`. Memory the allocator keeps but
+ *   no longer uses does not come back with a pause (it is reused first): a node
+ *   left over the line after a flood pauses only as it reads (every
+ *   GUARD_CHECK_BYTES received), or when RSS grew another margin, so it keeps
+ *   serving light traffic while a flood still gets no further.
  */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -21,6 +36,14 @@ export const GUARD_MAX_PAUSE_MS = 250;
  * it, a ramp of 20,000 connections read as 60 MiB in flight and paused every socket.
  */
 export const GUARD_PER_CONNECTION_BYTES = 16 * 1024;
+/** Received bytes (reported with `received`) between two checks made at once, off the timer. */
+export const GUARD_CHECK_BYTES = 256 * 1024;
+/**
+ * The RSS backstop's margin, as a share of `inflightBytes`: it pauses that far under its ceiling and resumes
+ * twice that far under it (at the idle RSS plus the budgets). RSS can grow a few MiB between a check and the
+ * pause taking hold (the reads of that turn, a collection's own pages); a quarter was not always enough.
+ */
+export const GUARD_RSS_MARGIN = 1 / 2;
 
 /** What the memory guard watches and how it pauses reading (bytes; `sampleMs` ms). */
 export interface MemoryGuardOptions {
@@ -30,10 +53,14 @@ export interface MemoryGuardOptions {
   held(): number;
   /** V8 heap bytes the budgeted stores hold now (Socket.IO's recovery buffer); default 0. */
   heldHeap?(): number;
+  /** The most the budgeted stores may hold (the sum of their caps), bytes: part of the RSS ceiling (default 0). */
+  budgetBytes?: number;
   /** Open connections now: each may hold `perConnectionBytes` of its own state (default: none counted). */
   connections?(): number;
   /** Default GUARD_PER_CONNECTION_BYTES. */
   perConnectionBytes?: number;
+  /** RSS each open connection adds to the ceiling (its socket, parser and library objects, the allocator's share); default `perConnectionBytes`. */
+  perConnectionRssBytes?: number;
   /** Stop reading from every socket. */
   pause(): void;
   /** Read again. */
@@ -44,8 +71,15 @@ export interface MemoryGuardOptions {
   maxPauseMs?: number;
   /** Run a full garbage collection (default: V8's, see fullGc); called when reading pauses. */
   collect?: () => void;
-  /** ArrayBuffer and heap bytes in use now (default from process.memoryUsage(); injectable for tests). */
-  usage?: () => { arrayBuffers: number; heapUsed: number };
+  /** ArrayBuffer, heap and resident bytes now (default from process.memoryUsage(); injectable for tests). */
+  usage?: () => MemoryUsage;
+}
+
+/** What the guard reads of the process's memory, bytes. */
+export interface MemoryUsage {
+  arrayBuffers: number;
+  heapUsed: number;
+  rss: number;
 }
 
 /** What /stats shows of the guard (`memoryGuard`). */
@@ -56,8 +90,16 @@ export interface MemoryGuardStats {
   inflightNow: number;
   /** Highest sample. */
   inflightPeak: number;
-  /** Times reading was paused. */
+  /** Times reading was paused (for either figure). */
   pauses: number;
+  /** Of those, times the RSS backstop paused it. */
+  rssPauses: number;
+  /** RSS before the first connection, bytes. */
+  rssBaseline: number;
+  /** The RSS ceiling now: rssBaseline + budget + inflightBytes + the connections' allowance, bytes. */
+  rssCeiling: number;
+  /** Highest RSS seen, bytes. */
+  rssPeak: number;
   /** Total time paused, ms. */
   pausedMs: number;
   /** Whether reading is paused now. */
@@ -68,11 +110,29 @@ export interface MemoryGuardStats {
 export interface MemoryGuard {
   /** Whether reading is paused now (a connection accepted meanwhile starts paused). */
   readonly paused: boolean;
-  /** Take one sample and act on it (the timer calls this; exposed for tests). */
-  sample(now: number): void;
+  /** Take one sample and act on it (the timer calls this; exposed for tests); `reading` when traffic is being received. */
+  sample(now: number, reading?: boolean): void;
+  /** The server read `bytes` from a client: every GUARD_CHECK_BYTES, a sample at once. */
+  received(bytes: number): void;
   stats(): MemoryGuardStats;
   /** Stop sampling and resume reading. */
   stop(): void;
+}
+
+/**
+ * Resume order for a guard's `resume`: each call starts at the next item. Reading resumes in the order
+ * the sockets are resumed (the poller reports them in that order), and under a flood at the line one
+ * window of reading lasts only GUARD_CHECK_BYTES: with a fixed order the first sockets would take every
+ * window and a client connected later would not be read at all.
+ */
+export function createRotation(): <T>(items: Iterable<T>, fn: (item: T) => void) => void {
+  let turn = 0;
+  return (items, fn) => {
+    const all = [...items];
+    if (all.length === 0) return;
+    const start = turn++ % all.length;
+    for (let i = 0; i < all.length; i++) fn(all[(start + i) % all.length]!);
+  };
 }
 
 let gcFn: (() => void) | null | undefined;
@@ -97,47 +157,79 @@ export function fullGc(): void {
 export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const usage = o.usage ?? (() => process.memoryUsage());
   const maxPauseMs = o.maxPauseMs ?? GUARD_MAX_PAUSE_MS;
+  const on = o.inflightBytes > 0;
   /** Memory before any traffic (Node's own pools, the code, the server's structures). */
-  const baseline = o.inflightBytes > 0 ? usage() : { arrayBuffers: 0, heapUsed: 0 };
+  const baseline = on ? usage() : { arrayBuffers: 0, heapUsed: 0, rss: 0 };
   const perConnection = o.perConnectionBytes ?? GUARD_PER_CONNECTION_BYTES;
-  /** Bytes in flight: what grew since the baseline and neither a budgeted store nor the connections' own state accounts for. */
-  const inflightNow = () => {
-    const u = usage();
-    const ab = Math.max(0, u.arrayBuffers - baseline.arrayBuffers - o.held());
-    const heap = Math.max(0, u.heapUsed - baseline.heapUsed - (o.heldHeap?.() ?? 0));
-    return Math.max(0, ab + heap - (o.connections?.() ?? 0) * perConnection);
-  };
-  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, inflightNow: 0, inflightPeak: 0, pauses: 0, pausedMs: 0, paused: false };
+  const perConnectionRss = o.perConnectionRssBytes ?? perConnection;
+  const margin = o.inflightBytes * GUARD_RSS_MARGIN;
+  const fixedCeiling = (o.budgetBytes ?? 0) + o.inflightBytes;
+  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss };
   let pausedAt = 0;
+  /** Whether the current pause was the RSS backstop's. */
+  let pausedForRss = false;
+  /** RSS a pause could not bring down (0: none): the timer alone pauses again for RSS only a margin above it. */
+  let stuckRss = 0;
+  let connected = false;
+  let receivedBytes = 0;
 
   const resume = (now: number) => {
     st.paused = false;
     st.pausedMs += now - pausedAt;
     o.resume();
   };
-  const sample = (now: number) => {
-    const inflight = inflightNow();
+  const sample = (now: number, reading = false) => {
+    const u = usage();
+    const conns = o.connections?.() ?? 0;
+    // The idle baseline is the RSS before the first connection (the server's lazy setup included).
+    if (!connected) {
+      if (conns > 0) connected = true;
+      else if (u.rss > st.rssBaseline) st.rssBaseline = u.rss;
+    }
+    /** Bytes in flight: what grew since the baseline and neither a budgeted store nor the connections' own state accounts for. */
+    const ab = Math.max(0, u.arrayBuffers - baseline.arrayBuffers - o.held());
+    const heap = Math.max(0, u.heapUsed - baseline.heapUsed - (o.heldHeap?.() ?? 0));
+    const inflight = Math.max(0, ab + heap - conns * perConnection);
     st.inflightNow = inflight;
     if (inflight > st.inflightPeak) st.inflightPeak = inflight;
-    if (!st.paused && inflight > o.inflightBytes) {
+    if (u.rss > st.rssPeak) st.rssPeak = u.rss;
+    st.rssCeiling = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
+    const rssLow = u.rss <= st.rssCeiling - 2 * margin;
+    if (rssLow) stuckRss = 0;
+    const rssOver = u.rss > st.rssCeiling - margin && (reading || u.rss > stuckRss + margin);
+    if (!st.paused && (inflight > o.inflightBytes || rssOver)) {
       st.paused = true;
       st.pauses++;
+      pausedForRss = inflight <= o.inflightBytes;
+      if (pausedForRss) st.rssPauses++;
       pausedAt = now;
       o.pause();
       // Buffers promoted to the old generation (a frame split across reads while a scavenge ran)
       // die there and are freed only by a full collection, which a small old generation rarely gets.
       (o.collect ?? fullGc)();
-    } else if (st.paused && (inflight <= o.inflightBytes / 2 || now - pausedAt >= maxPauseMs)) {
-      resume(now);
+    } else if (st.paused) {
+      const timedOut = now - pausedAt >= maxPauseMs;
+      if (timedOut || (inflight <= o.inflightBytes / 2 && (!pausedForRss || rssLow))) {
+        // RSS the pause did not bring down is memory the allocator keeps for reuse: pausing again cannot free it.
+        if (timedOut && pausedForRss && !rssLow) stuckRss = u.rss;
+        resume(now);
+      }
     }
   };
-  const timer = o.inflightBytes > 0 ? setInterval(() => sample(Date.now()), o.sampleMs ?? GUARD_SAMPLE_MS) : null;
+  const timer = on ? setInterval(() => sample(Date.now()), o.sampleMs ?? GUARD_SAMPLE_MS) : null;
   timer?.unref();
   return {
     get paused() {
       return st.paused;
     },
     sample,
+    received(bytes) {
+      if (!on) return;
+      receivedBytes += bytes;
+      if (receivedBytes < GUARD_CHECK_BYTES) return;
+      receivedBytes = 0;
+      sample(Date.now(), true);
+    },
     stats: () => ({ ...st }),
     stop() {
       if (timer) clearInterval(timer);

@@ -28,9 +28,9 @@ import { capRecoveryBuffer } from './recovery-cap.ts';
 import { guarded, kick, MESSAGE_EVENT, USER_ROOM, type ConnData, type EventContext } from './context.ts';
 import { createAdmission } from './admission.ts';
 import { createRoomEvents } from './room-events.ts';
-import { startMemoryGuard } from '../core/memory-guard.ts';
+import { createRotation, startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
-import { limitSlowConsumer } from './slow-consumer.ts';
+import { limitSlowConsumer, packetBytes } from './slow-consumer.ts';
 import { messageOfRetained } from './binary.ts';
 import { createRelayGate } from './relay-gate.ts';
 
@@ -181,23 +181,28 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     return n;
   };
 
+  /** The RSS one connection adds to the memory guard's ceiling, bytes (servers/core/memory-guard.ts). */
+  const SOCKETIO_CONNECTION_RSS_BYTES = 32 * 1024;
   /** The ws socket under a connection on the websocket transport (polling requests cannot be paused). */
   const wsOf = (s: Socket) => {
     const t = s.conn.transport as unknown as { name: string; socket?: { pause?(): void; resume?(): void } };
     return t.name === 'websocket' ? t.socket : undefined;
   };
   // Traffic in flight past `inflight-bytes`: stop reading from every websocket until it comes down.
+  const resumeInTurn = createRotation();
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
     // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
     held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
+    // The caps of what this process holds (Redis keeps the retention and the queue with --redis).
+    budgetBytes: (bus.retentionStats && opts.retention > 0 ? opts.retentionBytes : 0) + (queue.kind === 'memory' && opts.offlineMaxPerUser > 0 ? opts.offlineBytes : 0) + (recoveryCapped ? opts.recoveryBytes : 0),
     connections: () => nsp.sockets.size,
+    // A Socket.IO connection takes about 20 KiB of RSS (Engine.IO and Socket.IO sockets, ws, the maps): measured at 5,000.
+    perConnectionRssBytes: SOCKETIO_CONNECTION_RSS_BYTES,
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
     },
-    resume: () => {
-      for (const s of nsp.sockets.values()) wsOf(s)?.resume?.();
-    },
+    resume: () => resumeInTurn(nsp.sockets.values(), (s) => wsOf(s)?.resume?.()),
   });
 
   const metrics = createServerMetrics({
@@ -236,6 +241,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     admission.watch(socket, d);
     limitSlowConsumer(socket, opts.slowConsumerBytes, () => counters.slowConsumerTerminations++);
     if (guard.paused) wsOf(socket)?.pause?.();
+    // Each packet read counts toward the guard's next check, which one busy turn of the event loop would otherwise delay.
+    socket.conn.on('packet', (p: { data?: unknown }) => guard.received(packetBytes(p.data)));
     socket.on('join-room', guarded(ctx, 'join-room', rooms.onJoin));
     socket.on('leave-room', guarded(ctx, 'leave-room', rooms.onLeave));
     socket.on('message', guarded(ctx, 'message', messages.onMessage));

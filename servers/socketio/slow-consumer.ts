@@ -26,7 +26,7 @@ function wsUnder(socket: Socket): WsLike | undefined {
 }
 
 /** Bytes of one Engine.IO packet's data (a string's UTF-16 length is close enough for a limit). */
-function packetBytes(data: unknown): number {
+export function packetBytes(data: unknown): number {
   if (typeof data === 'string') return data.length;
   if (data && typeof (data as ArrayBufferLike).byteLength === 'number') return (data as ArrayBufferLike).byteLength;
   return 0;

@@ -26,7 +26,7 @@ import { createRoomHub } from './room-hub.ts';
 import { createPublisher } from './publish.ts';
 import { createUpgradeHandler, WS_PATH } from './upgrade.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { startMemoryGuard } from '../core/memory-guard.ts';
+import { createRotation, startMemoryGuard } from '../core/memory-guard.ts';
 import { serverTls } from '../core/tls.ts';
 import { wireOf } from './binary.ts';
 
@@ -111,16 +111,17 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const publish = createPublisher<Conn>({ bus, delayMs: opts.delayMs, send, deliver: hub.deliver });
 
   // Traffic in flight past `inflight-bytes`: stop reading from every socket until it comes down.
+  const resumeInTurn = createRotation();
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
     held: () => bus.retentionStats?.()?.ringBytes ?? 0,
+    // The retention ring is in this process only with the in-memory bus (Redis keeps it in Redis).
+    budgetBytes: bus.retentionStats && opts.retention > 0 ? opts.retentionBytes : 0,
     connections: () => conns.size,
     pause: () => {
       for (const c of conns) c.ws.pause();
     },
-    resume: () => {
-      for (const c of conns) c.ws.resume();
-    },
+    resume: () => resumeInTurn(conns, (c) => c.ws.resume()),
   });
 
   const metrics = createServerMetrics({
@@ -180,6 +181,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     const c = (this as ConnSocket).wsbConn;
     if (!c) return;
     counters.framesIn++;
+    guard.received((data as Buffer).length);
     try {
       handleFrame(c, data as Buffer, isBinary);
     } catch (err) {

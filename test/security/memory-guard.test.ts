@@ -1,11 +1,11 @@
 /** The memory guard (servers/core/memory-guard.ts) with an injected memory reading: when it pauses, resumes, and what it excludes. */
 import { describe, it, expect } from 'vitest';
-import { startMemoryGuard } from '../../servers/core/memory-guard.ts';
+import { startMemoryGuard, GUARD_CHECK_BYTES } from '../../servers/core/memory-guard.ts';
 
 const MIB = 1024 * 1024;
 
 function guarded(inflightBytes: number, held = () => 0, heldHeap = () => 0) {
-  const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB };
+  const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB, rss: 100 * MIB };
   const calls: string[] = [];
   const g = startMemoryGuard({
     inflightBytes,
@@ -65,7 +65,7 @@ describe('memory guard', () => {
   });
   it('each open connection\'s own state is not in flight: a ramp of 20,000 connections does not pause reading, a flood still does', () => {
     let conns = 0;
-    const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB };
+    const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB, rss: 100 * MIB };
     const calls: string[] = [];
     const g = startMemoryGuard({ inflightBytes: 16 * MIB, held: () => 0, connections: () => conns, usage: () => ({ ...use }), pause: () => calls.push('pause'), resume: () => calls.push('resume'), collect: () => {}, sampleMs: 60_000 });
     // 20,000 connections at about 3 KiB of heap each: 60 MiB, within their 16 KiB allowance.
@@ -78,6 +78,69 @@ describe('memory guard', () => {
     g.sample(10);
     expect(calls).toEqual(['pause']);
     g.stop();
+  });
+  describe('RSS backstop', () => {
+    /** inflight-bytes 16 MiB (margin 8 MiB), budgets 64 MiB, idle RSS 100 MiB, one connection: the ceiling is 180 MiB + 32 KiB, pauses past 172, resumes at 164. */
+    function backstop(conns = () => 1) {
+      const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB, rss: 100 * MIB };
+      const calls: string[] = [];
+      const g = startMemoryGuard({ inflightBytes: 16 * MIB, budgetBytes: 64 * MIB, held: () => 0, connections: conns, perConnectionRssBytes: 32 * 1024, usage: () => ({ ...use }), pause: () => calls.push('pause'), resume: () => calls.push('resume'), collect: () => calls.push('gc'), sampleMs: 60_000, maxPauseMs: 100 });
+      return { g, use, calls };
+    }
+    it('pauses (and collects) when RSS nears idle + budgets + inflight-bytes though nothing counts as in flight; resumes once RSS is back at idle + budgets', () => {
+      const { g, use, calls } = backstop();
+      use.rss += 72 * MIB; // 172 MiB: not past the line yet
+      g.sample(0);
+      expect(calls).toEqual([]);
+      use.rss += 1 * MIB;
+      g.sample(10);
+      expect(calls).toEqual(['pause', 'gc']);
+      expect(g.stats()).toMatchObject({ inflightNow: 0, pauses: 1, rssPauses: 1, rssBaseline: 100 * MIB, rssCeiling: 180 * MIB + 32 * 1024, rssPeak: 173 * MIB });
+      use.rss -= 5 * MIB; // 168: in-flight is fine, RSS not yet down to 164
+      g.sample(20);
+      expect(g.paused).toBe(true);
+      use.rss -= 4 * MIB;
+      g.sample(30);
+      expect(calls).toEqual(['pause', 'gc', 'resume']);
+      g.stop();
+    });
+    it('the idle baseline is the highest RSS before the first connection; each connection raises the ceiling by its allowance', () => {
+      let n = 0;
+      const { g, use } = backstop(() => n);
+      use.rss += 4 * MIB;
+      g.sample(0);
+      expect(g.stats().rssBaseline).toBe(104 * MIB);
+      n = 1000;
+      use.rss += 10 * MIB;
+      g.sample(10);
+      n = 0;
+      g.sample(20);
+      expect(g.stats().rssBaseline).toBe(104 * MIB); // fixed once a client came
+      n = 1000;
+      g.sample(30);
+      expect(g.stats().rssCeiling).toBe(104 * MIB + 80 * MIB + 1000 * 32 * 1024);
+      g.stop();
+    });
+    it('RSS a pause cannot bring down (memory the allocator keeps): the timer does not pause again until RSS grows another margin; reading past GUARD_CHECK_BYTES does', () => {
+      const { g, use, calls } = backstop();
+      use.rss += 75 * MIB; // 175
+      g.sample(0);
+      g.sample(100); // timed out, RSS still 175
+      expect(calls).toEqual(['pause', 'gc', 'resume']);
+      g.sample(200);
+      g.sample(300);
+      expect(calls).toHaveLength(3); // a quiet node over the line keeps serving
+      g.received(GUARD_CHECK_BYTES - 1);
+      expect(calls).toHaveLength(3);
+      g.received(1); // a client reading on: checked at once, and paused
+      expect(calls).toEqual(['pause', 'gc', 'resume', 'pause', 'gc']);
+      g.sample(Date.now() + 100);
+      use.rss += 9 * MIB; // 184: grown more than a margin past where it stuck
+      g.sample(Date.now() + 200);
+      expect(calls.filter((c) => c === 'pause')).toHaveLength(3);
+      expect(g.stats()).toMatchObject({ rssPauses: 3, rssPeak: 184 * MIB });
+      g.stop();
+    });
   });
   it('off at 0: never pauses; stop() resumes a paused node', () => {
     const off = guarded(0);
@@ -121,4 +184,105 @@ describe('memory guard on a real server', () => {
       await cleanup();
     }
   });
+});
+
+describe('a flood against a server process: RSS stays under the guard', () => {
+  const FLOOD_CLIENTS = 10;
+  const FLOOD_MS = 3000;
+  const BYTES = 60 * 1024;
+  /** A small retention, so a short flood reaches the line: 8 MiB of retention, the default 16 MiB in flight, nothing else kept. */
+  const BUDGET = 8 * MIB + 16 * MIB;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** FLOOD_CLIENTS identities, each sending 60 KB messages 50 times a second to a room of its own for FLOOD_MS. */
+  async function flood(flavour: 'ws' | 'socketio', url: string, tok: (sub: string) => string): Promise<void> {
+    const payload = 'x'.repeat(BYTES);
+    const end = Date.now() + FLOOD_MS;
+    const pace = () => sleep(20);
+    if (flavour === 'ws') {
+      const { default: WebSocket } = await import('ws');
+      await Promise.all(
+        Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
+          const ws = new WebSocket(`${url}?token=${tok(`flood-${i}`)}`);
+          ws.on('error', () => {});
+          await new Promise((r) => ws.once('open', r));
+          ws.send(JSON.stringify({ type: 'join', id: 'j', room: `flood-${i}` }));
+          for (let n = 0; Date.now() < end; n++) {
+            ws.send(`{"type":"publish","id":${n},"room":"flood-${i}","echo":false,"payload":"${payload}"}`);
+            await pace();
+          }
+          ws.terminate();
+        }),
+      );
+      return;
+    }
+    const { io } = await import('socket.io-client');
+    const u = new URL(url);
+    await Promise.all(
+      Array.from({ length: FLOOD_CLIENTS }, async (_, i) => {
+        const s = io(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok(`flood-${i}`) }, reconnection: false, forceNew: true });
+        await s.timeout(5000).emitWithAck('join-room', `flood-${i}`).catch((e: Error) => Promise.reject(new Error(`flood client ${i}: join-room: ${e.message}`)));
+        while (Date.now() < end) {
+          s.volatile.emit('message', { roomId: `flood-${i}`, content: payload });
+          await pace();
+        }
+        s.disconnect();
+      }),
+    );
+  }
+
+  /** A client that comes after the flood publishes once and is answered. */
+  async function answered(flavour: 'ws' | 'socketio', url: string, tok: (sub: string) => string): Promise<boolean> {
+    if (flavour === 'ws') {
+      const { Client } = await import('../server-ws/helpers.ts');
+      const c = await Client.open(url, { claims: { sub: 'after' } });
+      await c.join('after');
+      const ack = await c.request({ type: 'publish', id: 'p', room: 'after', payload: 'hello' }, 5000);
+      return ack.type === 'ack';
+    }
+    const { io } = await import('socket.io-client');
+    const u = new URL(url);
+    const s = io(`http://${u.host}`, { path: u.pathname, transports: ['websocket'], auth: { token: tok('after') }, reconnection: false, forceNew: true });
+    try {
+      const step = (what: string) => (e: Error) => Promise.reject(new Error(`the client after the flood: ${what}: ${e.message}`));
+      await s.timeout(5000).emitWithAck('join-room', 'after').catch(step('join-room'));
+      const res = (await s.timeout(5000).emitWithAck('message', { roomId: 'after', content: 'hello' }).catch(step('message'))) as { success?: boolean };
+      return res.success === true;
+    } finally {
+      s.disconnect();
+    }
+  }
+
+  for (const flavour of ['ws', 'socketio'] as const) {
+    it(`${flavour}: ${FLOOD_CLIENTS} identities x 50 x 60 KB/s keep the process under its idle RSS + retention-bytes + inflight-bytes (+ the connections' allowance); reading pauses, and a client after the flood is answered`, async () => {
+      const { spawnMain, cleanup, token } = await import('../server-ws/helpers.ts');
+      try {
+        const kept = flavour === 'socketio' ? ['--offline-max-per-user', '0', '--recovery-bytes', '0'] : [];
+        const p = spawnMain(['--protocol', flavour, '--port', '0', '--heartbeat-ms', '0', '--retention-bytes', String(8 * MIB), ...kept]);
+        const [url] = await p.firstLines(1);
+        const port = Number(new URL(url!).port);
+        const stats = async () => (await fetch(`http://127.0.0.1:${port}/stats`)).json() as Promise<Record<string, any>>;
+        await sleep(1000);
+        const idle = (await stats()).rssBytes as number;
+        const tok = (sub: string) => token({ sub });
+        let peak = 0;
+        let done = false;
+        const work = flood(flavour, url!, tok).finally(() => (done = true));
+        while (!done) {
+          peak = Math.max(peak, (await stats()).rssBytes as number);
+          await sleep(100);
+        }
+        await work;
+        const st = await stats();
+        // The guard's own peak: it samples on every 256 KiB read, more often than this loop.
+        peak = Math.max(peak, st.rssBytes, st.memoryGuard.rssPeak);
+        const allowance = FLOOD_CLIENTS * (flavour === 'socketio' ? 32 : 16) * 1024;
+        expect(st.memoryGuard.pauses).toBeGreaterThan(0);
+        expect(peak, `peak ${(peak / MIB).toFixed(1)} MiB, idle ${(idle / MIB).toFixed(1)} MiB, guard ${JSON.stringify(st.memoryGuard)}`).toBeLessThanOrEqual(idle + BUDGET + allowance);
+        expect(await answered(flavour, url!, tok)).toBe(true);
+      } finally {
+        await cleanup();
+      }
+    }, 20_000);
+  }
 });
