@@ -15,8 +15,8 @@
  *   stores' caps) + `inflightBytes` + each open connection's allowance. The
  *   figure above misses what the allocator keeps of freed buffers and V8 heap
  *   pages not yet given back; past the ceiling less a margin (GUARD_RSS_MARGIN of
- *   `inflightBytes`) reading pauses the same way, until RSS falls twice the
- *   margin below the ceiling or for `maxPauseMs`. Memory the allocator keeps but
+ *   `inflightBytes`) reading pauses the same way, until RSS falls a whole
+ *   `inflightBytes` below the ceiling or for `maxPauseMs`. Memory the allocator keeps but
  *   no longer uses does not come back with a pause (it is reused first): a node
  *   left over the line after a flood pauses only as it reads (every
  *   GUARD_CHECK_BYTES received), or when RSS grew another margin, so it keeps
@@ -39,11 +39,12 @@ export const GUARD_PER_CONNECTION_BYTES = 16 * 1024;
 /** Received bytes (reported with `received`) between two checks made at once, off the timer. */
 export const GUARD_CHECK_BYTES = 256 * 1024;
 /**
- * The RSS backstop's margin, as a share of `inflightBytes`: it pauses that far under its ceiling and resumes
- * twice that far under it (at the idle RSS plus the budgets). RSS can grow a few MiB between a check and the
- * pause taking hold (the reads of that turn, a collection's own pages); a quarter was not always enough.
+ * The RSS backstop's margin, as a share of `inflightBytes`: it pauses that far under its ceiling (and resumes
+ * a whole `inflightBytes` under it, at the idle RSS plus the budgets). Under the worst-case flood RSS went up
+ * to 8 MiB past the line after it was crossed (the outgoing copies queued for clients that read slowly, a
+ * collection's own pages): with a margin of a half the Socket.IO flavour ended 1 MiB over its ceiling once in three runs.
  */
-export const GUARD_RSS_MARGIN = 1 / 2;
+export const GUARD_RSS_MARGIN = 3 / 4;
 
 /** What the memory guard watches and how it pauses reading (bytes; `sampleMs` ms). */
 export interface MemoryGuardOptions {
@@ -194,7 +195,7 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
     if (inflight > st.inflightPeak) st.inflightPeak = inflight;
     if (u.rss > st.rssPeak) st.rssPeak = u.rss;
     st.rssCeiling = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
-    const rssLow = u.rss <= st.rssCeiling - 2 * margin;
+    const rssLow = u.rss <= st.rssCeiling - o.inflightBytes;
     if (rssLow) stuckRss = 0;
     const rssOver = u.rss > st.rssCeiling - margin && (reading || u.rss > stuckRss + margin);
     if (!st.paused && (inflight > o.inflightBytes || rssOver)) {

@@ -188,7 +188,9 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   derived('wsbench_server_offline_expired_total', 'Queued private messages dropped because they expired', () => offline()?.expired ?? 0);
   derived('wsbench_server_offline_refused_total', 'Private messages refused because the offline queue was full', () => offline()?.refused ?? 0);
   derived('wsbench_server_recovery_evicted_total', 'Packets dropped from the Socket.IO recovery buffer by recovery-bytes', () => src.recoveryBuffer?.()?.evicted ?? 0);
-  derived('wsbench_server_read_pauses_total', 'Times the node stopped reading from its sockets because traffic in flight passed inflight-bytes', () => src.memoryGuard?.()?.pauses ?? 0);
+  derived('wsbench_server_read_pauses_total', 'Times the node stopped reading from its sockets because traffic in flight passed inflight-bytes or RSS neared its ceiling', () => src.memoryGuard?.()?.pauses ?? 0);
+  derived('wsbench_server_read_pauses_rss_total', 'Of those, times the RSS backstop paused reading (RSS near idle + budgets + inflight-bytes)', () => src.memoryGuard?.()?.rssPauses ?? 0);
+  gauge('wsbench_server_rss_ceiling_bytes', 'The memory guard\'s RSS ceiling: idle RSS + budgets + inflight-bytes + the connections\' allowance', () => src.memoryGuard?.()?.rssCeiling ?? 0);
   derived('wsbench_server_read_paused_seconds_total', 'Time the node spent not reading from its sockets for memory', () => (src.memoryGuard?.()?.pausedMs ?? 0) / 1000);
   gauge('wsbench_server_inflight_bytes', 'Bytes of traffic in flight at the memory guard\'s last sample', () => src.memoryGuard?.()?.inflightNow ?? 0);
   gauge('wsbench_server_offline_bytes', 'Bytes of queued private messages in this process', () => offline()?.bytes ?? 0);

@@ -92,7 +92,7 @@ export interface ServerOptions {
   redisTtlS: number;
   /** Socket.IO flavour, single node: bytes of broadcast packets kept for connection state recovery. Default 16 MiB. */
   recoveryBytes: number;
-  /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
+  /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall, and the headroom of the RSS backstop (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
   inflightBytes: number;
   /** Serve `wss:`/`https:` (servers/core/tls.ts): self-signed certificate unless `cert`/`key`. Default false. */
   tls: boolean;
@@ -169,7 +169,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-bytes', field: 'offlineBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of queued private messages per node (default 16777216 = 16 MiB)' },
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
-  { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; 0 = off (default 16777216 = 16 MiB)' },
+  { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; also pauses reading when RSS nears idle + the memory caps + this (the RSS backstop); 0 = off (default 16777216 = 16 MiB)' },
   { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
   { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
   { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
