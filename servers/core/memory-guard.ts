@@ -12,7 +12,8 @@
  *   for `maxPauseMs` at most, so a flood slows down instead of growing the process;
  * - the RSS backstop: what the process really takes (RSS) against its ceiling,
  *   the idle RSS (before the first connection) + `budgetBytes` (the budgeted
- *   stores' caps) + `inflightBytes` + each open connection's allowance. The
+ *   stores' caps) + `inflightBytes` + each open connection's allowance + what
+ *   is queued for clients (capped per connection by `slow-consumer-bytes`). The
  *   figure above misses what the allocator keeps of freed buffers and V8 heap
  *   pages not yet given back; past the ceiling less a margin (GUARD_RSS_MARGIN of
  *   `inflightBytes`) reading pauses the same way, until RSS falls a whole
@@ -56,6 +57,12 @@ export interface MemoryGuardOptions {
   heldHeap?(): number;
   /** The most the budgeted stores may hold (the sum of their caps), bytes: part of the RSS ceiling (default 0). */
   budgetBytes?: number;
+  /**
+   * Bytes queued for clients now (the sockets' send buffers; each connection's is capped by
+   * `slow-consumer-bytes`): memory held by a cap that pausing reads does not free. Called only when
+   * a figure is over its line (it walks the connections), then neither in flight nor over the ceiling.
+   */
+  queued?(): number;
   /** Open connections now: each may hold `perConnectionBytes` of its own state (default: none counted). */
   connections?(): number;
   /** Default GUARD_PER_CONNECTION_BYTES. */
@@ -101,6 +108,8 @@ export interface MemoryGuardStats {
   rssCeiling: number;
   /** Highest RSS seen, bytes. */
   rssPeak: number;
+  /** Bytes queued for clients when last counted (only when a figure was over its line). */
+  queuedBytes: number;
   /** Total time paused, ms. */
   pausedMs: number;
   /** Whether reading is paused now. */
@@ -165,7 +174,7 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const perConnectionRss = o.perConnectionRssBytes ?? perConnection;
   const margin = o.inflightBytes * GUARD_RSS_MARGIN;
   const fixedCeiling = (o.budgetBytes ?? 0) + o.inflightBytes;
-  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss };
+  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss, queuedBytes: 0 };
   let pausedAt = 0;
   /** Whether the current pause was the RSS backstop's. */
   let pausedForRss = false;
@@ -190,11 +199,19 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
     /** Bytes in flight: what grew since the baseline and neither a budgeted store nor the connections' own state accounts for. */
     const ab = Math.max(0, u.arrayBuffers - baseline.arrayBuffers - o.held());
     const heap = Math.max(0, u.heapUsed - baseline.heapUsed - (o.heldHeap?.() ?? 0));
-    const inflight = Math.max(0, ab + heap - conns * perConnection);
+    let inflight = Math.max(0, ab + heap - conns * perConnection);
+    let ceiling = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
+    if (inflight > o.inflightBytes || u.rss > ceiling - margin) {
+      // Over a line: what is queued for clients is held by its own cap (slow-consumer-bytes), not in flight.
+      const q = o.queued?.() ?? 0;
+      st.queuedBytes = q;
+      inflight = Math.max(0, inflight - q);
+      ceiling += q;
+    }
     st.inflightNow = inflight;
     if (inflight > st.inflightPeak) st.inflightPeak = inflight;
     if (u.rss > st.rssPeak) st.rssPeak = u.rss;
-    st.rssCeiling = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
+    st.rssCeiling = ceiling;
     const rssLow = u.rss <= st.rssCeiling - o.inflightBytes;
     if (rssLow) stuckRss = 0;
     const rssOver = u.rss > st.rssCeiling - margin && (reading || u.rss > stuckRss + margin);

@@ -199,6 +199,11 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     connections: () => nsp.sockets.size,
     // A Socket.IO connection takes about 20 KiB of RSS (Engine.IO and Socket.IO sockets, ws, the maps): measured at 5,000.
     perConnectionRssBytes: SOCKETIO_CONNECTION_RSS_BYTES,
+    queued: () => {
+      let n = 0;
+      for (const s of nsp.sockets.values()) n += (wsOf(s) as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
+      return n;
+    },
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();
     },

@@ -118,6 +118,11 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
     // The retention ring is in this process only with the in-memory bus (Redis keeps it in Redis).
     budgetBytes: bus.retentionStats && opts.retention > 0 ? opts.retentionBytes : 0,
     connections: () => conns.size,
+    queued: () => {
+      let n = 0;
+      for (const c of conns) n += c.ws.bufferedAmount;
+      return n;
+    },
     pause: () => {
       for (const c of conns) c.ws.pause();
     },
