@@ -5,6 +5,8 @@
 import type { Report, ServerSide } from '../report/schema.ts';
 import { formatBytes, formatDuration, formatPercent } from './format.ts';
 
+const PLURAL: Record<string, string> = { primary: 'primaries', worker: 'workers', single: 'processes' };
+
 /**
  * Which processes the CPU figure covers: `, whole node: primary 0.21 s + 2 workers 3.1 s`
  * (the bundled server's node-wide series), or that it is only the process that answered.
@@ -19,7 +21,7 @@ function cpuCoverageText(s: ServerSide): string {
     r.cpu += p.cpuSeconds;
     byRole.set(p.role, r);
   }
-  const parts = [...byRole].map(([role, r]) => `${r.n > 1 ? `${r.n} ${role}s` : role} ${Math.round(r.cpu * 1000) / 1000} s`);
+  const parts = [...byRole].map(([role, r]) => `${r.n > 1 ? `${r.n} ${PLURAL[role] ?? role}` : role === 'single' ? 'process' : role} ${Math.round(r.cpu * 1000) / 1000} s`);
   return `, whole node${s.urls.length > 1 ? 's' : ''}: ${parts.join(' + ')}`;
 }
 
