@@ -12,8 +12,11 @@
  *   for `maxPauseMs` at most, so a flood slows down instead of growing the process;
  * - the RSS backstop: what the process really takes (RSS) against its ceiling,
  *   the idle RSS (before the first connection) + `budgetBytes` (the budgeted
- *   stores' caps) + `inflightBytes` + each open connection's allowance + what
- *   is queued for clients (capped per connection by `slow-consumer-bytes`). The
+ *   stores' caps) + `inflightBytes` + `trafficBytes` (traffic in motion: socket
+ *   buffers, parser copies, allocator slack) + each open connection's allowance
+ *   + the most queued for clients (capped per connection by `slow-consumer-bytes`;
+ *   kept in the ceiling until RSS comes down, as the allocator keeps what a cut
+ *   slow client's queue took). The
  *   figure above misses what the allocator keeps of freed buffers and V8 heap
  *   pages not yet given back; past the ceiling less a margin (GUARD_RSS_MARGIN of
  *   `inflightBytes`) reading pauses the same way, until RSS falls a whole
@@ -53,6 +56,13 @@ export interface MemoryGuardOptions {
   inflightBytes: number;
   /** ArrayBuffer bytes the budgeted stores hold now (the retention ring, the offline queue): not in flight. */
   held(): number;
+  /**
+   * RSS allowed beyond the stores for traffic in motion, bytes (the `traffic-bytes` option): socket buffers,
+   * parser copies and what the allocator keeps between them. Healthy fan-out at 160 MB/s with a full retention
+   * ring took 20..30 MiB of RSS beyond the ring; without this allowance the backstop throttled it. Part of the
+   * RSS ceiling (default 0).
+   */
+  trafficBytes?: number;
   /** V8 heap bytes the budgeted stores hold now (Socket.IO's recovery buffer); default 0. */
   heldHeap?(): number;
   /** The most the budgeted stores may hold (the sum of their caps), bytes: part of the RSS ceiling (default 0). */
@@ -94,6 +104,8 @@ export interface MemoryUsage {
 export interface MemoryGuardStats {
   /** The cap (the `inflight-bytes` option). */
   inflightBytes: number;
+  /** RSS allowed for traffic in motion (the `traffic-bytes` option), part of `rssCeiling`. */
+  trafficBytes: number;
   /** Bytes in flight at the last sample. */
   inflightNow: number;
   /** Highest sample. */
@@ -104,12 +116,17 @@ export interface MemoryGuardStats {
   rssPauses: number;
   /** RSS before the first connection, bytes. */
   rssBaseline: number;
-  /** The RSS ceiling now: rssBaseline + budget + inflightBytes + the connections' allowance, bytes. */
+  /** The RSS ceiling now: rssBaseline + budget + inflightBytes + trafficBytes + the connections' allowance + queuedPeak, bytes. */
   rssCeiling: number;
   /** Highest RSS seen, bytes. */
   rssPeak: number;
   /** Bytes queued for clients when last counted (only when a figure was over its line). */
   queuedBytes: number;
+  /**
+   * The most counted queued for clients since RSS was last well under the ceiling, part of `rssCeiling`: the
+   * allocator keeps what it freed (a slow client cut at its cap) for reuse, so RSS does not come down with it.
+   */
+  queuedPeak: number;
   /** Total time paused, ms. */
   pausedMs: number;
   /** Whether reading is paused now. */
@@ -145,6 +162,11 @@ export function createRotation(): <T>(items: Iterable<T>, fn: (item: T) => void)
   };
 }
 
+/** The RSS ceiling over the idle baseline before connections and queues: the caps the process holds + in flight + in motion, bytes. */
+export function rssCeilingBase(o: Pick<MemoryGuardOptions, 'budgetBytes' | 'inflightBytes' | 'trafficBytes'>): number {
+  return (o.budgetBytes ?? 0) + o.inflightBytes + (o.trafficBytes ?? 0);
+}
+
 let gcFn: (() => void) | null | undefined;
 /**
  * A full garbage collection of this isolate, without starting Node with --expose-gc:
@@ -173,8 +195,8 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const perConnection = o.perConnectionBytes ?? GUARD_PER_CONNECTION_BYTES;
   const perConnectionRss = o.perConnectionRssBytes ?? perConnection;
   const margin = o.inflightBytes * GUARD_RSS_MARGIN;
-  const fixedCeiling = (o.budgetBytes ?? 0) + o.inflightBytes;
-  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss, queuedBytes: 0 };
+  const fixedCeiling = rssCeilingBase(o);
+  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, trafficBytes: o.trafficBytes ?? 0, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss, queuedBytes: 0, queuedPeak: 0 };
   let pausedAt = 0;
   /** Whether the current pause was the RSS backstop's. */
   let pausedForRss = false;
@@ -200,14 +222,18 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
     const ab = Math.max(0, u.arrayBuffers - baseline.arrayBuffers - o.held());
     const heap = Math.max(0, u.heapUsed - baseline.heapUsed - (o.heldHeap?.() ?? 0));
     let inflight = Math.max(0, ab + heap - conns * perConnection);
-    let ceiling = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
-    if (inflight > o.inflightBytes || u.rss > ceiling - margin) {
+    const base = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
+    // Memory queued for clients that were then cut or caught up stays with the allocator, which reuses it:
+    // the ceiling keeps the most counted until RSS is back a whole inflight-bytes under the ceiling without it.
+    if (u.rss <= base - o.inflightBytes) st.queuedPeak = 0;
+    if (inflight > o.inflightBytes || u.rss > base + st.queuedPeak - margin) {
       // Over a line: what is queued for clients is held by its own cap (slow-consumer-bytes), not in flight.
       const q = o.queued?.() ?? 0;
       st.queuedBytes = q;
+      if (q > st.queuedPeak) st.queuedPeak = q;
       inflight = Math.max(0, inflight - q);
-      ceiling += q;
     }
+    const ceiling = base + st.queuedPeak;
     st.inflightNow = inflight;
     if (inflight > st.inflightPeak) st.inflightPeak = inflight;
     if (u.rss > st.rssPeak) st.rssPeak = u.rss;

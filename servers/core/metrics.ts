@@ -146,14 +146,14 @@ export interface OfflineStats {
 export type StatsLimits = Pick<
   ServerOptions,
   | 'maxPayload' | 'maxDepth' | 'rate' | 'burst' | 'abuse' | 'userRate' | 'userBurst' | 'maxConnsPerUser' | 'maxRoomsPerConn' | 'maxRoomName'
-  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes' | 'inflightBytes'
+  | 'retention' | 'retentionBytes' | 'roomRetentionBytes' | 'retentionAgeMs' | 'offlineMaxPerUser' | 'offlineBytes' | 'offlineTtlMs' | 'redisTtlS' | 'recoveryBytes' | 'inflightBytes' | 'trafficBytes'
 >;
 
 /** The caps of `o` as /stats shows them. */
 export function statsLimits(o: ServerOptions): StatsLimits {
   const { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName } = o;
-  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes } = o;
-  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes };
+  const { retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes, trafficBytes } = o;
+  return { maxPayload, maxDepth, rate, burst, abuse, userRate, userBurst, maxConnsPerUser, maxRoomsPerConn, maxRoomName, retention, retentionBytes, roomRetentionBytes, retentionAgeMs, offlineMaxPerUser, offlineBytes, offlineTtlMs, redisTtlS, recoveryBytes, inflightBytes, trafficBytes };
 }
 
 /** A fresh set of server counters, all zero. */
@@ -265,8 +265,8 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
   derived('wsbench_server_offline_refused_total', 'Private messages refused because the offline queue was full', () => offline()?.refused ?? 0);
   derived('wsbench_server_recovery_evicted_total', 'Packets dropped from the Socket.IO recovery buffer by recovery-bytes', () => src.recoveryBuffer?.()?.evicted ?? 0);
   derived('wsbench_server_read_pauses_total', 'Times the node stopped reading from its sockets because traffic in flight passed inflight-bytes or RSS neared its ceiling', () => src.memoryGuard?.()?.pauses ?? 0);
-  derived('wsbench_server_read_pauses_rss_total', 'Of those, times the RSS backstop paused reading (RSS near idle + budgets + inflight-bytes)', () => src.memoryGuard?.()?.rssPauses ?? 0);
-  gauge('wsbench_server_rss_ceiling_bytes', 'The memory guard\'s RSS ceiling: idle RSS + budgets + inflight-bytes + the connections\' allowance', () => src.memoryGuard?.()?.rssCeiling ?? 0);
+  derived('wsbench_server_read_pauses_rss_total', 'Of those, times the RSS backstop paused reading (RSS near idle + the memory caps + inflight-bytes + traffic-bytes)', () => src.memoryGuard?.()?.rssPauses ?? 0);
+  gauge('wsbench_server_rss_ceiling_bytes', 'The memory guard\'s RSS ceiling: idle RSS + the memory caps + inflight-bytes + traffic-bytes + the connections\' allowance', () => src.memoryGuard?.()?.rssCeiling ?? 0);
   derived('wsbench_server_read_paused_seconds_total', 'Time the node spent not reading from its sockets for memory', () => (src.memoryGuard?.()?.pausedMs ?? 0) / 1000);
   gauge('wsbench_server_inflight_bytes', 'Bytes of traffic in flight at the memory guard\'s last sample', () => src.memoryGuard?.()?.inflightNow ?? 0);
   gauge('wsbench_server_offline_bytes', 'Bytes of queued private messages in this process', () => offline()?.bytes ?? 0);

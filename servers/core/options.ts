@@ -94,6 +94,8 @@ export interface ServerOptions {
   recoveryBytes: number;
   /** Bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading until they fall, and the headroom of the RSS backstop (servers/core/memory-guard.ts); 0 = off. Default 16 MiB. */
   inflightBytes: number;
+  /** RSS allowed beyond the stores for traffic in motion (socket buffers, parser copies, allocator slack): part of the RSS backstop's ceiling (servers/core/memory-guard.ts). Default 48 MiB. */
+  trafficBytes: number;
   /** Serve `wss:`/`https:` (servers/core/tls.ts): self-signed certificate unless `cert`/`key`. Default false. */
   tls: boolean;
   /** PEM certificate file for `tls`; undefined = self-signed. */
@@ -170,6 +172,7 @@ export const SERVER_OPTION_SPECS: readonly ServerOptionSpec[] = [
   { key: 'offline-ttl-ms', field: 'offlineTtlMs', type: 'int', min: 1000, max: 2_592_000_000, default: 86_400_000, description: 'socketio: a queued private message expires after this many ms (default 86400000)' },
   { key: 'recovery-bytes', field: 'recoveryBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'socketio: bytes of packets kept for connection state recovery, oldest dropped first (default 16777216 = 16 MiB)' },
   { key: 'inflight-bytes', field: 'inflightBytes', type: 'int', min: 0, max: 68_719_476_736, default: 16_777_216, description: 'bytes of traffic in flight (socket reads, frames being decoded) after which the node stops reading from sockets until they fall to half; also pauses reading when RSS nears idle + the memory caps + this (the RSS backstop); 0 = off (default 16777216 = 16 MiB)' },
+  { key: 'traffic-bytes', field: 'trafficBytes', type: 'int', min: 0, max: 68_719_476_736, default: 50_331_648, description: 'RSS allowed beyond the memory caps for traffic in motion (socket buffers, parser copies, allocator slack): the RSS backstop pauses reading near idle + the caps + --inflight-bytes + this; off with --inflight-bytes 0 (default 50331648 = 48 MiB)' },
   { key: 'tls', field: 'tls', type: 'bool', default: false, description: 'serve wss:// (https:// for socketio) with a self-signed certificate made at start, or --cert/--key (default off)' },
   { key: 'cert', field: 'cert', type: 'string', default: undefined, description: 'with --tls: PEM certificate file (default: a self-signed certificate for localhost and 127.0.0.1)' },
   { key: 'key', field: 'key', type: 'string', default: undefined, description: 'with --tls: PEM private key file of --cert (default: the self-signed certificate\'s)' },
@@ -221,6 +224,7 @@ export const DEFAULT_SERVER_OPTIONS: Readonly<ServerOptions> = Object.freeze({
   redisTtlS: 604_800,
   recoveryBytes: 16_777_216,
   inflightBytes: 16_777_216,
+  trafficBytes: 50_331_648,
   tls: false,
   cert: undefined,
   key: undefined,

@@ -192,6 +192,7 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
   const resumeInTurn = createRotation();
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
+    trafficBytes: opts.trafficBytes,
     // The retention ring, the memory offline queue's entries and the recovery buffer's packets are all bytes (ArrayBuffers).
     held: () => (bus.retentionStats?.()?.ringBytes ?? 0) + queue.stats().bytes + recoveryBuffer.bytes,
     // The caps of what this process holds (Redis keeps the retention and the queue with --redis).

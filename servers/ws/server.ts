@@ -114,6 +114,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   const resumeInTurn = createRotation();
   const guard = startMemoryGuard({
     inflightBytes: opts.inflightBytes,
+    trafficBytes: opts.trafficBytes,
     held: () => bus.retentionStats?.()?.ringBytes ?? 0,
     // The retention ring is in this process only with the in-memory bus (Redis keeps it in Redis).
     budgetBytes: bus.retentionStats && opts.retention > 0 ? opts.retentionBytes : 0,

@@ -1,6 +1,6 @@
 /** The memory guard (servers/core/memory-guard.ts) with an injected memory reading: when it pauses, resumes, and what it excludes. */
 import { describe, it, expect } from 'vitest';
-import { startMemoryGuard, GUARD_CHECK_BYTES } from '../../servers/core/memory-guard.ts';
+import { startMemoryGuard, rssCeilingBase, GUARD_CHECK_BYTES } from '../../servers/core/memory-guard.ts';
 
 const MIB = 1024 * 1024;
 
@@ -142,6 +142,49 @@ describe('memory guard', () => {
       g.stop();
     });
   });
+  describe('traffic-bytes and what is queued for clients', () => {
+    /** inflight 16 MiB (margin 12), budgets 64, traffic 48, idle RSS 100, one connection (no allowance): the ceiling is 228 MiB, pauses past 216. */
+    function inMotion(queued: () => number) {
+      const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB, rss: 100 * MIB };
+      const calls: string[] = [];
+      const g = startMemoryGuard({ inflightBytes: 16 * MIB, budgetBytes: 64 * MIB, trafficBytes: 48 * MIB, held: () => 0, queued, connections: () => 1, perConnectionRssBytes: 0, usage: () => ({ ...use }), pause: () => calls.push('pause'), resume: () => calls.push('resume'), collect: () => {}, sampleMs: 60_000, maxPauseMs: 100 });
+      return { g, use, calls };
+    }
+    it('the ceiling is idle RSS + the caps held + inflight-bytes + traffic-bytes; traffic in motion under it never pauses', () => {
+      expect(rssCeilingBase({ budgetBytes: 64 * MIB, inflightBytes: 16 * MIB, trafficBytes: 48 * MIB })).toBe(128 * MIB);
+      expect(rssCeilingBase({ inflightBytes: 16 * MIB })).toBe(16 * MIB);
+      const { g, use, calls } = inMotion(() => 0);
+      use.rss += 116 * MIB; // 216: a full ring + 52 MiB of traffic in motion, not past 228 - 12
+      g.sample(0, true);
+      expect(calls).toEqual([]);
+      expect(g.stats()).toMatchObject({ trafficBytes: 48 * MIB, rssCeiling: 228 * MIB });
+      use.rss += 1 * MIB;
+      g.sample(10, true);
+      expect(calls).toEqual(['pause']);
+      g.stop();
+    });
+    it('the most queued for clients stays in the ceiling after they are cut (the allocator keeps it) until RSS is back under the ceiling less inflight-bytes', () => {
+      let q = 0;
+      const { g, use, calls } = inMotion(() => q);
+      q = 100 * MIB; // five slow clients near their 32 MiB cap
+      use.rss += 200 * MIB; // 300: over 216, but 100 MiB of it queued
+      g.sample(0, true);
+      expect(calls).toEqual([]);
+      expect(g.stats()).toMatchObject({ queuedBytes: 100 * MIB, queuedPeak: 100 * MIB, rssCeiling: 328 * MIB });
+      q = 0; // cut: the queues are freed, RSS stays
+      g.sample(10, true);
+      expect(calls).toEqual([]); // healthy traffic reading on is not throttled
+      expect(g.stats()).toMatchObject({ queuedPeak: 100 * MIB, rssCeiling: 328 * MIB });
+      use.rss += 20 * MIB; // 320: grown past 328 - 12, a flood on top
+      g.sample(20, true);
+      expect(calls).toEqual(['pause']);
+      g.sample(200);
+      use.rss = 210 * MIB; // back under 228 - 16: the allowance goes
+      g.sample(300);
+      expect(g.stats()).toMatchObject({ queuedPeak: 0, rssCeiling: 228 * MIB, paused: false });
+      g.stop();
+    });
+  });
   it('off at 0: never pauses; stop() resumes a paused node', () => {
     const off = guarded(0);
     off.use.arrayBuffers += 1000 * MIB;
@@ -258,7 +301,7 @@ describe('a flood against a server process: RSS stays under the guard', () => {
       const { spawnMain, cleanup, token } = await import('../server-ws/helpers.ts');
       try {
         const kept = flavour === 'socketio' ? ['--offline-max-per-user', '0', '--recovery-bytes', '0'] : [];
-        const p = spawnMain(['--protocol', flavour, '--port', '0', '--heartbeat-ms', '0', '--retention-bytes', String(8 * MIB), ...kept]);
+        const p = spawnMain(['--protocol', flavour, '--port', '0', '--heartbeat-ms', '0', '--retention-bytes', String(8 * MIB), '--traffic-bytes', '0', ...kept]);
         const [url] = await p.firstLines(1);
         const port = Number(new URL(url!).port);
         const stats = async () => (await fetch(`http://127.0.0.1:${port}/stats`)).json() as Promise<Record<string, any>>;
