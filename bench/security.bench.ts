@@ -11,7 +11,8 @@
  *    of their own for 12 s (720 MB offered to a 64 MiB retention budget); then
  *    private messages to users who never connect until the offline queue
  *    refuses. RSS is sampled every 200 ms; the node passes when its peak stays
- *    under its idle baseline plus its budgets (retention-bytes + offline-bytes).
+ *    under its idle baseline plus its budgets (retention-bytes, inflight-bytes,
+ *    traffic-bytes; socketio also offline-bytes and recovery-bytes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -231,8 +232,9 @@ async function floodOnce(c: FloodCase, ctx: BenchContext): Promise<FloodRun> {
     const l = (await stats(p)).limits;
     const budget = l.retention > 0 ? l.retentionBytes : 0;
     const sioBudget = (l.offlineMaxPerUser > 0 ? l.offlineBytes : 0) + l.recoveryBytes;
-    // Traffic in flight is part of the budget: the node stops reading past `inflight-bytes` (and near idle + the rest, by RSS).
-    const total = budget + (c.flavour === 'socketio' ? sioBudget : 0) + (l.inflightBytes > 0 ? l.inflightBytes : DEFAULT_INFLIGHT_BYTES);
+    // Traffic in flight and in motion are part of the budget, the sum of the caps the server enforces: the node stops
+    // reading past `inflight-bytes`, and near idle + the stores' caps + `inflight-bytes` + `traffic-bytes`, by RSS.
+    const total = budget + (c.flavour === 'socketio' ? sioBudget : 0) + (l.inflightBytes > 0 ? l.inflightBytes : DEFAULT_INFLIGHT_BYTES) + l.trafficBytes;
     failedConnects = 0;
     const work = c.flavour === 'ws' ? publishFlood(p.url) : Promise.all([offlineFlood(p.url), publishFloodSio(p.url)]);
     const peak = await samplePeaks(p, work);
@@ -306,7 +308,7 @@ export default async function security(ctx: BenchContext): Promise<string> {
     '',
     `### Worst-case memory flood (default budgets; ${FLOOD_CLIENTS} identities x ${FLOOD_RATE} x ${FLOOD_BYTES / 1024} KB messages/s for ${FLOOD_MS / 1000} s, socketio also private messages to users who never connect)`,
     '',
-    `MiB. Peak RSS: the highest of \`/stats\` sampled every 200 ms and the memory guard's own peak (\`memoryGuard.rssPeak\`, sampled on every 256 KiB read); "after" is ${AFTER_MS / 1000} s after the flood ended. A run passes when its peak RSS stays under its idle baseline (1.5 s after start, before any client) plus the budgets (\`--retention-bytes\` and \`--inflight-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). Each row is one run, or the median of ${FLOOD_RUNS} (by peak over idle) with the worst run's peak over idle beside it; every run must pass. The rows with nothing kept measure what the same traffic costs by itself; the rows with the guard off (\`--inflight-bytes 0\`, judged against the same budget) show what the guard's RSS backstop holds back (docs/SECURITY.md "Limits").`,
+    `MiB. Peak RSS: the highest of \`/stats\` sampled every 200 ms and the memory guard's own peak (\`memoryGuard.rssPeak\`, sampled on every 256 KiB read); "after" is ${AFTER_MS / 1000} s after the flood ended. A run passes when its peak RSS stays under its idle baseline (1.5 s after start, before any client) plus the budgets (\`--retention-bytes\`, \`--inflight-bytes\` and \`--traffic-bytes\`; for socketio also \`--offline-bytes\` and \`--recovery-bytes\`). Each row is one run, or the median of ${FLOOD_RUNS} (by peak over idle) with the worst run's peak over idle beside it; every run must pass. The rows with nothing kept measure what the same traffic costs by itself; the rows with the guard off (\`--inflight-bytes 0\`, judged against the same budget) show what the guard's RSS backstop holds back (docs/SECURITY.md "Limits").`,
     '',
     '| case | runs | idle RSS | peak RSS | peak heap used | RSS after | budget | idle + budget | peak over idle: median / worst | kept after | evicted messages | reading paused (times, total) | event-loop delay max | peak under idle + budget |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

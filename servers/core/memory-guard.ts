@@ -110,6 +110,11 @@ export interface MemoryGuardStats {
   inflightNow: number;
   /** Highest sample. */
   inflightPeak: number;
+  /**
+   * Growth not counted as in flight, bytes: what the figure showed with no connection, or still showed after a pause
+   * that timed out (a full collection and `maxPauseMs` without reading); it goes down as that memory does.
+   */
+  inflightRetained: number;
   /** Times reading was paused (for either figure). */
   pauses: number;
   /** Of those, times the RSS backstop paused it. */
@@ -196,7 +201,7 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const perConnectionRss = o.perConnectionRssBytes ?? perConnection;
   const margin = o.inflightBytes * GUARD_RSS_MARGIN;
   const fixedCeiling = rssCeilingBase(o);
-  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, trafficBytes: o.trafficBytes ?? 0, inflightNow: 0, inflightPeak: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss, queuedBytes: 0, queuedPeak: 0 };
+  const st: MemoryGuardStats = { inflightBytes: o.inflightBytes, trafficBytes: o.trafficBytes ?? 0, inflightNow: 0, inflightPeak: 0, inflightRetained: 0, pauses: 0, rssPauses: 0, pausedMs: 0, paused: false, rssBaseline: baseline.rss, rssCeiling: baseline.rss + fixedCeiling, rssPeak: baseline.rss, queuedBytes: 0, queuedPeak: 0 };
   let pausedAt = 0;
   /** Whether the current pause was the RSS backstop's. */
   let pausedForRss = false;
@@ -213,6 +218,8 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
   const sample = (now: number, reading = false) => {
     const u = usage();
     const conns = o.connections?.() ?? 0;
+    /** No connection open (known only with `connections`): nothing to read, nothing in flight. */
+    const none = o.connections !== undefined && conns === 0;
     // The idle baseline is the RSS before the first connection (the server's lazy setup included).
     if (!connected) {
       if (conns > 0) connected = true;
@@ -221,7 +228,11 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
     /** Bytes in flight: what grew since the baseline and neither a budgeted store nor the connections' own state accounts for. */
     const ab = Math.max(0, u.arrayBuffers - baseline.arrayBuffers - o.held());
     const heap = Math.max(0, u.heapUsed - baseline.heapUsed - (o.heldHeap?.() ?? 0));
-    let inflight = Math.max(0, ab + heap - conns * perConnection);
+    const grown = Math.max(0, ab + heap - conns * perConnection);
+    // With no connection nothing is in flight: what the figure still shows is state the node keeps (caches, maps
+    // sized for the clients that left, heap not yet shrunk). The same after a pause that timed out (below).
+    if (none || grown < st.inflightRetained) st.inflightRetained = grown;
+    let inflight = Math.max(0, grown - st.inflightRetained);
     const base = st.rssBaseline + fixedCeiling + conns * perConnectionRss;
     // Memory queued for clients that were then cut or caught up stays with the allocator, which reuses it:
     // the ceiling keeps the most counted until RSS is back a whole inflight-bytes under the ceiling without it.
@@ -241,7 +252,8 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
     const rssLow = u.rss <= st.rssCeiling - o.inflightBytes;
     if (rssLow) stuckRss = 0;
     const rssOver = u.rss > st.rssCeiling - margin && (reading || u.rss > stuckRss + margin);
-    if (!st.paused && (inflight > o.inflightBytes || rssOver)) {
+    if (none && st.paused) resume(now); // nothing to read: a client that comes now must not start paused
+    else if (!st.paused && !none && (inflight > o.inflightBytes || rssOver)) {
       st.paused = true;
       st.pauses++;
       pausedForRss = inflight <= o.inflightBytes;
@@ -256,6 +268,9 @@ export function startMemoryGuard(o: MemoryGuardOptions): MemoryGuard {
       if (timedOut || (inflight <= o.inflightBytes / 2 && (!pausedForRss || rssLow))) {
         // RSS the pause did not bring down is memory the allocator keeps for reuse: pausing again cannot free it.
         if (timedOut && pausedForRss && !rssLow) stuckRss = u.rss;
+        // What a full collection and maxPauseMs without reading left over the line is not in flight (nothing was
+        // read meanwhile): it is kept, and only growth beyond it counts; the RSS backstop still bounds it all.
+        else if (timedOut && !pausedForRss && inflight > o.inflightBytes / 2) st.inflightRetained += inflight;
         resume(now);
       }
     }

@@ -185,6 +185,33 @@ describe('memory guard', () => {
       g.stop();
     });
   });
+  it('never stays paused with nothing to read: when the last client leaves reading resumes and what the figure still shows is kept, not in flight; so is what a timed-out pause left', () => {
+    let conns = 5000;
+    const use = { arrayBuffers: 10 * MIB, heapUsed: 20 * MIB, rss: 100 * MIB };
+    const calls: string[] = [];
+    const g = startMemoryGuard({ inflightBytes: 16 * MIB, held: () => 0, connections: () => conns, perConnectionBytes: 0, usage: () => ({ ...use }), pause: () => calls.push('pause'), resume: () => calls.push('resume'), collect: () => {}, sampleMs: 60_000, maxPauseMs: 100 });
+    use.heapUsed += 17.1e6; // the ramp's maps and caches: 17.1 MB over the 16 MiB cap
+    g.sample(0);
+    expect(calls).toEqual(['pause']);
+    conns = 0; // every client left
+    g.sample(10);
+    expect(calls).toEqual(['pause', 'resume']);
+    expect(g.stats()).toMatchObject({ paused: false, inflightNow: 0, inflightRetained: 17.1e6 });
+    conns = 1; // a new client is read at once
+    g.sample(20, true);
+    expect(g.paused).toBe(false);
+    use.heapUsed += 17 * MIB; // a flood from it still pauses
+    g.sample(30, true);
+    expect(calls).toEqual(['pause', 'resume', 'pause']);
+    g.sample(130); // a collection and 100 ms without reading left it there: kept, not in flight
+    expect(g.stats()).toMatchObject({ paused: false, inflightNow: 17 * MIB, inflightRetained: 17.1e6 + 17 * MIB });
+    g.sample(140, true);
+    expect(g.paused).toBe(false);
+    use.heapUsed -= 30 * MIB; // freed at last: the retained figure follows it down
+    g.sample(150);
+    expect(g.stats().inflightRetained).toBe(17.1e6 - 13 * MIB);
+    g.stop();
+  });
   it('off at 0: never pauses; stop() resumes a paused node', () => {
     const off = guarded(0);
     off.use.arrayBuffers += 1000 * MIB;
