@@ -1,4 +1,5 @@
 /** Time source of the executors, injectable so tests can drive them with a fake clock. */
+import { writeFileSync } from 'node:fs';
 
 /**
  * Monotonic time in integer microseconds, on `process.hrtime`'s clock (shared by all
@@ -26,6 +27,59 @@ export interface Clock {
   /** Run `fn` on the next turn of the event loop, after pending I/O (Node's `setImmediate`). */
   setImmediate(fn: () => void): unknown;
   clearImmediate(handle: unknown): void;
+  /**
+   * Block this thread until the clock reads `atUs` or later, at most {@link MAX_BLOCK_US}
+   * from now: no event-loop turn, no socket I/O meanwhile. Optional: without it a caller
+   * waits with event-loop turns.
+   */
+  blockUntil?(atUs: number): void;
+}
+
+/** Longest `blockUntil`, us, whatever it is asked: a caller's error cannot hang the thread. */
+export const MAX_BLOCK_US = 2000;
+/**
+ * The last stretch of a `blockUntil` spent reading the clock instead of sleeping, us. A
+ * futex sleep (`Atomics.wait`) on this 2-vCPU VM wakes about 15 us late at the median with
+ * the timer slack lowered to 1 us (65 us with Linux's default 50 us slack), but 100+ us
+ * late now and then: the spin covers that tail.
+ */
+export const SPIN_TAIL_US = 150;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let slackLowered = false;
+
+/**
+ * Lower this thread's timer slack to 1 us (Linux; elsewhere a no-op), once: the kernel may
+ * otherwise delay a timed sleep's wake by up to 50 us to batch wake-ups. It touches this
+ * thread's timers only, and only processes that block (schedulers with a send rate).
+ */
+function lowerTimerSlack(): void {
+  if (slackLowered) return;
+  slackLowered = true;
+  try {
+    writeFileSync('/proc/thread-self/timerslack_ns', '1000');
+  } catch {
+    try {
+      writeFileSync('/proc/self/timerslack_ns', '1000');
+    } catch {
+      // Not Linux, or not allowed: the spin tail covers the later wake.
+    }
+  }
+}
+
+/**
+ * Block until {@link nowUs} reads `atUs` (capped at {@link MAX_BLOCK_US} from now): a
+ * futex sleep (no CPU) until {@link SPIN_TAIL_US} before, then reading the clock.
+ */
+export function blockUntil(atUs: number): void {
+  lowerTimerSlack();
+  const now = nowUs();
+  const until = Math.min(atUs, now + MAX_BLOCK_US);
+  const sleepUs = until - now - SPIN_TAIL_US;
+  if (sleepUs > 0) Atomics.wait(sleeper, 0, 0, sleepUs / 1000);
+  while (nowUs() < until) {
+    // Spin: bounded by `until`, at most MAX_BLOCK_US away.
+  }
 }
 
 /** The process's clock: {@link nowUs} and the real timers. */
@@ -35,16 +89,23 @@ export const realClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
+  blockUntil,
 };
 
 /**
  * A manual clock for tests: time moves only with `advance`. An immediate runs
  * `immediateUs` (default 20) after it was set, the cost of one loop turn, so code
- * that polls with immediates makes progress in fake time.
+ * that polls with immediates makes progress in fake time. `blockUntil` moves time
+ * to its target at once (capped like the real one) without running any timer, as
+ * a blocked thread runs none; `blocks()` lists each block's [from, to] in us.
  */
-export function createFakeClock(startUs = 0, immediateUs = 20): Clock & { advance(ms: number): void; pending(): number } {
+export function createFakeClock(
+  startUs = 0,
+  immediateUs = 20,
+): Clock & { advance(ms: number): void; pending(): number; blocks(): [number, number][]; blockUntil(atUs: number): void } {
   let now = startUs;
   let seq = 0;
+  const blocks: [number, number][] = [];
   const timers = new Map<number, { at: number; fn: () => void }>();
   const schedule = (fn: () => void, atUs: number): number => {
     const id = ++seq;
@@ -74,5 +135,11 @@ export function createFakeClock(startUs = 0, immediateUs = 20): Clock & { advanc
       now = until;
     },
     pending: () => timers.size,
+    blockUntil(atUs) {
+      const until = Math.max(now, Math.min(atUs, now + MAX_BLOCK_US));
+      blocks.push([now, until]);
+      now = until;
+    },
+    blocks: () => blocks,
   };
 }
