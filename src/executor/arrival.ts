@@ -143,7 +143,7 @@ export function createArrival(o: ArrivalOptions): Arrival {
   const lateness = new TimerLateness();
   /** The state `mayBlock` judges, updated in place (no allocation per turn). */
   const st = { waitUs: 0, windowUs, lastLagUs: 0, batch: 0, turnUs: 0, justBlocked: false };
-  /** When the last polling turn (or timer wake) ran, us; undefined after a block or a send. */
+  /** When the last polling turn (or timer wake) ran, us; undefined while a timer sleeps and after a block. */
   let lastTurnAtUs: number | undefined;
 
   const dropOverdue = (now: number): void => {
