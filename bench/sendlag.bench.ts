@@ -196,6 +196,8 @@ export default async function sendlag(ctx: BenchContext): Promise<string> {
     '',
     `The busy-waiting thread was off the CPU for ${gapP99.toFixed(0)} us or more in 1 of 100 of its 5 ms windows (median over ${ctx.runs} runs of the p99 of the longest gap between two clock reads), yet met its schedule within a p99 of ${floorP99.toFixed(0)} us: what a scheduler adds beyond that is its own cost.`,
     '',
+    'One-off check of the scheduler\'s own cost on a loaded machine (2026-11-26, 1-minute load average 10 to 13 from other jobs, so the figures above were far from light load): the same comparison with the measuring process under `chrt -f 1` (real-time priority, so other processes no longer take its CPU; not how wsbench runs), 3 runs alternating at 200 sends/s: send.lag p99 median 9 and 20 us (two sessions) for the default, 6 and 4 us for a spin through the whole window instead of the futex sleep (5 points more CPU at 200/s), 78 and 93 us for the scheduler before the fix. The CLI run below under `chrt -f 1`, 2 runs each alternating: send.lag p99 8 and 8 us now, 189 and 177 us on the commit before.',
+    '',
     `An idle process's event-loop delay p99, net of the 10 ms sampling interval: median ${median(idleP99)} us over ${ctx.runs} one-second windows (min ${Math.min(...idleP99)} us).`,
     '',
     `Real harness, light load: \`wsbench run ${CLI_ARGS.join(' ')}\` (its report's send.lag p99, us), ${cliRuns} runs alternating with the same command on commit ${BEFORE_REF} (before the fix, run from its sources): median ${range(cli.now)} now${before instanceof Error ? ` (before: ${before.message})` : `, ${range(cli.before)} before`}; 1-minute load average ${range(cli.loads, 1)}.`,
