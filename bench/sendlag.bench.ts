@@ -155,7 +155,7 @@ export default async function sendlag(ctx: BenchContext): Promise<string> {
   loads.push(load());
   const rows = VARIANTS.map((x, v) => {
     const s = per[v]!;
-    return `| ${x.label} | ${median(s.p50).toFixed(0)} | ${range(s.p99)} | ${s.late} (${s.lateInGc}) | ${pct(median(s.cpu200))} | ${pct(median(s.cpu10))} | ${median(s.gcPerS).toFixed(0)} of ${median(s.gcUs).toFixed(0)} us |`;
+    return `| ${x.label} | ${median(s.p50).toFixed(0)} | ${range(s.p99)} | ${s.late} (${s.lateInGc}) | ${pct(median(s.cpu200))} | ${pct(median(s.cpu10))} | ${median(s.gcPerS).toFixed(0)}${s.gcUs.length ? ` of ${median(s.gcUs).toFixed(0)} us` : ''} |`;
   });
   const floorP99 = median(floors.map((f) => f.lagP99Us));
   const gapP99 = median(floors.map((f) => f.gapP99Us));

@@ -1,5 +1,6 @@
 /** Time source of the executors, injectable so tests can drive them with a fake clock. */
 import { writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 
 /**
  * Monotonic time in integer microseconds, on `process.hrtime`'s clock (shared by all
@@ -55,21 +56,20 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let slackLowered = false;
 
 /**
- * Lower this thread's timer slack to 1 us (Linux; elsewhere a no-op), once: the kernel may
- * otherwise delay a timed sleep's wake by up to 50 us to batch wake-ups. It touches this
- * thread's timers only, and only processes that block (schedulers with a send rate).
+ * Lower the main thread's timer slack to 1 us (Linux; elsewhere, or on a worker thread, a
+ * no-op), once: the kernel may otherwise delay a timed sleep's wake by up to 50 us to batch
+ * wake-ups. It touches this thread's timers only (its event-loop timers wake a little more
+ * precisely too), and only in processes that block (schedulers with a send rate).
  */
 function lowerTimerSlack(): void {
   if (slackLowered) return;
   slackLowered = true;
+  // /proc/self/timerslack_ns is the main thread's; a worker thread has no file of its own.
+  if (!isMainThread) return;
   try {
-    writeFileSync('/proc/thread-self/timerslack_ns', '1000');
+    writeFileSync('/proc/self/timerslack_ns', '1000');
   } catch {
-    try {
-      writeFileSync('/proc/self/timerslack_ns', '1000');
-    } catch {
-      // Not Linux, or not allowed: the spin tail covers the later wake.
-    }
+    // Not Linux, or not allowed: the spin tail covers the later wake.
   }
 }
 
