@@ -46,9 +46,10 @@ export const MAX_BLOCK_US = 2000;
 export const SPIN_TAIL_US = 50;
 /**
  * `Atomics.load`s between two clock reads while spinning. Every clock read allocates a
- * heap number (about 16 bytes), and allocation is what triggers a minor GC: a tight spin
- * of 150 us read the clock ~900 times and met a scavenge in about 1 of 100 blocks; with
- * reads spaced out (well under 1 us apart) the spin allocates a small fraction of that.
+ * heap number (about 16 bytes; a tight loop of reads here met a scavenge every ~60,000
+ * reads, ~1 MB), and allocation is what triggers a minor GC: a tight 150 us spin reads
+ * the clock ~900 times, so about 1 block in 70 would start one. Spaced out, the spin
+ * reads the clock a fraction as often, for a precision of about a microsecond.
  */
 const LOADS_PER_READ = 32;
 
