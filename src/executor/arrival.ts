@@ -14,10 +14,12 @@
  *  2. it polls with `setImmediate` turns, which still serve socket I/O, until `blockUs`
  *     (default 250) before it;
  *  3. it blocks the thread for that last stretch (`Clock.blockUntil`: a futex sleep, then
- *     a spin of at most SPIN_TAIL_US on the clock) and sends on the dot.
+ *     a spin of SPIN_TAIL_US on the clock; a spin all the way while futex wakes come late,
+ *     as on a contended CPU) and sends on the dot.
  * Why 3: each `setImmediate` turn allocates, so polling triggers a minor GC (a scavenge of
  * 100..200 us) every few tens of milliseconds, and one landing on the scheduled time made
- * the p99 (about 200 us on a quiet machine). The blocked stretch allocates nothing, so a
+ * the p99 (about 200 us on a quiet machine; of the late sends measured, most had a
+ * scavenge overlapping them). The blocked stretch allocates next to nothing, so a
  * scavenge started while polling has ended before the event, and a futex sleep costs no
  * CPU. The trade-off: socket I/O waits up to `blockUs` while blocked (a receive timestamp
  * taken then is late by as much), and the thread is blocked at most MAX_BLOCK_SHARE of the

@@ -55,6 +55,33 @@ const LOADS_PER_READ = 32;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let slackLowered = false;
+/** Per-block decay of the remembered futex lateness: a late wake is forgotten over a few hundred blocks. */
+const WAKE_DECAY = 0.98;
+
+/**
+ * How late this thread's futex sleeps wake: a decaying maximum of (wake - asked), us. On
+ * an idle CPU a wake is ~10..15 us late and the spin tail covers it; on a contended one
+ * (more runnable threads than cores) a thread that sleeps gives its CPU away and gets it
+ * back milliseconds later, while one that spins keeps it until its time slice ends. So
+ * once a wake came later than the tail, `blockUntil` spins the whole stretch instead of
+ * sleeping, until the memory of that wake fades (then it tries sleeping again).
+ */
+export class WakeLateness {
+  private lateUs = 0;
+  /** Note one futex wake `lateUs` after the time asked. */
+  note(lateUs: number): void {
+    this.lateUs = Math.max(lateUs, this.lateUs * WAKE_DECAY);
+  }
+  /** Spin instead of sleeping: a recent wake came later than SPIN_TAIL_US covers. */
+  shouldSpin(): boolean {
+    return this.lateUs > SPIN_TAIL_US;
+  }
+  /** One block spun through without sleeping: the late wake fades as if on time. */
+  spun(): void {
+    this.lateUs *= WAKE_DECAY;
+  }
+}
+const wakes = new WakeLateness();
 
 /**
  * Lower the main thread's timer slack to 1 us (Linux; elsewhere, or on a worker thread, a
@@ -77,13 +104,22 @@ function lowerTimerSlack(): void {
 /**
  * Block until {@link nowUs} reads `atUs` (capped at {@link MAX_BLOCK_US} from now): futex
  * sleeps (no CPU; again if one wakes early) until {@link SPIN_TAIL_US} before, then a
- * spin on the clock. Allocates next to nothing, so no minor GC starts meanwhile.
+ * spin on the clock; a spin all the way while futex wakes come late (see
+ * {@link WakeLateness}). Allocates next to nothing, so no minor GC starts meanwhile.
  */
 export function blockUntil(atUs: number): void {
   lowerTimerSlack();
   const until = Math.min(atUs, nowUs() + MAX_BLOCK_US);
-  // Bounded: each pass either returns or sleeps toward `until`, at most MAX_BLOCK_US away.
-  for (let left = until - nowUs(); left > SPIN_TAIL_US; left = until - nowUs()) Atomics.wait(sleeper, 0, 0, (left - SPIN_TAIL_US) / 1000);
+  const spinFromUs = until - SPIN_TAIL_US;
+  if (wakes.shouldSpin()) wakes.spun();
+  else {
+    // Bounded: each pass either ends or sleeps toward `spinFromUs`, at most MAX_BLOCK_US away.
+    for (let now = nowUs(); now < spinFromUs; ) {
+      Atomics.wait(sleeper, 0, 0, (spinFromUs - now) / 1000);
+      now = nowUs();
+      wakes.note(now - spinFromUs);
+    }
+  }
   while (nowUs() < until) for (let i = 0; i < LOADS_PER_READ; i++) Atomics.load(sleeper, 0);
 }
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BEHIND_US, createArrival, MAX_BLOCK_SHARE, mayBlock, type ArrivalOptions } from '../../src/executor/arrival.ts';
-import { createFakeClock, MAX_BLOCK_US, realClock, type Clock } from '../../src/executor/clock.ts';
+import { createFakeClock, MAX_BLOCK_US, realClock, SPIN_TAIL_US, WakeLateness, type Clock } from '../../src/executor/clock.ts';
 
 type FakeClock = ReturnType<typeof createFakeClock>;
 
@@ -162,6 +162,28 @@ describe('arrival: the blocked last stretch (fake clock)', () => {
     expect(fired).toBe(3);
     expect(clock.blocks().length).toBe(2);
     expect(clock.pending()).toBe(0);
+  });
+});
+
+describe('WakeLateness: sleep or spin through a block', () => {
+  it('sleeps while futex wakes come within the spin tail, spins after a late one until it fades, then sleeps again', () => {
+    const w = new WakeLateness();
+    expect(w.shouldSpin()).toBe(false);
+    w.note(SPIN_TAIL_US - 10);
+    w.note(-5);
+    expect(w.shouldSpin()).toBe(false);
+    // A wake 3 ms late: the CPU was given away (a contended machine).
+    w.note(3000);
+    expect(w.shouldSpin()).toBe(true);
+    let spun = 0;
+    while (w.shouldSpin() && spun < 10_000) {
+      w.spun();
+      spun++;
+    }
+    // 3000 * 0.98^n <= 50: about 200 blocks spun through, then it tries sleeping again.
+    expect(spun).toBeGreaterThan(150);
+    expect(spun).toBeLessThan(250);
+    expect(w.shouldSpin()).toBe(false);
   });
 });
 
