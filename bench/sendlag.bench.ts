@@ -123,6 +123,27 @@ async function futexOvershoot(n: number): Promise<number[]> {
   return over;
 }
 
+/**
+ * Minor GCs met while waiting out `n` stretches of 250 us, one event-loop turn apart:
+ * blocked (`blockUntil`) against polled with `setImmediate` turns (the scheduler before the fix).
+ */
+async function gcsWhileWaiting(n: number): Promise<{ blocked: number; polled: number }> {
+  const poll = (until: number) => new Promise<void>((res) => {
+    const turn = (): void => void (realClock.nowUs() >= until ? res() : setImmediate(turn));
+    turn();
+  });
+  const count = async (wait: (until: number) => unknown): Promise<number> => {
+    gcs.length = 0;
+    for (let i = 0; i < n; i++) {
+      await new Promise((res) => setImmediate(res));
+      await wait(realClock.nowUs() + 250);
+    }
+    await new Promise((res) => setTimeout(res, 20));
+    return gcs.length;
+  };
+  return { blocked: await count((until) => realClock.blockUntil!(until)), polled: await count(poll) };
+}
+
 const load = (): number => os.loadavg()[0]!;
 const range = (xs: number[], digits = 0): string => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}..${Math.max(...xs).toFixed(digits)})`;
 const pct = (share: number): string => `${(share * 100).toFixed(1)}%`;
@@ -150,6 +171,7 @@ export default async function sendlag(ctx: BenchContext): Promise<string> {
     floors.push(busyWaitFloor(400));
     ctx.log(`run ${r + 1}/${ctx.runs} (load ${load().toFixed(1)}): p99 ${VARIANTS.map((_, v) => per[v]!.p99.at(-1)).join(' / ')} us, floor ${floors.at(-1)!.lagP99Us} us`);
   }
+  const waiting = await gcsWhileWaiting(2000);
   observer.disconnect();
   const overshoot = await futexOvershoot(400);
   loads.push(load());
@@ -192,7 +214,7 @@ export default async function sendlag(ctx: BenchContext): Promise<string> {
     '',
     `Done-when (send.lag p99 < 100 us under light load): the default's median p99 is ${median(def.p99).toFixed(0)} us, ${median(def.p99) < 100 ? 'met' : 'NOT met'} on this run.`,
     '',
-    `Why the block: every \`setImmediate\` turn allocates, so polling the last millisecond or two before each send triggers a minor GC (a scavenge, median duration in the last column) many times a second; one landing on a send's scheduled time was the p99 of the scheduler before the fix. The blocked stretch allocates nothing, so a scavenge started while polling ends before the send. A futex sleep (\`Atomics.wait\`, timer slack lowered to 1 us) covers the start of the stretch without CPU, a spin on the clock its last ${SPIN_TAIL_US} us (the whole stretch for a while after a futex wake came later than that: on a contended CPU a sleeping thread gives its CPU away and got it back milliseconds late, a send.lag p50 of about 900 us at load 10 where polling had single digits), reading the clock sparsely (each read allocates a 16-byte heap number: a tight 150 us spin reads it some 900 times, over 1% of a 1 MB young generation, so about 1 block in 100 would meet a scavenge). A 200 us futex sleep woke late by p50 ${percentile(overshoot, 50)} us, p90 ${percentile(overshoot, 90)} us, p99 ${percentile(overshoot, 99)} us here (400 sleeps): what is left beyond the spin tail is late. Cost: socket I/O of that process waits up to 250 us before each send (5% of the interval at most, so the window shrinks above 200 sends/s per process), and the scheduler does not block at all when the event is already due, the last send was late or came in a batch, or its polling turns are long (a busy loop).`,
+    `Why the block: every \`setImmediate\` turn allocates, so polling the last millisecond or two before each send triggers a minor GC (a scavenge, median duration in the last column) many times a second; one landing on a send's scheduled time was the p99 of the scheduler before the fix. The blocked stretch allocates next to nothing (over 2000 stretches of 250 us one loop turn apart, ${waiting.blocked} scavenges started while blocking, ${waiting.polled} while polling), so a scavenge started while polling ends before the send. A futex sleep (\`Atomics.wait\`, timer slack lowered to 1 us) covers the start of the stretch without CPU, a spin on the clock its last ${SPIN_TAIL_US} us (the whole stretch for a while after a futex wake came later than that: on a contended CPU a sleeping thread gives its CPU away and got it back milliseconds late, a send.lag p50 of about 900 us at load 10 where polling had single digits), reading the clock sparsely (each read allocates a 16-byte heap number: a tight 150 us spin reads it some 900 times, over 1% of a 1 MB young generation, so about 1 block in 100 would meet a scavenge). A 200 us futex sleep woke late by p50 ${percentile(overshoot, 50)} us, p90 ${percentile(overshoot, 90)} us, p99 ${percentile(overshoot, 99)} us here (400 sleeps): what is left beyond the spin tail is late. Cost: socket I/O of that process waits up to 250 us before each send (5% of the interval at most, so the window shrinks above 200 sends/s per process), and the scheduler does not block at all when the event is already due, the last send was late or came in a batch, or its polling turns are long (a busy loop).`,
     '',
     `The busy-waiting thread was off the CPU for ${gapP99.toFixed(0)} us or more in 1 of 100 of its 5 ms windows (median over ${ctx.runs} runs of the p99 of the longest gap between two clock reads), yet met its schedule within a p99 of ${floorP99.toFixed(0)} us: what a scheduler adds beyond that is its own cost.`,
     '',

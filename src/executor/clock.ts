@@ -46,12 +46,12 @@ export const MAX_BLOCK_US = 2000;
 export const SPIN_TAIL_US = 50;
 /**
  * `Atomics.load`s between two clock reads while spinning. Every clock read allocates a
- * heap number (about 16 bytes; a tight loop of reads here met a scavenge every ~60,000
- * reads, ~1 MB), and allocation is what triggers a minor GC: a tight 150 us spin reads
- * the clock ~900 times, so about 1 block in 70 would start one. Spaced out, the spin
- * reads the clock a fraction as often, for a precision of about a microsecond.
+ * heap number (a tight loop of reads here met a scavenge every ~60,000 reads), and
+ * allocation is what triggers a minor GC: with 32 loads a read, a 250 us spin read the
+ * clock ~870 times; with 256, ~140 times (one read per ~1.8 us of optimized code, the
+ * precision of the spin; ~15 us before the JIT has warmed up).
  */
-const LOADS_PER_READ = 32;
+const LOADS_PER_READ = 256;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let slackLowered = false;
