@@ -72,7 +72,9 @@ function lags(ratePerSec: number, n: number, opts: Variant['opts']): Promise<Lag
           // GC entries reach the observer after the fact.
           setTimeout(() => {
             const lateInGc = late.filter(([at, sent]) => gcs.some(([start, us]) => start <= sent && start + us >= at)).length;
-            resolve({ lagsUs: out, cpuShare, gcUs: gcs.map((g) => g[1]), late: late.length, lateInGc });
+            // Entries arrive late: ones from before this measurement (the busy-wait floor's) are left out by time.
+            const mine = gcs.filter(([start]) => start >= t0 && start <= now);
+            resolve({ lagsUs: out, cpuShare, gcUs: mine.map((g) => g[1]), late: late.length, lateInGc });
           }, 20);
         }
         return true;
@@ -133,13 +135,15 @@ async function gcsWhileWaiting(n: number): Promise<{ blocked: number; polled: nu
     turn();
   });
   const count = async (wait: (until: number) => unknown): Promise<number> => {
-    gcs.length = 0;
+    await new Promise((res) => setTimeout(res, 20));
+    const from = realClock.nowUs();
     for (let i = 0; i < n; i++) {
       await new Promise((res) => setImmediate(res));
       await wait(realClock.nowUs() + 250);
     }
+    const to = realClock.nowUs();
     await new Promise((res) => setTimeout(res, 20));
-    return gcs.length;
+    return gcs.filter(([start]) => start >= from && start <= to).length;
   };
   return { blocked: await count((until) => realClock.blockUntil!(until)), polled: await count(poll) };
 }
