@@ -23,12 +23,6 @@ export function rampWindow(r: Report): { fromMs: number; toMs: number } {
   return i >= 0 && phases[i + 1] ? { fromMs: phases[i]!.atMs, toMs: phases[i + 1]!.atMs } : { fromMs: NaN, toMs: NaN };
 }
 
-/** Milliseconds of the ramp phase, by the report's timeline. */
-export function rampMs(r: Report): number {
-  const w = rampWindow(r);
-  return w.toMs - w.fromMs;
-}
-
 export interface RampSample {
   connsPerSec: number;
   connectP50Ms: number;

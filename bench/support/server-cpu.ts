@@ -21,8 +21,14 @@ const DEV_SECRET = 'wsbench-dev-secret-do-not-use-in-production';
 
 /** utime + stime of `pid`, in milliseconds (10 ms resolution). */
 export function procCpuMs(pid: number): number {
+  const t = procTimes(pid);
+  return t.userMs + t.sysMs;
+}
+
+/** utime and stime of `pid`, in milliseconds (10 ms resolution). */
+export function procTimes(pid: number): { userMs: number; sysMs: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SEC;
+  return { userMs: (Number(fields[11]) * 1000) / TICKS_PER_SEC, sysMs: (Number(fields[12]) * 1000) / TICKS_PER_SEC };
 }
 
 /** An HS256 token for `sub` (one user per connection, so the per-identity cap never refuses). */
@@ -42,6 +48,8 @@ function textFrame(text: string): Buffer {
 export interface ServerCpu {
   /** Server CPU microseconds per connection (accept, upgrade, welcome, join). */
   usPerConn: number;
+  /** Share of it spent in the kernel (system time). */
+  sysShare: number;
   /** Connections per second of the whole measurement (wall clock). */
   connsPerSec: number;
 }
@@ -101,7 +109,7 @@ export async function serverCpuPerConnection(conns: number, opts: { script?: str
         });
         s.write(requests[i]!);
       });
-    const before = procCpuMs(child.pid!);
+    const before = procTimes(child.pid!);
     const t0 = performance.now();
     let next = 0;
     const lane = async () => {
@@ -109,7 +117,10 @@ export async function serverCpuPerConnection(conns: number, opts: { script?: str
     };
     await Promise.all(Array.from({ length: opts.concurrency ?? 50 }, lane));
     const ms = performance.now() - t0;
-    return { usPerConn: ((procCpuMs(child.pid!) - before) * 1000) / conns, connsPerSec: (conns / ms) * 1000 };
+    const after = procTimes(child.pid!);
+    const userMs = after.userMs - before.userMs;
+    const sysMs = after.sysMs - before.sysMs;
+    return { usPerConn: ((userMs + sysMs) * 1000) / conns, sysShare: sysMs / (userMs + sysMs), connsPerSec: (conns / ms) * 1000 };
   } finally {
     for (const s of sockets) s.destroy();
     child.kill('SIGTERM');
