@@ -57,10 +57,11 @@ export interface ServerCpu {
 /**
  * Start `node SCRIPT --workers 1 --port 0 --die-with-parent ...extra`, open `conns` connections
  * with bare sockets (`concurrency` at a time), each: upgrade with a Bearer token, wait for the
- * welcome, join `room-(i % 100)`, wait for `joined`; all stay open until the end. Returns the
+ * welcome, join `room-(i % 100)` (unless `join` is false), wait for `joined`; all stay open until the end. Returns the
  * server's CPU per connection. Everything is closed and the server stopped, also on failure.
  */
-export async function serverCpuPerConnection(conns: number, opts: { script?: string; extra?: string[]; concurrency?: number } = {}): Promise<ServerCpu> {
+export async function serverCpuPerConnection(conns: number, opts: { script?: string; extra?: string[]; concurrency?: number; join?: boolean } = {}): Promise<ServerCpu> {
+  const join = opts.join ?? true;
   // WSB_SERVER_NODE_ARGS: node flags for the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
   const nodeArgs = process.env.WSB_SERVER_NODE_ARGS ? process.env.WSB_SERVER_NODE_ARGS.split(' ') : [];
   const child = spawn(process.execPath, [...nodeArgs, opts.script ?? SERVER, '--workers', '1', '--port', '0', '--die-with-parent', ...(opts.extra ?? [])], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -98,6 +99,10 @@ export async function serverCpuPerConnection(conns: number, opts: { script?: str
           }
           if (stage === 1 && d.indexOf('"welcome"') >= 0) {
             stage = 2;
+            if (!join) {
+              clearTimeout(timer);
+              return resolve();
+            }
             s.write(joins[i % 100]!);
             return;
           }
@@ -132,6 +137,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const dash = process.argv.indexOf('--');
   const args = dash < 0 ? process.argv.slice(2) : process.argv.slice(2, dash);
   const extra = dash < 0 ? [] : process.argv.slice(dash + 1);
-  const r = await serverCpuPerConnection(Number(args[0] ?? 5000), { script: args[1], extra });
+  // WSB_SERVER_CPU_NO_JOIN=1: stop at the welcome (the join's share is the difference).
+  const r = await serverCpuPerConnection(Number(args[0] ?? 5000), { script: args[1], extra, join: process.env.WSB_SERVER_CPU_NO_JOIN !== '1' });
   process.stdout.write(`${JSON.stringify(r)}\n`);
 }
