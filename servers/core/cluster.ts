@@ -2,13 +2,14 @@
  * `--workers N`: several processes share one port under Node cluster. The
  * primary owns the room sequences and the retention buffers (a RoomLog) and
  * relays fan-out between workers; each worker's Bus is a thin IPC client of it.
- * The same channel carries control (drop-all, shutdown) and /stats aggregation.
+ * The same channel carries control (drop-all, shutdown), /stats aggregation and the node's
+ * CPU and memory for /metrics (`usage`: the primary asks every worker for its own).
  *
  * Every IPC message of ours carries `wsb: 1` so other users of the channel are ignored.
  */
 import type { Worker } from 'node:cluster';
 import { RoomLog, RETENTION_SWEEP_MS, type RetentionLimits, type Bus, type BusMessage, type HistoryResult, type RetainedMessage } from './bus.ts';
-import type { ServerStats } from './metrics.ts';
+import { ownUsage, setNodeUsageSource, type NodeUsage, type ProcessUsage, type ServerStats } from './metrics.ts';
 
 type Rid = number;
 
@@ -20,6 +21,8 @@ export type ToPrimary =
   | { wsb: 1; op: 'pub'; msg: BusMessage }
   | { wsb: 1; op: 'stats'; rid: Rid }
   | { wsb: 1; op: 'stats-res'; rid: Rid; stats: ServerStats }
+  | { wsb: 1; op: 'usage'; rid: Rid }
+  | { wsb: 1; op: 'usage-res'; rid: Rid; usage: ProcessUsage }
   /** `ownUrl`: the worker's own port (--ports per-worker). */
   | { wsb: 1; op: 'ready'; url: string; port: number; ownUrl?: string };
 
@@ -28,6 +31,7 @@ export type ToWorker =
   | { wsb: 1; op: 'res'; rid: Rid; value?: unknown; error?: string }
   | { wsb: 1; op: 'pub'; msg: BusMessage }
   | { wsb: 1; op: 'stats-req'; rid: Rid }
+  | { wsb: 1; op: 'usage-req'; rid: Rid }
   | { wsb: 1; op: 'drop-all'; code?: number }
   | { wsb: 1; op: 'shutdown' };
 
@@ -60,6 +64,8 @@ export interface ClusterHub {
 }
 
 const STATS_TIMEOUT_MS = 2000;
+/** How long the primary waits for the workers' usage; a worker late past it counts with its last reading. */
+const USAGE_TIMEOUT_MS = 300;
 
 /** The primary's side: sequences, retention, relay, stats aggregation. */
 export function createClusterHub(opts: { retention: number | RetentionLimits; node: string; perWorker?: boolean }): ClusterHub {
@@ -72,6 +78,11 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
   const ownUrls = new Map<number, string>();
   let statsRid = 0;
   const statsWaits = new Map<Rid, { got: ServerStats[]; want: number; done: () => void }>();
+  /** Each attached worker's latest usage (by pid), and the CPU of workers detached since. */
+  const lastUsage = new Map<number, ProcessUsage>();
+  let exitedCpuSeconds = 0;
+  let usageRid = 0;
+  const usageWaits = new Map<Rid, { left: number; done: () => void }>();
 
   const send = (w: Worker, m: ToWorker) => {
     if (w.isConnected()) w.send(m);
@@ -118,6 +129,21 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
     };
   };
 
+  /** Every process of the node: the primary's own usage now, each worker's as it answers (its last reading if it is late). */
+  const nodeUsage = async (): Promise<NodeUsage> => {
+    const rid = ++usageRid;
+    const targets = [...workers.keys()].filter((w) => w.isConnected());
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, USAGE_TIMEOUT_MS);
+      usageWaits.set(rid, { left: targets.length, done: () => { clearTimeout(timer); resolve(); } });
+      if (targets.length === 0) resolve();
+      for (const w of targets) send(w, { wsb: 1, op: 'usage-req', rid });
+    });
+    usageWaits.delete(rid);
+    const live = [...workers.keys()].map((w) => lastUsage.get(w.process.pid ?? -1)).filter((u): u is ProcessUsage => u !== undefined);
+    return { processes: [ownUsage('primary'), ...live.sort((a, b) => a.pid - b.pid)], exitedCpuSeconds };
+  };
+
   const onMessage = (w: Worker, raw: unknown) => {
     if (!isOurs(raw)) return;
     const m = raw as ToPrimary;
@@ -137,6 +163,15 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
       case 'stats':
         aggregate().then((value) => send(w, { wsb: 1, op: 'res', rid: m.rid, value }));
         return;
+      case 'usage':
+        nodeUsage().then((value) => send(w, { wsb: 1, op: 'res', rid: m.rid, value }));
+        return;
+      case 'usage-res': {
+        if (w.process.pid !== undefined) lastUsage.set(w.process.pid, { ...m.usage, role: 'worker' });
+        const wait = usageWaits.get(m.rid);
+        if (wait && --wait.left <= 0) wait.done();
+        return;
+      }
       case 'ready':
         if (m.ownUrl !== undefined && w.process.pid !== undefined) ownUrls.set(w.process.pid, m.ownUrl);
         return;
@@ -164,6 +199,11 @@ export function createClusterHub(opts: { retention: number | RetentionLimits; no
       const h = workers.get(w);
       if (h) w.off('message', h);
       workers.delete(w);
+      const last = lastUsage.get(w.process.pid ?? -1);
+      if (last) {
+        exitedCpuSeconds += last.cpuSeconds;
+        lastUsage.delete(last.pid);
+      }
     },
     broadcast(msg) {
       for (const w of workers.keys()) send(w, msg);
@@ -185,6 +225,8 @@ export interface IpcBus extends Bus {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
+/** The node's usage for one /metrics answer: the primary waits USAGE_TIMEOUT_MS for the workers, so this is ample, and well inside a scraper's timeout (800 ms). */
+const USAGE_REQUEST_TIMEOUT_MS = 600;
 
 /** A worker's Bus: every operation is a request to the cluster primary over the IPC channel. */
 export function createIpcBus(): IpcBus {
@@ -196,14 +238,14 @@ export function createIpcBus(): IpcBus {
   let control: Parameters<IpcBus['onControl']>[0] | null = null;
   let connected = true;
 
-  const request = <T>(m: Record<string, unknown>): Promise<T> =>
+  const request = <T>(m: Record<string, unknown>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       if (!connected) return reject(new Error('cluster primary is gone'));
       const r = ++rid;
       const timer = setTimeout(() => {
         waits.delete(r);
-        reject(new Error(`cluster primary did not answer ${String(m.op)} in ${REQUEST_TIMEOUT_MS} ms`));
-      }, REQUEST_TIMEOUT_MS);
+        reject(new Error(`cluster primary did not answer ${String(m.op)} in ${timeoutMs} ms`));
+      }, timeoutMs);
       waits.set(r, { resolve: resolve as (v: unknown) => void, reject, timer });
       process.send!({ wsb: 1, rid: r, ...m });
     });
@@ -227,6 +269,9 @@ export function createIpcBus(): IpcBus {
       case 'stats-req':
         if (control) process.send!({ wsb: 1, op: 'stats-res', rid: m.rid, stats: control.stats() });
         return;
+      case 'usage-req':
+        process.send!({ wsb: 1, op: 'usage-res', rid: m.rid, usage: ownUsage('worker') });
+        return;
       case 'drop-all':
         control?.dropAll(m.code);
         return;
@@ -245,6 +290,9 @@ export function createIpcBus(): IpcBus {
     waits.clear();
   };
   process.on('disconnect', onDisconnect);
+  // This worker's /metrics reports the whole node: the primary gathers every process's usage.
+  const nodeUsage = () => request<NodeUsage>({ op: 'usage' }, USAGE_REQUEST_TIMEOUT_MS);
+  setNodeUsageSource(nodeUsage);
 
   return {
     kind: 'ipc',
@@ -264,6 +312,7 @@ export function createIpcBus(): IpcBus {
     },
     health: () => (connected ? { ok: true } : { ok: false, reason: 'cluster primary is gone' }),
     async close() {
+      setNodeUsageSource(undefined);
       process.off('message', onMessage);
       process.off('disconnect', onDisconnect);
       subscribers.clear();

@@ -10,6 +10,82 @@ import type { ServerOptions } from './options.ts';
 import type { RetentionStats } from './room-log.ts';
 import type { MemoryGuardStats } from './memory-guard.ts';
 
+/**
+ * CPU and memory of one process of a node. A node is one process, or a cluster primary and its
+ * workers (`--workers N`); `/metrics` reports the whole node as the `wsbench_node_*` series.
+ */
+export interface ProcessUsage {
+  /** `single`: the node is this one process; `primary`/`worker`: a process of a cluster. */
+  role: 'single' | 'primary' | 'worker';
+  pid: number;
+  /** User + system CPU time since the process started, seconds. */
+  cpuSeconds: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Memory outside the V8 heap held by JavaScript objects (Buffers). */
+  externalBytes: number;
+}
+
+/** Every process of a node, and the CPU of its cluster workers that exited (so the node's CPU counter never goes down). */
+export interface NodeUsage {
+  processes: ProcessUsage[];
+  /** CPU seconds of workers that are gone, at their last reading. */
+  exitedCpuSeconds: number;
+}
+
+/** This process's usage. */
+export function ownUsage(role: ProcessUsage['role']): ProcessUsage {
+  const cpu = process.cpuUsage();
+  const mem = process.memoryUsage();
+  return { role, pid: process.pid, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external };
+}
+
+/**
+ * Where a process reads its node's usage from: itself alone, unless it is a cluster worker,
+ * whose IPC bus (servers/core/cluster.ts) asks the primary for every process's.
+ */
+let nodeUsageSource: (() => Promise<NodeUsage>) | undefined;
+
+/** Make `/metrics` of this process report the node `source` describes (undefined: this process alone). */
+export function setNodeUsageSource(source: (() => Promise<NodeUsage>) | undefined): void {
+  nodeUsageSource = source;
+}
+
+/** The node's usage: from the source set, or this process alone when there is none or it fails (the primary is gone). */
+async function readNodeUsage(): Promise<NodeUsage | undefined> {
+  if (!nodeUsageSource) return { processes: [ownUsage('single')], exitedCpuSeconds: 0 };
+  try {
+    return await nodeUsageSource();
+  } catch {
+    // No figure rather than this worker's alone: a sum over fewer processes would read as a drop.
+    return undefined;
+  }
+}
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+/**
+ * The `wsbench_node_*` families in Prometheus text: totals over every process of the node
+ * (what `wsbench run`'s scraper reports) and the same per process (labels `role`, `pid`).
+ * `process_cpu_seconds_total` and the other default metrics stay per process, by
+ * Prometheus convention: they describe the process that answered the scrape.
+ */
+export function nodeUsageText(node: string, u: NodeUsage): string {
+  const n = `node="${escapeLabel(node)}"`;
+  const total = (k: keyof Pick<ProcessUsage, 'cpuSeconds' | 'rssBytes' | 'heapUsedBytes' | 'externalBytes'>) => u.processes.reduce((a, p) => a + p[k], 0);
+  const per = (k: keyof Pick<ProcessUsage, 'cpuSeconds' | 'rssBytes'>) => u.processes.map((p) => `{${n},role="${p.role}",pid="${p.pid}"} ${p[k]}`);
+  const family = (name: string, type: string, help: string, lines: string[]) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines.map((l) => name + (l.startsWith('{') ? l : ` ${l}`))];
+  return [
+    ...family('wsbench_node_cpu_seconds_total', 'counter', 'User and system CPU time of every process of the node (cluster primary and workers, exited workers at their last reading), seconds', [`{${n}} ${total('cpuSeconds') + u.exitedCpuSeconds}`]),
+    ...family('wsbench_node_resident_memory_bytes', 'gauge', 'Resident memory of every process of the node together', [`{${n}} ${total('rssBytes')}`]),
+    ...family('wsbench_node_heap_used_bytes', 'gauge', 'V8 heap in use of every process of the node together', [`{${n}} ${total('heapUsedBytes')}`]),
+    ...family('wsbench_node_external_memory_bytes', 'gauge', 'Memory of Buffers and other external objects of every process of the node together', [`{${n}} ${total('externalBytes')}`]),
+    ...family('wsbench_node_processes', 'gauge', 'Processes of the node counted in the wsbench_node_* totals', [`{${n}} ${u.processes.length}`]),
+    ...family('wsbench_node_process_cpu_seconds_total', 'counter', 'User and system CPU time of each process of the node, seconds', per('cpuSeconds')),
+    ...family('wsbench_node_process_resident_memory_bytes', 'gauge', 'Resident memory of each process of the node', per('rssBytes')),
+  ].join('\n') + '\n';
+}
+
 /** Counters incremented by the server. */
 export interface ServerCounters {
   framesIn: number;
@@ -199,7 +275,10 @@ export function createServerMetrics(src: StatsSource): ServerMetrics {
 
   return {
     stats,
-    render: () => registry.metrics(),
+    async render() {
+      const [text, usage] = await Promise.all([registry.metrics(), readNodeUsage()]);
+      return usage ? text + nodeUsageText(src.node, usage) : text;
+    },
     contentType: registry.contentType,
     close() {
       eld.disable();

@@ -7,6 +7,7 @@ import type { Socket } from 'socket.io';
 import { allocateAndRetain } from '../core/bus.ts';
 import { failureCode } from '../core/errors.ts';
 import { retainedHead } from './binary.ts';
+import { messageOfQueued, queuedText } from './offline-queue.ts';
 import { ackOf, bad, errorReply, localSize, MESSAGE_EVENT, roomProblem, USER_ROOM, type ConnData, type EventContext } from './context.ts';
 
 /** The checked fields of a `message`, or the bad_request message. */
@@ -85,7 +86,7 @@ export function createMessageEvents(ctx: EventContext) {
         io.to(userRoom).emit('private-message', out);
         counters.framesOut += localSize(ctx, userRoom);
         reply({ success: true, messageId: out.id, delivered: true });
-      } else if ((await queue.push(target, JSON.stringify(out))) === 'full') {
+      } else if ((await queue.push(target, queuedText(out))) === 'full') {
         reply(errorReply('queue_full', `${target} is offline and their queue is full (offline-max-per-user ${opts.offlineMaxPerUser}, offline-bytes ${opts.offlineBytes}); retry later`));
       } else {
         reply({ success: true, messageId: out.id, delivered: false, queued: true });
@@ -101,7 +102,7 @@ export function createMessageEvents(ctx: EventContext) {
     queue.take(user).then(
       (texts) => {
         for (const t of texts) {
-          socket.emit('private-message', { ...JSON.parse(t), offline: true });
+          socket.emit('private-message', { ...messageOfQueued(t), offline: true });
           counters.framesOut++;
         }
       },

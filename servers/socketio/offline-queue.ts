@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { OfflineStats } from '../core/metrics.ts';
+import { binaryContent, messageOfRetained } from './binary.ts';
 
 export type { OfflineStats } from '../core/metrics.ts';
 
@@ -22,6 +23,21 @@ export interface OfflineLimits {
   maxBytes: number;
   /** Age after which an entry is dropped, ms. */
   ttlMs: number;
+}
+
+/**
+ * The queued text of a private message: its JSON, with a binary `content` (a Buffer from
+ * Socket.IO's binary attachment) in base64 and `"binary":true`, as room messages are
+ * retained (binary.ts), so that it is handed over as bytes again, as a live one arrives.
+ */
+export function queuedText(msg: { content: unknown } & Record<string, unknown>): string {
+  const bytes = binaryContent(msg);
+  return JSON.stringify(bytes ? { ...msg, content: bytes.toString('base64'), binary: true } : msg);
+}
+
+/** A queued private message as it is handed over: a binary one gets its content back as a Buffer. */
+export function messageOfQueued(text: string): Record<string, unknown> {
+  return messageOfRetained(text);
 }
 
 /** Whether a private message was queued, or refused by a cap (`queue_full`). */

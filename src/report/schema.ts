@@ -165,6 +165,17 @@ export interface NodeReport {
   learned?: boolean;
 }
 
+/** One process of a scraped node (`report.server.processes`). */
+export interface ServerProcess {
+  /** The `/metrics` URL it was counted through. */
+  url: string;
+  /** `single` (the node is one process), `primary` or `worker` (a cluster's). */
+  role: string;
+  pid: number;
+  /** Its CPU over the window, seconds. */
+  cpuSeconds: number;
+}
+
 /** What the scraper learned about the server side over the run, for the report. */
 export interface ServerSide {
   /** The endpoints read. */
@@ -193,9 +204,20 @@ export interface ServerSide {
   heapSlopeBytesPerHour?: number;
   heapFloorsBytes?: number[];
   heapFloorsRising?: boolean;
-  /** CPU of all targets together over the measured window, percent of one core (mean) and seconds. */
+  /**
+   * CPU of all targets together over the measured window, percent of one core (mean) and
+   * seconds. With `cpuCoverage` `node` (the bundled server's `wsbench_node_cpu_seconds_total`)
+   * that is every process of each node, a cluster's primary and workers, listed in
+   * `processes`; with `process` (`process_cpu_seconds_total`), only the process that
+   * answered each scrape (of a cluster: one worker).
+   */
   cpuPercentMean?: number;
   cpuSeconds?: number;
+  cpuCoverage?: 'node' | 'process';
+  /** The scrapes the CPU figures are between, wall-clock milliseconds. */
+  cpuWindow?: { fromMs: number; toMs: number };
+  /** With `cpuCoverage` `node`: each process counted, with its CPU seconds over `cpuWindow`. */
+  processes?: ServerProcess[];
   /** Largest event-loop lag any target reported, milliseconds. */
   eventLoopLagMaxMs?: number;
 }

@@ -19,6 +19,7 @@ import { loadScenarioFile, resolveScenarioPath } from '../scenario/loader.ts';
 import { applyAdapterOption } from '../scenario/adapter-file.ts';
 import { resolveOptions } from '../scenario/options.ts';
 import { clientProblem } from '../protocol/index.ts';
+import { tlsClientOptionsOf } from '../protocol/tls-client.ts';
 import { wireNotes } from './wire-notes.ts';
 import { startTopology, parseFault, formatFault, probeTargets, canFreeze } from '../topology/index.ts';
 import { countsByNode, countsByUrl, sharedNodeIdNotes, sharedNodeIds } from '../topology/node-identity.ts';
@@ -341,7 +342,10 @@ class RunCoordinator {
     for (const line of conditionNotes(prepared.options)) this.note(line);
     const collector = new RunCollector(plan.workers);
     const scrapeUrls = req.scrape ?? (req.targets.length ? [] : topology.nodes.map((n) => metricsUrlOf(n.url)));
-    const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries }) : undefined;
+    // https: a URL given with --scrape is checked as the clients check theirs (--insecure, --ca); a bundled
+    // node (tls=on) is trusted as the topology trusts it, by the self-signed certificate it made itself.
+    const scrapeTls = req.scrape ? tlsClientOptionsOf(prepared.options) : { insecure: true };
+    const scraper = scrapeUrls.length ? startScraper(scrapeUrls, { extraSeries: req.scrapeSeries, tls: scrapeTls }) : undefined;
     const pool = createWorkerPool(
       plan.workers,
       (m) => collector.onMessage(m),
