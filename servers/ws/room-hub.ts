@@ -3,7 +3,7 @@
  * leave, presence), and delivery of room messages in seq order (held until the
  * missing seqs come, filled from the bus's history or reported as a gap).
  */
-import { epochField, resumeFrom, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
+import { resumeFrom, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import type { ServerCounters } from '../core/metrics.ts';
 import { failureCode } from '../core/errors.ts';
 import { fillHoles } from '../core/seq-order.ts';
