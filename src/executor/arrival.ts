@@ -5,13 +5,31 @@
  * (coordinated omission). When the loop falls further behind than `maxLagMs`, the
  * overdue events are counted as dropped instead of being fired in a burst.
  *
- * On time: Node's timers run on millisecond boundaries and may fire up to about a
- * millisecond early or late, so a plain timer schedule adds up to ~1 ms of generator
- * lag to every latency. The loop sleeps on a timer until `spinUs` before the next
- * event and finishes the wait with `setImmediate` turns (which still serve socket
- * I/O in between): it polls only in the last stretch before an event, never while
- * idle. Everything due at a wake-up is sent at once; the caller records the lag
- * (actual send minus scheduled) so what the generator adds is visible.
+ * On time (issue #14: send.lag p99 < 100 us under light load): Node's timers run on
+ * millisecond boundaries and may fire up to about a millisecond early or late, so a
+ * plain timer schedule adds up to ~1 ms of generator lag to every latency. The loop
+ * works in three stretches before each event:
+ *  1. it sleeps on a timer until the polling margin (`spinUs`, widened to how late its
+ *     timers fire) before the event;
+ *  2. it polls with `setImmediate` turns, which still serve socket I/O, until `blockUs`
+ *     (default 250) before it;
+ *  3. it blocks the thread for that last stretch (`Clock.blockUntil`: a futex sleep, then
+ *     a spin of SPIN_TAIL_US on the clock; a spin all the way while futex wakes come late,
+ *     as on a contended CPU) and sends on the dot.
+ * Why 3: each `setImmediate` turn allocates, so polling triggers a minor GC (a scavenge of
+ * 100..200 us) every few tens of milliseconds, and one landing on the scheduled time made
+ * the p99 (about 200 us on a quiet machine; of the late sends measured, most had a
+ * scavenge overlapping them). The blocked stretch allocates next to nothing, so a
+ * scavenge started while polling has ended before the event, and a futex sleep costs no
+ * CPU. The trade-off: socket I/O waits up to `blockUs` while blocked (a receive timestamp
+ * taken then is late by as much), and the thread is blocked at most MAX_BLOCK_SHARE of the
+ * time (the window shrinks at high rates). It never blocks while idle (nothing due within
+ * the window), when the event is already due, when the loop is behind (the last event
+ * left over a millisecond late, or several were due at once), when the loop is busy (its
+ * polling turns take long: I/O to serve), nor twice without an event-loop turn between:
+ * under load the scheduler is the timer + `setImmediate` one of before.
+ * Everything due at a wake-up is sent at once; the caller records the lag (actual send
+ * minus scheduled) so what the generator adds is visible.
  */
 import type { Clock } from './clock.ts';
 
@@ -32,9 +50,16 @@ export interface ArrivalOptions {
    * least, us. Default 1000: a timer may fire up to ~1 ms early or late, so a shorter
    * margin arrives late more often, a longer one polls longer (CPU). The loop widens
    * the margin to how late its own timers have fired lately (see `LATE_DECAY`), up to
-   * MAX_MARGIN_US. 0 = timers only, no polling.
+   * MAX_MARGIN_US. 0 = timers only, no polling and no blocking.
    */
   spinUs?: number;
+  /**
+   * The last stretch before an event spent blocking the thread (see the module
+   * comment), us: at most this, at most MAX_BLOCK_SHARE of the interval between events.
+   * Default 250; 0 = never block (poll to the event, the scheduler before issue #14's fix).
+   * Needs a clock with `blockUntil`.
+   */
+  blockUs?: number;
 }
 
 /** A running schedule: `stop()` ends it; `fired()` and `dropped()` count events so far. */
@@ -52,6 +77,35 @@ const MAX_MARGIN_US = 3000;
 const MARGIN_SLACK_US = 250;
 /** Per-wake decay of the remembered timer lateness: it forgets a late wake over ~100 wakes. */
 const LATE_DECAY = 0.98;
+/** Default blocked stretch before each event, us: longer than a scavenge of a small heap. */
+const DEFAULT_BLOCK_US = 250;
+/** Largest share of the time the loop may spend blocked: the window is at most this much of the interval. */
+export const MAX_BLOCK_SHARE = 0.05;
+/** Weight of the newest polling turn in the average turn length. */
+const TURN_WEIGHT = 1 / 8;
+/** The loop counts as behind (no blocking for the next event) after a send this late, us, or a batch of several. */
+export const BEHIND_US = 1000;
+/** The loop counts as busy (no blocking) while its average polling turn is longer than this share of the window. */
+const BUSY_TURN_SHARE = 1 / 4;
+
+/**
+ * When the loop may block for the last stretch before an event: only in the window
+ * (`waitUs`, the time to the event, at most `windowUs`), only when the event is not yet
+ * due, the loop not behind (`lastLagUs`, the last send's lag, at most BEHIND_US, and that
+ * send alone in its `batch`), not busy (`turnUs`, the average polling turn, at most
+ * BUSY_TURN_SHARE of the window), and not right after a block (`justBlocked`).
+ */
+export function mayBlock(s: { waitUs: number; windowUs: number; lastLagUs: number; batch: number; turnUs: number; justBlocked: boolean }): boolean {
+  return (
+    s.windowUs > 0 &&
+    s.waitUs > 0 &&
+    s.waitUs <= s.windowUs &&
+    !s.justBlocked &&
+    s.lastLagUs <= BEHIND_US &&
+    s.batch <= 1 &&
+    s.turnUs <= s.windowUs * BUSY_TURN_SHARE
+  );
+}
 
 /**
  * How late this loop's timers fire: a decaying maximum of (actual wake - requested
@@ -71,12 +125,14 @@ export class TimerLateness {
 }
 
 /**
- * Start firing events at `o.ratePerSec` (see the module comment: timer then setImmediate polling, overdue events beyond `maxLagMs` dropped).
+ * Start firing events at `o.ratePerSec` (see the module comment: timer, setImmediate polling, a short block; overdue events beyond `maxLagMs` dropped).
  */
 export function createArrival(o: ArrivalOptions): Arrival {
   const intervalUs = 1e6 / o.ratePerSec;
   const maxLagUs = (o.maxLagMs ?? 1000) * 1000;
   const spinUs = Math.max(0, o.spinUs ?? 1000);
+  const blockUntil = o.clock.blockUntil?.bind(o.clock);
+  const windowUs = spinUs === 0 || !blockUntil ? 0 : Math.min(Math.max(0, o.blockUs ?? DEFAULT_BLOCK_US), intervalUs * MAX_BLOCK_SHARE);
   const t0 = o.clock.nowUs();
   let k = 0;
   let fired = 0;
@@ -87,6 +143,10 @@ export function createArrival(o: ArrivalOptions): Arrival {
   /** When the pending timer was asked to wake, us (undefined while polling). */
   let wakeAtUs: number | undefined;
   const lateness = new TimerLateness();
+  /** The state `mayBlock` judges, updated in place (no allocation per turn). */
+  const st = { waitUs: 0, windowUs, lastLagUs: 0, batch: 0, turnUs: 0, justBlocked: false };
+  /** When the last polling turn (or timer wake) ran, us; undefined while a timer sleeps and after a block. */
+  let lastTurnAtUs: number | undefined;
 
   const dropOverdue = (now: number): void => {
     const firstAllowed = Math.ceil((now - maxLagUs - t0) / intervalUs);
@@ -98,7 +158,9 @@ export function createArrival(o: ArrivalOptions): Arrival {
   };
 
   const fireDue = (now: number): void => {
+    let batch = 0;
     while (!stopped && t0 + k * intervalUs <= now) {
+      if (batch++ === 0) st.lastLagUs = now - (t0 + k * intervalUs);
       if (o.fire(Math.round(t0 + k * intervalUs), k)) fired++;
       else {
         dropped++;
@@ -106,25 +168,42 @@ export function createArrival(o: ArrivalOptions): Arrival {
       }
       k++;
     }
+    if (batch > 0) st.batch = batch;
   };
 
-  /** Sleep on a timer while the next event is more than the margin + 1 ms away, else poll. */
+  /**
+   * Sleep on a timer while the next event is more than the margin + 1 ms away; block
+   * through the last stretch when `mayBlock` allows (then send); else poll.
+   */
   const wait = (): void => {
     const now = o.clock.nowUs();
-    const waitUs = t0 + k * intervalUs - now;
+    const nextUs = t0 + k * intervalUs;
+    const waitUs = nextUs - now;
     const marginUs = spinUs === 0 ? 0 : lateness.marginUs(spinUs);
     const sleepMs = Math.floor((waitUs - marginUs) / 1000);
     if (sleepMs >= 1 || spinUs === 0) {
       const ms = Math.min(MAX_SLEEP_MS, Math.max(1, sleepMs));
       wakeAtUs = now + ms * 1000;
+      lastTurnAtUs = undefined;
       timer = o.clock.setTimeout(loop, ms);
-    } else immediate = o.clock.setImmediate(loop);
+      return;
+    }
+    st.waitUs = waitUs;
+    if (blockUntil && mayBlock(st)) {
+      blockUntil(Math.ceil(nextUs));
+      st.justBlocked = true;
+      lastTurnAtUs = undefined;
+      step();
+      return;
+    }
+    immediate = o.clock.setImmediate(loop);
   };
 
-  const loop = (): void => {
-    timer = immediate = undefined;
-    if (stopped) return;
+  /** One wake: drop what is too old, send what is due, wait for the next. */
+  const step = (): void => {
     const now = o.clock.nowUs();
+    if (lastTurnAtUs !== undefined) st.turnUs += (now - lastTurnAtUs - st.turnUs) * TURN_WEIGHT;
+    lastTurnAtUs = now;
     if (wakeAtUs !== undefined) {
       lateness.note(now - wakeAtUs);
       wakeAtUs = undefined;
@@ -132,6 +211,14 @@ export function createArrival(o: ArrivalOptions): Arrival {
     dropOverdue(now);
     fireDue(now);
     if (!stopped) wait();
+  };
+
+  /** A timer or an immediate ran: an event-loop turn has passed. */
+  const loop = (): void => {
+    timer = immediate = undefined;
+    if (stopped) return;
+    st.justBlocked = false;
+    step();
   };
   if (o.ratePerSec > 0) loop();
   return {

@@ -1,4 +1,6 @@
 /** Time source of the executors, injectable so tests can drive them with a fake clock. */
+import { writeFileSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 
 /**
  * Monotonic time in integer microseconds, on `process.hrtime`'s clock (shared by all
@@ -26,6 +28,99 @@ export interface Clock {
   /** Run `fn` on the next turn of the event loop, after pending I/O (Node's `setImmediate`). */
   setImmediate(fn: () => void): unknown;
   clearImmediate(handle: unknown): void;
+  /**
+   * Block this thread until the clock reads `atUs` or later, at most {@link MAX_BLOCK_US}
+   * from now: no event-loop turn, no socket I/O meanwhile. Optional: without it a caller
+   * waits with event-loop turns.
+   */
+  blockUntil?(atUs: number): void;
+}
+
+/** Longest `blockUntil`, us, whatever it is asked: a caller's error cannot hang the thread. */
+export const MAX_BLOCK_US = 2000;
+/**
+ * The last stretch of a `blockUntil` spent reading the clock instead of sleeping, us. A
+ * futex sleep (`Atomics.wait`) wakes about 10..15 us late at the median with the timer
+ * slack lowered to 1 us (65 us with Linux's default 50 us slack): the spin covers that.
+ */
+export const SPIN_TAIL_US = 50;
+/**
+ * `Atomics.load`s between two clock reads while spinning. Every clock read allocates a
+ * heap number (a tight loop of reads here met a scavenge every ~60,000 reads), and
+ * allocation is what triggers a minor GC: with 32 loads a read, a 250 us spin read the
+ * clock ~870 times; with 256, ~140 times (one read per ~1.8 us of optimized code, the
+ * precision of the spin; ~15 us before the JIT has warmed up).
+ */
+const LOADS_PER_READ = 256;
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+let slackLowered = false;
+/** Per-block decay of the remembered futex lateness: a late wake is forgotten over a few hundred blocks. */
+const WAKE_DECAY = 0.98;
+
+/**
+ * How late this thread's futex sleeps wake: a decaying maximum of (wake - asked), us. On
+ * an idle CPU a wake is ~10..15 us late and the spin tail covers it; on a contended one
+ * (more runnable threads than cores) a thread that sleeps gives its CPU away and gets it
+ * back milliseconds later, while one that spins keeps it until its time slice ends. So
+ * once a wake came later than the tail, `blockUntil` spins the whole stretch instead of
+ * sleeping, until the memory of that wake fades (then it tries sleeping again).
+ */
+export class WakeLateness {
+  private lateUs = 0;
+  /** Note one futex wake `lateUs` after the time asked. */
+  note(lateUs: number): void {
+    this.lateUs = Math.max(lateUs, this.lateUs * WAKE_DECAY);
+  }
+  /** Spin instead of sleeping: a recent wake came later than SPIN_TAIL_US covers. */
+  shouldSpin(): boolean {
+    return this.lateUs > SPIN_TAIL_US;
+  }
+  /** One block spun through without sleeping: the late wake fades as if on time. */
+  spun(): void {
+    this.lateUs *= WAKE_DECAY;
+  }
+}
+const wakes = new WakeLateness();
+
+/**
+ * Lower the main thread's timer slack to 1 us (Linux; elsewhere, or on a worker thread, a
+ * no-op), once: the kernel may otherwise delay a timed sleep's wake by up to 50 us to batch
+ * wake-ups. It touches this thread's timers only (its event-loop timers wake a little more
+ * precisely too), and only in processes that block (schedulers with a send rate).
+ */
+function lowerTimerSlack(): void {
+  if (slackLowered) return;
+  slackLowered = true;
+  // /proc/self/timerslack_ns is the main thread's; a worker thread has no file of its own.
+  if (!isMainThread) return;
+  try {
+    writeFileSync('/proc/self/timerslack_ns', '1000');
+  } catch {
+    // Not Linux, or not allowed: the spin tail covers the later wake.
+  }
+}
+
+/**
+ * Block until {@link nowUs} reads `atUs` (capped at {@link MAX_BLOCK_US} from now): futex
+ * sleeps (no CPU; again if one wakes early) until {@link SPIN_TAIL_US} before, then a
+ * spin on the clock; a spin all the way while futex wakes come late (see
+ * {@link WakeLateness}). Allocates next to nothing, so no minor GC starts meanwhile.
+ */
+export function blockUntil(atUs: number): void {
+  lowerTimerSlack();
+  const until = Math.min(atUs, nowUs() + MAX_BLOCK_US);
+  const spinFromUs = until - SPIN_TAIL_US;
+  if (wakes.shouldSpin()) wakes.spun();
+  else {
+    // Bounded: each pass either ends or sleeps toward `spinFromUs`, at most MAX_BLOCK_US away.
+    for (let now = nowUs(); now < spinFromUs; ) {
+      Atomics.wait(sleeper, 0, 0, (spinFromUs - now) / 1000);
+      now = nowUs();
+      wakes.note(now - spinFromUs);
+    }
+  }
+  while (nowUs() < until) for (let i = 0; i < LOADS_PER_READ; i++) Atomics.load(sleeper, 0);
 }
 
 /** The process's clock: {@link nowUs} and the real timers. */
@@ -35,16 +130,23 @@ export const realClock: Clock = {
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
   setImmediate: (fn) => setImmediate(fn),
   clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate),
+  blockUntil,
 };
 
 /**
  * A manual clock for tests: time moves only with `advance`. An immediate runs
  * `immediateUs` (default 20) after it was set, the cost of one loop turn, so code
- * that polls with immediates makes progress in fake time.
+ * that polls with immediates makes progress in fake time. `blockUntil` moves time
+ * to its target at once (capped like the real one) without running any timer, as
+ * a blocked thread runs none; `blocks()` lists each block's [from, to] in us.
  */
-export function createFakeClock(startUs = 0, immediateUs = 20): Clock & { advance(ms: number): void; pending(): number } {
+export function createFakeClock(
+  startUs = 0,
+  immediateUs = 20,
+): Clock & { advance(ms: number): void; pending(): number; blocks(): [number, number][]; blockUntil(atUs: number): void } {
   let now = startUs;
   let seq = 0;
+  const blocks: [number, number][] = [];
   const timers = new Map<number, { at: number; fn: () => void }>();
   const schedule = (fn: () => void, atUs: number): number => {
     const id = ++seq;
@@ -74,5 +176,11 @@ export function createFakeClock(startUs = 0, immediateUs = 20): Clock & { advanc
       now = until;
     },
     pending: () => timers.size,
+    blockUntil(atUs) {
+      const until = Math.max(now, Math.min(atUs, now + MAX_BLOCK_US));
+      blocks.push([now, until]);
+      now = until;
+    },
+    blocks: () => blocks,
   };
 }
