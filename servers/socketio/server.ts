@@ -30,7 +30,7 @@ import { createAdmission } from './admission.ts';
 import { createRoomEvents } from './room-events.ts';
 import { createRotation, startMemoryGuard } from '../core/memory-guard.ts';
 import { createMessageEvents } from './message-events.ts';
-import { limitSlowConsumer, packetBytes } from './slow-consumer.ts';
+import { limitSlowConsumer, packetBytes, queuedBytes } from './slow-consumer.ts';
 import { messageOfRetained } from './binary.ts';
 import { createRelayGate } from './relay-gate.ts';
 
@@ -183,6 +183,8 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
 
   /** The RSS one connection adds to the memory guard's ceiling, bytes (servers/core/memory-guard.ts). */
   const SOCKETIO_CONNECTION_RSS_BYTES = 32 * 1024;
+  /** Memory per byte queued for a client, as the memory guard counts it (see `queued` below). */
+  const SOCKETIO_QUEUED_MEMORY_FACTOR = 2;
   /** The ws socket under a connection on the websocket transport (polling requests cannot be paused). */
   const wsOf = (s: Socket) => {
     const t = s.conn.transport as unknown as { name: string; socket?: { pause?(): void; resume?(): void } };
@@ -200,10 +202,12 @@ export async function createSocketIoServer(options: Partial<ServerOptions> = {},
     connections: () => nsp.sockets.size,
     // A Socket.IO connection takes about 20 KiB of RSS (Engine.IO and Socket.IO sockets, ws, the maps): measured at 5,000.
     perConnectionRssBytes: SOCKETIO_CONNECTION_RSS_BYTES,
+    // A queued Engine.IO packet takes about twice its length in memory (the string, the packet object, the copy
+    // handed to ws): RSS grew some 2x what the slow clients' queues counted in the slow-consumer scenario.
     queued: () => {
       let n = 0;
-      for (const s of nsp.sockets.values()) n += (wsOf(s) as { bufferedAmount?: number } | undefined)?.bufferedAmount ?? 0;
-      return n;
+      for (const s of nsp.sockets.values()) n += queuedBytes(s);
+      return SOCKETIO_QUEUED_MEMORY_FACTOR * n;
     },
     pause: () => {
       for (const s of nsp.sockets.values()) wsOf(s)?.pause?.();

@@ -33,6 +33,17 @@ export function packetBytes(data: unknown): number {
 }
 
 /**
+ * Bytes queued for `socket` now, as the limit counts them: Engine.IO's write buffer (walked: for the memory
+ * guard, which asks only when a figure is over its line) plus the ws socket's bufferedAmount.
+ */
+export function queuedBytes(socket: Socket): number {
+  const wb = (socket.conn as unknown as { writeBuffer?: { data?: unknown }[] }).writeBuffer ?? [];
+  let n = wsUnder(socket)?.bufferedAmount ?? 0;
+  for (const p of wb) n += packetBytes(p.data);
+  return n;
+}
+
+/**
  * Cut `socket` once its queued bytes pass `limitBytes` (0 = never: nothing is installed).
  * The cut closes the websocket with 1008 `slow consumer` (a client that still reads sees it),
  * destroys it SLOW_CUT_GRACE_MS later, and closes the Engine.IO connection at once, discarding
