@@ -76,6 +76,7 @@ const LIGHT = [
   'test/server-redis/bus.test.ts',
   'test/server-redis/nodes.test.ts',
   'test/server-redis/outage.test.ts',
+  'test/server-socketio/binary.test.ts',
   'test/server-socketio/main.test.ts',
   'test/server-socketio/offline-binary.test.ts',
   'test/server-socketio/order.test.ts',
