@@ -109,10 +109,11 @@ export default defineConfig({
       // the machine to themselves.
       { extends: true, test: { name: 'light', include: LIGHT, maxWorkers: 2, isolate: false, sequence: { groupOrder: 1 } } },
       // Then everything else one file at a time: load tests share two cores with the servers
-      // they start, and running them alone keeps latency-sensitive assertions honest. Each
-      // file still cleans up what it started (their afterEach/afterAll), so one process can
-      // run them all in turn.
-      { extends: true, test: { name: 'load', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...LIGHT], fileParallelism: false, isolate: false, sequence: { groupOrder: 2 } } },
+      // they start, and running them alone keeps latency-sensitive assertions honest. Each in
+      // a fresh process, as before: with one process for all of them (isolate: false, 0.3 s
+      // less per file) four timing-judged tests failed in a suite run at load 11, and whether
+      // load alone did it was not settled.
+      { extends: true, test: { name: 'load', include: ['test/**/*.test.ts'], exclude: [...UNIT, ...LIGHT], fileParallelism: false, sequence: { groupOrder: 2 } } },
     ],
   },
 });
