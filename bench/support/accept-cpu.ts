@@ -4,19 +4,11 @@
  * wall time, so the noisy machine changes it little).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { procCpuMs as cpuMs } from './server-cpu.ts';
 
 const SERVER = fileURLToPath(new URL('../../dist/servers/main.js', import.meta.url));
-/** Clock ticks per second of /proc/PID/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_SEC = 100;
-
-/** utime + stime of `pid`, in milliseconds. */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SEC;
-}
 
 /** Open one WebSocket to `url` and resolve once it is open (rejects on error or after 30 s). */
 function open(url: string): Promise<WebSocket> {

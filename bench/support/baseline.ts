@@ -25,7 +25,26 @@ export function baselineChildScript(ref: string): string | Error {
   return dir instanceof Error ? dir : join(dir, 'bench', 'support', 'harness-child.ts');
 }
 
-/** The CLI entry (bin/wsbench.js) of commit `ref`, or an Error saying why not. */
+/**
+ * The compiled reference server (dist/servers/main.js) of commit `ref`, built in its
+ * unpacked directory, or an Error saying why not.
+ */
+export function baselineServerScript(ref: string): string | Error {
+  const dir = baselineDir(ref);
+  if (dir instanceof Error) return dir;
+  try {
+    if (!existsSync(join(dir, 'dist', 'servers', 'main.js'))) {
+      const tar = execFileSync('git', ['-C', ROOT, 'archive', '--format=tar', ref, 'scripts'], { maxBuffer: 16 * 2 ** 20 });
+      execFileSync('tar', ['-x', '-C', dir], { input: tar });
+      execFileSync(process.execPath, [join(dir, 'scripts', 'build.mjs'), '--quiet'], { cwd: dir, stdio: 'ignore' });
+    }
+    return join(dir, 'dist', 'servers', 'main.js');
+  } catch (e) {
+    return new Error(`cannot build ${ref}: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The CLI entry (bin/wsbench.js) of commit `ref`, or an Error saying why not (compiled when baselineServerScript built it, else through tsx). */
 export function baselineBin(ref: string): string | Error {
   const dir = baselineDir(ref);
   return dir instanceof Error ? dir : join(dir, 'bin', 'wsbench.js');

@@ -15,13 +15,14 @@ const BIN = join(ROOT, 'bin', 'wsbench.js');
 /**
  * Run `wsbench run ARGS --out FILE -q`; resolves to the report, rejects when it exits non-zero
  * (unless `anyExit`: a run whose checks failed still reports) or hangs. `bin`: another
- * checkout's CLI (support/baseline.ts).
+ * checkout's CLI (support/baseline.ts); `onSpawn` gets the CLI's pid (support/proc-tree.ts).
  */
-export function runWsbench(args: string[], timeoutMs = 90_000, { bin = BIN, anyExit = false }: { bin?: string; anyExit?: boolean } = {}): Promise<Report> {
+export function runWsbench(args: string[], timeoutMs = 90_000, { bin = BIN, anyExit = false, onSpawn }: { bin?: string; anyExit?: boolean; onSpawn?: (pid: number) => void } = {}): Promise<Report> {
   const dir = mkdtempSync(join(tmpdir(), 'wsb-bench-'));
   const out = join(dir, 'r.json');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'run', ...args, '--out', out, '-q'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);

@@ -2,7 +2,7 @@
  * HS256 JSON Web Tokens with node:crypto only: sign, verify (timing-safe),
  * and the room allow-list of a token.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 /**
  * The development secret: the default of the reference server and of the
@@ -33,8 +33,16 @@ function b64url(buf: Buffer): string {
   return buf.toString('base64url');
 }
 
+/** The last secret's key object: the server verifies every token with one secret, so its key is prepared once. */
+let lastSecret: string | undefined;
+let lastKey: KeyObject | undefined;
+
 function hmac(data: string, secret: string): Buffer {
-  return createHmac('sha256', secret).update(data).digest();
+  if (secret !== lastSecret || !lastKey) {
+    lastKey = createSecretKey(Buffer.from(secret, 'utf8'));
+    lastSecret = secret;
+  }
+  return createHmac('sha256', lastKey).update(data).digest();
 }
 
 /**
@@ -68,7 +76,8 @@ export function verifyToken(token: string, secret: string, nowSec: number = Date
   const parts = token.split('.');
   if (parts.length !== 3) return { ok: false, reason: 'malformed token: expected three dot-separated parts' };
   const [h, p, s] = parts as [string, string, string];
-  const header = decodeJson(h) as { alg?: unknown } | undefined;
+  // Nearly every token carries the one standard header: known without decoding it.
+  const header = h === HEADER_B64 ? { alg: 'HS256' } : (decodeJson(h) as { alg?: unknown } | undefined);
   if (!header || typeof header !== 'object') return { ok: false, reason: 'malformed token: bad header' };
   if (header.alg !== 'HS256') return { ok: false, reason: `unsupported algorithm ${JSON.stringify(header.alg)}; expected HS256` };
   if (!/^[A-Za-z0-9_-]+$/.test(s)) return { ok: false, reason: 'malformed token: bad signature encoding' };

@@ -1,8 +1,27 @@
 /**
  * One native connection's state, and the ws socket class that points back to it.
  */
+import * as wsModule from 'ws';
 import { WebSocket, type RawData } from 'ws';
 import type { Identity } from '../core/identities.ts';
+
+/**
+ * ws ends a socket's frame reader (a Writable) once when the peer's FIN arrives and again
+ * when the socket closes; Node answers an `end()` on a finished or destroyed Writable by
+ * building an error (ERR_STREAM_ALREADY_FINISHED, with its stack trace) that nobody
+ * receives when no callback was given. Two of those per closed connection were several
+ * percent of the server's CPU when many connections close at once (a reconnection storm):
+ * such a call now returns at once. A call with arguments, or on a stream still open or
+ * corked, goes to Writable's `end` unchanged.
+ */
+export function endQuietly(this: NodeJS.WritableStream & { writableFinished: boolean; destroyed: boolean; writableCorked: number }, ...args: unknown[]): unknown {
+  if (args.length === 0 && (this.writableFinished || this.destroyed) && this.writableCorked === 0) return this;
+  return WRITABLE_END.apply(this, args as []);
+}
+/** ws exports its Receiver at runtime but @types/ws does not declare it. */
+const ReceiverProto = (wsModule as unknown as { Receiver: { prototype: { end: (...a: unknown[]) => unknown } } }).Receiver.prototype;
+const WRITABLE_END = ReceiverProto.end;
+ReceiverProto.end = endQuietly;
 
 /**
  * ws lets the server construct its sockets from a subclass: declaring the back

@@ -28,7 +28,7 @@ export interface FrameActions<C extends FrameConn> {
   sendError(c: C, id: Id | undefined, code: string, message: string): void;
   /** Run a join or leave after the connection's earlier ones (servers/ws/conn.ts serially). */
   serially(c: C, op: () => Promise<void> | undefined): void;
-  join(c: C, id: Id, room: string, since: number | undefined, epoch?: string): Promise<void>;
+  join(c: C, id: Id, room: string, since: number | undefined, epoch?: string): Promise<void> | undefined;
   leave(c: C, room: string): void;
   publish(c: C, id: Id, room: string, payload: unknown, echo: boolean): void;
 }

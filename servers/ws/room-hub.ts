@@ -3,7 +3,7 @@
  * leave, presence), and delivery of room messages in seq order (held until the
  * missing seqs come, filled from the bus's history or reported as a gap).
  */
-import { epochField, resumeFrom, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
+import { resumeFrom, type Bus, type BusMessage, type RetainedMessage } from '../core/bus.ts';
 import type { ServerCounters } from '../core/metrics.ts';
 import { failureCode } from '../core/errors.ts';
 import { fillHoles } from '../core/seq-order.ts';
@@ -14,6 +14,17 @@ import type { Fanout } from './broadcast.ts';
 
 /** How long a room waits for a missing seq before asking the bus's history and reporting a gap. */
 export const REORDER_WAIT_MS = 1000;
+
+/** The replay of a join without `since`: always empty, never written to. */
+const NO_REPLAY: ReadonlyMap<number, string> = new Map();
+
+/**
+ * The `joined` frame (PROTOCOL.md), written out: the same JSON, key for key, as
+ * `JSON.stringify({ type: 'joined', id, room, members, seq, epoch })` without the object.
+ */
+export function joinedFrame(id: Id, room: string, members: number, seq: number, epoch: string | undefined): string {
+  return `{"type":"joined","id":${JSON.stringify(id)},"room":${JSON.stringify(room)},"members":${members},"seq":${seq}${epoch === undefined ? '' : `,"epoch":${JSON.stringify(epoch)}`}}`;
+}
 
 /** How the hub talks to a connection (servers/ws/server.ts). */
 export interface HubOutput {
@@ -40,7 +51,7 @@ export interface RoomHub {
   readonly size: number;
   has(room: string): boolean;
   /** Join `name` (replaying after `since` when given, from the epoch's start when `epoch` is another); answers `joined` or an error. */
-  join(c: Conn, id: Id, name: string, since: number | undefined, epoch?: string): Promise<void>;
+  join(c: Conn, id: Id, name: string, since: number | undefined, epoch?: string): Promise<void> | undefined;
   /** Leave `name`; presence `leave` to the others when it was a live member. */
   leave(c: Conn, name: string): void;
   /** A room message with its seq: delivered in seq order to the room's members here (`except` skipped). */
@@ -125,31 +136,43 @@ export function createRoomHub(d: RoomHubDeps): RoomHub {
   };
 
   /** Where the joining member starts (`seq`) and what it may be replayed (seq -> text) when it asked with `since`. */
-  const startPoint = (room: Room<Conn>, pend: PendingJoin<Conn>, since: number | undefined, latest: number, entries: RetainedMessage[]) => {
-    const replay = new Map<number, string>();
-    if (since !== undefined) for (const e of entries) replay.set(e.seq, e.text);
+  const startPoint = (room: Room<Conn>, pend: PendingJoin<Conn>, since: number | undefined, latest: number, entries: RetainedMessage[]): { seq: number; replay: ReadonlyMap<number, string> } => {
+    const replay = since === undefined ? undefined : new Map<number, string>();
+    if (replay) for (const e of entries) replay.set(e.seq, e.text);
     if (room.order.next === 0) {
       // First member of this room in this process: start the local order at the bus's latest seq.
-      for (const [s, h] of room.order.restart(latest + 1)) if (since !== undefined) replay.set(s, h.text);
-      return { seq: latest, replay };
+      for (const [s, h] of room.order.restart(latest + 1)) replay?.set(s, h.text);
+      return { seq: latest, replay: replay ?? NO_REPLAY };
     }
     // The local delivered point: everything up to it reached this process, either
     // before the join started (so it is in the bus history) or since (so it is in the buffer).
     const seq = room.order.next - 1;
-    if (since !== undefined) for (const h of pend.buffer) if (h.seq <= seq) replay.set(h.seq, h.text);
-    return { seq, replay };
+    if (replay) for (const h of pend.buffer) if (h.seq <= seq) replay.set(h.seq, h.text);
+    return { seq, replay: replay ?? NO_REPLAY };
   };
 
-  const join = async (c: Conn, id: Id, name: string, asked: number | undefined, epoch?: string) => {
+  const join = (c: Conn, id: Id, name: string, asked: number | undefined, epoch?: string): Promise<void> | undefined => {
     const since = resumeFrom(bus, asked, epoch);
     let room = rooms.get(name);
     if (!room) rooms.set(name, (room = new Room<Conn>(name, fanoutHeld)));
     const already = c.rooms?.has(name) ?? false;
     if (!already) (c.rooms ??= new Set()).add(name);
     room.members.delete(c);
+    // A plain join to a room that already runs in this process starts at the local delivered
+    // point, whatever the bus's latest seq is (startPoint): no round trip to the bus (the
+    // cluster primary, Redis), no promise; the join completes now.
+    if (since === undefined && room.order.next !== 0) {
+      joined(c, id, room, { buffer: [] }, since, 0, [], already);
+      return undefined;
+    }
+    return joinFromBus(c, id, room, since, already);
+  };
+
+  /** A join that needs the bus: the room's latest seq (first member here), or its history (`since`). */
+  const joinFromBus = async (c: Conn, id: Id, room: Room<Conn>, since: number | undefined, already: boolean) => {
+    const name = room.name;
     const pend: PendingJoin<Conn> = { buffer: [] };
     room.pending.set(c, pend);
-
     let latest: number;
     let entries: RetainedMessage[] = [];
     try {
@@ -162,11 +185,16 @@ export function createRoomHub(d: RoomHubDeps): RoomHub {
     }
     // Left, re-joined or disconnected while we waited: that later action wins.
     if (rooms.get(name) !== room || room.pending.get(c) !== pend || c.ws.readyState !== 1) return;
-
-    const { seq, replay } = startPoint(room, pend, since, latest, entries);
     room.pending.delete(c);
+    joined(c, id, room, pend, since, latest, entries, already);
+  };
+
+  /** The member is in: `joined`, its replay, what arrived meanwhile, presence. */
+  const joined = (c: Conn, id: Id, room: Room<Conn>, pend: PendingJoin<Conn>, since: number | undefined, latest: number, entries: RetainedMessage[], already: boolean) => {
+    const name = room.name;
+    const { seq, replay } = startPoint(room, pend, since, latest, entries);
     room.members.add(c);
-    out.send(c, { type: 'joined', id, room: name, members: room.size(), seq, ...epochField(bus) });
+    out.sendText(c, joinedFrame(id, name, room.size(), seq, bus.epoch));
     if (since !== undefined) for (const f of replayFrames(name, since, seq, replay)) out.sendText(c, f);
     // Live messages delivered while the join was in progress and newer than its seq.
     for (const h of pend.buffer) if (h.seq > seq) out.sendText(c, h.text);

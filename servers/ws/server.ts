@@ -86,9 +86,12 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
   /** Bad input can repeat for every frame: one line a second at most. */
   const logFrameFailure = throttledLog(log);
   const sidPrefix = `${opts.nodeId}-${process.pid.toString(36)}-`;
-  const welcomeLimits = JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload });
-  // The rooms' sequence epoch (PROTOCOL.md), when the bus has one.
-  const welcomeEpoch = bus.epoch === undefined ? '' : `,"epoch":${JSON.stringify(bus.epoch)}`;
+  // The welcome frame after its user: the same for every connection of this process, built once.
+  // The rooms' sequence epoch (PROTOCOL.md) is in it when the bus has one.
+  const welcomeTail =
+    `,"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},` +
+    `"limits":${JSON.stringify({ rate: opts.rate, burst: opts.burst, maxPayload: opts.maxPayload })}` +
+    `${bus.epoch === undefined ? '' : `,"epoch":${JSON.stringify(bus.epoch)}`}}`;
 
   // ---- sending ----------------------------------------------------------------
 
@@ -247,7 +250,7 @@ export async function createReferenceServer(options: Partial<ServerOptions> = {}
       conns.add(c);
       if (guard.paused) ws.pause();
       counters.connectionsOpened++;
-      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)},"node":${JSON.stringify(opts.nodeId)},"pid":${process.pid},"heartbeatMs":${opts.heartbeatMs},"limits":${welcomeLimits}${welcomeEpoch}}`);
+      sendText(c, `{"type":"welcome","sid":${JSON.stringify(c.sid)},"user":${JSON.stringify(c.user)}${welcomeTail}`);
     },
   });
 

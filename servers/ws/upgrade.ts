@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { Admission, Authenticator } from '../core/auth.ts';
-import type { Identity, IdentityRegistry } from '../core/identities.ts';
+import type { IdentityRegistry } from '../core/identities.ts';
 
 /** The path the native flavour serves WebSocket on. */
 export const WS_PATH = '/ws';
@@ -47,11 +47,11 @@ export interface UpgradeDeps {
 /** The `upgrade` listener of the HTTP server. */
 export function createUpgradeHandler(d: UpgradeDeps): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
   const reject = (socket: Duplex, status: number, reason: string) => {
+    socket.on('error', d.onSocketError);
     d.onReject();
     rejectUpgrade(socket, status, reason);
   };
   return (req, socket, head) => {
-    socket.on('error', d.onSocketError);
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -59,16 +59,22 @@ export function createUpgradeHandler(d: UpgradeDeps): (req: IncomingMessage, soc
     if (path !== WS_PATH) return reject(socket, 404, `no WebSocket endpoint at ${path.slice(0, 64)}; use ${WS_PATH}`);
     const adm = d.authenticator.admit(upgradeToken(url, req.headers.authorization));
     if (!adm.ok) return reject(socket, adm.status, adm.reason);
-    const identity: Identity = adm.identity;
-    // ws drops an upgrade whose socket died meanwhile without calling back: give the slot back then.
-    const releaseIfDropped = () => d.identities.release(identity);
-    socket.on('close', releaseIfDropped);
-    d.wss.handleUpgrade(req, socket, head, (ws) => {
-      // Memory per idle connection: once upgraded, ws has its own handlers; dropping ours frees
-      // this closure and its context and keeps one listener per event (no listener arrays).
-      socket.removeListener('close', releaseIfDropped);
-      socket.removeListener('error', d.onSocketError);
-      d.accept(ws, adm);
-    });
+    // Without verifyClient (none is given) ws answers or refuses the upgrade synchronously, so
+    // whether it called back is known when handleUpgrade returns: no listener per socket is
+    // needed to give the identity slot back, and errors of a refused socket go to ws's own
+    // listener. Corked, the 101 response and the welcome leave in one write (one system
+    // call, one wake-up of the peer, instead of two); the bytes on the wire are the same.
+    let accepted = false;
+    const corkable = typeof (socket as Partial<Duplex>).cork === 'function';
+    if (corkable) socket.cork();
+    try {
+      d.wss.handleUpgrade(req, socket, head, (ws) => {
+        accepted = true;
+        d.accept(ws, adm);
+      });
+    } finally {
+      if (corkable) socket.uncork();
+      if (!accepted) d.identities.release(adm.identity);
+    }
   };
 }

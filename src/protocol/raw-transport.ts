@@ -101,6 +101,37 @@ function newKey(): string {
   return keyPool.toString('base64', keyAt - 16, keyAt);
 }
 
+/** The end of an HTTP response's header block. */
+const CRLF_CRLF = Buffer.from('\r\n\r\n', 'latin1');
+/** The status line of an accepted upgrade. */
+const STATUS_101 = /^HTTP\/1\.[01] 101/;
+
+/** What an upgrade response's headers say (names case-insensitive, values trimmed; repeated Sec-WebSocket-Extensions joined with ", "). */
+export function parseUpgradeHeaders(head: string): { upgrade: boolean; connection: boolean; accept: string; extensions: string | null } {
+  let upgrade = false;
+  let connection = false;
+  let accept = '';
+  let extensions: string | null = null;
+  // Header lines start after the status line; each is `name: value`.
+  let at = head.indexOf('\r\n');
+  while (at >= 0) {
+    const start = at + 2;
+    at = head.indexOf('\r\n', start);
+    const line = at < 0 ? head.slice(start) : head.slice(start, at);
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (name === 'upgrade') upgrade = line.slice(colon + 1).trim().toLowerCase() === 'websocket';
+    else if (name === 'connection') connection = line.slice(colon + 1).toLowerCase().split(',').some((t) => t.trim() === 'upgrade');
+    else if (name === 'sec-websocket-accept') accept = line.slice(colon + 1).trim();
+    else if (name === 'sec-websocket-extensions') {
+      const value = line.slice(colon + 1).trim();
+      extensions = extensions === null ? value : `${extensions}, ${value}`;
+    }
+  }
+  return { upgrade, connection, accept, extensions };
+}
+
 /** How a transport's connections are opened: TLS checks, the TLS session cache, the compression offer. */
 export interface WireOptions {
   tls: TlsClientOptions;
@@ -245,36 +276,29 @@ export abstract class RawConnection extends FrameReader implements ClientConnect
     this.ev.onError(code, message);
   }
 
-  /** Bytes before the upgrade completed: the HTTP response, maybe followed by frames. */
+  /**
+   * Bytes before the upgrade completed: the HTTP response, maybe followed by frames. A
+   * response that came whole in one read is parsed where it was read (no copy); only a
+   * partial one is kept until the rest arrives.
+   */
   handshake(chunk: Buffer, n: number): void {
-    const data = this.response === null ? Buffer.from(chunk.subarray(0, n)) : Buffer.concat([this.response, chunk.subarray(0, n)]);
-    const end = data.indexOf('\r\n\r\n');
+    const data = this.response === null ? chunk.subarray(0, n) : Buffer.concat([this.response, chunk.subarray(0, n)]);
+    const end = data.indexOf(CRLF_CRLF);
     if (end < 0) {
       if (data.length > MAX_RESPONSE_BYTES) return this.refuse('bad_handshake', 'handshake response headers too long');
-      this.response = data;
+      this.response = this.response === null ? Buffer.from(data) : data;
       return;
     }
     this.response = null;
     const head = data.toString('latin1', 0, end);
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-    if (!m) return this.refuse('bad_handshake', `not an HTTP response: ${head.slice(0, 40)}`);
-    // Keep what the server said: the first bytes of the refusal's body (one line).
-    const said = data.toString('utf8', end + 4, Math.min(data.length, end + 4 + 160)).replace(/\s+/g, ' ').trim();
-    if (m[1] !== '101') return this.refuse(`http_${m[1]}`, `Unexpected server response: ${m[1]}${said ? `: ${said}` : ''}`);
-    let upgrade = false;
-    let connection = false;
-    let accept = '';
-    let extensions: string | null = null;
-    for (const line of head.split('\r\n')) {
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      if (name === 'upgrade') upgrade = value.toLowerCase() === 'websocket';
-      else if (name === 'connection') connection = value.toLowerCase().split(',').some((t) => t.trim() === 'upgrade');
-      else if (name === 'sec-websocket-accept') accept = value;
-      else if (name === 'sec-websocket-extensions') extensions = extensions === null ? value : `${extensions}, ${value}`;
+    if (!STATUS_101.test(head)) {
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      if (!m) return this.refuse('bad_handshake', `not an HTTP response: ${head.slice(0, 40)}`);
+      // Keep what the server said: the first bytes of the refusal's body (one line).
+      const said = data.toString('utf8', end + 4, Math.min(data.length, end + 4 + 160)).replace(/\s+/g, ' ').trim();
+      return this.refuse(`http_${m[1]}`, `Unexpected server response: ${m[1]}${said ? `: ${said}` : ''}`);
     }
+    const { upgrade, connection, accept, extensions } = parseUpgradeHeaders(head);
     if (!upgrade || !connection) return this.refuse('bad_handshake', 'missing Upgrade: websocket or Connection: Upgrade');
     if (accept !== this.accept) return this.refuse('bad_handshake', 'invalid Sec-WebSocket-Accept header');
     if (extensions !== null) {

@@ -6,7 +6,7 @@ import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { createRawTransport } from '../../src/protocol/raw-transport.ts';
+import { createRawTransport, parseUpgradeHeaders } from '../../src/protocol/raw-transport.ts';
 import { createWsTransport } from '../../src/protocol/ws-transport.ts';
 import { nativeCodec } from '../../src/protocol/native.ts';
 import type { ClientConnection, ConnectionEvents, DecodedFrame, FrameCodec, Transport } from '../../src/protocol/types.ts';
@@ -311,6 +311,38 @@ describe('raw transport against misbehaving servers', () => {
     connect(raw, url, r.ev);
     await r.until(() => r.events.length >= 2);
     expect(r.events).toEqual([['open'], ['frame', { kind: 'welcome', node: 'n1' }]]);
+  });
+
+  it('takes a 101 split over several reads, mixed-case headers, and the frame after it', async () => {
+    const url = await rawServer((sock, _upgrade, request) => {
+      const key = /sec-websocket-key: (.*)\r\n/i.exec(request)![1]!;
+      const accept = createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+      const whole = Buffer.concat([
+        Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUPGRADE:WebSocket\r\nconnection: keep-alive, Upgrade \r\nsec-websocket-accept:  ${accept}\r\n\r\n`, 'latin1'),
+        serverFrame(0x81, '{"type":"welcome","node":"n2"}'),
+      ]);
+      // Cut inside the status line, inside the blank line that ends the headers, and inside the frame.
+      const cuts = [5, whole.indexOf('\r\n\r\n') + 3, whole.length - 4, whole.length];
+      let from = 0;
+      const next = (i: number): void => {
+        if (i >= cuts.length) return;
+        sock.write(whole.subarray(from, cuts[i]));
+        from = cuts[i]!;
+        setTimeout(() => next(i + 1), 30);
+      };
+      next(0);
+    });
+    const r = recorder();
+    connect(raw, url, r.ev);
+    await r.until(() => r.events.length >= 2);
+    expect(r.events).toEqual([['open'], ['frame', { kind: 'welcome', node: 'n2' }]]);
+  });
+
+  it('parseUpgradeHeaders: names in any case, values trimmed, repeated extensions joined', () => {
+    const head = 'HTTP/1.1 101 Switching Protocols\r\nupgrade: WEBSOCKET \r\nConnection: foo, upgrade\r\nSec-WebSocket-Accept:  abc= \r\nsec-websocket-extensions: a\r\nSec-WebSocket-Extensions: b; x=1\r\nbad line\r\n: empty name';
+    expect(parseUpgradeHeaders(head)).toEqual({ upgrade: true, connection: true, accept: 'abc=', extensions: 'a, b; x=1' });
+    expect(parseUpgradeHeaders('HTTP/1.1 101 OK\r\nUpgrade: h2c\r\nConnection: close')).toEqual({ upgrade: false, connection: false, accept: '', extensions: null });
+    expect(parseUpgradeHeaders('HTTP/1.1 101 OK')).toEqual({ upgrade: false, connection: false, accept: '', extensions: null });
   });
 
   it.each([

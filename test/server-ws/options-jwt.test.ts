@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, it, expect } from 'vitest';
 import { parseServerOptions, SERVER_OPTION_SPECS, DEFAULT_SERVER_OPTIONS, resolveServerOptions } from '../../servers/core/options.ts';
 import { signToken, verifyToken, roomAllowed, DEV_SECRET } from '../../servers/core/jwt.ts';
@@ -72,6 +73,17 @@ describe('jwt', () => {
     // A tampered payload with the original signature.
     const forged = `${t.split('.')[0]}.${Buffer.from(JSON.stringify({ sub: 'admin', exp: 9e9 })).toString('base64url')}.${t.split('.')[2]}`;
     expect(verifyToken(forged, 's3cret').ok).toBe(false);
+  });
+
+  it('verifies a token whose header is spelled differently, and switches secrets', () => {
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const input = `${b64({ typ: 'JWT', alg: 'HS256' })}.${b64({ sub: 'u2', exp: Math.floor(Date.now() / 1000) + 60 })}`;
+    const t = `${input}.${createHmac('sha256', 'k1').update(input).digest('base64url')}`;
+    expect(verifyToken(t, 'k1')).toMatchObject({ ok: true, claims: { sub: 'u2' } });
+    expect(verifyToken(t, 'k2')).toEqual({ ok: false, reason: 'bad signature' });
+    expect(verifyToken(t, 'k1').ok).toBe(true);
+    const hs384 = `${b64({ alg: 'HS384', typ: 'JWT' })}.${input.split('.')[1]}.${t.split('.')[2]}`;
+    expect(verifyToken(hs384, 'k1')).toEqual({ ok: false, reason: 'unsupported algorithm "HS384"; expected HS256' });
   });
 
   it('roomAllowed: absent list, exact names, trailing * prefix', () => {
