@@ -7,6 +7,9 @@ import { defineConfig } from 'vitest/config';
  * default; add a file here only when it starts nothing and times nothing.
  */
 const UNIT = [
+  'test/engine/arrival-block.test.ts',
+  'test/output/server-side.test.ts',
+  'test/server-ws/room-hub.test.ts',
   'test/capacity/plan.test.ts',
   'test/checks/epoch-ledger.test.ts',
   'test/checks/variants-verdict.test.ts',
@@ -62,6 +65,9 @@ const UNIT = [
  * fail-over that must fit in its run, stays out of this list.
  */
 const LIGHT = [
+  'test/observe/scrape-tls.test.ts',
+  'test/server-socketio/offline-binary.test.ts',
+  'test/server-ws/upgrade.test.ts',
   'test/checks/ledger-rejoin.test.ts',
   'test/checks/restart-epoch.test.ts',
   'test/checks/socketio-refusals.test.ts',
