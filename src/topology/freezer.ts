@@ -80,7 +80,8 @@ function runCommand(command: string): Promise<void> {
       clearTimeout(timer);
       reject(harnessError('WSB_ERR_FREEZE_FAILED', `\`${command}\` could not run: ${e.message}`));
     });
-    child.once('exit', (code, sig) => {
+    // 'close', not 'exit': only then has all of stderr been read (a failure message could lose its text).
+    child.once('close', (code, sig) => {
       clearTimeout(timer);
       if (code === 0) resolve();
       else reject(harnessError('WSB_ERR_FREEZE_FAILED', `\`${command}\` failed (${sig ?? `exit ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`, 'check the command by hand'));

@@ -20,49 +20,56 @@ import { createReceiverRoom, emptyTally, onDelivery, onJoined, type RoomTally } 
 const dir = mkdtempSync(join(tmpdir(), 'wsbench-settle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('ledger settle, end to end', () => {
-  it.each([
-    ['one generator process', []],
-    // Publishers (clients 0..2) all in the first process: the second learns the rooms' last seqs from the coordinator.
-    ['two generator processes', ['--workers', '2']],
-  ])('a two-worker bundled server under churn with no cool-down, %s: nothing in flight is called lost', async (label, extra) => {
-    const out = join(dir, `joins-${extra.length}.json`);
-    const res = await runCli(
-      ['run', 'joins', '--clients', '240', '--rooms', '3', '--set', 'think=5ms', '--rate', '300', '--warmup', '300ms', '--duration', '2s', '--cooldown', '0s', '--server', 'workers=2', ...extra, '--out', out],
-      { timeoutMs: 120_000 },
-    );
-    expect(res.stderr, label).not.toMatch(/wsbench failed/);
-    const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
-    expect(r.ledger.mode).toBe('seq');
-    expect(r.ledger.expected).toBeGreaterThan(10_000);
-    expect(r.ledger.lost).toBe(0);
-    expect(r.ledger.duplicated).toBe(0);
-    expect(r.ledger.delivered).toBe(r.ledger.expected);
-    // Every delivery the clients counted is in the books: none arrived after they closed.
-    expect(r.counters['messages.received']).toBe(r.ledger.delivered);
-    expect(res.code, res.stderr).toBe(0);
-  }, 130_000);
-});
-
-describe('a tail the server never delivers', () => {
-  it('the settle gives up at the request timeout, says so in a note, and the loss is counted exactly', async () => {
-    const server = await startFaultyBroadcast({ seq: true, silentAfter: 30 });
-    try {
-      const out = join(dir, 'tail.json');
-      const t0 = Date.now();
-      const res = await runCli(['run', 'broadcast', '--target', server.url, '--clients', '20', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--duration', '1500ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=1500ms', '--quiet', '--out', out], { timeoutMs: 90_000 });
+/**
+ * The three runs side by side: each has its own server and judges counts (exact ledgers, a
+ * note, an exit code); the only time judged is the tail's bound, far above what it needs.
+ * Neighbours only put more deliveries in flight when a run ends, which the settle must wait for.
+ */
+describe.concurrent('end to end, side by side', () => {
+  describe('ledger settle, end to end', () => {
+    it.each([
+      ['one generator process', []],
+      // Publishers (clients 0..2) all in the first process: the second learns the rooms' last seqs from the coordinator.
+      ['two generator processes', ['--workers', '2']],
+    ])('a two-worker bundled server under churn with no cool-down, %s: nothing in flight is called lost', async (label, extra) => {
+      const out = join(dir, `joins-${extra.length}.json`);
+      const res = await runCli(
+        ['run', 'joins', '--clients', '240', '--rooms', '3', '--set', 'think=5ms', '--rate', '300', '--warmup', '300ms', '--duration', '2s', '--cooldown', '0s', '--server', 'workers=2', ...extra, '--out', out],
+        { timeoutMs: 120_000 },
+      );
+      expect(res.stderr, label).not.toMatch(/wsbench failed/);
       const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
-      const truth = server.counts();
-      expect(truth.dropped).toBeGreaterThan(0);
-      expect(r.ledger).toMatchObject({ mode: 'seq', lost: truth.dropped });
-      expect(r.notes.join('\n')).toMatch(/the ledger closed after waiting \d+\.\d s for deliveries in flight with \d+ receivers still short/);
-      expect(res.code).toBe(1);
-      // Bounded by the request timeout, not the 10 s cap.
-      expect(Date.now() - t0).toBeLessThan(60_000);
-    } finally {
-      await server.close();
-    }
-  }, 100_000);
+      expect(r.ledger.mode).toBe('seq');
+      expect(r.ledger.expected).toBeGreaterThan(10_000);
+      expect(r.ledger.lost).toBe(0);
+      expect(r.ledger.duplicated).toBe(0);
+      expect(r.ledger.delivered).toBe(r.ledger.expected);
+      // Every delivery the clients counted is in the books: none arrived after they closed.
+      expect(r.counters['messages.received']).toBe(r.ledger.delivered);
+      expect(res.code, res.stderr).toBe(0);
+    }, 130_000);
+  });
+
+  describe('a tail the server never delivers', () => {
+    it('the settle gives up at the request timeout, says so in a note, and the loss is counted exactly', async () => {
+      const server = await startFaultyBroadcast({ seq: true, silentAfter: 30 });
+      try {
+        const out = join(dir, 'tail.json');
+        const t0 = Date.now();
+        const res = await runCli(['run', 'broadcast', '--target', server.url, '--clients', '20', '--rooms', '2', '--rate', '40', '--warmup', '300ms', '--duration', '1500ms', '--cooldown', '300ms', '--set', 'requestTimeoutMs=1500ms', '--quiet', '--out', out], { timeoutMs: 90_000 });
+        const r = JSON.parse(readFileSync(out, 'utf8')) as Report;
+        const truth = server.counts();
+        expect(truth.dropped).toBeGreaterThan(0);
+        expect(r.ledger).toMatchObject({ mode: 'seq', lost: truth.dropped });
+        expect(r.notes.join('\n')).toMatch(/the ledger closed after waiting \d+\.\d s for deliveries in flight with \d+ receivers still short/);
+        expect(res.code).toBe(1);
+        // Bounded by the request timeout, not the 10 s cap.
+        expect(Date.now() - t0).toBeLessThan(60_000);
+      } finally {
+        await server.close();
+      }
+    }, 100_000);
+  });
 });
 
 /** A fake clock and a scripted backlog: each poll advances time by the poll interval. */

@@ -26,7 +26,8 @@ function wsbench(args: string[], cwd: string): Promise<{ code: number | null; st
     child.stderr.on('data', (d) => (stderr += d));
     const t = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.once('error', reject);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': stdout and stderr are drained by then.
+    child.once('close', (code) => {
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });

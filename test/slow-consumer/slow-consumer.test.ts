@@ -105,7 +105,8 @@ describe('wsbench run slow-consumer', () => {
     let result: Awaited<ReturnType<typeof run>>;
     try {
       // Slow clients read 64 KiB/s: they keep reading, so the gaps reach them (in the cool-down at the latest).
-      result = await run('dropping', ['run', 'slow-consumer', ...SMALL, '--set', 'slow=25%,mode=rate:64KiB/s', '--target', dropping.url, '--scrape', dropping.metrics]);
+      // The seqs it dropped never come: the books close after the request timeout, 3 s here, not 10 s.
+      result = await run('dropping', ['run', 'slow-consumer', ...SMALL, '--set', 'slow=25%,mode=rate:64KiB/s', '--set', 'request-timeout-ms=3s', '--target', dropping.url, '--scrape', dropping.metrics]);
     } finally {
       killPid(dropping.pid);
     }
@@ -120,16 +121,14 @@ describe('wsbench run slow-consumer', () => {
     // The ledger counts every drop as lost (for the slow recipient that missed it).
     expect(report.ledger.lost).toBeGreaterThanOrEqual(dropped);
   });
-
-  it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
-    const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off', '--set', 'slow-rooms=50%', '--set', 'slow-after=200ms']);
-    expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, status: 'unverified', reason: expect.stringMatching(/no server metrics were read/) });
-    // slow-rooms=50% of 4 rooms: two slow members (one per slow room), two control rooms.
-    expect(report.observations?.['slow.skipped']?.count).toBe(2);
-    expect(report.metrics['fanout.control']).toBeDefined();
-  });
 });
 
+/**
+ * The other half of the README's Socket.IO claim (fails its memory check with
+ * slow-consumer-bytes=0) is two proofs that need no third 20 s run: the Socket.IO flavour
+ * with 0 never cuts a stalled member (test/server-socketio/slow-consumer.test.ts), and the
+ * memory check fails against a server that never cuts (the ws runs above, bundled and gallery).
+ */
 describe('slow-consumer --protocol socketio', () => {
   it('the lean Socket.IO client stalls too; the bundled Socket.IO server cuts slow clients at slow-consumer-bytes, so the run passes', async () => {
     const { code, report } = await run('sio', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL, '--server', 'slow-consumer-bytes=1048576']);
@@ -141,46 +140,54 @@ describe('slow-consumer --protocol socketio', () => {
     expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
     expect(report.metrics['fanout.control']!.count).toBeGreaterThan(1000);
   });
-
-  it('with slow-consumer-bytes=0 the bundled Socket.IO server keeps buffering, so its memory check fails', async () => {
-    const { code, report } = await run('sio-never-cut', ['run', 'slow-consumer', '--protocol', 'socketio', ...SMALL, '--server', 'slow-consumer-bytes=0']);
-    expect(code).toBe(1);
-    expect(report.observations?.['slow.skipped']?.count).toBe(4);
-    expect(report.observations?.['slow.cut.ms']).toBeUndefined();
-    expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, detail: expect.stringMatching(/keeps buffering/) });
-    expect(check(report, 'slow-consumer.healthy-unharmed').passed).toBe(true);
-  });
 });
 
-describe('--set net', () => {
-  it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
-    const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
-    expect(code).toBe(0);
-    expect(report.notes).toContainEqual(expect.stringMatching(/^network profile 3g on 20 clients \(100%\): 150 ms ± 30 ms one-way, 1\.60 Mbit\/s/));
-    const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
-    const latencyUs = NET_PRESETS['3g']!.latencyMs * 1000;
-    expect(added).toBeGreaterThan(latencyUs * 0.6);
-    expect(added).toBeLessThan(latencyUs * 2);
-    // The send side adds its own latency too: arrival is already past it.
-    expect(report.metrics['fanout.arrival']!.p50).toBeGreaterThan(latencyUs * 0.6);
+/**
+ * The runs that judge no server memory (no scrape, network profiles, a script's stall: counts,
+ * notes and a latency difference within one run), side by side; the memory-judging runs above
+ * run one at a time, as a backlog overlapped with another run's traffic is not what it judges.
+ */
+describe.concurrent('runs that judge no server memory, side by side', () => {
+  describe('wsbench run slow-consumer', () => {
+    it('an external target without /metrics: the memory check is unverified with its reason, never passed', async () => {
+      const { report } = await run('no-scrape', ['run', 'slow-consumer', '--clients', '12', '--rooms', '4', '--rate', '40', '--warmup', '500ms', '--duration', '2s', '--cooldown', '300ms', '--scrape', 'off', '--set', 'slow-rooms=50%', '--set', 'slow-after=200ms']);
+      expect(check(report, 'slow-consumer.server-memory')).toMatchObject({ passed: false, status: 'unverified', reason: expect.stringMatching(/no server metrics were read/) });
+      // slow-rooms=50% of 4 rooms: two slow members (one per slow room), two control rooms.
+      expect(report.observations?.['slow.skipped']?.count).toBe(2);
+      expect(report.metrics['fanout.control']).toBeDefined();
+    });
   });
 
-  it('Socket.IO: a custom profile on the lean client', async () => {
-    const { code, report } = await run('net-sio', ['run', 'broadcast', '--protocol', 'socketio', '--clients', '10', '--rooms', '2', '--rate', '20', '--warmup', '500ms', '--duration', '3s', '--set', 'net=latency:100ms,jitter:10ms,bandwidth:2Mbit']);
-    expect(code).toBe(0);
-    const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
-    expect(added).toBeGreaterThan(60_000);
-    expect(added).toBeLessThan(200_000);
-  });
-});
+  describe('--set net', () => {
+    it('net=3g: fan-out at delivery to the script exceeds fan-out at arrival in the socket by about the profile’s one-way latency', async () => {
+      const { code, report } = await run('net-3g', ['run', 'broadcast', '--clients', '20', '--rooms', '2', '--rate', '20', '--warmup', '1s', '--duration', '4s', '--set', 'net=3g']);
+      expect(code).toBe(0);
+      expect(report.notes).toContainEqual(expect.stringMatching(/^network profile 3g on 20 clients \(100%\): 150 ms ± 30 ms one-way, 1\.60 Mbit\/s/));
+      const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
+      const latencyUs = NET_PRESETS['3g']!.latencyMs * 1000;
+      expect(added).toBeGreaterThan(latencyUs * 0.6);
+      expect(added).toBeLessThan(latencyUs * 2);
+      // The send side adds its own latency too: arrival is already past it.
+      expect(report.metrics['fanout.arrival']!.p50).toBeGreaterThan(latencyUs * 0.6);
+    });
 
-describe('vu.readSlowly', () => {
-  it('a scenario stalls its own clients; the bundled server cuts them and they stay away', async () => {
-    const scenario = fileURLToPath(new URL('./stall-by-script.ts', import.meta.url));
-    const { report } = await run('by-script', ['run', scenario, '--server', 'slow-consumer-bytes=1048576', '--cooldown', '300ms']);
-    // Clients 7, 11 and 15 (clients 0..3 are the rooms' publishers).
-    expect(report.observations?.['slow.skipped']?.count).toBe(3);
-    expect(report.counters['reconnect.attempts'] ?? 0).toBe(0);
-    expect(report.observations?.['slow.cut.ms']?.count).toBe(3);
+    it('Socket.IO: a custom profile on the lean client', async () => {
+      const { code, report } = await run('net-sio', ['run', 'broadcast', '--protocol', 'socketio', '--clients', '10', '--rooms', '2', '--rate', '20', '--warmup', '500ms', '--duration', '3s', '--set', 'net=latency:100ms,jitter:10ms,bandwidth:2Mbit']);
+      expect(code).toBe(0);
+      const added = report.metrics.fanout!.p50 - report.metrics['fanout.arrival']!.p50;
+      expect(added).toBeGreaterThan(60_000);
+      expect(added).toBeLessThan(200_000);
+    });
+  });
+
+  describe('vu.readSlowly', () => {
+    it('a scenario stalls its own clients; the bundled server cuts them and they stay away', async () => {
+      const scenario = fileURLToPath(new URL('./stall-by-script.ts', import.meta.url));
+      const { report } = await run('by-script', ['run', scenario, '--server', 'slow-consumer-bytes=1048576', '--cooldown', '300ms']);
+      // Clients 7, 11 and 15 (clients 0..3 are the rooms' publishers).
+      expect(report.observations?.['slow.skipped']?.count).toBe(3);
+      expect(report.counters['reconnect.attempts'] ?? 0).toBe(0);
+      expect(report.observations?.['slow.cut.ms']?.count).toBe(3);
+    });
   });
 });

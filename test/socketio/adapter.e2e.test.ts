@@ -48,7 +48,8 @@ function wsbench(args: string[], timeoutMs = 40_000): Promise<CliResult> {
       child.kill('SIGKILL');
       reject(new Error(`wsbench ${args.join(' ')} did not end within ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': stdout and stderr are drained by then.
+    child.on('close', (code) => {
       clearTimeout(timer);
       let report: any;
       try {

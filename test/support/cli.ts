@@ -25,9 +25,20 @@ export function runCli(args: string[], opts: { timeoutMs?: number; onSpawn?: (pi
       child.kill('SIGKILL');
       reject(new Error(`wsbench ${args.join(' ')} timed out\n${stderr}`));
     }, opts.timeoutMs ?? 90_000);
+    // 'exit' can come before the last of stdout and stderr is read (seen on a loaded machine: an
+    // empty stdout from a run that printed its table): resolve at 'close', when both pipes are
+    // drained, or 2 s after 'exit' should a grandchild still hold them.
+    let closed = false;
+    child.on('close', () => (closed = true));
     child.on('exit', (code, signal) => {
       clearTimeout(t);
-      resolve({ code, signal, stdout, stderr });
+      const done = () => resolve({ code, signal, stdout, stderr });
+      if (closed) return done();
+      const grace = setTimeout(done, 2000);
+      child.once('close', () => {
+        clearTimeout(grace);
+        done();
+      });
     });
     opts.onSpawn?.(child.pid!);
   });
