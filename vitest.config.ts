@@ -113,7 +113,7 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: UNIT, maxWorkers: 2, isolate: false, sequence: { groupOrder: 0 } } },
       // Then the light load files, two at a time: what they judge does not depend on having
       // the machine to themselves.
-      { extends: true, test: { name: 'light', include: LIGHT, maxWorkers: 2, isolate: false, sequence: { groupOrder: 1 } } },
+      { extends: true, test: { name: 'light', include: LIGHT, maxWorkers: 3, isolate: false, sequence: { groupOrder: 1 } } },
       // Then everything else one file at a time: load tests share two cores with the servers
       // they start, and running them alone keeps latency-sensitive assertions honest. Each in
       // a fresh process, as before: with one process for all of them (isolate: false, 0.3 s
