@@ -31,7 +31,7 @@
  * Everything due at a wake-up is sent at once; the caller records the lag (actual send
  * minus scheduled) so what the generator adds is visible.
  */
-import type { Clock } from './clock.ts';
+import { Lateness, type Clock } from './clock.ts';
 
 /**
  * An open-model schedule: `ratePerSec` events per second from now, each handed to `fire` with its scheduled time.
@@ -49,7 +49,7 @@ export interface ArrivalOptions {
    * How long before an event the timer hands over to `setImmediate` polling, at
    * least, us. Default 1000: a timer may fire up to ~1 ms early or late, so a shorter
    * margin arrives late more often, a longer one polls longer (CPU). The loop widens
-   * the margin to how late its own timers have fired lately (see `LATE_DECAY`), up to
+   * the margin to how late its own timers have fired lately (a decaying maximum, `Lateness`), up to
    * MAX_MARGIN_US. 0 = timers only, no polling and no blocking.
    */
   spinUs?: number;
@@ -75,8 +75,6 @@ const MAX_SLEEP_MS = 50;
 const MAX_MARGIN_US = 3000;
 /** Extra margin beyond the timers' recent lateness, us. */
 const MARGIN_SLACK_US = 250;
-/** Per-wake decay of the remembered timer lateness: it forgets a late wake over ~100 wakes. */
-const LATE_DECAY = 0.98;
 /** Default blocked stretch before each event, us: longer than a scavenge of a small heap. */
 const DEFAULT_BLOCK_US = 250;
 /** Largest share of the time the loop may spend blocked: the window is at most this much of the interval. */
@@ -112,12 +110,7 @@ export function mayBlock(s: { waitUs: number; windowUs: number; lastLagUs: numbe
  * wake), us. The polling margin follows it, so a machine whose timers fire 1.5 ms
  * late polls from 1.75 ms before an event, a quiet one from `spinUs`.
  */
-export class TimerLateness {
-  private lateUs = 0;
-  /** Note one wake that came `lateUs` after it was asked for. */
-  note(lateUs: number): void {
-    this.lateUs = Math.max(lateUs, this.lateUs * LATE_DECAY);
-  }
+export class TimerLateness extends Lateness {
   /** The polling margin, us: at least `floorUs`, at most MAX_MARGIN_US. */
   marginUs(floorUs: number): number {
     return Math.min(MAX_MARGIN_US, Math.max(floorUs, this.lateUs + MARGIN_SLACK_US));

@@ -55,30 +55,38 @@ const LOADS_PER_READ = 256;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 let slackLowered = false;
-/** Per-block decay of the remembered futex lateness: a late wake is forgotten over a few hundred blocks. */
-const WAKE_DECAY = 0.98;
+/** Per-wake decay of a remembered lateness: a late wake is forgotten over a few hundred wakes. */
+const LATE_DECAY = 0.98;
 
 /**
- * How late this thread's futex sleeps wake: a decaying maximum of (wake - asked), us. On
- * an idle CPU a wake is ~10..15 us late and the spin tail covers it; on a contended one
- * (more runnable threads than cores) a thread that sleeps gives its CPU away and gets it
- * back milliseconds later, while one that spins keeps it until its time slice ends. So
- * once a wake came later than the tail, `blockUntil` spins the whole stretch instead of
- * sleeping, until the memory of that wake fades (then it tries sleeping again).
+ * How late something that sleeps wakes: a decaying maximum of (wake - asked), us. The
+ * arrival loop keeps one for its timers (`TimerLateness`), `blockUntil` one for its futex
+ * sleeps (`WakeLateness`).
  */
-export class WakeLateness {
-  private lateUs = 0;
-  /** Note one futex wake `lateUs` after the time asked. */
+export class Lateness {
+  protected lateUs = 0;
+  /** Note one wake `lateUs` after the time asked. */
   note(lateUs: number): void {
-    this.lateUs = Math.max(lateUs, this.lateUs * WAKE_DECAY);
+    this.lateUs = Math.max(lateUs, this.lateUs * LATE_DECAY);
   }
+}
+
+/**
+ * How late this thread's futex sleeps wake. On an idle CPU a wake is ~10..15 us late and
+ * the spin tail covers it; on a contended one (more runnable threads than cores) a thread
+ * that sleeps gives its CPU away and gets it back milliseconds later, while one that spins
+ * keeps it until its time slice ends. So once a wake came later than the tail,
+ * `blockUntil` spins the whole stretch instead of sleeping, until the memory of that wake
+ * fades (then it tries sleeping again).
+ */
+export class WakeLateness extends Lateness {
   /** Spin instead of sleeping: a recent wake came later than SPIN_TAIL_US covers. */
   shouldSpin(): boolean {
     return this.lateUs > SPIN_TAIL_US;
   }
   /** One block spun through without sleeping: the late wake fades as if on time. */
   spun(): void {
-    this.lateUs *= WAKE_DECAY;
+    this.lateUs *= LATE_DECAY;
   }
 }
 const wakes = new WakeLateness();
